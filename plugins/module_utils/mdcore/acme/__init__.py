@@ -1,0 +1,1 @@
+"""RFC 8555 client: JWS, transport (nonces, retries, deadlines), resources, accounts, orders."""

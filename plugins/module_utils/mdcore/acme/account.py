@@ -1,0 +1,120 @@
+"""ACME accounts: find or register (with ToS agreement and EAB), reuse per CA, key rollover."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+
+from ..clock import Deadline
+from ..errors import ConfigError, MdError, StoreError
+from ..fsutil import atomic_write, ensure_dir, read_bytes, read_json, write_json
+from ..keys import generate_key, key_from_pem, key_spec, key_to_pem
+from .jws import AccountKey, eab_binding, sign_request
+from .resources import AccountRef, Status
+from .transport import AcmeTransport
+
+ACCOUNT_KEY_TYPES = ("p256", "p384", "rsa2048", "rsa3072", "rsa4096")
+
+
+@dataclass
+class AccountOptions:
+    contact: tuple[str, ...] = ()
+    agree_tos: bool = False
+    key_type: str = "p256"
+    eab_kid: str | None = None
+    eab_hmac_key: str | None = None  # secret: never logged or returned
+    eab_alg: str = "HS256"
+
+
+def ca_id(directory_url: str, eab_kid: str | None) -> str:
+    """Folder name for a CA (+EAB kid): readable host part plus a hash of the exact URL."""
+    host = re.sub(r"[^A-Za-z0-9.-]+", "-", directory_url.split("://", 1)[-1].split("/", 1)[0])
+    digest = hashlib.sha256(("%s|%s" % (directory_url, eab_kid or "")).encode()).hexdigest()[:10]
+    return "ACME-%s-%s" % (host, digest)
+
+
+class AccountStore:
+    """accounts/<ca-id>/account.json and account.key.pem (0600)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def folder(self, directory_url: str, eab_kid: str | None) -> str:
+        return os.path.join(self.root, ca_id(directory_url, eab_kid))
+
+    def load(self, directory_url: str, eab_kid: str | None) -> tuple[AccountRef, AccountKey] | None:
+        folder = self.folder(directory_url, eab_kid)
+        info = read_json(os.path.join(folder, "account.json"))
+        pem = read_bytes(os.path.join(folder, "account.key.pem"))
+        if not info or not pem or info.get("status") != Status.VALID:
+            return None
+        ref = AccountRef(info["url"], info["ca_url"], list(info.get("contact", [])), info.get("eab_kid"))
+        return ref, AccountKey(key_from_pem(pem))
+
+    def load_key(self, directory_url: str, eab_kid: str | None) -> AccountKey | None:
+        pem = read_bytes(os.path.join(self.folder(directory_url, eab_kid), "account.key.pem"))
+        return AccountKey(key_from_pem(pem)) if pem else None
+
+    def save_key(self, directory_url: str, eab_kid: str | None, key: AccountKey) -> None:
+        folder = ensure_dir(self.folder(directory_url, eab_kid))
+        atomic_write(os.path.join(folder, "account.key.pem"), key_to_pem(key.key))
+
+    def save(self, ref: AccountRef, status: str = Status.VALID) -> None:
+        folder = ensure_dir(self.folder(ref.ca_url, ref.eab_kid))
+        write_json(os.path.join(folder, "account.json"), {
+            "url": ref.url, "ca_url": ref.ca_url, "contact": ref.contact, "eab_kid": ref.eab_kid,
+            "status": status,
+        })
+
+
+def ensure_account(transport: AcmeTransport, accounts: AccountStore, options: AccountOptions,
+                   deadline: Deadline) -> tuple[AccountRef, AccountKey]:
+    """The CA's account from the store, or a new registration (the key is saved before registering,
+    so a crash mid-registration finds the same account again with onlyReturnExisting semantics)."""
+    url = transport.directory_url
+    found = accounts.load(url, options.eab_kid)
+    if found:
+        return found
+    if options.key_type not in ACCOUNT_KEY_TYPES:
+        raise ConfigError("account key type must be one of %s" % ", ".join(ACCOUNT_KEY_TYPES))
+    key = accounts.load_key(url, options.eab_kid)
+    if key is None:
+        key = AccountKey(generate_key(key_spec(options.key_type)))
+        try:
+            accounts.save_key(url, options.eab_kid, key)
+        except OSError as exc:
+            raise StoreError("cannot write account key: %s" % exc.strerror) from None
+    directory = transport.directory(deadline)
+    meta = directory.get("meta") or {}
+    payload: dict = {"contact": list(options.contact)}
+    if meta.get("termsOfService"):
+        if not options.agree_tos:
+            raise ConfigError("the CA requires agreeing to its terms of service (%s): set agree_tos"
+                              % meta["termsOfService"])
+        payload["termsOfServiceAgreed"] = True
+    if options.eab_kid:
+        if not options.eab_hmac_key:
+            raise ConfigError("eab_kid is set but eab_hmac_key is missing")
+        payload["externalAccountBinding"] = eab_binding(key, options.eab_kid, options.eab_hmac_key,
+                                                        directory["newAccount"], options.eab_alg)
+    elif meta.get("externalAccountRequired"):
+        raise ConfigError("the CA %s requires External Account Binding: set eab_kid and eab_hmac_key" % url)
+    resp = transport.post(directory["newAccount"], payload, key, None, deadline, "account registration")
+    if not resp.location:
+        raise MdError("CA registered the account without telling its URL (no Location header)")
+    ref = AccountRef(resp.location, url, list(options.contact), options.eab_kid)
+    accounts.save(ref)
+    return ref, key
+
+
+def rollover_key(transport: AcmeTransport, accounts: AccountStore, ref: AccountRef, old: AccountKey,
+                 new_key_type: str, deadline: Deadline) -> AccountKey:
+    """RFC 8555 7.3.5 key change: inner JWS signed by the new key, outer by the old one."""
+    new = AccountKey(generate_key(key_spec(new_key_type)))
+    url = transport.directory(deadline)["keyChange"]
+    inner = sign_request(new, url, {"account": ref.url, "oldKey": old.public_jwk}, None, None)
+    transport.post(url, inner, old, ref.url, deadline, "account key rollover")
+    accounts.save_key(ref.ca_url, ref.eab_kid, new)
+    return new

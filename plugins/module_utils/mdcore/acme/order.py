@@ -1,0 +1,191 @@
+"""The order flow for one certificate (RFC 8555 7.4): new or resumed order, authorizations,
+challenges, finalize with a CSR, download of the chosen chain. Every wait is deadline-bounded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..chains import chain_matches
+from ..challenges.base import ChallengeTask, Solver
+from ..clock import Clock, Deadline
+from ..errors import ChallengeError, DeadlineExceeded, MdError
+from .jws import AccountKey, b64, dns01_txt_value, key_authorization
+from .problems import AcmeProblemError, Problem
+from .resources import FINAL_AUTHZ, AccountRef, Authorization, Identifier, Order, Status
+from .transport import AcmeTransport, parse_retry_after
+
+PEM_CHAIN = "application/pem-certificate-chain"
+POLL_FIRST = 0.05  # pebble with VA_NOSLEEP answers in milliseconds; real CAs send Retry-After
+POLL_MAX = 3.0
+
+EventFn = Callable[[str], None]
+
+
+@dataclass
+class OrderRequest:
+    names: list[str]
+    csr_der: bytes
+    resume_url: str | None = None
+    profile: str | None = None
+    replaces: str | None = None  # ARI cert id of the certificate this order renews
+    preferred_chain: str | None = None
+
+
+@dataclass
+class IssuedChain:
+    order_url: str
+    fullchain_pem: bytes
+
+
+class OrderFlow:
+    """Drives one order to a certificate with an account and a set of solvers (by challenge type)."""
+
+    def __init__(self, transport: AcmeTransport, account: AccountRef, key: AccountKey,
+                 solvers: dict[str, Solver], clock: Clock, on_event: EventFn | None = None,
+                 on_order_url: Callable[[str], None] | None = None) -> None:
+        self.transport = transport
+        self.account = account
+        self.key = key
+        self.solvers = solvers
+        self.clock = clock
+        self.on_event = on_event or (lambda _e: None)
+        self.on_order_url = on_order_url or (lambda _u: None)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _get(self, url: str, deadline: Deadline, what: str):
+        return self.transport.post_as_get(url, self.key, self.account.url, deadline, what)
+
+    def _poll(self, url: str, deadline: Deadline, what: str, done: Callable[[dict], bool]) -> dict:
+        interval = POLL_FIRST
+        while True:
+            resp = self._get(url, deadline, what)
+            if done(resp.body):
+                return resp.body
+            wait = parse_retry_after(resp.headers.get("Retry-After"), self.clock) or interval
+            if deadline.remaining() <= 0 or wait > deadline.remaining():
+                raise DeadlineExceeded("%s still %r when the order's deadline ran out"
+                                       % (what, resp.body.get("status")))
+            self.clock.sleep(wait)
+            interval = min(POLL_MAX, interval * 2)
+
+    # -- the flow ---------------------------------------------------------------------------
+    def run(self, req: OrderRequest, deadline: Deadline) -> IssuedChain:
+        order = self._resume(req, deadline) if req.resume_url else None
+        if order is None:
+            order = self._new_order(req, deadline)
+        if order.status == Status.PENDING:
+            self._authorize(order, deadline)
+            doc = self._poll(order.url, deadline, "order", lambda d: d.get("status") != Status.PENDING)
+            order = Order.from_json(order.url, doc)
+        if order.status == Status.READY:
+            self.transport.post(order.finalize, {"csr": b64(req.csr_der)}, self.key, self.account.url,
+                                deadline, "finalize")
+            doc = self._poll(order.url, deadline, "order",
+                             lambda d: d.get("status") not in (Status.READY, Status.PROCESSING))
+            order = Order.from_json(order.url, doc)
+        if order.status != Status.VALID or not order.certificate:
+            problem = order.error or Problem("about:blank", "order ended in state %r" % order.status)
+            raise AcmeProblemError(problem, "the order for %s" % ", ".join(req.names))
+        return IssuedChain(order.url, self._download(order.certificate, req.preferred_chain, deadline))
+
+    def _resume(self, req: OrderRequest, deadline: Deadline) -> Order | None:
+        """The remembered order, if the CA still has it usable for the same names."""
+        try:
+            order = Order.from_json(req.resume_url or "", self._get(req.resume_url or "", deadline, "order").body)
+        except AcmeProblemError:
+            return None
+        wanted = sorted(_identifier(n).value for n in req.names)
+        if sorted(i.value for i in order.identifiers) != wanted:
+            return None
+        if order.status in (Status.INVALID, Status.EXPIRED, Status.DEACTIVATED):
+            return None
+        if order.status == Status.VALID and not order.certificate:
+            return None
+        return order
+
+    def _new_order(self, req: OrderRequest, deadline: Deadline) -> Order:
+        payload: dict = {"identifiers": [_identifier(n).to_json() for n in req.names]}
+        if req.profile:
+            payload["profile"] = req.profile
+        if req.replaces:
+            payload["replaces"] = req.replaces
+        directory = self.transport.directory(deadline)
+        resp = self.transport.post(directory["newOrder"], payload, self.key, self.account.url, deadline,
+                                   "a new order for %s" % ", ".join(req.names))
+        if not resp.location:
+            raise MdError("CA created an order without telling its URL")
+        self.on_order_url(resp.location)
+        return Order.from_json(resp.location, resp.body)
+
+    def _authorize(self, order: Order, deadline: Deadline) -> None:
+        pending: list[tuple[Authorization, Solver, ChallengeTask, str]] = []
+        try:
+            for url in order.authorizations:
+                authz = Authorization.from_json(url, self._get(url, deadline, "authorization").body)
+                if authz.status == Status.VALID:
+                    continue
+                if authz.status != Status.PENDING:
+                    raise AcmeProblemError(authz.failure() or Problem(
+                        "about:blank", "authorization is %s" % authz.status), "authorization of %s" % authz.name)
+                solver, chal_url, task = self._setup(authz)
+                pending.append((authz, solver, task, chal_url))
+            for solver in {id(s): s for _a, s, _t, _u in pending}.values():
+                solver.ready()
+            for _authz, _solver, _task, chal_url in pending:
+                self.transport.post(chal_url, {}, self.key, self.account.url, deadline, "challenge response")
+            for authz, _solver, _task, _url in pending:
+                doc = self._poll(authz.url, deadline, "authorization of %s" % authz.name,
+                                 lambda d: d.get("status") in FINAL_AUTHZ)
+                done = Authorization.from_json(authz.url, doc)
+                if done.status != Status.VALID:
+                    raise AcmeProblemError(done.failure() or Problem("about:blank", "authorization %s"
+                                                                     % done.status),
+                                           "validation of %s" % done.name)
+        finally:
+            for _authz, solver, task, _url in pending:
+                try:
+                    solver.teardown(task)
+                except MdError:
+                    pass  # a teardown failure must not hide the real outcome
+
+    def _setup(self, authz: Authorization) -> tuple[Solver, str, ChallengeTask]:
+        for ctype, solver in self.solvers.items():
+            chal = authz.challenge(ctype)
+            if chal is None:
+                continue
+            task = ChallengeTask(authz.identifier.value, chal.token, key_authorization(self.key, chal.token),
+                                 dns01_txt_value(self.key, chal.token))
+            self.on_event("challenge-setup:%s:%s" % (ctype, authz.identifier.value))
+            solver.setup(task)
+            return solver, chal.url, task
+        offered = ", ".join(c.type for c in authz.challenges) or "none"
+        raise ChallengeError("CA offers no usable challenge for %s (offered: %s; configured: %s)"
+                             % (authz.name, offered, ", ".join(self.solvers)))
+
+    def _download(self, url: str, preferred: str | None, deadline: Deadline) -> bytes:
+        resp = self.transport.post_as_get(url, self.key, self.account.url, deadline, "certificate download",
+                                          accept=PEM_CHAIN)
+        default = _pem_bytes(resp.body)
+        if not preferred or chain_matches(default, preferred):
+            return default
+        for alt in resp.links.get("alternate", []):
+            alt_resp = self.transport.post_as_get(alt, self.key, self.account.url, deadline,
+                                                  "alternate chain download", accept=PEM_CHAIN)
+            pem = _pem_bytes(alt_resp.body)
+            if chain_matches(pem, preferred):
+                return pem
+        return default  # like certbot: the preferred chain is a wish, the default chain still works
+
+
+def _identifier(name: str) -> Identifier:
+    # RFC 8555 7.1.3: a wildcard order names "*.example.org"; its authorization names the base.
+    return Identifier("dns", name) if name.startswith("*.") else Identifier.for_name(name)
+
+
+def _pem_bytes(body) -> bytes:
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    raise MdError("CA sent the certificate as JSON instead of a PEM chain")
+
+

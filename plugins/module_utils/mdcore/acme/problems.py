@@ -1,0 +1,70 @@
+"""RFC 7807 problem documents from the CA, turned into one readable error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import MdError
+
+ACME_NS = "urn:ietf:params:acme:error:"
+
+# Problems the CA raises because of what we asked for: retrying unchanged input soon is pointless.
+INPUT_PROBLEMS = frozenset(
+    ACME_NS + name
+    for name in (
+        "badCSR", "badPublicKey", "badRevocationReason", "badSignatureAlgorithm", "caa",
+        "externalAccountRequired", "invalidContact", "malformed", "rejectedIdentifier",
+        "unsupportedContact", "unsupportedIdentifier", "userActionRequired", "invalidProfile",
+        "unauthorized", "accountDoesNotExist",
+    )
+)
+BAD_NONCE = ACME_NS + "badNonce"
+RATE_LIMITED = ACME_NS + "rateLimited"
+ALREADY_REPLACED = ACME_NS + "alreadyReplaced"
+
+
+@dataclass
+class Problem:
+    type: str
+    detail: str = ""
+    status: int | None = None
+    identifier: str | None = None
+    subproblems: list["Problem"] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, doc: dict, status: int | None = None) -> "Problem":
+        ident = doc.get("identifier") or None
+        return cls(
+            type=str(doc.get("type") or "about:blank"),
+            detail=str(doc.get("detail") or ""),
+            status=doc.get("status", status),
+            identifier=("%s:%s" % (ident.get("type"), ident.get("value"))) if isinstance(ident, dict) else None,
+            subproblems=[cls.from_json(s) for s in doc.get("subproblems") or [] if isinstance(s, dict)],
+        )
+
+    @property
+    def short_type(self) -> str:
+        return self.type[len(ACME_NS):] if self.type.startswith(ACME_NS) else self.type
+
+    def describe(self) -> str:
+        text = "%s: %s" % (self.short_type, self.detail or "(no detail)")
+        if self.identifier:
+            text += " [%s]" % self.identifier
+        if self.subproblems:
+            text += " (" + "; ".join(s.describe() for s in self.subproblems) + ")"
+        return text
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type, "detail": self.detail, "status": self.status,
+            "identifier": self.identifier, "subproblems": [s.to_dict() for s in self.subproblems],
+        }
+
+
+class AcmeProblemError(MdError):
+    """The CA answered with a problem document."""
+
+    def __init__(self, problem: Problem, context: str, retry_after: float | None = None) -> None:
+        super().__init__("CA refused %s: %s" % (context, problem.describe()), retry_after=retry_after)
+        self.problem = problem
+        self.retry_hot = problem.type not in INPUT_PROBLEMS and problem.type != RATE_LIMITED

@@ -1,0 +1,1 @@
+"""Challenge solvers: make the CA's validation succeed, then clean up."""

@@ -1,0 +1,54 @@
+"""dns-01 through an operator's command: `<argv...> setup <domain> <txt>` / `teardown ...`.
+
+The command runs as an argument list, never through a shell, with a timeout.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from ..clock import Clock
+from ..errors import ChallengeError, ConfigError
+from .base import ChallengeTask, Solver
+
+
+class DnsCommandSolver(Solver):
+    challenge_type = "dns-01"
+
+    def __init__(self, command: list[str], clock: Clock, propagation_seconds: float = 0.0,
+                 timeout: float = 60.0) -> None:
+        if not command or not all(isinstance(a, str) and a for a in command):
+            raise ConfigError("dns-01 needs a command as a non-empty list of arguments")
+        self.command = list(command)
+        self.clock = clock
+        self.propagation_seconds = propagation_seconds
+        self.timeout = timeout
+        self._pending_wait = False
+
+    def _run(self, action: str, task: ChallengeTask) -> None:
+        argv = self.command + [action, task.domain, task.txt_value]
+        try:
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=self.timeout,
+                                  check=False)
+        except FileNotFoundError:
+            raise ChallengeError("dns-01 command not found: %s" % self.command[0]) from None
+        except subprocess.TimeoutExpired:
+            raise ChallengeError("dns-01 command %s %s for %s did not finish within %ss"
+                                 % (self.command[0], action, task.domain, self.timeout)) from None
+        if proc.returncode != 0:
+            err = (proc.stderr or proc.stdout or b"").decode(errors="replace").strip().splitlines()
+            raise ChallengeError("dns-01 command %s %s for %s failed with exit code %d%s"
+                                 % (self.command[0], action, task.domain, proc.returncode,
+                                    (": " + err[-1][:300]) if err else ""))
+
+    def setup(self, task: ChallengeTask) -> None:
+        self._run("setup", task)
+        self._pending_wait = True
+
+    def ready(self) -> None:
+        if self._pending_wait and self.propagation_seconds > 0:
+            self.clock.sleep(self.propagation_seconds)
+        self._pending_wait = False
+
+    def teardown(self, task: ChallengeTask) -> None:
+        self._run("teardown", task)

@@ -1,0 +1,123 @@
+"""A managed domain's configuration, validated completely before anything acts on it."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from .acme.resources import ChallengeType
+from .errors import ConfigError
+from .keys import key_spec
+from .policy import Window
+from .store import check_md_name
+
+LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+HTTP01_WEBROOT = "webroot"
+HTTP01_STANDALONE = "standalone"
+
+
+def normalize_name(name: str) -> str:
+    """Lower-case, IDNA-encoded DNS name or IP address; raises ConfigError on anything else."""
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("empty domain name")
+    raw = name.strip().rstrip(".").lower()
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        pass
+    wildcard = raw.startswith("*.")
+    body = raw[2:] if wildcard else raw
+    try:
+        body = body.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ConfigError("invalid domain name %r" % name) from None
+    labels = body.split(".")
+    if len(body) > 253 or len(labels) < 2 or not all(LABEL_RE.match(lbl) for lbl in labels):
+        raise ConfigError("invalid domain name %r" % name)
+    if labels[-1].isdigit():
+        raise ConfigError("invalid domain name %r (numeric top-level label)" % name)
+    return ("*." if wildcard else "") + body
+
+
+@dataclass
+class CaConfig:
+    url: str
+    ca_bundle: str | None = None  # CA bundle that verifies the ACME server's TLS certificate
+    eab_kid: str | None = None
+    eab_hmac_key: str | None = None  # secret
+    eab_alg: str = "HS256"
+
+    def __repr__(self) -> str:  # the HMAC key must never show up in logs or tracebacks
+        return "CaConfig(url=%r, eab_kid=%r)" % (self.url, self.eab_kid)
+
+
+@dataclass
+class ChallengeConfig:
+    type: str = ChallengeType.HTTP01
+    http01_mode: str = HTTP01_WEBROOT
+    standalone_address: str = "0.0.0.0"
+    standalone_port: int = 80
+    dns_command: list[str] = field(default_factory=list)
+    dns_propagation_seconds: float = 0.0
+    dns_command_timeout: float = 60.0
+
+
+@dataclass
+class MdConfig:
+    name: str
+    domains: list[str]
+    cas: list[CaConfig]
+    key_types: list[str] = field(default_factory=lambda: ["p256"])
+    challenge: ChallengeConfig = field(default_factory=ChallengeConfig)
+    contact: list[str] = field(default_factory=list)
+    agree_tos: bool = False
+    account_key_type: str = "p256"
+    renew_window: str = "33%"
+    warn_window: str = "10%"
+    preferred_chain: str | None = None
+    profile: str | None = None
+    proxy: str | None = None
+    request_timeout: float = 30.0
+    order_timeout: float = 300.0  # deadline for one whole order, polling included
+
+    def validate(self) -> "MdConfig":
+        """Normalise names and check every option; raises ConfigError naming what is wrong."""
+        if not self.domains:
+            raise ConfigError("managed domain %r has no names" % self.name)
+        names = [normalize_name(n) for n in self.domains]
+        if len(set(names)) != len(names):
+            raise ConfigError("managed domain %r lists a name twice" % self.name)
+        self.domains = names
+        self.name = self.name or names[0].replace("*", "_")
+        check_md_name(self.name)
+        if not self.key_types:
+            raise ConfigError("managed domain %r has no key types" % self.name)
+        self.key_types = [key_spec(k).name for k in self.key_types]
+        if len(set(self.key_types)) != len(self.key_types):
+            raise ConfigError("managed domain %r lists a key type twice" % self.name)
+        if not self.cas or not all(ca.url.startswith(("https://", "http://")) for ca in self.cas):
+            raise ConfigError("managed domain %r needs an ACME directory URL (https://...)" % self.name)
+        for ca in self.cas:
+            if bool(ca.eab_kid) != bool(ca.eab_hmac_key):
+                raise ConfigError("EAB needs both eab_kid and eab_hmac_key (%s)" % ca.url)
+        chal = self.challenge
+        if chal.type not in (ChallengeType.HTTP01, ChallengeType.DNS01):
+            raise ConfigError("unsupported challenge type %r (http-01 or dns-01)" % chal.type)
+        if chal.type == ChallengeType.HTTP01:
+            wild = [n for n in names if n.startswith("*.")]
+            if wild:
+                raise ConfigError("wildcard names need dns-01, not http-01: %s" % ", ".join(wild))
+            if chal.http01_mode not in (HTTP01_WEBROOT, HTTP01_STANDALONE):
+                raise ConfigError("http01_mode must be webroot or standalone")
+        if chal.type == ChallengeType.DNS01 and not chal.dns_command:
+            raise ConfigError("dns-01 needs dns_command (an argument list)")
+        for contact in self.contact:
+            if not contact.startswith(("mailto:", "tel:")):
+                raise ConfigError("contact %r must be a mailto: URI" % contact)
+        Window.parse(self.renew_window, "renew window")
+        Window.parse(self.warn_window, "warn window")
+        if self.order_timeout <= 0 or self.request_timeout <= 0:
+            raise ConfigError("timeouts must be positive")
+        return self

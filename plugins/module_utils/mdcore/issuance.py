@@ -1,0 +1,153 @@
+"""Obtaining a certificate set for one managed domain: staging, resume, per-key-type orders,
+checks of what the CA sent, and activation. Called with the store lock held."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import threading
+
+from cryptography.hazmat.primitives import serialization
+
+from .acme.account import AccountOptions, AccountStore, ensure_account
+from .acme.order import OrderFlow, OrderRequest
+from .acme.resources import ChallengeType
+from .acme.transport import AcmeTransport, TransportOptions
+from .certs import CertFacts, split_pem_chain, to_pem
+from .challenges.base import Solver
+from .challenges.dns01 import DnsCommandSolver
+from .challenges.http01 import StandaloneSolver, WebrootSolver
+from .clock import Clock, Deadline, to_iso
+from .config import HTTP01_STANDALONE, CaConfig, MdConfig
+from .errors import MdError
+from .events import EventSink
+from .fsutil import atomic_write, ensure_dir, read_bytes, write_json
+from .keys import generate_key, key_from_pem, key_spec, key_to_pem, make_csr
+from .store import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE, KEY_FILE, ORDER_FILE, Store
+
+# One registration per CA even when many domains are issued in parallel threads.
+_ACCOUNT_LOCK = threading.Lock()
+
+
+def make_solvers(cfg: MdConfig, store: Store, clock: Clock) -> dict[str, Solver]:
+    chal = cfg.challenge
+    if chal.type == ChallengeType.DNS01:
+        return {ChallengeType.DNS01: DnsCommandSolver(chal.dns_command, clock, chal.dns_propagation_seconds,
+                                                      chal.dns_command_timeout)}
+    if chal.http01_mode == HTTP01_STANDALONE:
+        return {ChallengeType.HTTP01: StandaloneSolver(chal.standalone_address, chal.standalone_port)}
+    return {ChallengeType.HTTP01: WebrootSolver(store.challenges_dir)}
+
+
+def transport_for(ca: CaConfig, cfg: MdConfig, clock: Clock) -> AcmeTransport:
+    return AcmeTransport(ca.url, clock, TransportOptions(verify=ca.ca_bundle or True, proxy=cfg.proxy,
+                                                         request_timeout=cfg.request_timeout))
+
+
+def account_options(ca: CaConfig, cfg: MdConfig) -> AccountOptions:
+    return AccountOptions(contact=tuple(cfg.contact), agree_tos=cfg.agree_tos, key_type=cfg.account_key_type,
+                          eab_kid=ca.eab_kid, eab_hmac_key=ca.eab_hmac_key, eab_alg=ca.eab_alg)
+
+
+def _order_info(cfg: MdConfig, ca: CaConfig) -> dict:
+    return {"md": cfg.name, "names": list(cfg.domains), "key_types": list(cfg.key_types), "ca_url": ca.url,
+            "orders": {}}
+
+
+def _pending_matches(pending: dict | None, cfg: MdConfig, ca: CaConfig) -> bool:
+    return bool(pending) and pending.get("ca_url") == ca.url and \
+        sorted(pending.get("names", [])) == sorted(cfg.domains) and \
+        pending.get("key_types") == list(cfg.key_types)
+
+
+def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: EventSink,
+           deadline: Deadline, replaces: dict | None = None) -> dict:
+    """Order (or resume) one certificate per key type and activate the set; returns set.json."""
+    transport = transport_for(ca, cfg, clock)
+    with _ACCOUNT_LOCK:
+        account, key = ensure_account(transport, AccountStore(store.path("accounts")), account_options(ca, cfg),
+                                      deadline)
+    pending = store.pending_order(cfg.name)
+    if not _pending_matches(pending, cfg, ca):
+        store.discard_staging(cfg.name)
+        pending = _order_info(cfg, ca)
+        store.begin_staging(cfg.name, pending)
+    staging = store.staging_dir(cfg.name)
+    order_path = os.path.join(staging, ORDER_FILE)
+    solvers = make_solvers(cfg, store, clock)
+    try:
+        for kt in cfg.key_types:
+            folder = ensure_dir(os.path.join(staging, kt))
+            if os.path.exists(os.path.join(folder, FULLCHAIN_FILE)):
+                continue  # downloaded before an interruption
+
+            def remember(url: str, kt: str = kt) -> None:
+                pending["orders"][kt] = url
+                write_json(order_path, pending)
+
+            cert_key = _staging_key(folder, kt)
+            flow = OrderFlow(transport, account, key, solvers, clock,
+                             on_event=lambda ev: events.fire(ev, cfg.name), on_order_url=remember)
+            req = OrderRequest(names=list(cfg.domains), csr_der=make_csr(cert_key, list(cfg.domains)),
+                               resume_url=pending["orders"].get(kt), profile=cfg.profile,
+                               replaces=(replaces or {}).get(kt), preferred_chain=cfg.preferred_chain)
+            issued = flow.run(req, deadline)
+            _write_chain(folder, issued.fullchain_pem, cert_key, cfg.domains)
+    finally:
+        for solver in {id(s): s for s in solvers.values()}.values():
+            solver.close()
+    set_info = {
+        "md": cfg.name, "names": list(cfg.domains), "key_types": list(cfg.key_types), "ca_url": ca.url,
+        "account_url": account.url, "created": to_iso(clock.now()), "orders": dict(pending["orders"]),
+        "certs": {kt: facts_json(_facts(staging, kt)) for kt in cfg.key_types},
+    }
+    store.activate(cfg.name, set_info)
+    return set_info
+
+
+def _staging_key(folder: str, key_type: str):
+    """The key for this order: kept in staging so a resumed order finalizes with the same key."""
+    path = os.path.join(folder, KEY_FILE)
+    pem = read_bytes(path)
+    if pem:
+        return key_from_pem(pem)
+    key = generate_key(key_spec(key_type))
+    atomic_write(path, key_to_pem(key))
+    return key
+
+
+def _write_chain(folder: str, fullchain: bytes, key, names: list[str]) -> None:
+    """Check that the CA sent a certificate for our key and names, then write it (fullchain last)."""
+    certs = split_pem_chain(fullchain)
+    leaf = certs[0]
+    pub = serialization.PublicFormat.SubjectPublicKeyInfo
+    if leaf.public_key().public_bytes(serialization.Encoding.DER, pub) != \
+            key.public_key().public_bytes(serialization.Encoding.DER, pub):
+        raise MdError("CA returned a certificate for another key")
+    missing = set(names) - set(CertFacts.of(leaf).names)
+    if missing:
+        raise MdError("CA returned a certificate without %s" % ", ".join(sorted(missing)))
+    atomic_write(os.path.join(folder, CERT_FILE), to_pem(leaf), 0o644)
+    atomic_write(os.path.join(folder, CHAIN_FILE), b"".join(to_pem(c) for c in certs[1:]), 0o644)
+    atomic_write(os.path.join(folder, FULLCHAIN_FILE), b"".join(to_pem(c) for c in certs), 0o644)
+
+
+def _facts(folder_root: str, kt: str) -> CertFacts:
+    pem = read_bytes(os.path.join(folder_root, kt, CERT_FILE)) or b""
+    return CertFacts.of(split_pem_chain(pem)[0])
+
+
+def facts_json(facts: CertFacts) -> dict:
+    return {
+        "serial": facts.serial, "sha256_fingerprint": facts.sha256_fingerprint, "issuer": facts.issuer,
+        "subject": facts.subject, "names": facts.names, "not_before": to_iso(facts.not_before),
+        "not_after": to_iso(facts.not_after), "ocsp_url": facts.ocsp_url, "ari_cert_id": facts.ari_cert_id,
+    }
+
+
+def lifetime_of(cert: dict) -> tuple[datetime.datetime, datetime.datetime]:
+    from .clock import from_iso
+
+    nb, na = from_iso(cert["not_before"]), from_iso(cert["not_after"])
+    assert nb is not None and na is not None
+    return nb, na

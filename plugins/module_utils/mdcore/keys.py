@@ -1,0 +1,91 @@
+"""Private key types (as mod_md's MDPrivateKeys), key generation, CSRs and PEM (de)serialisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One key type: ``name`` is what configs and the store use (``rsa2048``, ``p256`` ...)."""
+
+    name: str
+    kind: str  # "rsa" or "ec"
+    size: int = 0
+    curve: str = ""
+
+    @property
+    def status_name(self) -> str:
+        """The key under which mod_md's md-status lists the certificate ('rsa', 'secp256r1')."""
+        if self.kind == "rsa":
+            return "rsa" if self.size == 2048 else "rsa%d" % self.size
+        return {"p256": "secp256r1", "p384": "secp384r1"}[self.name]
+
+
+KEY_SPECS = {
+    "rsa2048": KeySpec("rsa2048", "rsa", size=2048),
+    "rsa3072": KeySpec("rsa3072", "rsa", size=3072),
+    "rsa4096": KeySpec("rsa4096", "rsa", size=4096),
+    "p256": KeySpec("p256", "ec", curve="secp256r1"),
+    "p384": KeySpec("p384", "ec", curve="secp384r1"),
+}
+ALIASES = {"rsa": "rsa2048", "secp256r1": "p256", "secp384r1": "p384", "ec": "p256"}
+
+
+def key_spec(name: str) -> KeySpec:
+    canonical = ALIASES.get(name.lower(), name.lower())
+    try:
+        return KEY_SPECS[canonical]
+    except KeyError:
+        raise ConfigError(
+            "unknown key type %r (known: %s)" % (name, ", ".join(sorted(KEY_SPECS)))
+        ) from None
+
+
+def generate_key(spec: KeySpec):
+    if spec.kind == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=spec.size)
+    curve = ec.SECP256R1() if spec.curve == "secp256r1" else ec.SECP384R1()
+    return ec.generate_private_key(curve)
+
+
+def key_to_pem(key) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def key_from_pem(data: bytes):
+    return serialization.load_pem_private_key(data, password=None)
+
+
+def make_csr(key, names: list[str]) -> bytes:
+    """A DER CSR for ``names`` (first name is the CN when short enough), signed by ``key``."""
+    builder = x509.CertificateSigningRequestBuilder()
+    if len(names[0]) <= 64 and not names[0].startswith("*"):
+        builder = builder.subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+    else:
+        builder = builder.subject_name(x509.Name([]))
+    builder = builder.add_extension(
+        x509.SubjectAlternativeName([_general_name(n) for n in names]), critical=False
+    )
+    csr = builder.sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.DER)
+
+
+def _general_name(name: str) -> x509.GeneralName:
+    import ipaddress
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)

@@ -1,0 +1,218 @@
+"""The facade: plan what a managed domain needs and make it so (mod_md's "drive").
+
+Plans are made from the store alone, so a run with nothing to do contacts no CA, and check mode
+answers from the plan without acting.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from .acme.problems import AcmeProblemError
+from .clock import Clock, Deadline, to_iso
+from .config import MdConfig
+from .errors import MdError
+from .events import NO_EVENTS, EventName, EventSink
+from .issuance import lifetime_of, obtain
+from .job import JobError, JobState
+from .policy import Window, backoff_seconds
+from .store import Store
+
+
+class Action:
+    NONE = "none"
+    ORDER = "order"
+    BACKOFF = "backoff"
+    POSTPONED = "postponed"
+
+
+class Reason:
+    NO_CERT = "no certificate yet"
+    NAMES_CHANGED = "names changed"
+    KEYS_CHANGED = "key types changed"
+    CA_CHANGED = "CA changed"
+    RENEW_WINDOW = "renew window reached"
+    FORCED = "forced"
+    RESUME = "an interrupted order is resumed"
+
+
+@dataclass
+class Plan:
+    md: str
+    action: str
+    reasons: list[str] = field(default_factory=list)
+    renew_at: datetime.datetime | None = None
+    retry_at: datetime.datetime | None = None
+
+
+@dataclass
+class MdResult:
+    md: str
+    action: str
+    changed: bool
+    reasons: list[str]
+    renew_at: str | None
+    certificates: dict
+    order_urls: dict
+    error: str | None = None
+    problem: dict | None = None
+
+
+def config_digest(cfg: MdConfig) -> str:
+    """What makes a config 'different input' for backoff purposes (no secrets in it)."""
+    doc = {"names": cfg.domains, "keys": cfg.key_types, "cas": [c.url for c in cfg.cas],
+           "challenge": cfg.challenge.type, "profile": cfg.profile}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def renew_at(set_info: dict, window: Window) -> datetime.datetime | None:
+    starts = [window.start(*lifetime_of(c)) for c in set_info.get("certs", {}).values()]
+    return min(starts) if starts else None
+
+
+def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = False) -> Plan:
+    current = store.active_set(cfg.name)
+    plan = Plan(cfg.name, Action.NONE)
+    if current:
+        plan.renew_at = renew_at(current, Window.parse(cfg.renew_window))
+    if force:
+        plan.reasons.append(Reason.FORCED)
+    if not current:
+        plan.reasons.append(Reason.NO_CERT)
+    else:
+        if sorted(current.get("names", [])) != sorted(cfg.domains):
+            plan.reasons.append(Reason.NAMES_CHANGED)
+        if current.get("key_types") != cfg.key_types:
+            plan.reasons.append(Reason.KEYS_CHANGED)
+        if current.get("ca_url") not in [c.url for c in cfg.cas]:
+            plan.reasons.append(Reason.CA_CHANGED)
+        if plan.renew_at is not None and plan.renew_at <= now:
+            plan.reasons.append(Reason.RENEW_WINDOW)
+    if store.pending_order(cfg.name) and plan.reasons:
+        plan.reasons.append(Reason.RESUME)
+    if not plan.reasons:
+        return plan
+    plan.action = Action.ORDER
+    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    retry_at = job.retry_at()
+    same_input = job.last_error is not None and job.notified.get("config") == config_digest(cfg)
+    if not force and job.errors and retry_at and retry_at > now and same_input:
+        plan.action, plan.retry_at = Action.BACKOFF, retry_at
+    return plan
+
+
+def _result(store: Store, cfg: MdConfig, plan: Plan, changed: bool, error: MdError | None = None) -> MdResult:
+    current = store.active_set(cfg.name) or {}
+    certs = {}
+    base = store.active_dir(cfg.name)
+    for kt, facts in current.get("certs", {}).items():
+        folder = os.path.join(base, kt)
+        certs[kt] = dict(facts, cert_path=os.path.join(folder, "cert.pem"),
+                         chain_path=os.path.join(folder, "chain.pem"),
+                         fullchain_path=os.path.join(folder, "fullchain.pem"),
+                         key_path=os.path.join(folder, "privkey.pem"))
+    at = renew_at(current, Window.parse(cfg.renew_window)) if current else None
+    problem = error.problem.to_dict() if isinstance(error, AcmeProblemError) else None
+    return MdResult(cfg.name, plan.action, changed, plan.reasons, to_iso(at), certs,
+                    dict(current.get("orders", {})), str(error) if error else None, problem)
+
+
+def _record_failure(store: Store, cfg: MdConfig, clock: Clock, exc: MdError) -> None:
+    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    now = clock.now()
+    job.errors += 1
+    job.last_run = to_iso(now)
+    delay = backoff_seconds(job.errors)
+    if not exc.retry_hot:
+        delay = max(delay, 3600.0)  # bad input: not retried hot
+    if exc.retry_after:
+        delay = max(delay, exc.retry_after)
+    job.next_retry = to_iso(now + datetime.timedelta(seconds=delay))
+    prob = exc.problem if isinstance(exc, AcmeProblemError) else None
+    job.last_error = JobError(str(exc), prob.type if prob else None, prob.detail if prob else None,
+                              exc.retry_hot)
+    job.notified["config"] = config_digest(cfg)
+    job.add_log(now, "error", str(exc))
+    job.save(store.job_path(cfg.name))
+
+
+def _record_success(store: Store, cfg: MdConfig, clock: Clock, set_info: dict) -> None:
+    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    now = clock.now()
+    job.errors, job.next_retry, job.last_error = 0, None, None
+    job.last_run = job.last_success = to_iso(now)
+    job.add_log(now, "renewed", "new certificate set %s" % ", ".join(
+        "%s serial %s" % (kt, c["serial"]) for kt, c in set_info["certs"].items()))
+    job.save(store.job_path(cfg.name))
+
+
+def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, check_mode: bool = False,
+             events: EventSink = NO_EVENTS) -> MdResult:
+    """Plan and, unless check_mode, obtain. The caller holds the store lock."""
+    plan = plan_md(store, cfg, clock.now(), force)
+    if plan.action != Action.ORDER:
+        return _result(store, cfg, plan, False)
+    if check_mode:
+        return _result(store, cfg, plan, True)
+    if not events.fire(EventName.RENEWING, cfg.name, {"reasons": plan.reasons}):
+        plan.action = Action.POSTPONED
+        return _result(store, cfg, plan, False)
+    deadline = Deadline(clock, cfg.order_timeout)
+    last: MdError | None = None
+    for ca in cfg.cas:  # failover: the next CA gets its turn when one fails
+        try:
+            set_info = obtain(store, cfg, ca, clock, events, deadline)
+        except MdError as exc:
+            last = exc
+            continue
+        _record_success(store, cfg, clock, set_info)
+        events.fire(EventName.RENEWED, cfg.name, {"serials": {k: c["serial"] for k, c in set_info["certs"].items()}})
+        return _result(store, cfg, plan, True)
+    assert last is not None
+    _record_failure(store, cfg, clock, last)
+    events.fire(EventName.ERRORED, cfg.name, {"error": str(last)})
+    raise last
+
+
+def ensure_md(store: Store, cfg: MdConfig, clock: Clock | None = None, *, force: bool = False,
+              check_mode: bool = False, events: EventSink = NO_EVENTS, lock_wait: float = 60.0) -> MdResult:
+    """One managed domain, with the store set up, locked and recovered first."""
+    clock = clock or store.clock
+    cfg.validate()
+    if check_mode and not os.path.isdir(store.root):
+        return _result_without_store(cfg)
+    store.setup()
+    with store.lock(lock_wait):
+        if not check_mode:
+            store.recover()
+        return drive_md(store, cfg, clock, force=force, check_mode=check_mode, events=events)
+
+
+def _result_without_store(cfg: MdConfig) -> MdResult:
+    return MdResult(cfg.name, Action.ORDER, True, [Reason.NO_CERT], None, {}, {})
+
+
+def ensure_many(store: Store, cfgs: list[MdConfig], clock: Clock | None = None, *, workers: int = 8,
+                force: bool = False, events: EventSink = NO_EVENTS) -> list[MdResult | MdError]:
+    """Several managed domains under one lock, ``workers`` orders at a time. Errors are returned
+    in place of results so one failing domain never stops the others."""
+    clock = clock or store.clock
+    for cfg in cfgs:
+        cfg.validate()
+    store.setup()
+
+    def one(cfg: MdConfig) -> MdResult | MdError:
+        try:
+            return drive_md(store, cfg, clock, force=force, events=events)
+        except MdError as exc:
+            return exc
+
+    with store.lock():
+        store.recover()
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            return list(pool.map(one, cfgs))

@@ -1,0 +1,273 @@
+"""The store: where accounts, certificate sets, orders in progress, staples and status live.
+
+Layout (root default /var/lib/mdfleet, 0700):
+  accounts/<ca-id>/account.json, account.key.pem   ACME accounts, reused per CA (+EAB kid)
+  archive/<md>.<N>/                                complete certificate sets, immutable once there
+      set.json, <keytype>/{privkey.pem,cert.pem,chain.pem,fullchain.pem}
+  domains/<md> -> ../archive/<md>.<N>              the active set: a symlink, swapped atomically
+  staging/<md>/                                    a set being built; order.json remembers the order
+  jobs/<md>.json                                   renewal job state (errors, backoff, log)
+  ocsp/<md>/                                       stapling responses and their metadata
+  challenges/                                      http-01 tokens the web server serves (0755)
+  status/                                          md-status.json, per-domain json, html, prom
+  store.lock                                       one lock per store
+
+Activation is two atomic renames: staging/<md> -> archive/<md>.<N> (set.json is written last, so
+an archive entry is always complete), then the domains/<md> symlink is replaced. A crash between the
+two leaves the old set active and a newer complete one archived; :meth:`Store.recover` activates it.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import shutil
+from dataclasses import dataclass
+
+from .clock import Clock, Deadline
+from .errors import StoreError, StoreLockedError
+from .fsutil import DIR_MODE, PUBLIC_MODE, ensure_dir, fsync_dir, read_json, write_json
+
+SET_FILE = "set.json"
+ORDER_FILE = "order.json"
+KEY_FILE = "privkey.pem"
+CERT_FILE = "cert.pem"
+CHAIN_FILE = "chain.pem"
+FULLCHAIN_FILE = "fullchain.pem"
+
+MD_NAME_RE = re.compile(r"^[A-Za-z0-9*][A-Za-z0-9._*-]{0,252}$")
+
+
+def check_md_name(name: str) -> str:
+    """Managed domain names become folder names: no separators, no dot-files, no '..'."""
+    if not MD_NAME_RE.match(name or "") or ".." in name:
+        raise StoreError("invalid managed domain name for the store: %r" % (name,))
+    return name
+
+
+@dataclass(frozen=True)
+class ActiveCert:
+    """One certificate of an active set, as web servers and stapling see it."""
+
+    md: str
+    key_type: str
+    cert_path: str
+    chain_path: str
+    fullchain_path: str
+    key_path: str
+
+
+class StoreLock:
+    """An exclusive flock on store.lock, held for a whole run (timer and playbook never overlap)."""
+
+    def __init__(self, path: str, clock: Clock, wait_seconds: float) -> None:
+        self.path = path
+        self.clock = clock
+        self.wait_seconds = wait_seconds
+        self._fd: int | None = None
+
+    def __enter__(self) -> "StoreLock":
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = Deadline(self.clock, self.wait_seconds)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise
+                if deadline.expired():
+                    os.close(fd)
+                    raise StoreLockedError(
+                        "store is locked by another mdfleet run (%s); gave up after %ss"
+                        % (self.path, self.wait_seconds)
+                    ) from None
+                self.clock.sleep(deadline.bounded(0.2))
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class Store:
+    """Paths and atomic state changes of one store."""
+
+    def __init__(self, root: str, clock: Clock | None = None, challenges_dir: str | None = None,
+                 keep_archive: int = 5) -> None:
+        self.root = os.path.abspath(root)
+        self.clock = clock or Clock()
+        self.challenges_dir = challenges_dir or os.path.join(self.root, "challenges")
+        self.keep_archive = keep_archive
+
+    # -- layout -----------------------------------------------------------------------------
+    def path(self, *parts: str) -> str:
+        return os.path.join(self.root, *parts)
+
+    def setup(self) -> "Store":
+        """Create the folders with their modes; fails clearly when the store cannot be written."""
+        try:
+            ensure_dir(self.root)
+            for sub in ("accounts", "archive", "domains", "staging", "jobs", "ocsp", "status"):
+                ensure_dir(self.path(sub))
+            ensure_dir(self.challenges_dir, 0o755)
+            probe = self.path(".probe")
+            with open(probe, "wb"):
+                pass
+            os.unlink(probe)
+        except OSError as exc:
+            raise StoreError("store %s is not usable: %s" % (self.root, exc.strerror or exc)) from None
+        return self
+
+    def lock(self, wait_seconds: float = 60.0) -> StoreLock:
+        return StoreLock(self.path("store.lock"), self.clock, wait_seconds)
+
+    def staging_dir(self, md: str) -> str:
+        return self.path("staging", check_md_name(md))
+
+    def active_dir(self, md: str) -> str:
+        return self.path("domains", check_md_name(md))
+
+    def job_path(self, md: str) -> str:
+        return self.path("jobs", check_md_name(md) + ".json")
+
+    def ocsp_dir(self, md: str) -> str:
+        return self.path("ocsp", check_md_name(md))
+
+    def status_dir(self) -> str:
+        return self.path("status")
+
+    # -- active sets ------------------------------------------------------------------------
+    def managed_names(self) -> list[str]:
+        try:
+            return sorted(n for n in os.listdir(self.path("domains")) if not n.startswith("."))
+        except FileNotFoundError:
+            return []
+
+    def active_set(self, md: str) -> dict | None:
+        """The set.json of the active set of ``md`` or None."""
+        return read_json(os.path.join(self.active_dir(md), SET_FILE))
+
+    def active_certs(self, md: str) -> list[ActiveCert]:
+        info = self.active_set(md)
+        if not info:
+            return []
+        base = self.active_dir(md)
+        return [self._active_cert(md, base, kt) for kt in info.get("key_types", [])]
+
+    def list_active(self) -> list[ActiveCert]:
+        out: list[ActiveCert] = []
+        for md in self.managed_names():
+            out.extend(self.active_certs(md))
+        return out
+
+    @staticmethod
+    def _active_cert(md: str, base: str, key_type: str) -> ActiveCert:
+        folder = os.path.join(base, key_type)
+        return ActiveCert(md, key_type, os.path.join(folder, CERT_FILE), os.path.join(folder, CHAIN_FILE),
+                          os.path.join(folder, FULLCHAIN_FILE), os.path.join(folder, KEY_FILE))
+
+    def _archive_numbers(self, md: str) -> list[int]:
+        prefix = md + "."
+        nums = []
+        for entry in os.listdir(self.path("archive")):
+            if entry.startswith(prefix) and entry[len(prefix):].isdigit():
+                nums.append(int(entry[len(prefix):]))
+        return sorted(nums)
+
+    def _active_number(self, md: str) -> int | None:
+        try:
+            target = os.readlink(self.active_dir(md))
+        except (FileNotFoundError, OSError):
+            return None
+        suffix = target.rsplit(".", 1)[-1]
+        return int(suffix) if suffix.isdigit() else None
+
+    # -- staging ----------------------------------------------------------------------------
+    def pending_order(self, md: str) -> dict | None:
+        return read_json(os.path.join(self.staging_dir(md), ORDER_FILE))
+
+    def begin_staging(self, md: str, order_info: dict) -> str:
+        folder = ensure_dir(self.staging_dir(md))
+        write_json(os.path.join(folder, ORDER_FILE), order_info)
+        return folder
+
+    def discard_staging(self, md: str) -> None:
+        shutil.rmtree(self.staging_dir(md), ignore_errors=True)
+
+    def activate(self, md: str, set_info: dict) -> str:
+        """Seal staging/<md> (set.json last), move it into the archive and point domains/<md> at it."""
+        staging = self.staging_dir(md)
+        for kt in set_info["key_types"]:
+            for name in (KEY_FILE, CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE):
+                if not os.path.isfile(os.path.join(staging, kt, name)):
+                    raise StoreError("staging of %s is incomplete: %s/%s missing" % (md, kt, name))
+        write_json(os.path.join(staging, SET_FILE), set_info, PUBLIC_MODE)
+        fsync_dir(staging)
+        return self._finish_activation(md)
+
+    def _finish_activation(self, md: str) -> str:
+        nums = self._archive_numbers(md)
+        number = (nums[-1] + 1) if nums else 1
+        target = self.path("archive", "%s.%d" % (md, number))
+        staging = self.staging_dir(md)
+        order_file = os.path.join(staging, ORDER_FILE)
+        if os.path.exists(order_file):
+            os.unlink(order_file)  # the order is done; the archive keeps its URL in set.json
+        os.rename(staging, target)
+        fsync_dir(self.path("archive"))
+        self._point_active(md, number)
+        self._prune_archive(md)
+        return target
+
+    def _point_active(self, md: str, number: int) -> None:
+        link = self.active_dir(md)
+        tmp = self.path("domains", ".%s.tmp" % md)
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(os.path.join("..", "archive", "%s.%d" % (md, number)), tmp)
+        os.replace(tmp, link)
+        fsync_dir(self.path("domains"))
+
+    def _prune_archive(self, md: str) -> None:
+        active = self._active_number(md)
+        for num in self._archive_numbers(md)[: -self.keep_archive]:
+            if num != active:
+                shutil.rmtree(self.path("archive", "%s.%d" % (md, num)), ignore_errors=True)
+
+    def recover(self) -> list[str]:
+        """Finish what a crashed run left: sealed staging gets activated, the newest complete
+        archive set becomes active. Unsealed staging stays (its order is resumed). Returns actions."""
+        actions = []
+        for entry in sorted(os.listdir(self.path("staging"))):
+            if os.path.exists(os.path.join(self.path("staging", entry), SET_FILE)):
+                self._finish_activation(entry)
+                actions.append("activated sealed staging of %s" % entry)
+        for entry in os.listdir(self.path("archive")):
+            md = entry.rsplit(".", 1)[0]
+            nums = self._archive_numbers(md)
+            if not nums or not os.path.exists(self.path("archive", "%s.%d" % (md, nums[-1]), SET_FILE)):
+                continue
+            if self._active_number(md) != nums[-1]:
+                self._point_active(md, nums[-1])
+                actions.append("activated archived set %s.%d" % (md, nums[-1]))
+        for leftover in os.listdir(self.path("domains")):
+            if leftover.startswith(".") and leftover.endswith(".tmp"):
+                os.unlink(self.path("domains", leftover))
+        return actions
+
+    def remove_md(self, md: str) -> None:
+        """Forget a managed domain: its link, staging and job (archive sets are pruned later)."""
+        for path in (self.active_dir(md), self.job_path(md)):
+            if os.path.lexists(path):
+                os.unlink(path)
+        self.discard_staging(md)
+
+
+__all__ = ["Store", "StoreLock", "ActiveCert", "check_md_name", "DIR_MODE"]

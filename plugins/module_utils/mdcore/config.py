@@ -121,3 +121,51 @@ class MdConfig:
         if self.order_timeout <= 0 or self.request_timeout <= 0:
             raise ConfigError("timeouts must be positive")
         return self
+
+
+def _ca_list(doc: dict) -> list[CaConfig]:
+    cas = doc.get("cas") or []
+    if doc.get("acme_directory"):
+        cas = [{"url": doc["acme_directory"], "ca_bundle": doc.get("ca_bundle"), "eab_kid": doc.get("eab_kid"),
+                "eab_hmac_key": doc.get("eab_hmac_key"), "eab_alg": doc.get("eab_alg") or "HS256"}] + list(cas)
+    out = []
+    for item in cas:
+        if not isinstance(item, dict) or not item.get("url"):
+            raise ConfigError("every entry of cas needs a url")
+        out.append(CaConfig(url=item["url"], ca_bundle=item.get("ca_bundle"), eab_kid=item.get("eab_kid"),
+                            eab_hmac_key=item.get("eab_hmac_key"), eab_alg=item.get("eab_alg") or "HS256"))
+    return out
+
+
+def md_config_from_dict(doc: dict) -> MdConfig:
+    """Build an MdConfig from module parameters or a config file entry (the same key names);
+    None values take the defaults. Raises ConfigError naming the bad key."""
+    if not isinstance(doc, dict):
+        raise ConfigError("a managed domain must be a mapping")
+    domains = doc.get("domains")
+    if isinstance(domains, str) or not isinstance(domains, list):
+        raise ConfigError("domains must be a list of names")
+
+    def get(key: str, default):
+        value = doc.get(key)
+        return default if value is None else value
+
+    try:
+        challenge = ChallengeConfig(
+            type=get("challenge", ChallengeType.HTTP01), http01_mode=get("http01_mode", HTTP01_WEBROOT),
+            standalone_address=get("standalone_address", "0.0.0.0"), standalone_port=int(get("standalone_port", 80)),
+            dns_command=list(get("dns_command", [])),
+            dns_propagation_seconds=float(get("dns_propagation_seconds", 0)),
+            dns_command_timeout=float(get("dns_command_timeout", 60)),
+        )
+        cfg = MdConfig(
+            name=get("name", ""), domains=list(domains), cas=_ca_list(doc),
+            key_types=list(get("key_types", ["p256"])), challenge=challenge, contact=list(get("contact", [])),
+            agree_tos=bool(get("agree_tos", False)), account_key_type=get("account_key_type", "p256"),
+            renew_window=str(get("renew_window", "33%")), warn_window=str(get("warn_window", "10%")),
+            preferred_chain=doc.get("preferred_chain"), profile=doc.get("profile"), proxy=doc.get("proxy"),
+            request_timeout=float(get("request_timeout", 30)), order_timeout=float(get("order_timeout", 300)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("invalid managed domain options: %s" % exc) from None
+    return cfg.validate()

@@ -92,8 +92,9 @@ class AcmeTransport:
         if deadline.expired():
             raise DeadlineExceeded("gave up on %s %s: the run's deadline passed" % (method, url))
         try:
+            # verify is passed per request: requests lets REQUESTS_CA_BUNDLE override session.verify
             resp = self.session.request(method, url, timeout=deadline.bounded(self.options.request_timeout),
-                                        **kwargs)
+                                        verify=self.options.verify, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise NetworkError("TLS failure talking to %s: %s" % (url, _first_line(exc))) from None
         except requests.exceptions.Timeout:

@@ -69,6 +69,48 @@ class _TokenHandler(BaseHTTPRequestHandler):
         pass
 
 
+class _SharedListener:
+    """One HTTP listener per address:port in this process, shared by all orders running at once
+    (refcounted), so parallel orders do not fight over port 80."""
+
+    _lock = threading.Lock()
+    _listeners: dict[tuple[str, int], "_SharedListener"] = {}
+
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self.server = server
+        self.tokens: dict[str, str] = {}
+        self.users = 0
+        server.tokens = self.tokens  # type: ignore[attr-defined]
+
+    @classmethod
+    def acquire(cls, address: str, port: int) -> "_SharedListener":
+        with cls._lock:
+            listener = cls._listeners.get((address, port))
+            if listener is None:
+                try:
+                    server = ThreadingHTTPServer((address, port), _TokenHandler)
+                except OSError as exc:
+                    raise ChallengeError("cannot listen on %s:%d for http-01: %s"
+                                         % (address, port, exc.strerror)) from None
+                server.daemon_threads = True
+                threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+                listener = cls._listeners[(address, port)] = cls(server)
+            listener.users += 1
+            return listener
+
+    @classmethod
+    def release(cls, address: str, port: int) -> None:
+        with cls._lock:
+            listener = cls._listeners.get((address, port))
+            if listener is None:
+                return
+            listener.users -= 1
+            if listener.users <= 0:
+                del cls._listeners[(address, port)]
+                listener.server.shutdown()
+                listener.server.server_close()
+
+
 class StandaloneSolver(Solver):
     """Serves tokens itself on ``address:port`` while an order is validated."""
 
@@ -77,34 +119,18 @@ class StandaloneSolver(Solver):
     def __init__(self, address: str = "0.0.0.0", port: int = 80) -> None:
         self.address = address
         self.port = port
-        self.tokens: dict[str, str] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._lock = threading.Lock()
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._server is not None:
-                return
-            try:
-                server = ThreadingHTTPServer((self.address, self.port), _TokenHandler)
-            except OSError as exc:
-                raise ChallengeError("cannot listen on %s:%d for http-01: %s"
-                                     % (self.address, self.port, exc.strerror)) from None
-            server.daemon_threads = True
-            server.tokens = self.tokens  # type: ignore[attr-defined]
-            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-            self._server = server
+        self._listener: _SharedListener | None = None
 
     def setup(self, task: ChallengeTask) -> None:
-        self._start()
-        self.tokens[_check_token(task.token)] = task.key_authorization
+        if self._listener is None:
+            self._listener = _SharedListener.acquire(self.address, self.port)
+        self._listener.tokens[_check_token(task.token)] = task.key_authorization
 
     def teardown(self, task: ChallengeTask) -> None:
-        self.tokens.pop(task.token, None)
+        if self._listener is not None:
+            self._listener.tokens.pop(task.token, None)
 
     def close(self) -> None:
-        with self._lock:
-            if self._server is not None:
-                self._server.shutdown()
-                self._server.server_close()
-                self._server = None
+        if self._listener is not None:
+            self._listener = None
+            _SharedListener.release(self.address, self.port)

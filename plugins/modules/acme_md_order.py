@@ -1,0 +1,290 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, mdfleet.md contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ensure a managed domain has valid ACME certificates (thin wrapper over mdcore.manager)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: acme_md_order
+short_description: Ensure a managed domain has valid ACME certificates for its names and key types
+version_added: "0.1.0"
+description:
+  - Ensures that a managed domain (as Apache mod_md's C(MDomain)) has one valid certificate per key type,
+    obtained from an ACME (RFC 8555) CA and kept in the mdfleet store.
+  - Orders only when no certificate exists, the names or key types changed, the CA changed, the renew
+    window is reached, or O(force) is set. A run with nothing to do contacts no CA.
+  - New certificate sets are built in the store's staging area and activated in one atomic step; an
+    interrupted order is resumed on the next run instead of creating a duplicate.
+  - After a failure the domain backs off (30 s doubling up to 24 h, with jitter; bad input waits at least
+    an hour) unless the input changed or O(force) is set.
+author:
+  - mdfleet.md contributors
+attributes:
+  check_mode:
+    support: full
+    details: Reports whether an order would be placed, from the store alone.
+  diff_mode:
+    support: none
+options:
+  name:
+    description: Name of the managed domain (folder name in the store). Defaults to the first name.
+    type: str
+  domains:
+    description: DNS names (and IP addresses) the certificate must cover. Wildcards need O(challenge=dns-01).
+    type: list
+    elements: str
+    required: true
+  key_types:
+    description: One certificate per key type.
+    type: list
+    elements: str
+    default: [p256]
+    choices: [rsa2048, rsa3072, rsa4096, p256, p384]
+  acme_directory:
+    description: ACME directory URL of the CA. Either this or O(cas) is required.
+    type: str
+  ca_bundle:
+    description: CA bundle (PEM file) that verifies the ACME server's TLS certificate, for private CAs.
+    type: path
+  eab_kid:
+    description: External Account Binding key identifier given by the CA.
+    type: str
+  eab_hmac_key:
+    description: External Account Binding MAC key (base64url) given by the CA.
+    type: str
+  eab_alg:
+    description: MAC algorithm of the External Account Binding.
+    type: str
+    default: HS256
+    choices: [HS256, HS384, HS512]
+  cas:
+    description:
+      - Further CAs, tried in order when the ones before (and O(acme_directory)) fail (failover).
+    type: list
+    elements: dict
+    suboptions:
+      url:
+        description: ACME directory URL.
+        type: str
+        required: true
+      ca_bundle:
+        description: CA bundle that verifies this ACME server's TLS certificate.
+        type: path
+      eab_kid:
+        description: External Account Binding key identifier.
+        type: str
+      eab_hmac_key:
+        description: External Account Binding MAC key (base64url).
+        type: str
+      eab_alg:
+        description: External Account Binding MAC algorithm.
+        type: str
+        default: HS256
+        choices: [HS256, HS384, HS512]
+  challenge:
+    description: ACME challenge type to answer.
+    type: str
+    default: http-01
+    choices: [http-01, dns-01]
+  http01_mode:
+    description:
+      - C(webroot) writes tokens into O(challenges_dir), which the web server serves at
+        C(/.well-known/acme-challenge/); C(standalone) listens itself on O(standalone_address):O(standalone_port).
+    type: str
+    default: webroot
+    choices: [webroot, standalone]
+  standalone_address:
+    description: Address of the standalone http-01 listener.
+    type: str
+    default: 0.0.0.0
+  standalone_port:
+    description: Port of the standalone http-01 listener.
+    type: int
+    default: 80
+  dns_command:
+    description:
+      - Command (argument list, never run through a shell) called as C(<command...> setup <domain> <txt-value>)
+        and C(<command...> teardown <domain> <txt-value>) for dns-01.
+    type: list
+    elements: str
+  dns_propagation_seconds:
+    description: Seconds to wait after setting up dns-01 records before asking the CA to validate.
+    type: float
+    default: 0
+  dns_command_timeout:
+    description: Seconds the dns-01 command may run.
+    type: float
+    default: 60
+  contact:
+    description: Account contact URIs (C(mailto:...)).
+    type: list
+    elements: str
+    default: []
+  agree_tos:
+    description: Agree to the CA's terms of service when registering an account.
+    type: bool
+    default: false
+  account_key_type:
+    description: Key type of a new ACME account.
+    type: str
+    default: p256
+    choices: [p256, p384, rsa2048, rsa3072, rsa4096]
+  renew_window:
+    description: When to renew, as a percentage of the lifetime left (V(33%)) or a duration before expiry (V(30d)).
+    type: str
+    default: 33%
+  warn_window:
+    description: When a certificate counts as expiring, as percentage or duration.
+    type: str
+    default: 10%
+  preferred_chain:
+    description: Common name of the preferred top issuer among the CA's alternate chains.
+    type: str
+  profile:
+    description: ACME certificate profile to request (CAs that offer profiles).
+    type: str
+  proxy:
+    description: HTTP(S) proxy URL for talking to the CA.
+    type: str
+  request_timeout:
+    description: Seconds one HTTP request to the CA may take.
+    type: float
+    default: 30
+  order_timeout:
+    description: Seconds a whole order (validation and finalization included) may take.
+    type: float
+    default: 300
+  store:
+    description: The mdfleet store folder (created with mode 0700).
+    type: path
+    default: /var/lib/mdfleet
+  challenges_dir:
+    description: Folder for http-01 tokens that the web server serves. Defaults to C(<store>/challenges).
+    type: path
+  force:
+    description: Order new certificates even when the current ones are fine.
+    type: bool
+    default: false
+notes:
+  - Private keys stay in the store (mode 0600 in 0700 folders); they are never returned.
+seealso:
+  - module: mdfleet.md.md_status
+  - module: mdfleet.md.ocsp_staple
+"""
+
+EXAMPLES = r"""
+- name: Certificates for www.example.org, RSA and ECDSA, served by nginx from the challenges folder
+  mdfleet.md.acme_md_order:
+    domains: [www.example.org, example.org]
+    key_types: [p256, rsa2048]
+    acme_directory: https://acme-v02.api.letsencrypt.org/directory
+    contact: [mailto:hostmaster@example.org]
+    agree_tos: true
+
+- name: A wildcard through a DNS hook, with EAB
+  mdfleet.md.acme_md_order:
+    domains: ["*.example.org"]
+    challenge: dns-01
+    dns_command: [/usr/local/bin/dns-hook]
+    acme_directory: https://acme.example.net/directory
+    eab_kid: "{{ vault_eab_kid }}"
+    eab_hmac_key: "{{ vault_eab_hmac }}"
+"""
+
+RETURN = r"""
+md:
+  description: Name of the managed domain.
+  returned: always
+  type: str
+action:
+  description: C(none), C(order) (ordered, or would order in check mode), C(backoff) or C(postponed).
+  returned: always
+  type: str
+reasons:
+  description: Why an order is (or would be) placed.
+  returned: always
+  type: list
+  elements: str
+renew_at:
+  description: When the current set enters its renew window (ISO 8601, UTC).
+  returned: when a certificate exists
+  type: str
+certificates:
+  description: Per key type the active certificate's facts (serial, not_before, not_after,
+    sha256_fingerprint, issuer, names, ocsp_url, ari_cert_id) and file paths. No key material.
+  returned: always
+  type: dict
+order_urls:
+  description: Per key type the URL of the order that produced the certificate.
+  returned: always
+  type: dict
+"""
+
+from dataclasses import asdict
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_config_from_dict
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.manager import ensure_md
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
+
+KEY_TYPES = ["rsa2048", "rsa3072", "rsa4096", "p256", "p384"]
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str"),
+    domains=dict(type="list", elements="str", required=True),
+    key_types=dict(type="list", elements="str", default=["p256"], choices=KEY_TYPES),
+    acme_directory=dict(type="str"),
+    ca_bundle=dict(type="path"),
+    eab_kid=dict(type="str"),
+    eab_hmac_key=dict(type="str", no_log=True),
+    eab_alg=dict(type="str", default="HS256", choices=["HS256", "HS384", "HS512"]),
+    cas=dict(type="list", elements="dict", options=dict(
+        url=dict(type="str", required=True),
+        ca_bundle=dict(type="path"),
+        eab_kid=dict(type="str"),
+        eab_hmac_key=dict(type="str", no_log=True),
+        eab_alg=dict(type="str", default="HS256", choices=["HS256", "HS384", "HS512"]),
+    )),
+    challenge=dict(type="str", default="http-01", choices=["http-01", "dns-01"]),
+    http01_mode=dict(type="str", default="webroot", choices=["webroot", "standalone"]),
+    standalone_address=dict(type="str", default="0.0.0.0"),
+    standalone_port=dict(type="int", default=80),
+    dns_command=dict(type="list", elements="str"),
+    dns_propagation_seconds=dict(type="float", default=0),
+    dns_command_timeout=dict(type="float", default=60),
+    contact=dict(type="list", elements="str", default=[]),
+    agree_tos=dict(type="bool", default=False),
+    account_key_type=dict(type="str", default="p256", choices=["p256", "p384", "rsa2048", "rsa3072", "rsa4096"]),
+    renew_window=dict(type="str", default="33%"),
+    warn_window=dict(type="str", default="10%"),
+    preferred_chain=dict(type="str"),
+    profile=dict(type="str"),
+    proxy=dict(type="str"),
+    request_timeout=dict(type="float", default=30),
+    order_timeout=dict(type="float", default=300),
+    store=dict(type="path", default="/var/lib/mdfleet"),
+    challenges_dir=dict(type="path"),
+    force=dict(type="bool", default=False),
+)
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                           required_one_of=[("acme_directory", "cas")])
+    params = module.params
+    try:
+        cfg = md_config_from_dict(params)
+        store = Store(params["store"], Clock(), challenges_dir=params["challenges_dir"])
+        result = ensure_md(store, cfg, force=params["force"], check_mode=module.check_mode)
+    except MdError as exc:
+        module.fail_json(msg=str(exc), md=params["name"] or (params["domains"] or [""])[0])
+    module.exit_json(**asdict(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -37,7 +37,7 @@ CERT_FILE = "cert.pem"
 CHAIN_FILE = "chain.pem"
 FULLCHAIN_FILE = "fullchain.pem"
 
-MD_NAME_RE = re.compile(r"^[A-Za-z0-9*][A-Za-z0-9._*-]{0,252}$")
+MD_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$")
 
 
 def check_md_name(name: str) -> str:

@@ -1,0 +1,138 @@
+"""Real certificates from Debian's pebble: every challenge path, key types, EAB, renewal, resume."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import stat
+
+import pytest
+from mdcore.clock import Clock, FakeClock
+from mdcore.config import md_config_from_dict
+from mdcore.errors import ChallengeError
+from mdcore.manager import Action, Reason, ensure_md
+from mdcore.store import Store
+
+from .helpers import base_doc, dns_cfg, standalone_cfg, verify_chain, webroot_cfg
+
+
+def test_http01_webroot_served_by_real_nginx(pebble, nginx_challenges, tmp_path):
+    store = Store(str(tmp_path / "store"))
+    nginx_challenges.serve(tmp_path / "store" / "challenges")
+    result = ensure_md(store, webroot_cfg(pebble, ["www.web.example", "web.example"]))
+    assert result.action == Action.ORDER and result.changed
+    cert = result.certificates["p256"]
+    assert sorted(cert["names"]) == ["web.example", "www.web.example"]
+    verify_chain(pebble, tmp_path, cert["cert_path"], cert["chain_path"])
+    assert os.listdir(tmp_path / "store" / "challenges") == []  # tokens cleaned up
+    # nginx really served the tokens: its access log has the validation requests
+    assert "/.well-known/acme-challenge/" in nginx_challenges.access_log.read_text()
+
+
+def test_second_run_contacts_no_ca_and_keeps_set(pebble_standalone, tmp_path, monkeypatch):
+    import requests
+
+    store = Store(str(tmp_path / "store"))
+    first = ensure_md(store, standalone_cfg(pebble_standalone, ["idem.example"]))
+
+    def no_network(*_args, **_kwargs):
+        raise AssertionError("a run with nothing to do contacted the CA")
+
+    monkeypatch.setattr(requests.Session, "request", no_network)
+    second = ensure_md(store, standalone_cfg(pebble_standalone, ["idem.example"]))
+    assert second.action == Action.NONE and not second.changed
+    assert second.certificates["p256"]["serial"] == first.certificates["p256"]["serial"]
+
+
+def test_standalone_two_key_types_and_file_modes(pebble_standalone, tmp_path):
+    store = Store(str(tmp_path / "store"))
+    result = ensure_md(store, standalone_cfg(pebble_standalone, ["two.example"], key_types=["p256", "rsa2048"]))
+    assert set(result.certificates) == {"p256", "rsa2048"}
+    assert result.certificates["p256"]["serial"] != result.certificates["rsa2048"]["serial"]
+    for kt, cert in result.certificates.items():
+        verify_chain(pebble_standalone, tmp_path, cert["cert_path"], cert["chain_path"])
+        key_mode = stat.S_IMODE(os.stat(cert["key_path"]).st_mode)
+        dir_mode = stat.S_IMODE(os.stat(os.path.dirname(cert["key_path"])).st_mode)
+        assert (key_mode, dir_mode) == (0o600, 0o700), kt
+    assert stat.S_IMODE(os.stat(store.root).st_mode) == 0o700
+    out = os.popen("openssl pkey -in %s -noout -text_pub" % result.certificates["rsa2048"]["key_path"]).read()
+    assert "2048 bit" in out
+
+
+def test_dns01_wildcard_through_hook(pebble, challtestsrv, tmp_path):
+    store = Store(str(tmp_path / "store"))
+    result = ensure_md(store, dns_cfg(pebble, challtestsrv, ["*.wild.example", "wild.example"]))
+    cert = result.certificates["p256"]
+    assert sorted(cert["names"]) == ["*.wild.example", "wild.example"]
+    verify_chain(pebble, tmp_path, cert["cert_path"], cert["chain_path"])
+
+
+def test_dns01_failing_hook_is_clear_and_store_untouched(pebble, challtestsrv, tmp_path):
+    store = Store(str(tmp_path / "store"))
+    with pytest.raises(ChallengeError, match="failed with exit code 3: hook refuses"):
+        ensure_md(store, dns_cfg(pebble, challtestsrv, ["hookfail.example"], mode="fail"))
+    assert store.active_set("hookfail.example") is None
+    assert os.listdir(store.path("domains")) == []
+    job = store.job_path("hookfail.example")
+    assert '"errors": 1' in open(job).read()
+
+
+def test_eab_account(pebble_eab, nginx_challenges, tmp_path):
+    kid, hmac_key = next(iter(pebble_eab.eab_keys.items()))
+    store = Store(str(tmp_path / "store"))
+    nginx_challenges.serve(tmp_path / "store" / "challenges")
+    cfg = md_config_from_dict(base_doc(pebble_eab, domains=["eab.example"], eab_kid=kid, eab_hmac_key=hmac_key))
+    result = ensure_md(store, cfg)
+    assert result.certificates["p256"]["serial"]
+    accounts = os.listdir(store.path("accounts"))
+    assert len(accounts) == 1
+    # the HMAC key is a secret: it is nowhere in the store
+    for folder, _dirs, files in os.walk(store.root):
+        for name in files:
+            assert hmac_key.encode() not in open(os.path.join(folder, name), "rb").read()
+
+
+def test_eab_missing_is_a_clear_error(pebble_eab, tmp_path):
+    from mdcore.errors import MdError
+
+    store = Store(str(tmp_path / "store"))
+    with pytest.raises(MdError, match="External Account Binding"):
+        ensure_md(store, md_config_from_dict(base_doc(pebble_eab, domains=["noeab.example"])))
+
+
+def test_renewal_in_window_archives_previous_set(pebble_standalone, tmp_path):
+    store = Store(str(tmp_path / "store"))
+    cfg = standalone_cfg(pebble_standalone, ["renew.example"])
+    first = ensure_md(store, cfg, Clock())
+    not_after = datetime.datetime.strptime(first.certificates["p256"]["not_after"], "%Y-%m-%dT%H:%M:%SZ")
+    later = FakeClock(not_after.replace(tzinfo=datetime.timezone.utc) - datetime.timedelta(days=30))
+    renewed = ensure_md(store, standalone_cfg(pebble_standalone, ["renew.example"]), later)
+    assert Reason.RENEW_WINDOW in renewed.reasons and renewed.changed
+    assert renewed.certificates["p256"]["serial"] != first.certificates["p256"]["serial"]
+    assert sorted(os.listdir(store.path("archive"))) == ["renew.example.1", "renew.example.2"]
+    assert os.readlink(store.active_dir("renew.example")).endswith("renew.example.2")
+
+
+def test_names_change_triggers_order_and_check_mode_plans_only(pebble_standalone, tmp_path):
+    store = Store(str(tmp_path / "store"))
+    ensure_md(store, standalone_cfg(pebble_standalone, ["grow.example"], name="grow"))
+    bigger = standalone_cfg(pebble_standalone, ["grow.example", "www.grow.example"], name="grow")
+    planned = ensure_md(store, bigger, check_mode=True)
+    assert planned.changed and planned.reasons == [Reason.NAMES_CHANGED]
+    assert sorted(store.active_set("grow")["names"]) == ["grow.example"]
+    done = ensure_md(store, bigger)
+    assert sorted(done.certificates["p256"]["names"]) == ["grow.example", "www.grow.example"]
+
+
+def test_interrupted_order_is_resumed_not_duplicated(pebble, challtestsrv, tmp_path):
+    marker = tmp_path / "fail-now"
+    marker.write_text("x")
+    store = Store(str(tmp_path / "store"))
+    with pytest.raises(ChallengeError):
+        ensure_md(store, dns_cfg(pebble, challtestsrv, ["resume.example"], mode="fail-if:%s" % marker))
+    remembered = store.pending_order("resume.example")["orders"]["p256"]
+    marker.unlink()
+    result = ensure_md(store, dns_cfg(pebble, challtestsrv, ["resume.example"], mode="fail-if:%s" % marker),
+                       force=True)
+    assert result.order_urls["p256"] == remembered
+    assert store.pending_order("resume.example") is None

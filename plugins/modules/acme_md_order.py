@@ -198,7 +198,7 @@ md:
   description: Name of the managed domain.
   returned: always
   type: str
-action:
+plan:
   description: C(none), C(order) (ordered, or would order in check mode), C(backoff) or C(postponed).
   returned: always
   type: str
@@ -283,7 +283,9 @@ def main() -> None:
         result = ensure_md(store, cfg, force=params["force"], check_mode=module.check_mode)
     except MdError as exc:
         module.fail_json(msg=str(exc), md=params["name"] or (params["domains"] or [""])[0])
-    module.exit_json(**asdict(result))
+    facts = asdict(result)
+    facts["plan"] = facts.pop("action")  # Ansible's callbacks own the key "action"
+    module.exit_json(**facts)
 
 
 if __name__ == "__main__":

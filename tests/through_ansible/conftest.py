@@ -1,0 +1,63 @@
+"""Run the collection's modules through real ansible-playbook against the peers of tests/integration."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# The real peers (pebble, challtestsrv, nginx) come from the integration fixtures.
+from integration.conftest import (  # noqa: E402,F401
+    challtestsrv,
+    nginx_challenges,
+    pebble,
+    pebble_eab,
+    pebble_factory,
+    pebble_standalone,
+)
+
+
+@pytest.fixture(scope="session")
+def collections_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """<tmp>/ansible_collections/mdfleet/md -> the repo, as Ansible wants to find the collection."""
+    root = tmp_path_factory.mktemp("collections")
+    ns = root / "ansible_collections" / "mdfleet"
+    ns.mkdir(parents=True)
+    (ns / "md").symlink_to(REPO)
+    return root
+
+
+PlaybookRunner = Callable[..., tuple[subprocess.CompletedProcess, dict]]
+
+
+@pytest.fixture
+def run_playbook(collections_path: Path, tmp_path: Path) -> PlaybookRunner:
+    """run(tasks_yaml, check=False, verbosity=0) -> (process, {task name: result}) using the json
+    callback, so tests assert on what Ansible reports, not on text."""
+    ansible_playbook = str(Path(sys.executable).with_name("ansible-playbook"))
+
+    def run(tasks: str, check: bool = False, verbosity: int = 0, python: str = sys.executable):
+        book = tmp_path / "play.yml"
+        book.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n" + tasks)
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections_path), ANSIBLE_STDOUT_CALLBACK="json",
+                   ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1")
+        argv = [ansible_playbook, "-c", "local", "-i", "localhost,", "-e", "ansible_python_interpreter=" + python,
+                str(book)] + (["--check"] if check else []) + (["-" + "v" * verbosity] if verbosity else [])
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+        results: dict = {}
+        try:
+            doc = json.loads(proc.stdout[proc.stdout.index("{"):])
+            for play in doc["plays"]:
+                for task in play["tasks"]:
+                    results[task["task"]["name"]] = task["hosts"]["localhost"]
+        except (ValueError, KeyError):
+            pass
+        return proc, results
+
+    return run

@@ -1,0 +1,69 @@
+"""mdfleet.md.acme_md_order through ansible-playbook: idempotence, check mode, errors, no_log."""
+
+from __future__ import annotations
+
+import json
+
+
+def order_task(name: str, pebble, store, **extra) -> str:
+    args = {"domains": ["mod.example", "www.mod.example"], "acme_directory": pebble.directory_url,
+            "ca_bundle": pebble.ca_bundle, "http01_mode": "standalone", "standalone_address": "127.0.0.1",
+            "standalone_port": pebble.http_port, "agree_tos": True, "store": str(store)}
+    args.update(extra)
+    return "    - name: %s\n      mdfleet.md.acme_md_order: %s\n      register: r\n" % (name, json.dumps(args))
+
+
+def test_check_order_again_and_check_again(run_playbook, pebble_standalone, tmp_path):
+    store = tmp_path / "store"
+    tasks = (order_task("plan", pebble_standalone, store).replace("register: r", "check_mode: true")
+             + order_task("order", pebble_standalone, store)
+             + order_task("again", pebble_standalone, store)
+             + order_task("plan again", pebble_standalone, store).replace("register: r", "check_mode: true"))
+    proc, res = run_playbook(tasks)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert res["plan"]["changed"] and res["plan"]["plan"] == "order" and res["plan"]["certificates"] == {}
+    assert res["order"]["changed"] and res["order"]["plan"] == "order"
+    cert = res["order"]["certificates"]["p256"]
+    assert sorted(cert["names"]) == ["mod.example", "www.mod.example"] and cert["key_path"].endswith("privkey.pem")
+    assert res["again"]["changed"] is False and res["again"]["plan"] == "none"
+    assert res["plan again"]["changed"] is False
+    assert res["again"]["certificates"]["p256"]["serial"] == cert["serial"]
+    assert "BEGIN" not in proc.stdout  # no key (nor certificate) material in the output
+
+
+def test_runs_under_debian_python(run_playbook, pebble_standalone, tmp_path):
+    proc, res = run_playbook(order_task("order", pebble_standalone, tmp_path / "store"), python="/usr/bin/python3")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert res["order"]["changed"]
+
+
+def test_bad_input_fails_cleanly_without_traceback(run_playbook, pebble_standalone, tmp_path):
+    store = tmp_path / "store"
+    proc, res = run_playbook(order_task("wild", pebble_standalone, store, domains=["*.x.example"]), verbosity=3)
+    assert proc.returncode != 0
+    assert res["wild"]["failed"] and "wildcard names need dns-01" in res["wild"]["msg"]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not store.exists()
+
+
+def test_unreachable_ca_fails_cleanly(run_playbook, tmp_path):
+    from peers.ports import free_port
+
+    task = ("    - name: down\n      mdfleet.md.acme_md_order:\n        domains: [down.example]\n"
+            "        acme_directory: https://127.0.0.1:%d/dir\n        store: %s\n" % (free_port(), tmp_path / "s"))
+    proc, res = run_playbook(task)
+    assert res["down"]["failed"] and "cannot reach" in res["down"]["msg"]
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_eab_secret_is_never_shown(run_playbook, pebble_eab, nginx_challenges, tmp_path):
+    kid, hmac_key = next(iter(pebble_eab.eab_keys.items()))
+    store = tmp_path / "store"
+    nginx_challenges.serve(store / "challenges")
+    args = {"domains": ["eabmod.example"], "acme_directory": pebble_eab.directory_url,
+            "ca_bundle": pebble_eab.ca_bundle, "agree_tos": True, "store": str(store),
+            "eab_kid": kid, "eab_hmac_key": hmac_key}
+    proc, res = run_playbook("    - name: eab\n      mdfleet.md.acme_md_order: %s\n" % json.dumps(args), verbosity=4)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert res["eab"]["changed"]
+    assert hmac_key not in proc.stdout + proc.stderr

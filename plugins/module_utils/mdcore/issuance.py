@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime
 import os
 import threading
+from collections.abc import Callable
+
+import requests
 
 from cryptography.hazmat.primitives import serialization
 
@@ -39,9 +42,20 @@ def make_solvers(cfg: MdConfig, store: Store, clock: Clock) -> dict[str, Solver]
     return {ChallengeType.HTTP01: WebrootSolver(store.challenges_dir)}
 
 
+# One HTTP session (connection pool, TLS sessions) per CA for all orders of a run: parallel orders
+# reuse keep-alive connections instead of paying a TLS handshake each.
+_SESSIONS: dict[tuple, requests.Session] = {}
+
+
 def transport_for(ca: CaConfig, cfg: MdConfig, clock: Clock) -> AcmeTransport:
+    with _ACCOUNT_LOCK:
+        session = _SESSIONS.setdefault((ca.url, ca.ca_bundle, cfg.proxy), requests.Session())
     return AcmeTransport(ca.url, clock, TransportOptions(verify=ca.ca_bundle or True, proxy=cfg.proxy,
-                                                         request_timeout=cfg.request_timeout))
+                                                         request_timeout=cfg.request_timeout), session=session)
+
+
+# How obtain() gets its transport; tests pass one whose requests.Session talks to a fake CA.
+TransportFactory = Callable[[CaConfig, MdConfig, Clock], AcmeTransport]
 
 
 def account_options(ca: CaConfig, cfg: MdConfig) -> AccountOptions:
@@ -61,9 +75,10 @@ def _pending_matches(pending: dict | None, cfg: MdConfig, ca: CaConfig) -> bool:
 
 
 def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: EventSink,
-           deadline: Deadline, replaces: dict | None = None) -> dict:
+           deadline: Deadline, replaces: dict | None = None,
+           transport_factory: TransportFactory = transport_for) -> dict:
     """Order (or resume) one certificate per key type and activate the set; returns set.json."""
-    transport = transport_for(ca, cfg, clock)
+    transport = transport_factory(ca, cfg, clock)
     with _ACCOUNT_LOCK:
         account, key = ensure_account(transport, AccountStore(store.path("accounts")), account_options(ca, cfg),
                                       deadline)

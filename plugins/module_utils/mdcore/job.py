@@ -29,6 +29,7 @@ class JobState:
     last_error: JobError | None = None
     log: list[dict] = field(default_factory=list)
     notified: dict = field(default_factory=dict)  # event -> ISO time of last notification
+    config: dict = field(default_factory=dict)  # non-secret snapshot of the md's config, for status views
 
     @classmethod
     def load(cls, path: str, md: str) -> "JobState":
@@ -37,7 +38,8 @@ class JobState:
         return cls(md=md, last_run=doc.get("last_run"), last_success=doc.get("last_success"),
                    errors=int(doc.get("errors", 0)), next_retry=doc.get("next_retry"),
                    last_error=JobError(**err) if isinstance(err, dict) else None,
-                   log=list(doc.get("log", [])), notified=dict(doc.get("notified", {})))
+                   log=list(doc.get("log", [])), notified=dict(doc.get("notified", {})),
+                   config=dict(doc.get("config", {})))
 
     def save(self, path: str) -> None:
         write_json(path, asdict(self))

@@ -18,7 +18,7 @@ from .clock import Clock, Deadline, to_iso
 from .config import MdConfig
 from .errors import MdError
 from .events import NO_EVENTS, EventName, EventSink
-from .issuance import lifetime_of, obtain
+from .issuance import TransportFactory, lifetime_of, obtain, transport_for
 from .job import JobError, JobState
 from .policy import Window, backoff_seconds
 from .store import Store
@@ -122,6 +122,21 @@ def _result(store: Store, cfg: MdConfig, plan: Plan, changed: bool, error: MdErr
                     dict(current.get("orders", {})), str(error) if error else None, problem)
 
 
+def config_snapshot(cfg: MdConfig) -> dict:
+    """What status views need to know of the config; never secrets (no EAB key)."""
+    return {"names": list(cfg.domains), "key_types": list(cfg.key_types), "cas": [c.url for c in cfg.cas],
+            "challenge": cfg.challenge.type, "renew_window": cfg.renew_window, "warn_window": cfg.warn_window,
+            "contact": list(cfg.contact), "profile": cfg.profile}
+
+
+def remember_config(store: Store, cfg: MdConfig) -> None:
+    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    snapshot = config_snapshot(cfg)
+    if job.config != snapshot:
+        job.config = snapshot
+        job.save(store.job_path(cfg.name))
+
+
 def _record_failure(store: Store, cfg: MdConfig, clock: Clock, exc: MdError) -> None:
     job = JobState.load(store.job_path(cfg.name), cfg.name)
     now = clock.now()
@@ -152,8 +167,10 @@ def _record_success(store: Store, cfg: MdConfig, clock: Clock, set_info: dict) -
 
 
 def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, check_mode: bool = False,
-             events: EventSink = NO_EVENTS) -> MdResult:
+             events: EventSink = NO_EVENTS, transport_factory: TransportFactory = transport_for) -> MdResult:
     """Plan and, unless check_mode, obtain. The caller holds the store lock."""
+    if not check_mode:
+        remember_config(store, cfg)
     plan = plan_md(store, cfg, clock.now(), force)
     if plan.action != Action.ORDER:
         return _result(store, cfg, plan, False)
@@ -166,7 +183,7 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
     last: MdError | None = None
     for ca in cfg.cas:  # failover: the next CA gets its turn when one fails
         try:
-            set_info = obtain(store, cfg, ca, clock, events, deadline)
+            set_info = obtain(store, cfg, ca, clock, events, deadline, transport_factory=transport_factory)
         except MdError as exc:
             last = exc
             continue
@@ -180,7 +197,8 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
 
 
 def ensure_md(store: Store, cfg: MdConfig, clock: Clock | None = None, *, force: bool = False,
-              check_mode: bool = False, events: EventSink = NO_EVENTS, lock_wait: float = 60.0) -> MdResult:
+              check_mode: bool = False, events: EventSink = NO_EVENTS, lock_wait: float = 60.0,
+              transport_factory: TransportFactory = transport_for) -> MdResult:
     """One managed domain, with the store set up, locked and recovered first."""
     clock = clock or store.clock
     cfg.validate()
@@ -190,7 +208,8 @@ def ensure_md(store: Store, cfg: MdConfig, clock: Clock | None = None, *, force:
     with store.lock(lock_wait):
         if not check_mode:
             store.recover()
-        return drive_md(store, cfg, clock, force=force, check_mode=check_mode, events=events)
+        return drive_md(store, cfg, clock, force=force, check_mode=check_mode, events=events,
+                        transport_factory=transport_factory)
 
 
 def _result_without_store(cfg: MdConfig) -> MdResult:
@@ -198,7 +217,8 @@ def _result_without_store(cfg: MdConfig) -> MdResult:
 
 
 def ensure_many(store: Store, cfgs: list[MdConfig], clock: Clock | None = None, *, workers: int = 8,
-                force: bool = False, events: EventSink = NO_EVENTS) -> list[MdResult | MdError]:
+                force: bool = False, events: EventSink = NO_EVENTS,
+                transport_factory: TransportFactory = transport_for) -> list[MdResult | MdError]:
     """Several managed domains under one lock, ``workers`` orders at a time. Errors are returned
     in place of results so one failing domain never stops the others."""
     clock = clock or store.clock
@@ -208,7 +228,7 @@ def ensure_many(store: Store, cfgs: list[MdConfig], clock: Clock | None = None, 
 
     def one(cfg: MdConfig) -> MdResult | MdError:
         try:
-            return drive_md(store, cfg, clock, force=force, events=events)
+            return drive_md(store, cfg, clock, force=force, events=events, transport_factory=transport_factory)
         except MdError as exc:
             return exc
 

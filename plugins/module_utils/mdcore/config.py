@@ -123,6 +123,15 @@ class MdConfig:
         return self
 
 
+# The keys of a managed domain, in module parameters and in the host's config file alike.
+MD_KEYS = frozenset({
+    "name", "domains", "key_types", "acme_directory", "ca_bundle", "eab_kid", "eab_hmac_key", "eab_alg", "cas",
+    "challenge", "http01_mode", "standalone_address", "standalone_port", "dns_command", "dns_propagation_seconds",
+    "dns_command_timeout", "contact", "agree_tos", "account_key_type", "renew_window", "warn_window",
+    "preferred_chain", "profile", "proxy", "request_timeout", "order_timeout",
+})
+
+
 def _ca_list(doc: dict) -> list[CaConfig]:
     cas = doc.get("cas") or []
     if doc.get("acme_directory"):

@@ -216,23 +216,28 @@ def _result_without_store(cfg: MdConfig) -> MdResult:
     return MdResult(cfg.name, Action.ORDER, True, [Reason.NO_CERT], None, {}, {})
 
 
+def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int = 8, force: bool = False,
+               events: EventSink = NO_EVENTS) -> list[MdResult | MdError]:
+    """Several managed domains, ``workers`` orders at a time; the caller holds the lock. Errors are
+    returned in place of results so one failing domain never stops the others."""
+
+    def one(cfg: MdConfig) -> MdResult | MdError:
+        try:
+            return drive_md(store, cfg, clock, force=force, events=events)
+        except MdError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(one, cfgs))
+
+
 def ensure_many(store: Store, cfgs: list[MdConfig], clock: Clock | None = None, *, workers: int = 8,
-                force: bool = False, events: EventSink = NO_EVENTS,
-                transport_factory: TransportFactory = transport_for) -> list[MdResult | MdError]:
-    """Several managed domains under one lock, ``workers`` orders at a time. Errors are returned
-    in place of results so one failing domain never stops the others."""
+                force: bool = False, events: EventSink = NO_EVENTS) -> list[MdResult | MdError]:
+    """drive_many with the store set up, locked and recovered first."""
     clock = clock or store.clock
     for cfg in cfgs:
         cfg.validate()
     store.setup()
-
-    def one(cfg: MdConfig) -> MdResult | MdError:
-        try:
-            return drive_md(store, cfg, clock, force=force, events=events, transport_factory=transport_factory)
-        except MdError as exc:
-            return exc
-
     with store.lock():
         store.recover()
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            return list(pool.map(one, cfgs))
+        return drive_many(store, cfgs, clock, workers=workers, force=force, events=events)

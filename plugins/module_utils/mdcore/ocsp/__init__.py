@@ -1,0 +1,22 @@
+"""OCSP stapling that survives responder outages (mod_md's promise), for the store's certificates
+and for other certificate files (MDStapleOthers).
+
+One file per responsibility: config (targets, knobs), state (constants, persisted metadata,
+results), request (CertID, DER request), fetch (HTTP transport with deadlines), verify (response
+checks), timing (windows, backoff), persist (store layout, pruning), outputs (staple files,
+haproxy runtime API), refresh (the facade).
+"""
+
+from .config import FetchMethod, StaplingConfig, StapleTarget, Window, parse_duration
+from .fetch import HttpReply, RequestsTransport, Transport
+from .persist import prune, staple_state, staple_state_of_file
+from .refresh import managed_targets, refresh_staples
+from .state import Event, OcspStatus, StapleAction, StapleResult, StapleState
+
+__all__ = [
+    "FetchMethod", "StaplingConfig", "StapleTarget", "Window", "parse_duration",
+    "HttpReply", "RequestsTransport", "Transport",
+    "prune", "staple_state", "staple_state_of_file",
+    "managed_targets", "refresh_staples",
+    "Event", "OcspStatus", "StapleAction", "StapleResult", "StapleState",
+]

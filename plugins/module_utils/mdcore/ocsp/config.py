@@ -1,0 +1,149 @@
+"""What to staple and how: :class:`StapleTarget` (one certificate and its outputs) and
+:class:`StaplingConfig` (window, timeouts, proxy, backoff, pruning), plus :class:`Window`."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
+_PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def parse_duration(value, what: str = "duration") -> float:
+    """'30s', '15m', '12h', '2d', '1w' or a number of seconds -> seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION_RE.match(str(value))
+        if not match:
+            raise ConfigError("%s %r is not a duration (e.g. '90s', '30m', '12h', '2d', '1w')" % (what, value))
+        seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
+    if seconds < 0:
+        raise ConfigError("%s %r must not be negative" % (what, value))
+    return seconds
+
+
+@dataclass(frozen=True)
+class Window:
+    """How long before a response's nextUpdate it is refreshed: a share of its lifetime
+    (``percent``, mod_md's default 33%) or a fixed duration (``seconds``)."""
+
+    percent: float | None = 33.0
+    seconds: float | None = None
+
+    @classmethod
+    def parse(cls, value) -> "Window":
+        if isinstance(value, Window):
+            return value
+        match = _PERCENT_RE.match(str(value))
+        if match:
+            percent = float(match.group(1))
+            if not 0 < percent < 100:
+                raise ConfigError("stapling window %r: a percentage must be between 0 and 100" % (value,))
+            return cls(percent=percent, seconds=None)
+        return cls(percent=None, seconds=parse_duration(value, "stapling window"))
+
+    def length(self, this_update: datetime.datetime, next_update: datetime.datetime) -> datetime.timedelta:
+        lifetime = next_update - this_update
+        if self.percent is not None:
+            return lifetime * (self.percent / 100.0)
+        return min(datetime.timedelta(seconds=self.seconds or 0), lifetime)
+
+    def refresh_at(self, this_update: datetime.datetime, next_update: datetime.datetime) -> datetime.datetime:
+        """When a response valid from ``this_update`` to ``next_update`` is due for refresh."""
+        return max(this_update, next_update - self.length(this_update, next_update))
+
+    def __str__(self) -> str:
+        if self.percent is not None:
+            return "%g%%" % self.percent
+        return "%gs" % (self.seconds or 0)
+
+
+class FetchMethod:
+    AUTO = "auto"  # GET when the encoded request is short (RFC 5019: < 255 bytes), else POST
+    GET = "get"
+    POST = "post"
+    ALL = (AUTO, GET, POST)
+
+
+@dataclass
+class StaplingConfig:
+    """Knobs of one stapling run; defaults are mod_md's where it has one."""
+
+    window: Window = field(default_factory=Window)
+    timeout: float = 10.0  # deadline of one responder exchange (connect + answer)
+    proxy: str | None = None  # http(s)://host:port used for the responders
+    keep_seconds: float = 7 * 86400.0  # expired responses are pruned this long after nextUpdate
+    workers: int = 8  # responder exchanges in parallel
+    method: str = FetchMethod.AUTO
+    max_skew: float = 300.0  # how far thisUpdate may lie in the future (clock skew)
+    backoff_base: float = 30.0  # first retry after a failure; doubles per failure, +-50% jitter
+    backoff_max: float = 86400.0
+    haproxy_socket: str | None = None  # default runtime API socket for targets without their own
+    socket_timeout: float = 5.0  # deadline of one haproxy runtime API exchange
+    max_response_bytes: int = 256 * 1024
+
+    def __post_init__(self) -> None:
+        self.window = Window.parse(self.window)
+        if self.method not in FetchMethod.ALL:
+            raise ConfigError("OCSP fetch method %r unknown (one of %s)" % (self.method, ", ".join(FetchMethod.ALL)))
+        for name in ("timeout", "socket_timeout"):
+            if getattr(self, name) <= 0:
+                raise ConfigError("stapling %s must be positive" % name)
+        if self.workers < 1:
+            raise ConfigError("stapling workers must be at least 1")
+        if self.proxy and not re.match(r"^https?://", self.proxy):
+            raise ConfigError("stapling proxy %r must be an http:// or https:// URL" % self.proxy)
+
+
+OTHERS_DIR = "_others"  # ocsp/_others/<id>/: certificates not managed by the store (MDStapleOthers)
+
+
+@dataclass(frozen=True)
+class StapleTarget:
+    """One certificate to staple and where its response goes.
+
+    ``issuer_path``: a PEM file holding the issuer (chain.pem, or a fullchain); None: look for the
+    issuer in ``cert_path`` itself (a bundle). ``responder``: overrides the certificate's AIA URL.
+    ``staple_file``: DER for nginx ``ssl_stapling_file``; ``haproxy_ocsp_file``: DER next to the
+    PEM haproxy loads (``<crt>.ocsp``); ``haproxy_socket``: its stats socket for live updates.
+    ``md``/``key_type``: set for certificates of the store (persisted under ocsp/<md>/<key_type>.*),
+    None for other certificates (persisted under ocsp/_others/<sha256 of the path>/response.*).
+    """
+
+    cert_path: str
+    issuer_path: str | None = None
+    responder: str | None = None
+    staple_file: str | None = None
+    haproxy_ocsp_file: str | None = None
+    haproxy_socket: str | None = None
+    md: str | None = None
+    key_type: str | None = None
+
+    @property
+    def managed(self) -> bool:
+        return bool(self.md and self.key_type)
+
+    @property
+    def name(self) -> str:
+        if self.managed:
+            return "%s/%s" % (self.md, self.key_type)
+        return self.cert_path
+
+    @property
+    def others_id(self) -> str:
+        """Folder name under ocsp/_others/: stable for a path, whatever certificate it holds."""
+        return hashlib.sha256(os.path.abspath(self.cert_path).encode()).hexdigest()[:16]
+
+    def output_files(self) -> list[str]:
+        return [p for p in (self.staple_file, self.haproxy_ocsp_file) if p]
+
+
+__all__ = ["Window", "FetchMethod", "StaplingConfig", "StapleTarget", "parse_duration", "OTHERS_DIR"]

@@ -1,0 +1,296 @@
+"""The stapling facade: plan every target (cheap: read JSON, hash the certificate), ask responders
+only for what is due (in parallel, each exchange under a deadline), verify, judge against what is
+stored, persist, write outputs, update haproxy. Callers: the ``mdfleet staple``/``drive`` command
+and the ``ocsp_staple`` module. The caller holds the store lock."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from ..clock import Clock, Deadline, to_iso
+from ..errors import MdError, OcspError
+from ..store import Store
+from . import persist
+from .config import StaplingConfig, StapleTarget
+from .fetch import RequestsTransport, Transport, fetch
+from .outputs import differs, haproxy_set_ocsp, write_output
+from .request import Subject, build_request, load_subject
+from .state import OcspStatus, StapleAction, StapleResult, StapleState
+from .timing import Decision, decide, next_retry
+from .verify import VerifiedResponse, verify_response
+
+KEY_COMPROMISE = "keyCompromise"
+CERTIFICATE_HOLD = "certificateHold"
+
+
+def managed_targets(store: Store, overrides: dict | None = None) -> list[StapleTarget]:
+    """One target per active certificate of the store. ``overrides`` maps a domain name to a dict
+    with any of responder, staple_file, haproxy_ocsp_file, haproxy_socket (per key type:
+    ``{"md": {"rsa2048": {...}}}`` is also accepted)."""
+    targets = []
+    for active in store.list_active():
+        extra = dict((overrides or {}).get(active.md) or {})
+        per_key = extra.pop(active.key_type, None)
+        extra = {k: v for k, v in extra.items() if not isinstance(v, dict)}
+        extra.update(per_key or {})
+        targets.append(StapleTarget(cert_path=active.cert_path, issuer_path=active.chain_path,
+                                    md=active.md, key_type=active.key_type, **extra))
+    return targets
+
+
+@dataclass
+class _Job:
+    target: StapleTarget
+    paths: persist.StaplePaths
+    state: StapleState | None
+    subject: Subject | None = None
+    decision: Decision = field(default_factory=lambda: Decision(False))
+    action: str = StapleAction.KEPT
+    error: str | None = None
+    changed_files: list = field(default_factory=list)
+    output_errors: list = field(default_factory=list)
+    haproxy_updated: bool = False
+
+    def same_cert(self) -> bool:
+        return self.state is not None and self.subject is not None and \
+            self.state.cert_sha256 == self.subject.cert_sha256
+
+    def stored_usable(self, now: datetime.datetime) -> bool:
+        return self.same_cert() and self.state.valid_at(now)
+
+
+def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock, now: datetime.datetime | None = None,
+                    check_mode: bool = False, config: StaplingConfig | None = None,
+                    transport: Transport | None = None, rng: random.Random | None = None,
+                    prune: bool = True) -> list[StapleResult]:
+    """Refresh the staples of ``targets``; returns one :class:`StapleResult` per target, in order.
+
+    Per-certificate failures are reported in the results (``error``/``last_error``), never raised;
+    MdError is raised only for problems of the whole run. ``check_mode`` reads but never writes or
+    fetches: due certificates come back as ``would-fetch``."""
+    config = config or StaplingConfig()
+    now = now or clock.now()
+    rng = rng or random.Random()
+    jobs = [_plan(store, target, now, check_mode) for target in targets]
+    due = [job for job in jobs if job.decision.due and job.error is None]
+    if check_mode:
+        for job in jobs:
+            _check(job, now)
+        return [_result(job, now) for job in jobs]
+    own = transport is None
+    transport = transport or RequestsTransport(config.proxy, config.max_response_bytes)
+    try:
+        work = lambda job: _refresh(job, store, clock, now, config, transport, rng)  # noqa: E731
+        if len(due) > 1 and config.workers > 1:
+            with ThreadPoolExecutor(max_workers=min(config.workers, len(due))) as pool:
+                list(pool.map(work, due))
+        else:
+            for job in due:
+                work(job)
+    finally:
+        if own:
+            transport.close()
+    for job in jobs:
+        if not job.decision.due and job.subject is not None and job.subject.responder_url:
+            _serve_stored(job, clock, now, config)
+    if prune:
+        persist.prune(store, now, config.keep_seconds)
+    return [_result(job, now) for job in jobs]
+
+
+# -- planning ---------------------------------------------------------------------------------
+def _plan(store: Store, target: StapleTarget, now: datetime.datetime, check_mode: bool) -> _Job:
+    try:
+        paths = persist.paths_for(store, target)
+    except MdError as exc:
+        job = _Job(target, persist.StaplePaths("", "", ""), None)
+        job.action, job.error = StapleAction.FAILED, str(exc)
+        return job
+    job = _Job(target, paths, persist.load_state(paths))
+    try:
+        job.subject = load_subject(target.cert_path, target.issuer_path, target.responder, need_issuer=False)
+    except OcspError as exc:
+        job.action, job.error = StapleAction.FAILED, str(exc)
+        return job
+    if not job.subject.responder_url:
+        job.action = StapleAction.SKIPPED
+        if not check_mode:
+            _record_no_responder(job)
+        return job
+    job.decision = decide(job.state, job.subject.cert_sha256, job.subject.responder_url, now)
+    if job.decision.waiting:
+        job.action = StapleAction.BACKOFF
+    return job
+
+
+def _record_no_responder(job: _Job) -> None:
+    """Certificates without an OCSP URL are normal: remember it once, no error, no retry."""
+    state = job.state
+    if state is not None and state.cert_sha256 == job.subject.cert_sha256 and \
+            state.status == OcspStatus.NO_RESPONDER:
+        return
+    job.state = StapleState(cert_path=job.target.cert_path, cert_sha256=job.subject.cert_sha256,
+                            md=job.target.md, key_type=job.target.key_type, status=OcspStatus.NO_RESPONDER)
+    try:
+        persist.save_state(job.paths, job.state)
+    except OcspError as exc:
+        job.error = str(exc)
+
+
+def _check(job: _Job, now: datetime.datetime) -> None:
+    """Check mode: say what a real run would do and which files it would change."""
+    if job.error or job.subject is None or not job.subject.responder_url:
+        return
+    if job.decision.due:
+        job.action = StapleAction.WOULD_FETCH
+        job.changed_files = [job.paths.der] + job.target.output_files()
+    elif job.stored_usable(now) and job.state.status != OcspStatus.UNKNOWN:
+        der = persist.response_der(job.state)
+        job.changed_files = [p for p in [job.paths.der] + job.target.output_files() if differs(p, der)]
+
+
+# -- one exchange -----------------------------------------------------------------------------
+def _refresh(job: _Job, store: Store, clock: Clock, now: datetime.datetime, config: StaplingConfig,
+             transport: Transport, rng: random.Random) -> None:
+    target = job.target
+    if not job.same_cert():
+        job.state = StapleState(cert_path=target.cert_path, cert_sha256=job.subject.cert_sha256,
+                                md=target.md, key_type=target.key_type)
+    state = job.state
+    state.cert_path = target.cert_path
+    state.responder = job.subject.responder_url
+    state.last_attempt = now
+    try:
+        subject = load_subject(target.cert_path, target.issuer_path, target.responder, need_issuer=True)
+        job.subject = subject
+        request_der, certid = build_request(subject)
+        deadline = Deadline(clock, config.timeout)
+        der = fetch(transport, subject.responder_url, request_der, config, deadline)
+        verified = verify_response(der, subject, certid, now, config.max_skew)
+        _judge(job, verified, now)
+        _store(job, verified, certid.to_json(), now, config, rng)
+        job.action = StapleAction.FETCHED
+        if verified.status == OcspStatus.UNKNOWN:
+            raise OcspError("responder does not know this certificate (status 'unknown'); retrying later")
+    except OcspError as exc:
+        job.action, job.error = StapleAction.FAILED, str(exc)
+        state.errors += 1
+        state.last_error = str(exc)
+        state.last_error_at = now
+        state.next_retry = next_retry(now, state.errors, state, config, rng)
+        try:
+            persist.save_state(job.paths, state)
+        except OcspError as save_exc:
+            job.output_errors.append(str(save_exc))
+        _serve_stored(job, clock, now, config)
+        return
+    _serve_stored(job, clock, now, config)
+
+
+def _judge(job: _Job, new: VerifiedResponse, now: datetime.datetime) -> None:
+    """Never replace a stored, still valid response with a worse or older one."""
+    state = job.state
+    if not job.stored_usable(now):
+        return
+    if new.this_update < state.this_update:
+        raise OcspError("response is older than the stored one (thisUpdate %s < %s); keeping the stored one"
+                        % (to_iso(new.this_update), to_iso(state.this_update)))
+    if new.status == OcspStatus.UNKNOWN and state.status != OcspStatus.UNKNOWN:
+        raise OcspError("responder answered 'unknown' for this certificate; keeping the stored '%s' response"
+                        % state.status)
+    if state.status == OcspStatus.REVOKED and new.status == OcspStatus.GOOD and \
+            state.revocation_reason != CERTIFICATE_HOLD:
+        raise OcspError("responder says 'good' for a certificate it reported revoked (%s); keeping the "
+                        "revoked response" % (state.revocation_reason or "no reason"))
+
+
+def _store(job: _Job, new: VerifiedResponse, certid: dict, now: datetime.datetime, config: StaplingConfig,
+           rng: random.Random) -> None:
+    state = job.state
+    if new.status == OcspStatus.UNKNOWN and job.stored_usable(now):
+        return  # _judge refused that already; belt and braces
+    state.certid = certid
+    state.status = new.status
+    state.this_update, state.next_update, state.produced_at = new.this_update, new.next_update, new.produced_at
+    state.fetched_at = now
+    state.refresh_at = config.window.refresh_at(new.this_update, new.next_update)
+    state.responder_id = new.responder_id
+    state.response = base64.b64encode(new.der).decode()
+    state.response_sha256 = hashlib.sha256(new.der).hexdigest()
+    state.revocation_time, state.revocation_reason = new.revocation_time, new.revocation_reason
+    state.renew_required = new.status == OcspStatus.REVOKED
+    state.new_key_required = new.status == OcspStatus.REVOKED and new.revocation_reason == KEY_COMPROMISE
+    if new.status == OcspStatus.REVOKED:
+        state.errors, state.next_retry = 0, None
+        state.last_error = "certificate revoked at %s (reason: %s)" % (
+            to_iso(new.revocation_time), new.revocation_reason or "unspecified")
+        state.last_error_at = now
+    elif new.status == OcspStatus.GOOD:
+        state.errors, state.next_retry, state.last_error, state.last_error_at = 0, None, None, None
+    persist.save_state(job.paths, state)  # UNKNOWN: the caller counts the failure and saves again
+
+
+# -- serving ----------------------------------------------------------------------------------
+def _serve_stored(job: _Job, clock: Clock, now: datetime.datetime, config: StaplingConfig) -> None:
+    """Put the stored response where the servers read it (only files that differ are written).
+    Expired responses and 'unknown' ones are not served."""
+    if not job.stored_usable(now) or job.state.status == OcspStatus.UNKNOWN:
+        return
+    der = persist.response_der(job.state)
+    try:
+        if persist.sync_der(job.paths, job.state):
+            job.changed_files.append(job.paths.der)
+    except OcspError as exc:
+        job.output_errors.append(str(exc))
+    for path in job.target.output_files():
+        try:
+            if write_output(path, der):
+                job.changed_files.append(path)
+        except OcspError as exc:
+            job.output_errors.append(str(exc))
+    socket_path = job.target.haproxy_socket or config.haproxy_socket
+    state = job.state
+    if socket_path and state.pushed_sha256 != state.response_sha256:
+        try:
+            haproxy_set_ocsp(socket_path, der, clock, config.socket_timeout)
+            job.haproxy_updated = True
+            state.pushed_sha256 = state.response_sha256
+            persist.save_state(job.paths, state)
+        except OcspError as exc:
+            job.output_errors.append(str(exc))
+
+
+# -- reporting --------------------------------------------------------------------------------
+def _status(job: _Job, now: datetime.datetime) -> str:
+    if job.subject is not None and not job.subject.responder_url:
+        return OcspStatus.NO_RESPONDER
+    if job.same_cert() and job.state.has_response():
+        return job.state.status if job.state.valid_at(now) else OcspStatus.EXPIRED
+    return OcspStatus.NONE
+
+
+def _result(job: _Job, now: datetime.datetime) -> StapleResult:
+    target = job.target
+    result = StapleResult(name=target.name, cert_path=target.cert_path, action=job.action,
+                          status=_status(job, now), md=target.md, key_type=target.key_type,
+                          error=job.error, output_errors=list(job.output_errors),
+                          store_file=job.paths.der or None, files=target.output_files(),
+                          changed_files=list(job.changed_files), haproxy_updated=job.haproxy_updated)
+    if job.subject is not None:
+        result.responder = job.subject.responder_url
+    state = job.state if job.same_cert() else None
+    if state is not None:
+        for name in ("this_update", "next_update", "refresh_at", "fetched_at", "next_retry", "errors",
+                     "last_error", "revocation_time", "revocation_reason", "renew_required", "new_key_required"):
+            setattr(result, name, getattr(state, name))
+    elif job.error:
+        result.last_error = job.error
+    return result
+
+
+__all__ = ["refresh_staples", "managed_targets"]

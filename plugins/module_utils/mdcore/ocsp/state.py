@@ -1,0 +1,158 @@
+"""Status constants, the persisted metadata of one staple (:class:`StapleState`) and the outcome
+of one refresh (:class:`StapleResult`)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import asdict, dataclass, field
+
+from ..clock import from_iso, to_iso
+
+STATE_VERSION = 1
+
+
+class OcspStatus:
+    """What a staple says about its certificate (first three) or why there is none."""
+
+    GOOD = "good"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+    NO_RESPONDER = "no-responder"  # the certificate names no OCSP responder: normal, not an error
+    NONE = "none"  # no response yet (never fetched, or every attempt failed)
+    EXPIRED = "expired"  # the stored response passed its nextUpdate (an outage outlasted it)
+
+    CERT_STATUSES = (GOOD, REVOKED, UNKNOWN)
+    ALL = (GOOD, REVOKED, UNKNOWN, NO_RESPONDER, NONE, EXPIRED)
+
+
+class StapleAction:
+    """What one run did for one certificate."""
+
+    FETCHED = "fetched"  # a new response was fetched, verified and stored
+    KEPT = "kept"  # the stored response is fresh enough: nothing asked
+    FAILED = "failed"  # fetching or verifying failed: the stored response (if any) stays
+    BACKOFF = "backoff"  # due, but waiting for the next retry after failures
+    WOULD_FETCH = "would-fetch"  # check mode: would ask the responder
+    SKIPPED = "skipped"  # no responder (or the certificate cannot be read)
+
+
+class Event:
+    """mod_md's MDMessageCmd events a stapling outcome may fire."""
+
+    OCSP_RENEWED = "ocsp-renewed"
+    OCSP_ERRORED = "ocsp-errored"
+
+
+@dataclass
+class StapleState:
+    """The JSON persisted next to a stored response (<key_type>.json / response.json).
+
+    Response fields (status ... response) describe the stored DER and change only when a verified
+    response replaces it; error fields (last_error ... next_retry) describe the latest attempts.
+    ``response`` holds the DER as base64 so one atomic file write keeps metadata and response
+    together; the .der file beside it is a copy for web servers and tools.
+    """
+
+    cert_path: str = ""
+    cert_sha256: str = ""  # of the certificate file's DER: a renewed certificate needs a new response
+    md: str | None = None
+    key_type: str | None = None
+    responder: str | None = None
+    certid: dict | None = None  # {"hash": "sha1", "issuer_name_hash": hex, "issuer_key_hash": hex, "serial": HEX}
+    status: str = OcspStatus.NONE
+    this_update: datetime.datetime | None = None
+    next_update: datetime.datetime | None = None
+    produced_at: datetime.datetime | None = None
+    fetched_at: datetime.datetime | None = None
+    refresh_at: datetime.datetime | None = None
+    responder_id: str | None = None  # who signed: "issuer" or the delegated responder's subject
+    revocation_time: datetime.datetime | None = None
+    revocation_reason: str | None = None
+    renew_required: bool = False  # revoked: the renewal logic must replace the certificate
+    new_key_required: bool = False  # revoked for keyCompromise: ... with a new key
+    response: str | None = None  # base64 DER of the stored response
+    response_sha256: str | None = None
+    pushed_sha256: str | None = None  # the response last accepted by haproxy's runtime API
+    last_error: str | None = None
+    last_error_at: datetime.datetime | None = None
+    errors: int = 0  # failures in a row
+    next_retry: datetime.datetime | None = None
+    last_attempt: datetime.datetime | None = None
+
+    _TIMES = ("this_update", "next_update", "produced_at", "fetched_at", "refresh_at", "revocation_time",
+              "last_error_at", "next_retry", "last_attempt")
+
+    def has_response(self) -> bool:
+        return bool(self.response) and self.next_update is not None
+
+    def valid_at(self, now: datetime.datetime) -> bool:
+        """A stored response that may still be served at ``now``."""
+        return self.has_response() and now < self.next_update
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        for name in self._TIMES:
+            data[name] = to_iso(data[name])
+        data["version"] = STATE_VERSION
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "StapleState":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for name in cls._TIMES:
+            if name in known:
+                known[name] = from_iso(known[name])
+        return cls(**known)
+
+
+@dataclass
+class StapleResult:
+    """The outcome for one certificate: what the module returns and status views show."""
+
+    name: str
+    cert_path: str
+    action: str
+    status: str
+    md: str | None = None
+    key_type: str | None = None
+    responder: str | None = None
+    this_update: datetime.datetime | None = None
+    next_update: datetime.datetime | None = None
+    refresh_at: datetime.datetime | None = None
+    fetched_at: datetime.datetime | None = None
+    next_retry: datetime.datetime | None = None
+    errors: int = 0
+    last_error: str | None = None  # the latest failure (kept until a response is accepted)
+    error: str | None = None  # what failed in this run, if anything
+    output_errors: list = field(default_factory=list)  # files or haproxy updates that failed
+    revocation_time: datetime.datetime | None = None
+    revocation_reason: str | None = None
+    renew_required: bool = False
+    new_key_required: bool = False
+    store_file: str | None = None  # the stored DER (usable as nginx ssl_stapling_file)
+    files: list = field(default_factory=list)  # every output file this target has
+    changed_files: list = field(default_factory=list)  # files written in this run
+    haproxy_updated: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changed_files) or self.haproxy_updated
+
+    @property
+    def event(self) -> str | None:
+        """The MDMessageCmd event this outcome fires, if any."""
+        if self.action == StapleAction.FETCHED and self.status == OcspStatus.GOOD:
+            return Event.OCSP_RENEWED
+        if self.error or self.status == OcspStatus.REVOKED:
+            return Event.OCSP_ERRORED
+        return None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for name in ("this_update", "next_update", "refresh_at", "fetched_at", "next_retry", "revocation_time"):
+            data[name] = to_iso(data[name])
+        data["changed"] = self.changed
+        return data
+
+
+__all__ = ["OcspStatus", "StapleAction", "Event", "StapleState", "StapleResult", "STATE_VERSION"]

@@ -1,0 +1,191 @@
+"""Verify an OCSP response for one certificate: parse, responder status, CertID, signer (issuer or
+a delegated id-kp-OCSPSigning certificate issued by it), signature, thisUpdate/nextUpdate, status.
+
+Every failure raises :class:`OcspError` whose message says which check failed. Works with
+cryptography 38 (no *_utc accessors, no verify_directly_issued_by) and newer.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
+
+from ..certs import not_after, not_before
+from ..clock import to_iso
+from ..errors import OcspError
+from .request import CertId, Subject
+from .state import OcspStatus
+
+UTC = datetime.timezone.utc
+
+_STATUS = {
+    ocsp.OCSPCertStatus.GOOD: OcspStatus.GOOD,
+    ocsp.OCSPCertStatus.REVOKED: OcspStatus.REVOKED,
+    ocsp.OCSPCertStatus.UNKNOWN: OcspStatus.UNKNOWN,
+}
+
+ISSUER = "issuer"  # responder_id of responses the issuer signed itself
+
+
+@dataclass(frozen=True)
+class VerifiedResponse:
+    der: bytes
+    status: str
+    this_update: datetime.datetime
+    next_update: datetime.datetime
+    produced_at: datetime.datetime
+    responder_id: str  # ISSUER or the delegated responder certificate's subject
+    revocation_time: datetime.datetime | None = None
+    revocation_reason: str | None = None  # RFC 5280 name, e.g. "keyCompromise"
+
+
+def _utc(obj, name: str) -> datetime.datetime | None:
+    """cryptography >= 43 has <name>_utc (the naive property is deprecated); 38 only the naive one."""
+    if hasattr(type(obj), name + "_utc"):
+        return getattr(obj, name + "_utc")
+    value = getattr(obj, name)
+    return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def verify_signature(public_key, signature: bytes, data: bytes, hash_algorithm, sig_oid=None) -> None:
+    """Raise InvalidSignature (or OcspError for an unusable key) unless ``signature`` is valid."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        if sig_oid == SignatureAlgorithmOID.RSASSA_PSS:
+            pad = padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=padding.PSS.AUTO)
+        else:
+            pad = padding.PKCS1v15()
+        public_key.verify(signature, data, pad, hash_algorithm)
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        public_key.verify(signature, data, ec.ECDSA(hash_algorithm))
+    elif isinstance(public_key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        public_key.verify(signature, data)
+    else:
+        raise OcspError("unsupported responder key type %s" % type(public_key).__name__)
+
+
+def _key_hash(cert: x509.Certificate) -> bytes:
+    """SHA-1 of the subjectPublicKey BIT STRING: the ResponderID byKey form."""
+    return x509.SubjectKeyIdentifier.from_public_key(cert.public_key()).digest
+
+
+def _is_responder(resp: ocsp.OCSPResponse, cert: x509.Certificate) -> bool:
+    if resp.responder_name is not None:
+        return resp.responder_name == cert.subject
+    return resp.responder_key_hash is not None and resp.responder_key_hash == _key_hash(cert)
+
+
+def _check_delegate(delegate: x509.Certificate, issuer: x509.Certificate, now: datetime.datetime) -> None:
+    who = delegate.subject.rfc4514_string()
+    if delegate.issuer != issuer.subject:
+        raise OcspError("response signed by %s, a certificate not issued by the certificate's issuer" % who)
+    try:
+        verify_signature(issuer.public_key(), delegate.signature, delegate.tbs_certificate_bytes,
+                         delegate.signature_hash_algorithm, delegate.signature_algorithm_oid)
+    except InvalidSignature:
+        raise OcspError("response signed by %s, whose certificate the issuer did not sign" % who) from None
+    try:
+        eku = delegate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        eku = []
+    if ExtendedKeyUsageOID.OCSP_SIGNING not in eku:
+        raise OcspError("response signed by %s, a certificate without id-kp-OCSPSigning" % who)
+    if not not_before(delegate) <= now <= not_after(delegate):
+        raise OcspError("response signed by %s, whose certificate is not valid now (%s .. %s)" % (
+            who, to_iso(not_before(delegate)), to_iso(not_after(delegate))))
+
+
+def _signer(resp: ocsp.OCSPResponse, issuer: x509.Certificate, now: datetime.datetime):
+    if _is_responder(resp, issuer):
+        return issuer, ISSUER
+    for candidate in resp.certificates:
+        if _is_responder(resp, candidate):
+            _check_delegate(candidate, issuer, now)
+            return candidate, candidate.subject.rfc4514_string()
+    named = resp.responder_name.rfc4514_string() if resp.responder_name is not None else \
+        "key %s" % (resp.responder_key_hash or b"").hex()
+    raise OcspError("response signed by an unknown responder (%s): neither the issuer nor a delegated "
+                    "responder certificate included in the response" % named)
+
+
+def _single_for(resp: ocsp.OCSPResponse, subject: Subject, certid: CertId):
+    cache = {certid.hash_name: certid}
+    seen = []
+    for single in resp.responses:
+        name = single.hash_algorithm.name
+        if name not in cache:
+            try:
+                cache[name] = subject.certid(name)
+            except OcspError:
+                continue
+        if cache[name].matches(single):
+            return single
+        seen.append("%X" % single.serial_number)
+    raise OcspError("response is for another certificate (serial %s), not for serial %X" % (
+        ", ".join(seen) or "none", certid.serial))
+
+
+def parse_response(der: bytes) -> ocsp.OCSPResponse:
+    try:
+        resp = ocsp.load_der_ocsp_response(der)
+    except ValueError:
+        raise OcspError("responder sent no OCSP response (%d bytes that do not parse as DER OCSPResponse)"
+                        % len(der)) from None
+    if resp.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+        raise OcspError("responder answered %s" % _status_name(resp.response_status))
+    return resp
+
+
+def _status_name(status) -> str:
+    # RFC 6960 names: malformedRequest, internalError, tryLater, sigRequired, unauthorized
+    words = status.name.lower().split("_")
+    return "'" + words[0] + "".join(w.capitalize() for w in words[1:]) + "'"
+
+
+def verify_response(der: bytes, subject: Subject, certid: CertId, now: datetime.datetime,
+                    max_skew: float = 300.0) -> VerifiedResponse:
+    """Check ``der`` as a response about ``subject`` at ``now``; raise OcspError on any failure."""
+    resp = parse_response(der)
+    try:
+        signer, responder_id = _signer(resp, subject.issuer, now)
+        try:
+            hash_algorithm = resp.signature_hash_algorithm
+            verify_signature(signer.public_key(), resp.signature, resp.tbs_response_bytes, hash_algorithm,
+                             resp.signature_algorithm_oid)
+        except InvalidSignature:
+            raise OcspError("response signature does not verify with the key of %s" % (
+                "the issuer" if responder_id == ISSUER else responder_id)) from None
+        except UnsupportedAlgorithm as exc:
+            raise OcspError("response signed with an unsupported algorithm: %s" % exc) from None
+        single = _single_for(resp, subject, certid)
+    except (ValueError, TypeError) as exc:  # malformed inner parts surface lazily in cryptography
+        raise OcspError("response is malformed: %s" % exc) from None
+    this_update = _utc(single, "this_update")
+    next_update = _utc(single, "next_update")
+    produced_at = _utc(resp, "produced_at")
+    skew = datetime.timedelta(seconds=max_skew)
+    if this_update > now + skew:
+        raise OcspError("response thisUpdate %s lies in the future (now %s)" % (to_iso(this_update), to_iso(now)))
+    if next_update is None:
+        raise OcspError("response has no nextUpdate: it cannot be cached or stapled")
+    if next_update <= now:
+        raise OcspError("response expired: nextUpdate %s is past (now %s)" % (to_iso(next_update), to_iso(now)))
+    if next_update <= this_update:
+        raise OcspError("response nextUpdate %s is not after thisUpdate %s" % (to_iso(next_update),
+                                                                              to_iso(this_update)))
+    status = _STATUS[single.certificate_status]
+    revocation_time = revocation_reason = None
+    if status == OcspStatus.REVOKED:
+        revocation_time = _utc(single, "revocation_time")
+        reason = single.revocation_reason
+        revocation_reason = reason.value if reason is not None else None
+    return VerifiedResponse(der, status, this_update, next_update, produced_at, responder_id,
+                            revocation_time, revocation_reason)
+
+
+__all__ = ["VerifiedResponse", "verify_response", "parse_response", "verify_signature", "ISSUER"]

@@ -167,6 +167,12 @@ options:
     description: Order new certificates even when the current ones are fine.
     type: bool
     default: false
+  account_key_rollover:
+    description:
+      - Replace the ACME account's key with a new one of type O(account_key_type) (RFC 8555 key change)
+        before anything else. Always reports changed; not done in check mode.
+    type: bool
+    default: false
 notes:
   - Private keys stay in the store (mode 0600 in 0700 folders); they are never returned.
 seealso:
@@ -220,6 +226,10 @@ order_urls:
   description: Per key type the URL of the order that produced the certificate.
   returned: always
   type: dict
+account_key_thumbprint:
+  description: RFC 7638 thumbprint of the new account key after O(account_key_rollover).
+  returned: when O(account_key_rollover=true)
+  type: str
 """
 
 from dataclasses import asdict
@@ -229,6 +239,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_config_from_dict
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.issuance import rollover_account
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.manager import ensure_md
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 
@@ -270,6 +281,7 @@ ARGUMENT_SPEC = dict(
     store=dict(type="path", default="/var/lib/mdfleet"),
     challenges_dir=dict(type="path"),
     force=dict(type="bool", default=False),
+    account_key_rollover=dict(type="bool", default=False),
 )
 
 
@@ -280,10 +292,16 @@ def main() -> None:
     try:
         cfg = md_config_from_dict(params)
         store = Store(params["store"], Clock(), challenges_dir=params["challenges_dir"])
+        thumbprint = None
+        if params["account_key_rollover"] and not module.check_mode:
+            thumbprint = rollover_account(store.setup(), cfg, store.clock)
         result = ensure_md(store, cfg, force=params["force"], check_mode=module.check_mode)
     except MdError as exc:
         module.fail_json(msg=str(exc), md=params["name"] or (params["domains"] or [""])[0])
     facts = asdict(result)
+    if params["account_key_rollover"]:
+        facts["changed"] = not module.check_mode or facts["changed"]
+        facts["account_key_thumbprint"] = thumbprint
     facts["plan"] = facts.pop("action")  # Ansible's callbacks own the key "action"
     module.exit_json(**facts)
 

@@ -12,7 +12,7 @@ import requests
 
 from cryptography.hazmat.primitives import serialization
 
-from .acme.account import AccountOptions, AccountStore, ensure_account
+from .acme.account import AccountOptions, AccountStore, ensure_account, rollover_key
 from .acme.order import OrderFlow, OrderRequest
 from .acme.resources import ChallengeType
 from .acme.transport import AcmeTransport, TransportOptions
@@ -118,6 +118,18 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
     }
     store.activate(cfg.name, set_info)
     return set_info
+
+
+def rollover_account(store: Store, cfg: MdConfig, clock: Clock) -> str:
+    """Replace the account key at the first CA (RFC 8555 7.3.5); returns the new key's thumbprint."""
+    ca = cfg.cas[0]
+    transport = transport_for(ca, cfg, clock)
+    deadline = Deadline(clock, cfg.order_timeout)
+    accounts = AccountStore(store.path("accounts"))
+    with _ACCOUNT_LOCK:
+        account, key = ensure_account(transport, accounts, account_options(ca, cfg), deadline)
+        new = rollover_key(transport, accounts, account, key, cfg.account_key_type, deadline)
+    return new.thumbprint()
 
 
 def _staging_key(folder: str, key_type: str):

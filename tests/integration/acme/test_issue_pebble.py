@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import stat
+import subprocess
 
 import pytest
 from mdcore.clock import Clock, FakeClock
@@ -136,3 +137,45 @@ def test_interrupted_order_is_resumed_not_duplicated(pebble, challtestsrv, tmp_p
                        force=True)
     assert result.order_urls["p256"] == remembered
     assert store.pending_order("resume.example") is None
+
+
+def test_preferred_chain_picks_the_alternate_root(pebble_factory, tmp_path):
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    from mdcore.certs import split_pem_chain
+
+    alt = pebble_factory(env={"PEBBLE_ALTERNATE_ROOTS": "1"})
+    alt_root = x509.load_pem_x509_certificate(alt.root_pem(1).encode())
+    alt_cn = alt_root.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    store = Store(str(tmp_path / "store"))
+    cert = ensure_md(store, standalone_cfg(alt, ["alt.example"], preferred_chain=alt_cn)).certificates["p256"]
+    top = split_pem_chain(open(cert["chain_path"], "rb").read())[-1]
+    assert top.issuer == alt_root.subject
+    root_file = tmp_path / "alt-root.pem"
+    root_file.write_text(alt.root_pem(1))
+    proc = subprocess.run(["openssl", "verify", "-CAfile", str(root_file), "-untrusted", cert["chain_path"],
+                           cert["cert_path"]], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_nonce_rejections_are_retried(pebble_factory, tmp_path):
+    flaky = pebble_factory(env={"PEBBLE_WFE_NONCEREJECT": "40"})
+    store = Store(str(tmp_path / "store"))
+    result = ensure_md(store, standalone_cfg(flaky, ["nonce.example"], key_types=["p256", "p384"]))
+    assert set(result.certificates) == {"p256", "p384"}
+
+
+def test_account_key_rollover_keeps_the_account(pebble_standalone, tmp_path):
+    from mdcore.acme.account import AccountStore
+    from mdcore.issuance import rollover_account
+
+    store = Store(str(tmp_path / "store")).setup()
+    cfg = standalone_cfg(pebble_standalone, ["roll.example"])
+    ensure_md(store, cfg)
+    accounts = AccountStore(store.path("accounts"))
+    ref, old_key = accounts.load(pebble_standalone.directory_url, None)
+    new_thumb = rollover_account(store, cfg, Clock())
+    ref2, new_key = accounts.load(pebble_standalone.directory_url, None)
+    assert ref2.url == ref.url and new_key.thumbprint() == new_thumb != old_key.thumbprint()
+    # the CA accepts the new key for the same account: a forced renewal works
+    assert ensure_md(store, standalone_cfg(pebble_standalone, ["roll.example"]), force=True).changed

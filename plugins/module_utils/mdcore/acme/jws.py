@@ -6,9 +6,11 @@ representation and thumbprints, which works the same on josepy 1.13 and 2.x.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import re
 from typing import Any
 
 import josepy
@@ -89,9 +91,15 @@ def eab_binding(key: AccountKey, kid: str, hmac_key_b64: str, url: str, alg: str
     digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}.get(alg)
     if digest is None:
         raise ConfigError("unsupported EAB MAC algorithm %r" % alg)
+    # josepy's decoder skips characters outside the alphabet, so a typo would silently become
+    # another key (and an opaque 'unauthorized' from the CA): check first. '+' and '/' are
+    # accepted because some CAs hand out the key in standard base64.
+    raw = (hmac_key_b64 or "").strip().rstrip("=")
+    if not re.fullmatch(r"[A-Za-z0-9_+/-]+", raw):
+        raise ConfigError("EAB HMAC key is not valid base64url")
     try:
-        mac_key = b64_decode(hmac_key_b64)
-    except Exception:
+        mac_key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    except ValueError:
         raise ConfigError("EAB HMAC key is not valid base64url") from None
     protected_b64 = b64_json({"alg": alg, "kid": kid, "url": url})
     payload_b64 = b64_json(key.public_jwk)

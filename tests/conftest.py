@@ -1,0 +1,56 @@
+"""Shared by every test folder: import paths, and peer logs attached to failing tests."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# The engine is a plain package under module_utils (`import mdcore`), and tests/ holds `peers`.
+for path in (ROOT / "plugins" / "module_utils", ROOT / "tests"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from peers.process import RUNNING, Peer  # noqa: E402  (needs the path above)
+
+_marks = pytest.StashKey[dict[int, dict[Path, int]]]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Remember where each running peer's log is, so a failure shows only this test's lines.
+    item.stash[_marks] = {id(p): p.mark() for p in RUNNING}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    marks = item.stash.get(_marks, {})
+    peers: list[Peer] = list(RUNNING)
+    for peer in peers:
+        text = peer.since(marks.get(id(peer), {}))
+        if text:
+            report.sections.append((f"{peer.name} log ({report.when})", text))
+
+
+@pytest.fixture(scope="session")
+def ansible_collections_dir(tmp_path_factory: pytest.TempPathFactory) -> Generator[Path, None, None]:
+    """<tmp>/ansible_collections/mdfleet/md -> this checkout; ANSIBLE_COLLECTIONS_PATH points there.
+
+    For tests that run modules/roles through Ansible: the repo root IS the collection, but
+    Ansible finds collections only inside an ansible_collections/<ns>/<name> tree.
+    """
+    base = tmp_path_factory.mktemp("collections")
+    link = base / "ansible_collections" / "mdfleet" / "md"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(ROOT)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ANSIBLE_COLLECTIONS_PATH", str(base))
+    yield base
+    mp.undo()

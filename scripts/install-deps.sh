@@ -125,6 +125,6 @@ run_hooks() {
 case "${1:-all}" in
   apt) install_apt; configure_podman ;;
   venv) install_venv; install_get_pip ;;
-  all) install_apt; configure_podman; install_venv; install_get_pip; run_hooks ;;
+  all) install_apt; configure_podman; install_venv; install_get_pip; bash "$ROOT/scripts/fetch-pebble-sid.sh"; run_hooks ;;
   *) echo "usage: $0 [all|apt|venv]" >&2; exit 2 ;;
 esac

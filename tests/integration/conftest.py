@@ -16,7 +16,7 @@ import pytest
 
 from peers.challtestsrv import ChallTestSrv
 from peers.nginx import NGINX, Nginx
-from peers.pebble import Pebble, PebbleFactory, make_eab_keys
+from peers.pebble import SID_PEBBLE, SID_PROFILES, Pebble, PebbleFactory, make_eab_keys
 from peers.require import need
 
 
@@ -82,6 +82,15 @@ def pebble_standalone(pebble_factory: PebbleFactory) -> Pebble:
 def pebble_eab(pebble_factory: PebbleFactory, nginx_challenges: Nginx) -> Pebble:
     """Pebble requiring External Account Binding; keys in .eab_keys {kid: b64url HMAC key}."""
     return pebble_factory(http_port=nginx_challenges.http_port, eab_keys=make_eab_keys())
+
+
+@pytest.fixture(scope="session")
+def pebble_ari(pebble_factory: PebbleFactory, nginx_challenges: Nginx) -> Pebble:
+    """Debian sid's pebble 2.10 (ARI at directory["renewalInfo"], profiles "default" and
+    "shortlived" in directory["meta"]["profiles"]), validating http-01 against nginx_challenges."""
+    return pebble_factory(
+        binary=need(SID_PEBBLE), http_port=nginx_challenges.http_port, extra_config={"profiles": SID_PROFILES}
+    )
 
 
 @pytest.fixture

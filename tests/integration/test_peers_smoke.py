@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from peers.acme_mini import MiniAcme, dns01_value
+from peers.acme_mini import MiniAcme, b64, dns01_value
 from peers.challtestsrv import ChallTestSrv
 from peers.dns import TXT, query
 from peers.nginx import NGINX, Nginx, TlsSite
@@ -168,3 +168,34 @@ def test_fault_injection_env_reaches_pebble(pebble_factory: PebbleFactory) -> No
     roots = alt.roots()
     assert len(roots) == 2 and roots[0] != roots[1]
     assert "reject 0% of good nonces" in alt.tail(200)
+
+
+def _ari_cert_id(cert: x509.Certificate) -> str:
+    """RFC 9773 CertID: base64url(AKI keyIdentifier) "." base64url(DER serial content)."""
+    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    assert aki is not None
+    serial = cert.serial_number
+    serial_bytes = serial.to_bytes(serial.bit_length() // 8 + 1, "big")  # +1 keeps the sign bit 0
+    return f"{b64(aki)}.{b64(serial_bytes)}"
+
+
+def test_sid_pebble_has_ari_and_profiles(pebble_ari: Pebble, http01_webroot: Path) -> None:
+    client = MiniAcme(pebble_ari.directory_url, pebble_ari.ca_bundle)
+    assert "renewalInfo" in client.directory
+    assert set(client.directory["meta"]["profiles"]) == {"default", "shortlived"}
+
+    def solve(_type: str, _domain: str, token: str, key_authz: str) -> None:
+        (http01_webroot / token).write_text(key_authz)
+
+    leaf = _certs(client.issue(["ari.example.org"], solve, profile="shortlived"))[0]
+    # *_utc exist from cryptography 42 on; Debian's 38 has only the naive properties.
+    after = getattr(leaf, "not_valid_after_utc", None) or leaf.not_valid_after
+    before = getattr(leaf, "not_valid_before_utc", None) or leaf.not_valid_before
+    lifetime = after - before
+    assert lifetime.total_seconds() <= 518400 + 60
+    resp = requests.get(
+        f"{client.directory['renewalInfo']}/{_ari_cert_id(leaf)}", verify=pebble_ari.ca_bundle, timeout=5
+    )
+    assert resp.status_code == 200, resp.text
+    assert {"start", "end"} <= set(resp.json()["suggestedWindow"])
+    assert resp.headers.get("Retry-After")

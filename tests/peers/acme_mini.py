@@ -99,14 +99,20 @@ class MiniAcme:
         return poll(check, timeout, f"ACME object {url}", interval=0.1)
 
     def issue(
-        self, domains: list[str], solve: Solver, challenge_type: str = "http-01", timeout: float = 30
+        self,
+        domains: list[str],
+        solve: Solver,
+        challenge_type: str = "http-01",
+        timeout: float = 30,
+        profile: str | None = None,
     ) -> str:
         """Order, solve with `solve`, finalize; returns the PEM chain (leaf first)."""
         if not self.kid:
             self.register().raise_for_status()
-        resp = self.post(
-            self.directory["newOrder"], {"identifiers": [{"type": "dns", "value": d} for d in domains]}
-        )
+        payload: dict[str, Any] = {"identifiers": [{"type": "dns", "value": d} for d in domains]}
+        if profile:
+            payload["profile"] = profile
+        resp = self.post(self.directory["newOrder"], payload)
         resp.raise_for_status()
         order_url, order = resp.headers["Location"], resp.json()
         for authz_url in order["authorizations"]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,16 @@ from .challtestsrv import ChallTestSrv
 from .ports import free_port
 from .process import Peer
 from .tlsutil import TestCA
+
+# Debian sid's pebble (2.10+: ARI, profiles), unpacked by scripts/fetch-pebble-sid.sh.
+SID_PEBBLE = os.environ.get(
+    "MDFLEET_PEBBLE_SID", str(Path(__file__).resolve().parents[2] / ".cache/pebble-sid/usr/bin/pebble")
+)
+# Profiles as in pebble 2.10's example config (validityPeriod in seconds).
+SID_PROFILES = {
+    "default": {"description": "90 days", "validityPeriod": 7776000},
+    "shortlived": {"description": "6 days", "validityPeriod": 518400},
+}
 
 
 def make_eab_keys(count: int = 2) -> dict[str, str]:

@@ -69,6 +69,15 @@ class _TokenHandler(BaseHTTPRequestHandler):
         pass
 
 
+class _ListenerServer(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5. A CA validates each challenge from several
+    # vantage points at once (pebble 3, Let's Encrypt 5), so a few parallel orders overflow it:
+    # the kernel drops the SYNs and the CA's connection only gets through on its 1 s SYN retry
+    # (measured with pebble: 20 orders, 8 at a time, 1.9 s -> 0.6 s; TcpExtListenOverflows 0).
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class _SharedListener:
     """One HTTP listener per address:port in this process, shared by all orders running at once
     (refcounted), so parallel orders do not fight over port 80."""
@@ -88,11 +97,10 @@ class _SharedListener:
             listener = cls._listeners.get((address, port))
             if listener is None:
                 try:
-                    server = ThreadingHTTPServer((address, port), _TokenHandler)
+                    server = _ListenerServer((address, port), _TokenHandler)
                 except OSError as exc:
                     raise ChallengeError("cannot listen on %s:%d for http-01: %s"
                                          % (address, port, exc.strerror)) from None
-                server.daemon_threads = True
                 threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
                 listener = cls._listeners[(address, port)] = cls(server)
             listener.users += 1

@@ -21,7 +21,10 @@ TEST_DIRS := $(wildcard tests/unit) $(filter-out tests/unit tests/peers tests/im
 # Engine tests again on what a Debian 12 host has (cryptography 38, josepy 1.13, requests 2.28).
 DEB_TEST_DIRS := $(wildcard tests/unit tests/integration)
 
-.PHONY: help venv test ruff pytest pytest-debian sanity ansible-lint molecule demo clean
+# What `make test` runs after `venv`, in order (.ci/run reads this list to time each step).
+STEPS := ruff pytest pytest-debian sanity ansible-lint molecule
+
+.PHONY: help venv test steps $(STEPS) demo clean
 
 help:
 	@echo "make venv          install apt packages + .venv (scripts/install-deps.sh; idempotent)"
@@ -38,7 +41,10 @@ help:
 venv:
 	bash $(ROOT)/scripts/install-deps.sh
 
-test: venv ruff pytest pytest-debian sanity ansible-lint molecule
+test: venv $(STEPS)
+
+steps:
+	@echo $(STEPS)
 
 ruff:
 	cd $(ROOT) && $(VENV)/bin/ruff check .

@@ -7,16 +7,16 @@ checks), timing (windows, backoff), persist (store layout, pruning), outputs (st
 haproxy runtime API), refresh (the facade).
 """
 
-from .config import FetchMethod, StaplingConfig, StapleTarget, Window, parse_duration
+from .config import FetchMethod, StapleTarget, StaplingConfig, Window, parse_duration
 from .fetch import HttpReply, RequestsTransport, Transport
 from .persist import prune, staple_state, staple_state_of_file
-from .refresh import managed_targets, refresh_staples
-from .state import Event, OcspStatus, StapleAction, StapleResult, StapleState
+from .refresh import managed_targets, refresh_staples, staple_store
+from .state import OcspStatus, StapleAction, StapleResult, StapleState
 
 __all__ = [
     "FetchMethod", "StaplingConfig", "StapleTarget", "Window", "parse_duration",
     "HttpReply", "RequestsTransport", "Transport",
     "prune", "staple_state", "staple_state_of_file",
-    "managed_targets", "refresh_staples",
-    "Event", "OcspStatus", "StapleAction", "StapleResult", "StapleState",
+    "managed_targets", "refresh_staples", "staple_store",
+    "OcspStatus", "StapleAction", "StapleResult", "StapleState",
 ]

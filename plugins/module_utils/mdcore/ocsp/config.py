@@ -23,7 +23,8 @@ def parse_duration(value, what: str = "duration") -> float:
     else:
         match = _DURATION_RE.match(str(value))
         if not match:
-            raise ConfigError("%s %r is not a duration (e.g. '90s', '30m', '12h', '2d', '1w')" % (what, value))
+            raise ConfigError("%s %r is not a duration (e.g. '90s', '30m', '12h', '2d', '1w')"
+                              % (what, value))
         seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
     if seconds < 0:
         raise ConfigError("%s %r must not be negative" % (what, value))
@@ -39,7 +40,7 @@ class Window:
     seconds: float | None = None
 
     @classmethod
-    def parse(cls, value) -> "Window":
+    def parse(cls, value) -> Window:
         if isinstance(value, Window):
             return value
         match = _PERCENT_RE.match(str(value))
@@ -93,7 +94,8 @@ class StaplingConfig:
     def __post_init__(self) -> None:
         self.window = Window.parse(self.window)
         if self.method not in FetchMethod.ALL:
-            raise ConfigError("OCSP fetch method %r unknown (one of %s)" % (self.method, ", ".join(FetchMethod.ALL)))
+            raise ConfigError("OCSP fetch method %r unknown (one of %s)"
+                              % (self.method, ", ".join(FetchMethod.ALL)))
         for name in ("timeout", "socket_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError("stapling %s must be positive" % name)
@@ -126,6 +128,27 @@ class StapleTarget:
     haproxy_socket: str | None = None
     md: str | None = None
     key_type: str | None = None
+
+    FIELDS = {"cert": "cert_path", "cert_path": "cert_path", "chain": "issuer_path", "issuer": "issuer_path",
+              "issuer_path": "issuer_path", "responder": "responder", "staple_file": "staple_file",
+              "haproxy_ocsp_file": "haproxy_ocsp_file", "haproxy_socket": "haproxy_socket"}
+
+    @classmethod
+    def from_dict(cls, data: dict, md: str | None = None, key_type: str | None = None) -> StapleTarget:
+        """From configuration/module options: cert (required), chain or issuer, responder,
+        staple_file, haproxy_ocsp_file, haproxy_socket. Unknown keys are a ConfigError."""
+        values: dict = {}
+        for key, value in data.items():
+            if key not in cls.FIELDS:
+                raise ConfigError("unknown stapling option %r (known: %s)"
+                                  % (key, ", ".join(sorted(cls.FIELDS))))
+            if value not in (None, ""):
+                values[cls.FIELDS[key]] = value
+        if not values.get("cert_path"):
+            raise ConfigError("a stapled certificate needs 'cert' (the certificate file)")
+        if values.get("responder") and not re.match(r"^https?://", values["responder"]):
+            raise ConfigError("OCSP responder %r must be an http:// or https:// URL" % values["responder"])
+        return cls(md=md, key_type=key_type, **values)
 
     @property
     def managed(self) -> bool:

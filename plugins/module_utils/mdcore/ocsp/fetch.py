@@ -78,16 +78,17 @@ class RequestsTransport(Transport):
                     chunks.append(chunk)
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise OcspError("responder %s sent more than %d bytes" % (url_host(url), self.max_bytes))
+                        raise OcspError("responder %s sent more than %d bytes"
+                                        % (url_host(url), self.max_bytes))
                     if deadline.expired():
                         raise OcspError("responder %s did not finish its answer within %gs"
                                         % (url_host(url), deadline.seconds))
                 return HttpReply(resp.status_code, resp.headers.get("Content-Type", ""), b"".join(chunks))
         except requests.exceptions.Timeout:
-            raise OcspError("responder %s did not answer within %gs" % (url_host(url), deadline.seconds)) from None
+            raise _too_slow(url, deadline) from None
         except requests.exceptions.RequestException as exc:
             if deadline.expired() or "timed out" in str(exc):
-                raise OcspError("responder %s did not answer within %gs" % (url_host(url), deadline.seconds)) from None
+                raise _too_slow(url, deadline) from None
             raise OcspError("responder %s unreachable: %s" % (url_host(url), _short(exc))) from None
 
     def close(self) -> None:
@@ -95,6 +96,10 @@ class RequestsTransport(Transport):
             sessions, self._sessions = self._sessions, []
         for session in sessions:
             session.close()
+
+
+def _too_slow(url: str, deadline: Deadline) -> OcspError:
+    return OcspError("responder %s did not answer within %gs" % (url_host(url), deadline.seconds))
 
 
 def url_host(url: str) -> str:

@@ -65,7 +65,7 @@ def haproxy_set_ocsp(address: str, der: bytes, clock: Clock, seconds: float = 5.
                 reply += chunk
                 if len(reply) > 64 * 1024:
                     break
-    except socket.timeout:
+    except TimeoutError:
         raise OcspError("haproxy runtime API %s did not answer within %gs" % (address, seconds)) from None
     except OSError as exc:
         raise OcspError("haproxy runtime API %s: %s" % (address, exc.strerror or exc)) from None

@@ -122,7 +122,8 @@ def prune(store: Store, now: datetime.datetime, keep_seconds: float) -> list[str
     return removed
 
 
-def _prune_folder(folder: str, now: datetime.datetime, keep: datetime.timedelta, drop_empty: bool) -> list[str]:
+def _prune_folder(folder: str, now: datetime.datetime, keep: datetime.timedelta,
+                  drop_empty: bool) -> list[str]:
     removed = []
     if not os.path.isdir(folder):
         return removed

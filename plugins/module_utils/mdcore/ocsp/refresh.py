@@ -16,7 +16,7 @@ from ..clock import Clock, Deadline, to_iso
 from ..errors import MdError, OcspError
 from ..store import Store
 from . import persist
-from .config import StaplingConfig, StapleTarget
+from .config import StapleTarget, StaplingConfig
 from .fetch import RequestsTransport, Transport, fetch
 from .outputs import differs, haproxy_set_ocsp, write_output
 from .request import Subject, build_request, load_subject
@@ -28,19 +28,48 @@ KEY_COMPROMISE = "keyCompromise"
 CERTIFICATE_HOLD = "certificateHold"
 
 
-def managed_targets(store: Store, overrides: dict | None = None) -> list[StapleTarget]:
-    """One target per active certificate of the store. ``overrides`` maps a domain name to a dict
-    with any of responder, staple_file, haproxy_ocsp_file, haproxy_socket (per key type:
-    ``{"md": {"rsa2048": {...}}}`` is also accepted)."""
+def managed_targets(store: Store, overrides: dict | None = None, domains: list | None = None,
+                    haproxy_ocsp_files: bool = False) -> list[StapleTarget]:
+    """One target per active certificate of the store (of ``domains`` only, when given).
+
+    ``overrides`` maps a domain name to a dict with any of responder, staple_file,
+    haproxy_ocsp_file, haproxy_socket; a nested dict per key type (``{"md": {"rsa2048": {...}}}``)
+    overrides per certificate. ``haproxy_ocsp_files``: write ``<fullchain.pem>.ocsp`` beside each
+    certificate for haproxy (unless an override names another file)."""
     targets = []
+    wanted = set(domains) if domains else None
     for active in store.list_active():
+        if wanted is not None and active.md not in wanted:
+            continue
         extra = dict((overrides or {}).get(active.md) or {})
         per_key = extra.pop(active.key_type, None)
         extra = {k: v for k, v in extra.items() if not isinstance(v, dict)}
         extra.update(per_key or {})
-        targets.append(StapleTarget(cert_path=active.cert_path, issuer_path=active.chain_path,
-                                    md=active.md, key_type=active.key_type, **extra))
+        if haproxy_ocsp_files:
+            extra.setdefault("haproxy_ocsp_file", active.fullchain_path + ".ocsp")
+        targets.append(StapleTarget.from_dict(dict(extra, cert=active.cert_path, chain=active.chain_path),
+                                              md=active.md, key_type=active.key_type))
     return targets
+
+
+def staple_store(store: Store, clock: Clock, *, managed: bool = True, domains: list | None = None,
+                 others: list | None = None, overrides: dict | None = None, haproxy_ocsp_files: bool = False,
+                 config: StaplingConfig | None = None, check_mode: bool = False, lock_wait: float = 60.0,
+                 transport: Transport | None = None) -> list[StapleResult]:
+    """What the ocsp_staple module (and a stand-alone ``mdfleet staple``) runs: build the targets
+    (the store's certificates and/or ``others``: dicts as :meth:`StapleTarget.from_dict` reads)
+    and refresh them under the store lock. Check mode neither creates the store nor locks it."""
+    extra = [StapleTarget.from_dict(o) for o in (others or [])]
+
+    def targets() -> list[StapleTarget]:
+        own = managed_targets(store, overrides, domains, haproxy_ocsp_files) if managed else []
+        return own + extra
+
+    if check_mode:
+        return refresh_staples(store, targets(), clock, check_mode=True, config=config)
+    store.setup()
+    with store.lock(lock_wait):
+        return refresh_staples(store, targets(), clock, config=config, transport=transport)
 
 
 @dataclass
@@ -64,10 +93,10 @@ class _Job:
         return self.same_cert() and self.state.valid_at(now)
 
 
-def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock, now: datetime.datetime | None = None,
-                    check_mode: bool = False, config: StaplingConfig | None = None,
-                    transport: Transport | None = None, rng: random.Random | None = None,
-                    prune: bool = True) -> list[StapleResult]:
+def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
+                    now: datetime.datetime | None = None, check_mode: bool = False,
+                    config: StaplingConfig | None = None, transport: Transport | None = None,
+                    rng: random.Random | None = None, prune: bool = True) -> list[StapleResult]:
     """Refresh the staples of ``targets``; returns one :class:`StapleResult` per target, in order.
 
     Per-certificate failures are reported in the results (``error``/``last_error``), never raised;
@@ -76,7 +105,7 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock, now
     config = config or StaplingConfig()
     now = now or clock.now()
     rng = rng or random.Random()
-    jobs = [_plan(store, target, now, check_mode) for target in targets]
+    jobs = [_plan(store, target, now, check_mode, config) for target in targets]
     due = [job for job in jobs if job.decision.due and job.error is None]
     if check_mode:
         for job in jobs:
@@ -104,7 +133,8 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock, now
 
 
 # -- planning ---------------------------------------------------------------------------------
-def _plan(store: Store, target: StapleTarget, now: datetime.datetime, check_mode: bool) -> _Job:
+def _plan(store: Store, target: StapleTarget, now: datetime.datetime, check_mode: bool,
+          config: StaplingConfig) -> _Job:
     try:
         paths = persist.paths_for(store, target)
     except MdError as exc:
@@ -120,7 +150,7 @@ def _plan(store: Store, target: StapleTarget, now: datetime.datetime, check_mode
     if not job.subject.responder_url:
         job.action = StapleAction.SKIPPED
         if not check_mode:
-            _record_no_responder(job)
+            _record_no_responder(job, now, config)
         return job
     job.decision = decide(job.state, job.subject.cert_sha256, job.subject.responder_url, now)
     if job.decision.waiting:
@@ -128,14 +158,18 @@ def _plan(store: Store, target: StapleTarget, now: datetime.datetime, check_mode
     return job
 
 
-def _record_no_responder(job: _Job) -> None:
-    """Certificates without an OCSP URL are normal: remember it once, no error, no retry."""
+def _record_no_responder(job: _Job, now: datetime.datetime, config: StaplingConfig) -> None:
+    """Certificates without an OCSP URL are normal: no error, no retry. The state is written when
+    it changes and touched now and then (half the keep time) so that pruning leaves it alone."""
     state = job.state
+    touched = state.last_attempt if state is not None else None
     if state is not None and state.cert_sha256 == job.subject.cert_sha256 and \
-            state.status == OcspStatus.NO_RESPONDER:
+            state.status == OcspStatus.NO_RESPONDER and touched is not None and \
+            now - touched < datetime.timedelta(seconds=config.keep_seconds / 2):
         return
     job.state = StapleState(cert_path=job.target.cert_path, cert_sha256=job.subject.cert_sha256,
-                            md=job.target.md, key_type=job.target.key_type, status=OcspStatus.NO_RESPONDER)
+                            md=job.target.md, key_type=job.target.key_type, status=OcspStatus.NO_RESPONDER,
+                            last_attempt=now)
     try:
         persist.save_state(job.paths, job.state)
     except OcspError as exc:
@@ -216,7 +250,8 @@ def _store(job: _Job, new: VerifiedResponse, certid: dict, now: datetime.datetim
         return  # _judge refused that already; belt and braces
     state.certid = certid
     state.status = new.status
-    state.this_update, state.next_update, state.produced_at = new.this_update, new.next_update, new.produced_at
+    state.this_update, state.next_update = new.this_update, new.next_update
+    state.produced_at = new.produced_at
     state.fetched_at = now
     state.refresh_at = config.window.refresh_at(new.this_update, new.next_update)
     state.responder_id = new.responder_id
@@ -286,11 +321,12 @@ def _result(job: _Job, now: datetime.datetime) -> StapleResult:
     state = job.state if job.same_cert() else None
     if state is not None:
         for name in ("this_update", "next_update", "refresh_at", "fetched_at", "next_retry", "errors",
-                     "last_error", "revocation_time", "revocation_reason", "renew_required", "new_key_required"):
+                     "last_error", "revocation_time", "revocation_reason", "renew_required",
+                     "new_key_required"):
             setattr(result, name, getattr(state, name))
     elif job.error:
         result.last_error = job.error
     return result
 
 
-__all__ = ["refresh_staples", "managed_targets"]
+__all__ = ["refresh_staples", "managed_targets", "staple_store"]

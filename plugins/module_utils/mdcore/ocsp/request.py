@@ -95,8 +95,9 @@ def load_subject(cert_path: str, issuer_path: str | None, responder: str | None,
                 raise OcspError("%s holds no readable PEM certificate: %s" % (issuer_path, exc)) from None
         issuer = find_issuer(cert, candidates)
         if issuer is None:
-            raise OcspError("no issuer certificate for %s (issuer %s) in %s" % (
-                cert_path, cert.issuer.rfc4514_string(), issuer_path or "the certificate file; give its chain"))
+            where = issuer_path or "the certificate file; give its chain"
+            raise OcspError("no issuer certificate for %s (issuer %s) in %s"
+                            % (cert_path, cert.issuer.rfc4514_string(), where))
     return Subject(cert, digest, issuer, responder or ocsp_url_of(cert))
 
 

@@ -7,6 +7,7 @@ import datetime
 from dataclasses import asdict, dataclass, field
 
 from ..clock import from_iso, to_iso
+from ..events import EventName
 
 STATE_VERSION = 1
 
@@ -36,13 +37,6 @@ class StapleAction:
     SKIPPED = "skipped"  # no responder (or the certificate cannot be read)
 
 
-class Event:
-    """mod_md's MDMessageCmd events a stapling outcome may fire."""
-
-    OCSP_RENEWED = "ocsp-renewed"
-    OCSP_ERRORED = "ocsp-errored"
-
-
 @dataclass
 class StapleState:
     """The JSON persisted next to a stored response (<key_type>.json / response.json).
@@ -58,7 +52,7 @@ class StapleState:
     md: str | None = None
     key_type: str | None = None
     responder: str | None = None
-    certid: dict | None = None  # {"hash": "sha1", "issuer_name_hash": hex, "issuer_key_hash": hex, "serial": HEX}
+    certid: dict | None = None  # {"hash", "issuer_name_hash", "issuer_key_hash" (hex), "serial" (HEX)}
     status: str = OcspStatus.NONE
     this_update: datetime.datetime | None = None
     next_update: datetime.datetime | None = None
@@ -97,7 +91,7 @@ class StapleState:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "StapleState":
+    def from_json(cls, data: dict) -> StapleState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for name in cls._TIMES:
             if name in known:
@@ -142,17 +136,18 @@ class StapleResult:
     def event(self) -> str | None:
         """The MDMessageCmd event this outcome fires, if any."""
         if self.action == StapleAction.FETCHED and self.status == OcspStatus.GOOD:
-            return Event.OCSP_RENEWED
+            return EventName.OCSP_RENEWED
         if self.error or self.status == OcspStatus.REVOKED:
-            return Event.OCSP_ERRORED
+            return EventName.OCSP_ERRORED
         return None
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        for name in ("this_update", "next_update", "refresh_at", "fetched_at", "next_retry", "revocation_time"):
+        for name in ("this_update", "next_update", "refresh_at", "fetched_at", "next_retry",
+                     "revocation_time"):
             data[name] = to_iso(data[name])
         data["changed"] = self.changed
         return data
 
 
-__all__ = ["OcspStatus", "StapleAction", "Event", "StapleState", "StapleResult", "STATE_VERSION"]
+__all__ = ["OcspStatus", "StapleAction", "StapleState", "StapleResult", "STATE_VERSION"]

@@ -13,7 +13,9 @@ from .state import StapleState
 def backoff_seconds(errors: int, config: StaplingConfig, rng: random.Random) -> float:
     """mod_md's schedule: base (30 s) doubling per failure in a row up to the cap (24 h), +-50%."""
     exponent = max(0, errors - 1)
-    delay = config.backoff_max if exponent > 40 else min(config.backoff_max, config.backoff_base * (2 ** exponent))
+    delay = config.backoff_max
+    if exponent < 40:
+        delay = min(config.backoff_max, config.backoff_base * (2 ** exponent))
     return delay * rng.uniform(0.5, 1.5)
 
 

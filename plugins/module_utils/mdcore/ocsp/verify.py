@@ -170,11 +170,13 @@ def verify_response(der: bytes, subject: Subject, certid: CertId, now: datetime.
     produced_at = _utc(resp, "produced_at")
     skew = datetime.timedelta(seconds=max_skew)
     if this_update > now + skew:
-        raise OcspError("response thisUpdate %s lies in the future (now %s)" % (to_iso(this_update), to_iso(now)))
+        raise OcspError("response thisUpdate %s lies in the future (now %s)"
+                        % (to_iso(this_update), to_iso(now)))
     if next_update is None:
         raise OcspError("response has no nextUpdate: it cannot be cached or stapled")
     if next_update <= now:
-        raise OcspError("response expired: nextUpdate %s is past (now %s)" % (to_iso(next_update), to_iso(now)))
+        raise OcspError("response expired: nextUpdate %s is past (now %s)"
+                        % (to_iso(next_update), to_iso(now)))
     if next_update <= this_update:
         raise OcspError("response nextUpdate %s is not after thisUpdate %s" % (to_iso(next_update),
                                                                               to_iso(this_update)))

@@ -1,0 +1,48 @@
+"""A real haproxy (Debian's 2.6) on 127.0.0.1 with one TLS frontend and an admin stats socket,
+for the stapling tests: it loads `<crt>.ocsp` at start and takes `set ssl ocsp-response`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from peers.ports import free_port
+from peers.process import Peer
+from peers.wait import port_open
+
+HAPROXY = "/usr/sbin/haproxy"
+
+
+class Haproxy(Peer):
+    name = "haproxy"
+
+    def __init__(self, workdir, crt: str, binary: str = HAPROXY) -> None:
+        super().__init__(Path(workdir))
+        self.binary = binary
+        self.crt = crt
+        self.port = free_port()
+        self.socket = str(self.workdir / "admin.sock")
+        self.conf_path = self.workdir / "haproxy.cfg"
+
+    def config(self) -> str:
+        return f"""global
+    stats socket {self.socket} mode 600 level admin
+    tune.ssl.default-dh-param 2048
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+
+frontend tls
+    bind 127.0.0.1:{self.port} ssl crt {self.crt}
+    http-request return status 200 content-type text/plain string ok
+"""
+
+    def start(self) -> Haproxy:
+        self.conf_path.write_text(self.config())
+        self._spawn([self.binary, "-db", "-f", str(self.conf_path)])
+        self._wait_ready(lambda: port_open("127.0.0.1", self.port) and os.path.exists(self.socket),
+                         "port %d and stats socket" % self.port)
+        return self

@@ -1,0 +1,69 @@
+"""Hostile and broken responders over real HTTP (the scriptable responder, in a private network
+namespace): each answer is rejected with a clear reason and the stored good response stays."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+import pytest
+
+from mdcore.clock import Clock
+from mdcore.ocsp import (
+    OcspStatus,
+    StapleAction,
+    StapleTarget,
+    StaplingConfig,
+    refresh_staples,
+    staple_state_of_file,
+)
+from mdcore.store import Store
+from peers.ocsp_fault_responder import Fault
+
+from .util import read
+
+SECOND = datetime.timedelta(seconds=1)
+
+CASES = [
+    (Fault.GARBAGE, "do not parse as DER OCSPResponse"),
+    (Fault.HTTP_500, "answered HTTP 500"),
+    (Fault.WRONG_KEY, "signature does not verify with the key of the issuer"),
+    (Fault.ROGUE_DELEGATE, "whose certificate the issuer did not sign"),
+    (Fault.DELEGATE_NO_EKU, "without id-kp-OCSPSigning"),
+    (Fault.OTHER_CERT, "response is for another certificate"),
+    (Fault.EXPIRED, "response expired: nextUpdate"),
+    (Fault.FUTURE, "lies in the future"),
+    (Fault.NO_NEXT_UPDATE, "no nextUpdate"),
+    (Fault.TRY_LATER, "responder answered 'tryLater'"),
+    (Fault.UNKNOWN, "answered 'unknown'"),
+    (Fault.OLDER, "older than the stored one"),
+    (Fault.HANG, "did not answer within 1.5s"),
+]
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("mode, reason", CASES, ids=[c[0] for c in CASES])
+def test_hostile_answer_rejected_and_good_kept(tmp_path, pki, fault, web, mode, reason, method):
+    leaf = pki.issue("hostile.test", fault.url)
+    pki.issue("bystander.test", fault.url)
+    store = Store(str(tmp_path / "store"), Clock()).setup()
+    target = StapleTarget(cert_path=leaf.cert_path, issuer_path=leaf.chain_path,
+                          staple_file=str(web / "h.der"))
+    config = StaplingConfig(timeout=1.5, method=method)
+    [good] = refresh_staples(store, [target], Clock(), config=config)
+    assert good.status == OcspStatus.GOOD and good.action == StapleAction.FETCHED
+    staple, meta = read(web / "h.der"), read(good.store_file[:-4] + ".json")
+
+    later = good.refresh_at + SECOND  # inside the refresh window: the responder answers "at" that time
+    fault.mode, fault.now = mode, lambda: later
+    started = time.monotonic()
+    [res] = refresh_staples(store, [target], Clock(), now=later, config=config)
+    elapsed = time.monotonic() - started
+    assert res.action == StapleAction.FAILED and reason in res.error, res.error
+    assert res.status == OcspStatus.GOOD and res.this_update == good.this_update
+    assert read(web / "h.der") == staple == read(res.store_file)
+    state = staple_state_of_file(store, leaf.cert_path)
+    assert state.last_error == res.error and state.errors == 1 and state.next_retry is not None
+    assert state.response_sha256 in meta.decode()
+    assert elapsed < 5, "the deadline bounds every exchange"
+    assert fault.requests[-1] == mode

@@ -1,0 +1,103 @@
+"""mdfleet.md.ocsp_staple through real ansible-playbook (the collection linked into a tmp
+ansible_collections tree), against a real `openssl ocsp` in the test's network namespace:
+check mode, changed only when a staple changed, other certificates, bad input, Debian's python."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mdcore.clock import Clock
+from mdcore.store import Store
+
+from .util import cert_status, install_md, read
+
+DEBIAN_PY = "/usr/bin/python3"
+
+
+@pytest.fixture
+def playbook(ansible_collections_dir, tmp_path):
+    ansible_playbook = Path(sys.executable).with_name("ansible-playbook")
+    if not ansible_playbook.exists():
+        pytest.skip("ansible-playbook is not installed beside %s (the venv has it)" % sys.executable)
+
+    def run(tasks: list[dict], python: str = sys.executable, check: bool = False):
+        book = tmp_path / "play.yml"
+        book.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ansible_collections_dir),
+                   ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1")
+        argv = [str(ansible_playbook), "-c", "local", "-i", "localhost,", "-e",
+                "ansible_python_interpreter=" + python, str(book)] + (["--check"] if check else [])
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+        results = {}
+        try:
+            doc = json.loads(proc.stdout[proc.stdout.index("{"):])
+            for play in doc["plays"]:
+                for task in play["tasks"]:
+                    results[task["task"]["name"]] = task["hosts"]["localhost"]
+        except (ValueError, KeyError):
+            pass
+        return proc, results
+
+    return run
+
+
+def task(name: str, check: bool = False, **args) -> dict:
+    entry = {"name": name, "mdfleet.md.ocsp_staple": args}
+    if check:
+        entry["check_mode"] = True
+    return entry
+
+
+@pytest.mark.parametrize("python", [sys.executable, DEBIAN_PY])
+def test_module_plan_fetch_idempotent(playbook, pki, responder, web, tmp_path, python):
+    if not os.path.exists(python):
+        pytest.skip("%s missing" % python)
+    leaf = pki.issue("module.test", responder.url)
+    other = pki.issue("other.test", responder.url)
+    plain = pki.issue("plain.test", None)
+    responder.start()
+    store = Store(str(tmp_path / "store"), Clock()).setup()
+    install_md(store, leaf.name, leaf)
+    install_md(store, plain.name, plain)
+    staple = str(web / "module.der")
+    args = dict(store=store.root, domain_options={leaf.name: {"staple_file": staple}},
+                certificates=[{"cert": other.cert_path, "issuer": other.chain_path,
+                               "staple_file": str(web / "other.der")}], timeout=5)
+    proc, res = playbook([task("plan", check=True, **args), task("staple", **args), task("again", **args)],
+                         python=python)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    plan = {s["name"]: s for s in res["plan"]["staples"]}
+    assert res["plan"]["changed"] and plan["module.test/p256"]["action"] == "would-fetch"
+    assert plan["plain.test/p256"]["status"] == "no-responder"
+
+    assert res["staple"]["changed"] and res["staple"]["errors"] == 0
+    done = {s["name"]: s for s in res["staple"]["staples"]}
+    mod = done["module.test/p256"]
+    assert (mod["action"], mod["status"], mod["responder"]) == ("fetched", "good", responder.url)
+    assert mod["next_update"].endswith("Z") and mod["refresh_at"] and mod["files"] == [staple]
+    assert done[other.cert_path]["status"] == "good" and done["plain.test/p256"]["last_error"] is None
+    assert cert_status(read(staple)) == "good" and cert_status(read(web / "other.der")) == "good"
+
+    assert res["again"]["changed"] is False
+    assert {s["action"] for s in res["again"]["staples"]} == {"kept", "skipped"}
+    assert "BEGIN" not in proc.stdout  # no certificate or key material in the output
+
+
+def test_module_bad_input_fails_cleanly(playbook, netns, tmp_path):
+    proc, res = playbook([task("bad", store=str(tmp_path / "store"), window="soon")])
+    assert proc.returncode != 0
+    assert res["bad"]["failed"] and "stapling window 'soon'" in res["bad"]["msg"]
+    assert "Traceback" not in res["bad"]["msg"]
+    proc, res = playbook([task("bad cert", store=str(tmp_path / "store"), managed=False,
+                               certificates=[{"cert": str(tmp_path / "missing.pem")}])])
+    assert proc.returncode == 0  # one certificate failing does not fail the task ...
+    [entry] = res["bad cert"]["staples"]
+    # ... it is reported
+    assert res["bad cert"]["errors"] == 1 and "cannot read certificate" in entry["error"]

@@ -1,0 +1,101 @@
+"""Fixtures of the stapling unit tests: a test PKI, a fake HTTP transport answering with
+responses built by the scriptable fault responder's logic, a FakeClock near real time (the test
+PKI's certificates are valid around now), and a store with managed certificates."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import os
+import random
+import urllib.parse
+
+import pytest
+
+from mdcore.clock import FakeClock
+from mdcore.errors import OcspError
+from mdcore.ocsp import HttpReply, StaplingConfig, Transport
+from mdcore.store import Store
+from peers.ocsp_fault_responder import Fault, FaultResponder
+from peers.ocsp_pki import OcspTestCA
+
+OCSP_URL = "http://ocsp.test/"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    return FakeClock(start=now)
+
+
+@pytest.fixture
+def pki(tmp_path) -> OcspTestCA:
+    return OcspTestCA(str(tmp_path / "pki"))
+
+
+@pytest.fixture
+def leaf(pki):
+    return pki.issue("www.example.org", OCSP_URL)
+
+
+@pytest.fixture
+def store(tmp_path, clock) -> Store:
+    return Store(str(tmp_path / "store"), clock).setup()
+
+
+class FakeTransport(Transport):
+    """Answers like a responder in ``mode`` (a Fault), at the fake clock's time; records calls.
+    ``error``: raise this OcspError instead (connection refused, deadline...)."""
+
+    def __init__(self, responder: FaultResponder) -> None:
+        self.responder = responder
+        self.calls: list[tuple[str, str]] = []
+        self.error: str | None = None
+
+    @property
+    def mode(self) -> str:
+        return self.responder.mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self.responder.mode = value
+
+    def exchange(self, method, url, body, deadline):
+        self.calls.append((method, url))
+        if self.error:
+            raise OcspError(self.error)
+        if method == "GET":
+            body = base64.b64decode(urllib.parse.unquote(url.rsplit("/", 1)[1]))
+        if self.mode == Fault.HANG:
+            deadline.clock.advance(deadline.seconds)
+            raise OcspError("responder ocsp.test did not answer within %gs" % deadline.seconds)
+        status, payload = self.responder.build(self.mode, body)
+        return HttpReply(status, "application/ocsp-response", payload)
+
+
+@pytest.fixture
+def http(pki, clock) -> FakeTransport:
+    return FakeTransport(FaultResponder(pki, now=clock.now, lifetime=datetime.timedelta(days=4)))
+
+
+@pytest.fixture
+def config() -> StaplingConfig:
+    return StaplingConfig(workers=1)
+
+
+@pytest.fixture
+def rng() -> random.Random:
+    return random.Random(4711)
+
+
+def install_md(store: Store, md: str, leaf, key_types=("p256",)) -> None:
+    """Make ``leaf`` the active certificate of ``md`` in the store (for every key type given)."""
+    staging = store.begin_staging(md, {"url": "https://ca.test/order/1"})
+    for kt in key_types:
+        folder = os.path.join(staging, kt)
+        os.makedirs(folder, exist_ok=True)
+        for name, src in (("cert.pem", leaf.cert_path), ("chain.pem", leaf.chain_path),
+                          ("fullchain.pem", leaf.fullchain_path), ("privkey.pem", leaf.key_path)):
+            with open(src, "rb") as fin, open(os.path.join(folder, name), "wb") as fout:
+                fout.write(fin.read())
+    store.activate(md, {"key_types": list(key_types), "domains": [md]})

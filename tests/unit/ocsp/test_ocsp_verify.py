@@ -1,0 +1,125 @@
+"""Response verification: every check and its reason, on cryptography 38 and newer."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509 import ocsp
+
+from mdcore.errors import OcspError
+from mdcore.ocsp import OcspStatus
+from mdcore.ocsp.request import build_request, get_url, load_subject
+from mdcore.ocsp.verify import ISSUER, verify_response
+from peers.ocsp_fault_responder import Fault, FaultResponder
+
+DAY = datetime.timedelta(days=1)
+
+
+def _subject(leaf, issuer=True):
+    return load_subject(leaf.cert_path, leaf.chain_path if issuer else None, None)
+
+
+def _verify(pki, leaf, der, now):
+    subject = _subject(leaf)
+    _, certid = build_request(subject)
+    return verify_response(der, subject, certid, now)
+
+
+def test_good_signed_by_issuer(pki, leaf, clock):
+    now = clock.now()
+    der = pki.response_der(leaf, this_update=now - datetime.timedelta(minutes=5), lifetime=4 * DAY)
+    got = _verify(pki, leaf, der, now)
+    assert got.status == OcspStatus.GOOD
+    assert got.responder_id == ISSUER
+    assert got.this_update == now - datetime.timedelta(minutes=5)
+    assert got.next_update == got.this_update + 4 * DAY
+    assert got.this_update.tzinfo is not None and got.der == der
+
+
+def test_responder_by_key_hash_and_sha256_certid(pki, leaf, clock):
+    now = clock.now()
+    der = pki.response_der(leaf, this_update=now, by_key=True, hash_alg=hashes.SHA256())
+    assert _verify(pki, leaf, der, now).status == OcspStatus.GOOD
+
+
+def test_delegated_responder(pki, leaf, clock):
+    cert, key, _, _ = pki.issue_responder("Delegated")
+    der = pki.response_der(leaf, this_update=clock.now(), signer=(cert, key))
+    got = _verify(pki, leaf, der, clock.now())
+    assert got.responder_id == "CN=Delegated"
+
+
+@pytest.mark.parametrize("mode, reason", [
+    (Fault.WRONG_KEY, "signature does not verify with the key of the issuer"),
+    (Fault.ROGUE_DELEGATE, "certificate the issuer did not sign"),
+    (Fault.DELEGATE_NO_EKU, "without id-kp-OCSPSigning"),
+    (Fault.OTHER_CERT, "response is for another certificate"),
+    (Fault.EXPIRED, "response expired: nextUpdate"),
+    (Fault.FUTURE, "thisUpdate"),
+    (Fault.NO_NEXT_UPDATE, "no nextUpdate"),
+    (Fault.TRY_LATER, "responder answered 'tryLater'"),
+    (Fault.GARBAGE, "do not parse as DER OCSPResponse"),
+])
+def test_hostile_responses_rejected_with_reason(pki, leaf, clock, mode, reason):
+    pki.issue("another.example.org", None)
+    responder = FaultResponder(pki, now=clock.now)
+    subject = _subject(leaf)
+    request, certid = build_request(subject)
+    _, der = responder.build(mode, request)
+    with pytest.raises(OcspError) as err:
+        verify_response(der, subject, certid, clock.now())
+    assert reason in str(err.value)
+
+
+def test_delegate_not_valid_now(pki, leaf, clock):
+    cert, key, _, _ = pki.issue_responder("Short", days=1)
+    der = pki.response_der(leaf, this_update=clock.now(), signer=(cert, key))
+    later = clock.now() + 3 * DAY
+    with pytest.raises(OcspError, match="not valid now"):
+        _verify(pki, leaf, der, later)
+
+
+def test_unknown_signer_without_certificate(pki, leaf, clock):
+    cert, key, _, _ = pki.issue_responder("Anonymous")
+    der = pki.response_der(leaf, this_update=clock.now(), signer=(cert, key), certs=[])
+    with pytest.raises(OcspError, match="unknown responder"):
+        _verify(pki, leaf, der, clock.now())
+
+
+def test_small_clock_skew_is_accepted(pki, leaf, clock):
+    der = pki.response_der(leaf, this_update=clock.now() + datetime.timedelta(minutes=2))
+    assert _verify(pki, leaf, der, clock.now()).status == OcspStatus.GOOD
+
+
+def test_revoked_with_time_and_reason(pki, leaf, clock):
+    when = clock.now() - DAY
+    pki.revoke(leaf, "key_compromise", when)
+    der = pki.response_der(leaf, this_update=clock.now())
+    got = _verify(pki, leaf, der, clock.now())
+    assert got.status == OcspStatus.REVOKED
+    assert got.revocation_time == when
+    assert got.revocation_reason == "keyCompromise"
+
+
+def test_unknown_status(pki, leaf, clock):
+    der = pki.response_der(leaf, this_update=clock.now(), status=ocsp.OCSPCertStatus.UNKNOWN)
+    assert _verify(pki, leaf, der, clock.now()).status == OcspStatus.UNKNOWN
+
+
+def test_issuer_from_fullchain_and_missing_issuer(pki, leaf):
+    assert load_subject(leaf.fullchain_path, None, None).issuer.subject == pki.cert.subject
+    with pytest.raises(OcspError, match="no issuer certificate"):
+        load_subject(leaf.cert_path, None, None)
+    with pytest.raises(OcspError, match="cannot read certificate"):
+        load_subject(leaf.cert_path + ".missing", None, None)
+
+
+def test_responder_override_and_get_form(pki, leaf):
+    subject = load_subject(leaf.cert_path, leaf.chain_path, "http://other.test/ocsp")
+    assert subject.responder_url == "http://other.test/ocsp"
+    request, _ = build_request(subject)
+    url = get_url(subject.responder_url, request)
+    assert url.startswith("http://other.test/ocsp/ME") and len(url) < 255 + len("http://other.test/ocsp/")
+    assert get_url("http://x.test", request * 3) is None

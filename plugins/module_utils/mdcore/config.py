@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from .acme.resources import ChallengeType
-from .errors import ConfigError
+from .errors import ConfigError, StoreError
 from .keys import key_spec
 from .policy import Window
 from .store import check_md_name
@@ -91,7 +91,10 @@ class MdConfig:
             raise ConfigError("managed domain %r lists a name twice" % self.name)
         self.domains = names
         self.name = self.name or names[0].replace("*", "_")
-        check_md_name(self.name)
+        try:
+            check_md_name(self.name)
+        except StoreError as exc:  # a bad name is bad input (not retried), not a store failure
+            raise ConfigError(str(exc)) from None
         if not self.key_types:
             raise ConfigError("managed domain %r has no key types" % self.name)
         self.key_types = [key_spec(k).name for k in self.key_types]

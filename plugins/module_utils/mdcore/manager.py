@@ -217,13 +217,15 @@ def _result_without_store(cfg: MdConfig) -> MdResult:
 
 
 def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int = 8, force: bool = False,
-               events: EventSink = NO_EVENTS) -> list[MdResult | MdError]:
+               events: EventSink = NO_EVENTS,
+               transport_factory: TransportFactory = transport_for) -> list[MdResult | MdError]:
     """Several managed domains, ``workers`` orders at a time; the caller holds the lock. Errors are
     returned in place of results so one failing domain never stops the others."""
 
     def one(cfg: MdConfig) -> MdResult | MdError:
         try:
-            return drive_md(store, cfg, clock, force=force, events=events)
+            return drive_md(store, cfg, clock, force=force, events=events,
+                            transport_factory=transport_factory)
         except MdError as exc:
             return exc
 
@@ -232,7 +234,8 @@ def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int
 
 
 def ensure_many(store: Store, cfgs: list[MdConfig], clock: Clock | None = None, *, workers: int = 8,
-                force: bool = False, events: EventSink = NO_EVENTS) -> list[MdResult | MdError]:
+                force: bool = False, events: EventSink = NO_EVENTS,
+                transport_factory: TransportFactory = transport_for) -> list[MdResult | MdError]:
     """drive_many with the store set up, locked and recovered first."""
     clock = clock or store.clock
     for cfg in cfgs:
@@ -240,4 +243,5 @@ def ensure_many(store: Store, cfgs: list[MdConfig], clock: Clock | None = None, 
     store.setup()
     with store.lock():
         store.recover()
-        return drive_many(store, cfgs, clock, workers=workers, force=force, events=events)
+        return drive_many(store, cfgs, clock, workers=workers, force=force, events=events,
+                          transport_factory=transport_factory)

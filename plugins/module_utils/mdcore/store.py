@@ -42,7 +42,7 @@ MD_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$")
 
 def check_md_name(name: str) -> str:
     """Managed domain names become folder names: no separators, no dot-files, no '..'."""
-    if not MD_NAME_RE.match(name or "") or ".." in name:
+    if not MD_NAME_RE.fullmatch(name or "") or ".." in name:  # fullmatch: '$' would allow a final '\n'
         raise StoreError("invalid managed domain name for the store: %r" % (name,))
     return name
 
@@ -237,7 +237,8 @@ class Store:
 
     def _prune_archive(self, md: str) -> None:
         active = self._active_number(md)
-        for num in self._archive_numbers(md)[: -self.keep_archive]:
+        nums = self._archive_numbers(md)
+        for num in nums[: max(0, len(nums) - self.keep_archive)]:  # [:-0] would keep everything
             if num != active:
                 shutil.rmtree(self.path("archive", "%s.%d" % (md, num)), ignore_errors=True)
 
@@ -263,11 +264,14 @@ class Store:
         return actions
 
     def remove_md(self, md: str) -> None:
-        """Forget a managed domain: its link, staging and job (archive sets are pruned later)."""
+        """Forget a managed domain: its link, staging, job and archive sets. (Archive sets left
+        behind would make recover() activate the newest one again.)"""
         for path in (self.active_dir(md), self.job_path(md)):
             if os.path.lexists(path):
                 os.unlink(path)
         self.discard_staging(md)
+        for num in self._archive_numbers(md):
+            shutil.rmtree(self.path("archive", "%s.%d" % (md, num)), ignore_errors=True)
 
 
 __all__ = ["Store", "StoreLock", "ActiveCert", "check_md_name", "DIR_MODE"]

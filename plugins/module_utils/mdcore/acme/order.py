@@ -13,7 +13,7 @@ from ..errors import ChallengeError, DeadlineExceeded, MdError
 from .jws import AccountKey, b64, dns01_txt_value, key_authorization
 from .problems import AcmeProblemError, Problem
 from .resources import FINAL_AUTHZ, AccountRef, Authorization, Identifier, Order, Status
-from .transport import AcmeTransport, parse_retry_after
+from .transport import AcmeResponse, AcmeTransport, parse_retry_after
 
 PEM_CHAIN = "application/pem-certificate-chain"
 POLL_FIRST = 0.05  # pebble with VA_NOSLEEP answers in milliseconds; real CAs send Retry-After
@@ -54,7 +54,7 @@ class OrderFlow:
 
     # -- helpers ----------------------------------------------------------------------------
     def _get(self, url: str, deadline: Deadline, what: str):
-        return self.transport.post_as_get(url, self.key, self.account.url, deadline, what)
+        return _json_object(self.transport.post_as_get(url, self.key, self.account.url, deadline, what), what)
 
     def _poll(self, url: str, deadline: Deadline, what: str, done: Callable[[dict], bool]) -> dict:
         interval = POLL_FIRST
@@ -81,6 +81,7 @@ class OrderFlow:
         if order.status == Status.READY:
             self.transport.post(order.finalize, {"csr": b64(req.csr_der)}, self.key, self.account.url,
                                 deadline, "finalize")
+        if order.status in (Status.READY, Status.PROCESSING):  # processing: resumed after finalize
             doc = self._poll(order.url, deadline, "order",
                              lambda d: d.get("status") not in (Status.READY, Status.PROCESSING))
             order = Order.from_json(order.url, doc)
@@ -115,6 +116,7 @@ class OrderFlow:
                                    "a new order for %s" % ", ".join(req.names))
         if not resp.location:
             raise MdError("CA created an order without telling its URL")
+        _json_object(resp, "new order")
         self.on_order_url(resp.location)
         return Order.from_json(resp.location, resp.body)
 
@@ -181,6 +183,15 @@ class OrderFlow:
 def _identifier(name: str) -> Identifier:
     # RFC 8555 7.1.3: a wildcard order names "*.example.org"; its authorization names the base.
     return Identifier("dns", name) if name.startswith("*.") else Identifier.for_name(name)
+
+
+def _json_object(resp: AcmeResponse, what: str) -> AcmeResponse:
+    # Order/authorization documents are JSON objects; anything else (an HTML error page with
+    # status 200) must become a readable MdError, not an AttributeError further down.
+    if not isinstance(resp.body, dict):
+        raise MdError("CA sent no JSON object for the %s (HTTP %d, %s)"
+                      % (what, resp.status, resp.headers.get("Content-Type") or "no Content-Type"))
+    return resp
 
 
 def _pem_bytes(body) -> bytes:

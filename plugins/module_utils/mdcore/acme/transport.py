@@ -6,12 +6,15 @@ newNonce request at most. Every request and every wait is bounded by the run's d
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from .. import USER_AGENT
 from ..clock import Clock, Deadline
@@ -37,7 +40,7 @@ class TransportOptions:
 @dataclass
 class AcmeResponse:
     status: int
-    headers: dict
+    headers: Mapping[str, str]  # case-insensitive (requests' CaseInsensitiveDict)
     body: Any  # parsed JSON, or bytes for certificates
     location: str | None
     links: dict  # rel -> [urls]
@@ -54,6 +57,8 @@ def parse_retry_after(value: str | None, clock: Clock) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000" (RFC 5322's unknown zone) parses naive; HTTP dates are UTC
+        when = when.replace(tzinfo=datetime.timezone.utc)
     return max(0.0, (when - clock.now()).total_seconds())
 
 
@@ -181,8 +186,8 @@ class AcmeTransport:
                 raise MdError("CA sent invalid JSON from %s" % resp.url) from None
         else:
             body = resp.content
-        return AcmeResponse(resp.status_code, dict(resp.headers), body, resp.headers.get("Location"),
-                            parse_links(resp.headers.get("Link")))
+        return AcmeResponse(resp.status_code, CaseInsensitiveDict(resp.headers), body,
+                            resp.headers.get("Location"), parse_links(resp.headers.get("Link")))
 
 
 def _first_line(exc: Exception) -> str:

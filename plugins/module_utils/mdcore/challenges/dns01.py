@@ -32,6 +32,9 @@ class DnsCommandSolver(Solver):
                                   check=False)
         except FileNotFoundError:
             raise ChallengeError("dns-01 command not found: %s" % self.command[0]) from None
+        except OSError as exc:  # not executable, a folder, ...
+            raise ChallengeError("cannot run dns-01 command %s: %s"
+                                 % (self.command[0], exc.strerror or exc)) from None
         except subprocess.TimeoutExpired:
             raise ChallengeError("dns-01 command %s %s for %s did not finish within %ss"
                                  % (self.command[0], action, task.domain, self.timeout)) from None

@@ -1,0 +1,173 @@
+"""Managed domain configuration: names (IDNA, IPs, wildcards), options, clear ConfigErrors."""
+
+from __future__ import annotations
+
+import pytest
+
+from mdcore.config import CaConfig, md_config_from_dict, normalize_name
+from mdcore.errors import ConfigError
+
+CA = "https://ca.test/dir"
+
+
+def cfg(**doc):
+    doc.setdefault("acme_directory", CA)
+    doc.setdefault("domains", ["www.example.org"])
+    return md_config_from_dict(doc)
+
+
+@pytest.mark.parametrize(
+    "name,want",
+    [
+        ("WWW.Example.ORG", "www.example.org"),
+        ("example.org.", "example.org"),
+        (" example.org ", "example.org"),
+        ("bücher.example", "xn--bcher-kva.example"),
+        ("*.Bücher.example", "*.xn--bcher-kva.example"),
+        ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+        ("192.0.2.1", "192.0.2.1"),
+        ("2001:DB8:0:0::1", "2001:db8::1"),
+        ("a-1.b2.example.org", "a-1.b2.example.org"),
+    ],
+)
+def test_normalize_name(name: str, want: str) -> None:
+    assert normalize_name(name) == want
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "   ",
+        "exa mple.org",
+        "-bad.example.org",
+        "bad-.example.org",
+        "localhost",
+        "a..b.org",
+        "foo.123",
+        "*.*.example.org",
+        "foo.*.example.org",
+        "*",
+        "x" * 64 + ".example.org",
+        ("a" * 60 + ".") * 5 + "org",
+        "under_score.example.org",
+        "exa/mple.org",
+        "1.2.3.256",
+        None,
+        42,
+    ],
+)
+def test_invalid_names(name) -> None:
+    with pytest.raises(ConfigError):
+        normalize_name(name)
+
+
+def test_names_are_normalized_and_md_named_after_the_first() -> None:
+    c = cfg(domains=["WWW.Example.org", "bücher.example"])
+    assert c.domains == ["www.example.org", "xn--bcher-kva.example"]
+    assert c.name == "www.example.org"
+
+
+def test_wildcard_first_gets_a_store_safe_name() -> None:
+    c = cfg(domains=["*.example.org"], challenge="dns-01", dns_command=["/usr/local/bin/hook"])
+    assert c.name == "_.example.org"
+
+
+def test_bad_md_name_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="name"):
+        cfg(name="../etc")
+
+
+@pytest.mark.parametrize("domains", [["example.org", "EXAMPLE.org."], ["192.0.2.1", "192.0.2.1"]])
+def test_duplicates(domains: list[str]) -> None:
+    with pytest.raises(ConfigError, match="twice"):
+        cfg(domains=domains)
+
+
+@pytest.mark.parametrize("domains", [[], None, "www.example.org"])
+def test_domains_must_be_a_non_empty_list(domains) -> None:
+    with pytest.raises(ConfigError):
+        cfg(domains=domains)
+
+
+def test_wildcard_with_http01() -> None:
+    with pytest.raises(ConfigError, match=r"wildcard names need dns-01.*\*\.example\.org"):
+        cfg(domains=["example.org", "*.example.org"])
+
+
+def test_dns01_needs_a_command() -> None:
+    with pytest.raises(ConfigError, match="dns_command"):
+        cfg(challenge="dns-01")
+
+
+def test_ip_names_with_http01() -> None:
+    assert cfg(domains=["192.0.2.1", "www.example.org"]).domains == ["192.0.2.1", "www.example.org"]
+
+
+@pytest.mark.parametrize(
+    "option,value,match",
+    [
+        ("renew_window", "0%", "renew window"),
+        ("renew_window", "soon", "renew window"),
+        ("warn_window", "200%", "warn window"),
+        ("key_types", ["p256", "ed25519"], "unknown key type"),
+        ("key_types", ["p256", "secp256r1"], "key type twice"),
+        ("key_types", [], "no key types"),
+        ("challenge", "tls-alpn-01", "unsupported challenge type"),
+        ("http01_mode", "carrier-pigeon", "http01_mode"),
+        ("acme_directory", "ftp://ca.test/dir", "directory URL"),
+        ("order_timeout", 0, "timeouts"),
+        ("request_timeout", -1, "timeouts"),
+        ("standalone_port", "eighty", "invalid managed domain options"),
+        ("contact", ["ops@example.org"], "mailto"),
+        ("contact", ["https://example.org"], "mailto"),
+    ],
+)
+def test_bad_options(option: str, value, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        cfg(**{option: value})
+
+
+def test_no_ca() -> None:
+    with pytest.raises(ConfigError, match="directory URL"):
+        md_config_from_dict({"domains": ["www.example.org"]})
+
+
+def test_good_options() -> None:
+    c = cfg(
+        contact=["mailto:ops@example.org"],
+        key_types=["RSA", "ec", "p384", "rsa4096"],
+        renew_window="30d",
+        warn_window="5%",
+        challenge="dns-01",
+        dns_command=["/bin/hook", "--zone", "example.org"],
+    )
+    assert c.key_types == ["rsa2048", "p256", "p384", "rsa4096"]
+    assert c.challenge.dns_command == ["/bin/hook", "--zone", "example.org"]
+
+
+@pytest.mark.parametrize("eab", [{"eab_kid": "kid"}, {"eab_hmac_key": "c2VjcmV0"}])
+def test_eab_half_set(eab: dict) -> None:
+    with pytest.raises(ConfigError, match="EAB needs both"):
+        cfg(**eab)
+
+
+def test_several_cas_and_eab() -> None:
+    c = cfg(eab_kid="kid", eab_hmac_key="c2VjcmV0", cas=[{"url": "https://ca2.test/dir"}])
+    assert [ca.url for ca in c.cas] == [CA, "https://ca2.test/dir"]
+    assert c.cas[0].eab_kid == "kid" and c.cas[1].eab_kid is None
+    with pytest.raises(ConfigError, match="url"):
+        cfg(cas=[{"eab_kid": "x"}])
+
+
+def test_ca_repr_hides_the_hmac_key() -> None:
+    ca = CaConfig(CA, eab_kid="kid", eab_hmac_key="SUPERSECRET")
+    assert "SUPERSECRET" not in repr(ca) and "kid" in repr(ca)
+    assert "SUPERSECRET" not in repr(cfg(eab_kid="kid", eab_hmac_key="SUPERSECRET"))
+
+
+def test_validate_is_idempotent() -> None:
+    c = cfg(domains=["Bücher.example"])
+    before = (c.name, list(c.domains), list(c.key_types))
+    c.validate()
+    assert (c.name, c.domains, c.key_types) == before

@@ -1,0 +1,193 @@
+"""The store: modes, staging -> atomic activation, crash recovery, lock, pruning, names."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from mdcore.clock import FakeClock
+from mdcore.errors import StoreError, StoreLockedError
+from mdcore.fsutil import atomic_write, write_json
+from mdcore.store import SET_FILE, Store, check_md_name
+
+FILES = ("privkey.pem", "cert.pem", "chain.pem", "fullchain.pem")
+
+
+def _mode(path: str) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def stage(store: Store, md: str, tag: str, key_types: tuple[str, ...] = ("p256",)) -> dict:
+    """A complete staging set whose files say which set they belong to."""
+    folder = store.begin_staging(md, {"md": md, "orders": {}})
+    for kt in key_types:
+        os.makedirs(os.path.join(folder, kt), exist_ok=True)
+        for name in FILES:
+            atomic_write(os.path.join(folder, kt, name), ("%s %s %s" % (tag, kt, name)).encode())
+    return {"md": md, "key_types": list(key_types), "tag": tag}
+
+
+def active_tag(store: Store, md: str) -> str:
+    info = store.active_set(md)
+    assert info is not None
+    for kt in info["key_types"]:
+        for name in FILES:
+            with open(os.path.join(store.active_dir(md), kt, name)) as handle:
+                assert handle.read() == "%s %s %s" % (info["tag"], kt, name)  # complete, never mixed
+    return info["tag"]
+
+
+def test_setup_modes(tmp_path, clock: FakeClock) -> None:
+    root = tmp_path / "store"
+    root.mkdir(mode=0o755)
+    os.chmod(root, 0o755)
+    store = Store(str(root), clock).setup()
+    assert _mode(store.root) == 0o700
+    for sub in ("accounts", "archive", "domains", "staging", "jobs", "ocsp", "status"):
+        assert _mode(store.path(sub)) == 0o700
+    assert _mode(store.challenges_dir) == 0o755
+
+
+def test_unusable_store(tmp_path, clock: FakeClock) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StoreError, match="is not usable"):
+        Store(str(tmp_path / "file" / "store"), clock).setup()
+
+
+def test_activate_links_domains_to_archive(store: Store) -> None:
+    info = stage(store, "example.org", "one", ("p256", "rsa2048"))
+    target = store.activate("example.org", info)
+    assert target == store.path("archive", "example.org.1")
+    assert os.readlink(store.active_dir("example.org")) == os.path.join("..", "archive", "example.org.1")
+    assert active_tag(store, "example.org") == "one"
+    assert not os.path.exists(store.staging_dir("example.org"))
+    assert not os.path.exists(os.path.join(target, "order.json"))
+    assert _mode(os.path.join(target, "p256", "privkey.pem")) == 0o600
+    assert [c.key_type for c in store.active_certs("example.org")] == ["p256", "rsa2048"]
+    assert store.managed_names() == ["example.org"]
+
+    store.activate("example.org", stage(store, "example.org", "two"))
+    assert os.readlink(store.active_dir("example.org")).endswith("example.org.2")
+    assert active_tag(store, "example.org") == "two"
+    assert os.path.isdir(store.path("archive", "example.org.1"))
+
+
+def test_incomplete_staging_is_not_activated(store: Store) -> None:
+    info = stage(store, "example.org", "one")
+    os.unlink(os.path.join(store.staging_dir("example.org"), "p256", "chain.pem"))
+    with pytest.raises(StoreError, match="incomplete.*chain.pem"):
+        store.activate("example.org", info)
+    assert store.active_set("example.org") is None
+    assert os.listdir(store.path("archive")) == []
+
+
+def test_recover_activates_sealed_staging(store: Store) -> None:
+    store.activate("example.org", stage(store, "example.org", "old"))
+    info = stage(store, "example.org", "new")
+    # crash right after sealing: set.json written, rename not done
+    write_json(os.path.join(store.staging_dir("example.org"), SET_FILE), info)
+    assert active_tag(store, "example.org") == "old"
+    actions = store.recover()
+    assert actions and "sealed staging" in actions[0]
+    assert active_tag(store, "example.org") == "new"
+    assert not os.path.exists(store.staging_dir("example.org"))
+
+
+def test_recover_points_link_to_newer_archive(store: Store) -> None:
+    store.activate("example.org", stage(store, "example.org", "old"))
+    store.activate("example.org", stage(store, "example.org", "new"))
+    # crash between the rename into the archive and the link swap (+ a leftover temp link)
+    os.unlink(store.active_dir("example.org"))
+    os.symlink(os.path.join("..", "archive", "example.org.1"), store.active_dir("example.org"))
+    os.symlink("whatever", store.path("domains", ".example.org.tmp"))
+    assert active_tag(store, "example.org") == "old"
+    assert store.recover() == ["activated archived set example.org.2"]
+    assert active_tag(store, "example.org") == "new"
+    assert os.listdir(store.path("domains")) == ["example.org"]
+    assert store.recover() == []
+
+
+def test_recover_first_activation_without_link(store: Store) -> None:
+    store.activate("example.org", stage(store, "example.org", "first"))
+    os.unlink(store.active_dir("example.org"))
+    store.recover()
+    assert active_tag(store, "example.org") == "first"
+
+
+def test_recover_ignores_incomplete_archive(store: Store) -> None:
+    store.activate("example.org", stage(store, "example.org", "old"))
+    os.makedirs(store.path("archive", "example.org.2", "p256"))  # no set.json: never complete
+    store.recover()
+    assert active_tag(store, "example.org") == "old"
+
+
+def test_unsealed_staging_is_kept_for_resume(store: Store) -> None:
+    stage(store, "example.org", "partial")
+    assert store.recover() == []
+    assert store.pending_order("example.org") == {"md": "example.org", "orders": {}}
+    assert store.active_set("example.org") is None
+
+
+def test_lock_times_out_without_real_sleep(store: Store, clock: FakeClock) -> None:
+    with store.lock(1):
+        start = clock.monotonic()
+        with pytest.raises(StoreLockedError, match="locked by another mdfleet run"):
+            with store.lock(wait_seconds=2):
+                pass  # pragma: no cover
+        assert clock.monotonic() - start >= 2
+        assert clock.slept and max(clock.slept) <= 0.2
+    with store.lock(0):  # released
+        pass
+    assert _mode(store.path("store.lock")) == 0o600
+
+
+def test_prune_keeps_n(tmp_path, clock: FakeClock) -> None:
+    store = Store(str(tmp_path / "s"), clock, keep_archive=2).setup()
+    for n in range(4):
+        store.activate("example.org", stage(store, "example.org", "set%d" % n))
+    assert sorted(os.listdir(store.path("archive"))) == ["example.org.3", "example.org.4"]
+    assert active_tag(store, "example.org") == "set3"
+
+
+def test_prune_zero_keeps_only_the_active_set(tmp_path, clock: FakeClock) -> None:
+    store = Store(str(tmp_path / "s"), clock, keep_archive=0).setup()
+    for n in range(3):
+        store.activate("example.org", stage(store, "example.org", "set%d" % n))
+    assert os.listdir(store.path("archive")) == ["example.org.3"]
+
+
+def test_prune_leaves_other_domains_alone(store: Store) -> None:
+    store.activate("example.org", stage(store, "example.org", "a"))
+    store.activate("example.org.uk", stage(store, "example.org.uk", "b"))
+    store.activate("example.org", stage(store, "example.org", "c"))
+    assert active_tag(store, "example.org.uk") == "b"
+    store.recover()
+    assert active_tag(store, "example.org") == "c" and active_tag(store, "example.org.uk") == "b"
+
+
+def test_removed_domain_stays_removed(store: Store) -> None:
+    store.activate("example.org", stage(store, "example.org", "a"))
+    stage(store, "example.org", "partial")
+    store.remove_md("example.org")
+    store.recover()
+    assert store.managed_names() == [] and store.active_set("example.org") is None
+    assert store.pending_order("example.org") is None
+
+
+@pytest.mark.parametrize(
+    "name", ["", ".hidden", "../etc", "a/b", "a..b", "-x", "x" * 300, "a b", "a\nb", "example.org\n"]
+)
+def test_invalid_md_names(store: Store, name: str) -> None:
+    with pytest.raises(StoreError, match="invalid managed domain name"):
+        check_md_name(name)
+    with pytest.raises(StoreError):
+        store.staging_dir(name)
+
+
+@pytest.mark.parametrize(
+    "name", ["example.org", "www.example-1.org", "_.example.org", "xn--bcher-kva.example"]
+)
+def test_valid_md_names(name: str) -> None:
+    assert check_md_name(name) == name

@@ -1,0 +1,258 @@
+"""AcmeTransport: directory, nonce pool, badNonce, Retry-After, deadlines, network errors."""
+
+from __future__ import annotations
+
+import datetime
+import socket
+
+import pytest
+import requests
+
+from mdcore import USER_AGENT
+from mdcore.acme.jws import AccountKey
+from mdcore.acme.problems import AcmeProblemError
+from mdcore.acme.resources import AccountRef
+from mdcore.acme.transport import AcmeTransport, TransportOptions, parse_links, parse_retry_after
+from mdcore.clock import Deadline, FakeClock, to_http_date
+from mdcore.errors import DeadlineExceeded, MdError, NetworkError
+
+from .fakeacme import FakeAcme, Reply, problem
+
+Account = tuple[AccountRef, AccountKey]
+
+
+def _new_order(transport: AcmeTransport, account: Account, deadline: Deadline):
+    ref, key = account
+    url = transport.directory(deadline)["newOrder"]
+    payload = {"identifiers": [{"type": "dns", "value": "www.example.org"}]}
+    return transport.post(url, payload, key, ref.url, deadline, "a new order")
+
+
+def test_one_head_new_nonce_for_a_whole_run(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline
+) -> None:
+    for _ in range(3):
+        resp = _new_order(transport, account, deadline)
+        transport.post_as_get(resp.location, account[1], account[0].url, deadline, "order")
+    assert fake_ca.count("newNonce") == 1
+    assert fake_ca.count("directory") == 1  # cached
+    assert fake_ca.count("newOrder") == 3
+
+
+def test_user_agent_and_verify_reach_the_wire(
+    fake_ca: FakeAcme, clock: FakeClock, deadline: Deadline
+) -> None:
+    opts = TransportOptions(verify="/etc/ssl/private-ca.pem", request_timeout=7)
+    AcmeTransport(fake_ca.directory_url, clock, opts, session=fake_ca.session()).directory(deadline)
+    seen = fake_ca.seen[0]
+    assert seen.headers["User-Agent"] == USER_AGENT and USER_AGENT.startswith("mdfleet.md/")
+    assert seen.verify == "/etc/ssl/private-ca.pem"
+    assert seen.timeout == 7
+
+
+def test_proxy_setting(fake_ca: FakeAcme, clock: FakeClock) -> None:
+    t = AcmeTransport(
+        fake_ca.directory_url, clock, TransportOptions(proxy="http://proxy:3128"), session=fake_ca.session()
+    )
+    assert t.session.proxies == {"http": "http://proxy:3128", "https": "http://proxy:3128"}
+
+
+def test_request_timeout_is_bounded_by_the_deadline(
+    fake_ca: FakeAcme, transport: AcmeTransport, clock: FakeClock
+) -> None:
+    transport.directory(Deadline(clock, 4))
+    assert fake_ca.seen[0].timeout == 4
+
+
+def test_bad_nonce_is_retried_with_nonces_from_error_responses(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline
+) -> None:
+    fake_ca.inject("post", problem("badNonce", "stale"), problem("badNonce", "stale"))
+    _new_order(transport, account, deadline)
+    assert fake_ca.count("newOrder") == 3
+    assert fake_ca.count("newNonce") == 1
+
+
+def test_bad_nonce_gives_up(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline
+) -> None:
+    fake_ca.inject("post", *[problem("badNonce", "stale")] * 50)
+    with pytest.raises(AcmeProblemError, match="badNonce") as err:
+        _new_order(transport, account, deadline)
+    assert 2 <= fake_ca.count("newOrder") <= 10
+    assert err.value.problem.type.endswith("badNonce")
+
+
+def test_short_503_is_waited_for_inline(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline, clock: FakeClock
+) -> None:
+    fake_ca.inject("newOrder", problem("serverInternal", "busy", 503, headers={"Retry-After": "2"}))
+    _new_order(transport, account, deadline)
+    assert clock.slept == [2.0]
+    assert fake_ca.count("newOrder") == 2
+
+
+def test_retry_after_as_http_date(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline, clock: FakeClock
+) -> None:
+    when = to_http_date(clock.now() + datetime.timedelta(seconds=5))
+    fake_ca.inject("newOrder", problem("serverInternal", "busy", 503, headers={"Retry-After": when}))
+    _new_order(transport, account, deadline)
+    assert clock.slept == [5.0]
+
+
+def test_long_503_is_raised_with_retry_after(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline, clock: FakeClock
+) -> None:
+    fake_ca.inject("newOrder", problem("serverInternal", "maintenance", 503, headers={"Retry-After": "3600"}))
+    with pytest.raises(AcmeProblemError, match="maintenance") as err:
+        _new_order(transport, account, deadline)
+    assert err.value.retry_after == 3600
+    assert err.value.retry_hot is True
+    assert clock.slept == []
+
+
+def test_rate_limited_is_raised_not_retried_hot(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline, clock: FakeClock
+) -> None:
+    fake_ca.inject(
+        "newOrder",
+        problem("rateLimited", "too many certificates already issued", 429, headers={"Retry-After": "7200"}),
+    )
+    with pytest.raises(AcmeProblemError, match="rateLimited: too many certificates") as err:
+        _new_order(transport, account, deadline)
+    assert err.value.retry_after == 7200 and err.value.retry_hot is False
+    assert clock.slept == []
+
+
+def test_retry_after_longer_than_the_deadline_is_not_waited(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, clock: FakeClock
+) -> None:
+    short = Deadline(clock, 30)
+    transport.directory(short)
+    fake_ca.inject("newOrder", problem("serverInternal", "busy", 503, headers={"Retry-After": "9"}))
+    clock.advance(25)
+    with pytest.raises(AcmeProblemError):
+        _new_order(transport, account, short)
+    assert clock.slept == []
+
+
+def test_expired_deadline_sends_nothing(
+    fake_ca: FakeAcme, transport: AcmeTransport, clock: FakeClock
+) -> None:
+    deadline = Deadline(clock, 5)
+    clock.advance(6)
+    with pytest.raises(DeadlineExceeded, match="deadline"):
+        transport.directory(deadline)
+    assert fake_ca.seen == []
+
+
+@pytest.mark.parametrize(
+    "exc,err,text",
+    [
+        (
+            requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed\nmore"),
+            NetworkError,
+            "TLS failure talking to https://ca.test/dir: [SSL: CERTIFICATE_VERIFY_FAILED]",
+        ),
+        (
+            requests.exceptions.ConnectionError("Max retries exceeded: Connection refused"),
+            NetworkError,
+            "cannot reach https://ca.test/dir: Max retries exceeded",
+        ),
+        (
+            requests.exceptions.ReadTimeout("read timed out"),
+            DeadlineExceeded,
+            "no answer from https://ca.test/dir",
+        ),
+    ],
+)
+def test_network_errors_are_readable(
+    fake_ca: FakeAcme, transport: AcmeTransport, deadline: Deadline, exc: Exception, err: type, text: str
+) -> None:
+    fake_ca.inject("directory", exc)
+    with pytest.raises(err) as raised:
+        transport.directory(deadline)
+    assert str(raised.value).startswith(text)
+    assert "\n" not in str(raised.value)
+
+
+def test_connection_refused_on_real_loopback(clock: FakeClock) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    session = requests.Session()
+    session.trust_env = False  # no proxy from the environment
+    transport = AcmeTransport("http://127.0.0.1:%d/dir" % port, clock, session=session)
+    with pytest.raises(NetworkError, match="cannot reach http://127.0.0.1:%d/dir" % port):
+        transport.directory(Deadline(clock, 10))
+
+
+@pytest.mark.parametrize(
+    "reply,text",
+    [
+        (Reply(404, b"not found", {"Content-Type": "text/plain"}), "answered HTTP 404"),
+        (Reply(200, b"<html>hello</html>", {"Content-Type": "text/html"}), "did not return JSON"),
+        (Reply(200, {"hello": "world"}), "is not an ACME directory"),
+    ],
+)
+def test_non_acme_directory(
+    fake_ca: FakeAcme, transport: AcmeTransport, deadline: Deadline, reply: Reply, text: str
+) -> None:
+    fake_ca.inject("directory", reply)
+    with pytest.raises(NetworkError, match=text):
+        transport.directory(deadline)
+
+
+def test_missing_replay_nonce(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, clock: FakeClock, deadline: Deadline
+) -> None:
+    fresh = AcmeTransport(fake_ca.directory_url, clock, session=fake_ca.session())
+    fake_ca.inject("newNonce", Reply(200, b"", nonce=False))
+    with pytest.raises(NetworkError, match="Replay-Nonce"):
+        _new_order(fresh, account, deadline)
+
+
+def test_invalid_json_in_a_response(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline
+) -> None:
+    fake_ca.inject("newOrder", Reply(201, b"{not json", {"Content-Type": "application/json"}))
+    with pytest.raises(MdError, match="invalid JSON"):
+        _new_order(transport, account, deadline)
+
+
+def test_error_without_problem_document(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline
+) -> None:
+    fake_ca.inject("newOrder", Reply(502, b"<html>Bad Gateway</html>", {"Content-Type": "text/html"}))
+    with pytest.raises(AcmeProblemError, match="HTTP 502: <html>Bad Gateway") as err:
+        _new_order(transport, account, deadline)
+    assert err.value.problem.status == 502
+
+
+@pytest.mark.parametrize(
+    "value,want",
+    [
+        (None, None),
+        ("", None),
+        ("120", 120.0),
+        (" 3 ", 3.0),
+        ("soon", None),
+        ("Sun, 29 Nov 2026 12:01:00 GMT", 60.0),
+        ("Sun, 29 Nov 2026 12:01:00 -0000", 60.0),  # RFC 2822 "unknown zone": still UTC
+        ("Sat, 28 Nov 2026 12:00:00 GMT", 0.0),  # in the past
+    ],
+)
+def test_parse_retry_after(value: str | None, want: float | None, clock: FakeClock) -> None:
+    assert parse_retry_after(value, clock) == want
+
+
+def test_parse_links() -> None:
+    links = parse_links(
+        '<https://ca.test/cert/1/alt>;rel="alternate", <https://ca.test/dir>; rel="index",'
+        " <https://ca.test/cert/1/alt2>;rel=alternate"
+    )
+    assert links == {
+        "alternate": ["https://ca.test/cert/1/alt", "https://ca.test/cert/1/alt2"],
+        "index": ["https://ca.test/dir"],
+    }

@@ -1,0 +1,1 @@
+"""Package marker: makes test packages unique (unit.ocsp vs integration.ocsp)."""

@@ -1,0 +1,1 @@
+"""Package marker: makes test packages unique (integration.ocsp vs unit.ocsp)."""

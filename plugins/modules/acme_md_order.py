@@ -143,8 +143,15 @@ options:
     description: Common name of the preferred top issuer among the CA's alternate chains.
     type: str
   profile:
-    description: ACME certificate profile to request (CAs that offer profiles).
+    description: ACME certificate profile to request (CAs that offer profiles), e.g. V(shortlived).
     type: str
+  ari:
+    description:
+      - Use ACME Renewal Information (RFC 9773) where the CA offers it. The CA's suggested window is
+        polled no more often than its Retry-After allows; a time is picked inside it; renewal orders
+        name the certificate they replace. Never later than the warn window.
+    type: bool
+    default: true
   proxy:
     description: HTTP(S) proxy URL for talking to the CA.
     type: str
@@ -275,6 +282,7 @@ ARGUMENT_SPEC = dict(
     warn_window=dict(type="str", default="10%"),
     preferred_chain=dict(type="str"),
     profile=dict(type="str"),
+    ari=dict(type="bool", default=True),
     proxy=dict(type="str"),
     request_timeout=dict(type="float", default=30),
     order_timeout=dict(type="float", default=300),

@@ -78,6 +78,7 @@ class MdConfig:
     warn_window: str = "10%"
     preferred_chain: str | None = None
     profile: str | None = None
+    ari: bool = True  # RFC 9773 renewal information where the CA offers it
     proxy: str | None = None
     request_timeout: float = 30.0
     order_timeout: float = 300.0  # deadline for one whole order, polling included
@@ -131,7 +132,7 @@ MD_KEYS = frozenset({
     "name", "domains", "key_types", "acme_directory", "ca_bundle", "eab_kid", "eab_hmac_key", "eab_alg", "cas",
     "challenge", "http01_mode", "standalone_address", "standalone_port", "dns_command", "dns_propagation_seconds",
     "dns_command_timeout", "contact", "agree_tos", "account_key_type", "renew_window", "warn_window",
-    "preferred_chain", "profile", "proxy", "request_timeout", "order_timeout",
+    "preferred_chain", "profile", "ari", "proxy", "request_timeout", "order_timeout",
 })
 
 
@@ -175,7 +176,7 @@ def md_config_from_dict(doc: dict) -> MdConfig:
             key_types=list(get("key_types", ["p256"])), challenge=challenge, contact=list(get("contact", [])),
             agree_tos=bool(get("agree_tos", False)), account_key_type=get("account_key_type", "p256"),
             renew_window=str(get("renew_window", "33%")), warn_window=str(get("warn_window", "10%")),
-            preferred_chain=doc.get("preferred_chain"), profile=doc.get("profile"), proxy=doc.get("proxy"),
+            preferred_chain=doc.get("preferred_chain"), profile=doc.get("profile"), ari=bool(get("ari", True)), proxy=doc.get("proxy"),
             request_timeout=float(get("request_timeout", 30)), order_timeout=float(get("order_timeout", 300)),
         )
     except (TypeError, ValueError) as exc:

@@ -30,6 +30,7 @@ class JobState:
     log: list[dict] = field(default_factory=list)
     notified: dict = field(default_factory=dict)  # event -> ISO time of last notification
     config: dict = field(default_factory=dict)  # non-secret snapshot of the md's config, for status views
+    ari: dict = field(default_factory=dict)  # key type -> ari.AriState as dict
 
     @classmethod
     def load(cls, path: str, md: str) -> "JobState":
@@ -39,7 +40,7 @@ class JobState:
                    errors=int(doc.get("errors", 0)), next_retry=doc.get("next_retry"),
                    last_error=JobError(**err) if isinstance(err, dict) else None,
                    log=list(doc.get("log", [])), notified=dict(doc.get("notified", {})),
-                   config=dict(doc.get("config", {})))
+                   config=dict(doc.get("config", {})), ari=dict(doc.get("ari", {})))
 
     def save(self, path: str) -> None:
         write_json(path, asdict(self))

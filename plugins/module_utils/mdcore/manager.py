@@ -18,6 +18,7 @@ from .clock import Clock, Deadline, to_iso
 from .config import MdConfig
 from .errors import MdError
 from .events import NO_EVENTS, EventName, EventSink
+from .ari import FIRST_CHECK, ari_renew_at, refresh_ari
 from .issuance import TransportFactory, lifetime_of, obtain, transport_for
 from .job import JobError, JobState
 from .policy import Window, backoff_seconds
@@ -39,6 +40,7 @@ class Reason:
     RENEW_WINDOW = "renew window reached"
     FORCED = "forced"
     RESUME = "an interrupted order is resumed"
+    ARI = "renewal time suggested by the CA (ARI) reached"
 
 
 @dataclass
@@ -75,11 +77,25 @@ def renew_at(set_info: dict, window: Window) -> datetime.datetime | None:
     return min(starts) if starts else None
 
 
+def effective_renew_at(current: dict, job: JobState, cfg: MdConfig) -> tuple[datetime.datetime | None, bool]:
+    """When the active set is due, and whether that time came from the CA's ARI window. ARI wins
+    (the CA may want early renewal, e.g. before a mass revocation) but never later than the warn
+    window opens, so an ARI answer can not let a certificate run into expiry."""
+    window_at = renew_at(current, Window.parse(cfg.renew_window))
+    ari_at = ari_renew_at(job, current.get("key_types", [])) if cfg.ari else None
+    if ari_at is None or window_at is None:
+        return window_at, False
+    warn_at = renew_at(current, Window.parse(cfg.warn_window))
+    return (min(ari_at, warn_at) if warn_at else ari_at), True
+
+
 def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = False) -> Plan:
     current = store.active_set(cfg.name)
     plan = Plan(cfg.name, Action.NONE)
+    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    via_ari = False
     if current:
-        plan.renew_at = renew_at(current, Window.parse(cfg.renew_window))
+        plan.renew_at, via_ari = effective_renew_at(current, job, cfg)
     if force:
         plan.reasons.append(Reason.FORCED)
     if not current:
@@ -92,13 +108,12 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
         if current.get("ca_url") not in [c.url for c in cfg.cas]:
             plan.reasons.append(Reason.CA_CHANGED)
         if plan.renew_at is not None and plan.renew_at <= now:
-            plan.reasons.append(Reason.RENEW_WINDOW)
+            plan.reasons.append(Reason.ARI if via_ari else Reason.RENEW_WINDOW)
     if store.pending_order(cfg.name) and plan.reasons:
         plan.reasons.append(Reason.RESUME)
     if not plan.reasons:
         return plan
     plan.action = Action.ORDER
-    job = JobState.load(store.job_path(cfg.name), cfg.name)
     retry_at = job.retry_at()
     same_input = job.last_error is not None and job.notified.get("config") == config_digest(cfg)
     if not force and job.errors and retry_at and retry_at > now and same_input:
@@ -116,7 +131,7 @@ def _result(store: Store, cfg: MdConfig, plan: Plan, changed: bool, error: MdErr
                          chain_path=os.path.join(folder, "chain.pem"),
                          fullchain_path=os.path.join(folder, "fullchain.pem"),
                          key_path=os.path.join(folder, "privkey.pem"))
-    at = renew_at(current, Window.parse(cfg.renew_window)) if current else None
+    at = effective_renew_at(current, JobState.load(store.job_path(cfg.name), cfg.name), cfg)[0] if current else None
     problem = error.problem.to_dict() if isinstance(error, AcmeProblemError) else None
     return MdResult(cfg.name, plan.action, changed, plan.reasons, to_iso(at), certs,
                     dict(current.get("orders", {})), str(error) if error else None, problem)
@@ -161,6 +176,9 @@ def _record_success(store: Store, cfg: MdConfig, clock: Clock, set_info: dict) -
     now = clock.now()
     job.errors, job.next_retry, job.last_error = 0, None, None
     job.last_run = job.last_success = to_iso(now)
+    # New certificates: their first ARI check waits a while (a fresh certificate is not due).
+    job.ari = {kt: {"cert_id": c.get("ari_cert_id"), "supported": True, "next_check": to_iso(now + FIRST_CHECK)}
+               for kt, c in set_info["certs"].items() if c.get("ari_cert_id")}
     job.add_log(now, "renewed", "new certificate set %s" % ", ".join(
         "%s serial %s" % (kt, c["serial"]) for kt, c in set_info["certs"].items()))
     job.save(store.job_path(cfg.name))
@@ -171,6 +189,8 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
     """Plan and, unless check_mode, obtain. The caller holds the store lock."""
     if not check_mode:
         remember_config(store, cfg)
+        if cfg.ari:
+            refresh_ari(store, cfg, clock, transport_factory, timeout=cfg.request_timeout)
     plan = plan_md(store, cfg, clock.now(), force)
     if plan.action != Action.ORDER:
         return _result(store, cfg, plan, False)
@@ -183,7 +203,8 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
     last: MdError | None = None
     for ca in cfg.cas:  # failover: the next CA gets its turn when one fails
         try:
-            set_info = obtain(store, cfg, ca, clock, events, deadline, transport_factory=transport_factory)
+            set_info = obtain(store, cfg, ca, clock, events, deadline, replaces=_replaces(store, cfg, ca),
+                              transport_factory=transport_factory)
         except MdError as exc:
             last = exc
             continue
@@ -210,6 +231,21 @@ def ensure_md(store: Store, cfg: MdConfig, clock: Clock | None = None, *, force:
             store.recover()
         return drive_md(store, cfg, clock, force=force, check_mode=check_mode, events=events,
                         transport_factory=transport_factory)
+
+
+def _replaces(store: Store, cfg: MdConfig, ca) -> dict:
+    """ARI cert ids of the certificates a renewal replaces (RFC 9773 "replaces"): only for the same
+    CA and names, and only where that CA answered renewalInfo."""
+    current = store.active_set(cfg.name)
+    if not cfg.ari or not current or current.get("ca_url") != ca.url or \
+            sorted(current.get("names", [])) != sorted(cfg.domains):
+        return {}
+    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    out = {}
+    for kt, facts in current.get("certs", {}).items():
+        if job.ari.get(kt, {}).get("supported") and facts.get("ari_cert_id"):
+            out[kt] = facts["ari_cert_id"]
+    return out
 
 
 def _result_without_store(cfg: MdConfig) -> MdResult:

@@ -1,0 +1,146 @@
+"""ACME Renewal Information (RFC 9773): ask the CA when to renew, remember its answer.
+
+The CA's suggested window is polled no more often than its Retry-After allows (persisted in the
+job), a renewal time is picked uniformly inside the window once and kept while the window stays
+the same, and failures never block renewal by the configured window. Best effort by design: a
+CA without ARI, or an ARI outage, falls back to the renew window.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from .clock import Clock, Deadline, from_iso, to_iso
+from .config import CaConfig, MdConfig
+from .errors import MdError
+from .job import JobState
+from .store import Store
+
+FIRST_CHECK = datetime.timedelta(hours=1)
+RECHECK_DEFAULT = datetime.timedelta(hours=6)  # when the CA sends no Retry-After
+RECHECK_UNSUPPORTED = datetime.timedelta(days=7)  # a CA without renewalInfo may add it later
+RECHECK_AFTER_ERROR = datetime.timedelta(hours=1)
+RECHECK_MIN = datetime.timedelta(minutes=1)
+RECHECK_MAX = datetime.timedelta(days=1)
+
+
+@dataclass
+class AriState:
+    """What we know of one certificate's renewal info (jobs/<md>.json "ari" per key type)."""
+
+    cert_id: str
+    supported: bool = True
+    window_start: str | None = None
+    window_end: str | None = None
+    chosen: str | None = None  # the renewal time picked inside the window
+    next_check: str | None = None
+    explanation_url: str | None = None
+    last_error: str | None = None
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> AriState:
+        return cls(**{k: doc.get(k) for k in cls.__dataclass_fields__ if k in doc or k == "cert_id"})
+
+    def chosen_at(self) -> datetime.datetime | None:
+        return from_iso(self.chosen) if self.supported else None
+
+
+def _ca_for(cfg: MdConfig, ca_url: str | None) -> CaConfig | None:
+    return next((ca for ca in cfg.cas if ca.url == ca_url), None)
+
+
+def _pick(start: datetime.datetime, end: datetime.datetime, rng: random.Random) -> datetime.datetime:
+    span = max(0.0, (end - start).total_seconds())
+    return start + datetime.timedelta(seconds=rng.uniform(0, span))
+
+
+def refresh_ari(store: Store, cfg: MdConfig, clock: Clock, transport_factory: Callable, *,
+                rng: random.Random | None = None, timeout: float = 30.0) -> list[str]:
+    """Poll renewalInfo for the active certificates whose next check is due; returns log lines."""
+    current = store.active_set(cfg.name)
+    if not current:
+        return []
+    ca = _ca_for(cfg, current.get("ca_url"))
+    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    now = clock.now()
+    notes: list[str] = []
+    changed = False
+    for kt, facts in current.get("certs", {}).items():
+        cert_id = facts.get("ari_cert_id")
+        if not cert_id or ca is None:
+            continue
+        state = AriState.from_dict(job.ari[kt]) if kt in job.ari else AriState(cert_id)
+        if state.cert_id != cert_id:
+            state = AriState(cert_id)
+        # A certificate we know nothing about (e.g. activated by crash recovery) is first asked
+        # about an hour after issuance: a fresh certificate is never due.
+        due = from_iso(state.next_check) or (from_iso(facts.get("not_before")) or now) + FIRST_CHECK
+        if due is not None and due > now:
+            continue
+        state = _poll(transport_factory(ca, cfg, clock), state, now, clock, rng or random.Random(), timeout)
+        job.ari[kt] = asdict(state)
+        changed = True
+        if state.last_error:
+            notes.append("ARI for %s: %s" % (kt, state.last_error))
+        elif state.supported:
+            notes.append("ARI for %s suggests %s .. %s, renewal picked at %s%s" % (
+                kt, state.window_start, state.window_end, state.chosen,
+                (" (%s)" % state.explanation_url) if state.explanation_url else ""))
+    if changed:
+        for line in notes:
+            job.add_log(now, "ari", line)
+        job.save(store.job_path(cfg.name))
+    return notes
+
+
+def _poll(transport, state: AriState, now: datetime.datetime, clock: Clock, rng: random.Random,
+          timeout: float) -> AriState:
+    from .acme.transport import parse_retry_after
+
+    deadline = Deadline(clock, timeout)
+    try:
+        base = transport.directory(deadline).get("renewalInfo")
+        if not base:
+            state.supported, state.next_check = False, to_iso(now + RECHECK_UNSUPPORTED)
+            return state
+        resp = transport.get("%s/%s" % (base.rstrip("/"), state.cert_id), deadline)
+        if resp.status_code != 200:
+            raise MdError("renewalInfo answered HTTP %d" % resp.status_code)
+        window = resp.json()["suggestedWindow"]
+        start, end = from_iso_any(window["start"]), from_iso_any(window["end"])
+    except (MdError, ValueError, KeyError, TypeError) as exc:
+        state.last_error = "renewalInfo not usable: %s" % exc
+        state.next_check = to_iso(now + RECHECK_AFTER_ERROR)
+        return state
+    retry = parse_retry_after(resp.headers.get("Retry-After"), clock)
+    wait = datetime.timedelta(seconds=retry) if retry is not None else RECHECK_DEFAULT
+    wait = min(max(wait, RECHECK_MIN), RECHECK_MAX)
+    if (to_iso(start), to_iso(end)) != (state.window_start, state.window_end) or not state.chosen:
+        state.chosen = to_iso(_pick(start, end, rng))  # a new window: pick again, else keep the pick
+    state.supported, state.last_error = True, None
+    state.window_start, state.window_end = to_iso(start), to_iso(end)
+    state.explanation_url = resp.json().get("explanationURL")
+    state.next_check = to_iso(now + wait)
+    return state
+
+
+def from_iso_any(text: str) -> datetime.datetime:
+    """RFC 3339 times as CAs send them (fractions, offsets)."""
+    value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc).replace(microsecond=0)
+
+
+def ari_renew_at(job: JobState, key_types: list[str]) -> datetime.datetime | None:
+    """The earliest renewal time ARI picked for the active certificates, if the CA gave any."""
+    times = []
+    for kt in key_types:
+        if kt in job.ari:
+            chosen = AriState.from_dict(job.ari[kt]).chosen_at()
+            if chosen is not None:
+                times.append(chosen)
+    return min(times) if times else None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .acme.problems import AcmeProblemError
 from .clock import Clock, Deadline, to_iso
 from .config import MdConfig
-from .errors import MdError
+from .errors import MdError, StoreError
 from .events import NO_EVENTS, EventName, EventSink
 from .ari import FIRST_CHECK, ari_renew_at, refresh_ari
 from .issuance import TransportFactory, lifetime_of, obtain, transport_for
@@ -208,6 +208,9 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
         except MdError as exc:
             last = exc
             continue
+        except OSError as exc:  # the store failed under us (disk full, read-only): not the CA's fault
+            last = StoreError("cannot write the store %s: %s" % (store.root, exc.strerror or exc))
+            break
         _record_success(store, cfg, clock, set_info)
         events.fire(EventName.RENEWED, cfg.name, {"serials": {k: c["serial"] for k, c in set_info["certs"].items()}})
         return _result(store, cfg, plan, True)
@@ -223,14 +226,16 @@ def ensure_md(store: Store, cfg: MdConfig, clock: Clock | None = None, *, force:
     """One managed domain, with the store set up, locked and recovered first."""
     clock = clock or store.clock
     cfg.validate()
-    if check_mode and not os.path.isdir(store.root):
-        return _result_without_store(cfg)
+    if check_mode:
+        # Check mode only reads: no folders, no lock file, no recovery; a missing store plans an order.
+        if not os.path.isdir(store.path("domains")):
+            return _result_without_store(cfg)
+        return drive_md(store, cfg, clock, force=force, check_mode=True, events=events,
+                        transport_factory=transport_factory)
     store.setup()
     with store.lock(lock_wait):
-        if not check_mode:
-            store.recover()
-        return drive_md(store, cfg, clock, force=force, check_mode=check_mode, events=events,
-                        transport_factory=transport_factory)
+        store.recover()
+        return drive_md(store, cfg, clock, force=force, events=events, transport_factory=transport_factory)
 
 
 def _replaces(store: Store, cfg: MdConfig, ca) -> dict:

@@ -242,7 +242,6 @@ account_key_thumbprint:
 from dataclasses import asdict
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_config_from_dict
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError

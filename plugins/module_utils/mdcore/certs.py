@@ -117,7 +117,7 @@ class CertFacts:
         return self.not_after - self.not_before
 
     @classmethod
-    def of(cls, cert: x509.Certificate) -> "CertFacts":
+    def of(cls, cert: x509.Certificate) -> CertFacts:
         der = cert.public_bytes(serialization.Encoding.DER)
         return cls(
             serial="%X" % cert.serial_number,

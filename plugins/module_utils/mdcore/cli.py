@@ -50,7 +50,7 @@ def _acme(store: Store, cfg: HostConfig, clock: Clock, names: list[str] | None, 
         raise ConfigError("%s: no managed domain named %s" % (cfg.path, ", ".join(unknown)))
     results = drive_many(store, chosen, clock, workers=cfg.workers, force=force)
     activated = False
-    for md, res in zip(chosen, results):
+    for md, res in zip(chosen, results, strict=True):
         if isinstance(res, MdResult):
             entry = asdict(res)
             activated = activated or res.changed

@@ -83,7 +83,7 @@ class MdConfig:
     request_timeout: float = 30.0
     order_timeout: float = 300.0  # deadline for one whole order, polling included
 
-    def validate(self) -> "MdConfig":
+    def validate(self) -> MdConfig:
         """Normalise names and check every option; raises ConfigError naming what is wrong."""
         if not self.domains:
             raise ConfigError("managed domain %r has no names" % self.name)
@@ -176,7 +176,8 @@ def md_config_from_dict(doc: dict) -> MdConfig:
             key_types=list(get("key_types", ["p256"])), challenge=challenge, contact=list(get("contact", [])),
             agree_tos=bool(get("agree_tos", False)), account_key_type=get("account_key_type", "p256"),
             renew_window=str(get("renew_window", "33%")), warn_window=str(get("warn_window", "10%")),
-            preferred_chain=doc.get("preferred_chain"), profile=doc.get("profile"), ari=bool(get("ari", True)), proxy=doc.get("proxy"),
+            preferred_chain=doc.get("preferred_chain"), profile=doc.get("profile"), ari=bool(get("ari", True)),
+            proxy=doc.get("proxy"),
             request_timeout=float(get("request_timeout", 30)), order_timeout=float(get("order_timeout", 300)),
         )
     except (TypeError, ValueError) as exc:

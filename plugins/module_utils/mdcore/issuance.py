@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable
 
 import requests
-
 from cryptography.hazmat.primitives import serialization
 
 from .acme.account import AccountOptions, AccountStore, ensure_account, rollover_key

@@ -33,7 +33,7 @@ class JobState:
     ari: dict = field(default_factory=dict)  # key type -> ari.AriState as dict
 
     @classmethod
-    def load(cls, path: str, md: str) -> "JobState":
+    def load(cls, path: str, md: str) -> JobState:
         doc = read_json(path) or {}
         err = doc.get("last_error")
         return cls(md=md, last_run=doc.get("last_run"), last_success=doc.get("last_success"),

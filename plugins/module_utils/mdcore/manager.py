@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .acme.problems import AcmeProblemError
+from .ari import FIRST_CHECK, ari_renew_at, refresh_ari
 from .clock import Clock, Deadline, to_iso
 from .config import MdConfig
 from .errors import MdError, StoreError
 from .events import NO_EVENTS, EventName, EventSink
-from .ari import FIRST_CHECK, ari_renew_at, refresh_ari
 from .issuance import TransportFactory, lifetime_of, obtain, transport_for
 from .job import JobError, JobState
 from .policy import Window, backoff_seconds

@@ -25,7 +25,7 @@ class Window:
     seconds: float | None = None
 
     @classmethod
-    def parse(cls, text: str | int | float, what: str = "window") -> "Window":
+    def parse(cls, text: str | int | float, what: str = "window") -> Window:
         raw = str(text).strip()
         if raw.endswith("%"):
             try:

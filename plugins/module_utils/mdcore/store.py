@@ -68,7 +68,7 @@ class StoreLock:
         self.wait_seconds = wait_seconds
         self._fd: int | None = None
 
-    def __enter__(self) -> "StoreLock":
+    def __enter__(self) -> StoreLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = Deadline(self.clock, self.wait_seconds)
         while True:
@@ -110,7 +110,7 @@ class Store:
     def path(self, *parts: str) -> str:
         return os.path.join(self.root, *parts)
 
-    def setup(self) -> "Store":
+    def setup(self) -> Store:
         """Create the folders with their modes; fails clearly when the store cannot be written."""
         try:
             ensure_dir(self.root)

@@ -55,6 +55,7 @@ def test_ari_unsupported_ca_falls_back_to_window(pebble, nginx_challenges, tmp_p
 
 def test_renewal_order_names_the_certificate_it_replaces(pebble_ari, nginx_challenges, tmp_path):
     import requests
+
     from mdcore.acme.account import AccountStore
     from mdcore.acme.jws import sign_request
 

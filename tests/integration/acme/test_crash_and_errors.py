@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from mdcore.config import md_config_from_dict
 from mdcore.errors import ConfigError, NetworkError, StoreError
 from mdcore.manager import ensure_md

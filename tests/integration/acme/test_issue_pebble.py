@@ -8,6 +8,7 @@ import stat
 import subprocess
 
 import pytest
+
 from mdcore.clock import Clock, FakeClock
 from mdcore.config import md_config_from_dict
 from mdcore.errors import ChallengeError
@@ -142,6 +143,7 @@ def test_interrupted_order_is_resumed_not_duplicated(pebble, challtestsrv, tmp_p
 def test_preferred_chain_picks_the_alternate_root(pebble_factory, tmp_path):
     from cryptography import x509
     from cryptography.x509.oid import NameOID
+
     from mdcore.certs import split_pem_chain
 
     alt = pebble_factory(env={"PEBBLE_ALTERNATE_ROOTS": "1"})

@@ -29,10 +29,10 @@ class Problem:
     detail: str = ""
     status: int | None = None
     identifier: str | None = None
-    subproblems: list["Problem"] = field(default_factory=list)
+    subproblems: list[Problem] = field(default_factory=list)
 
     @classmethod
-    def from_json(cls, doc: dict, status: int | None = None) -> "Problem":
+    def from_json(cls, doc: dict, status: int | None = None) -> Problem:
         ident = doc.get("identifier") or None
         return cls(
             type=str(doc.get("type") or "about:blank"),

@@ -34,7 +34,7 @@ class Identifier:
     value: str
 
     @classmethod
-    def for_name(cls, name: str) -> "Identifier":
+    def for_name(cls, name: str) -> Identifier:
         import ipaddress
 
         try:
@@ -56,7 +56,7 @@ class Challenge:
     error: Problem | None = None
 
     @classmethod
-    def from_json(cls, doc: dict) -> "Challenge":
+    def from_json(cls, doc: dict) -> Challenge:
         err = doc.get("error")
         return cls(doc.get("type", ""), doc.get("url", ""), doc.get("status", ""), doc.get("token", ""),
                    Problem.from_json(err) if isinstance(err, dict) else None)
@@ -71,7 +71,7 @@ class Authorization:
     challenges: list[Challenge] = field(default_factory=list)
 
     @classmethod
-    def from_json(cls, url: str, doc: dict) -> "Authorization":
+    def from_json(cls, url: str, doc: dict) -> Authorization:
         ident = doc.get("identifier") or {}
         return cls(url, doc.get("status", ""), Identifier(ident.get("type", ""), ident.get("value", "")),
                    bool(doc.get("wildcard")), [Challenge.from_json(c) for c in doc.get("challenges", [])])
@@ -102,7 +102,7 @@ class Order:
     error: Problem | None = None
 
     @classmethod
-    def from_json(cls, url: str, doc: dict) -> "Order":
+    def from_json(cls, url: str, doc: dict) -> Order:
         err = doc.get("error")
         return cls(
             url=url, status=doc.get("status", ""),

@@ -83,7 +83,7 @@ class _SharedListener:
     (refcounted), so parallel orders do not fight over port 80."""
 
     _lock = threading.Lock()
-    _listeners: dict[tuple[str, int], "_SharedListener"] = {}
+    _listeners: dict[tuple[str, int], _SharedListener] = {}
 
     def __init__(self, server: ThreadingHTTPServer) -> None:
         self.server = server
@@ -92,7 +92,7 @@ class _SharedListener:
         server.tokens = self.tokens  # type: ignore[attr-defined]
 
     @classmethod
-    def acquire(cls, address: str, port: int) -> "_SharedListener":
+    def acquire(cls, address: str, port: int) -> _SharedListener:
         with cls._lock:
             listener = cls._listeners.get((address, port))
             if listener is None:

@@ -50,19 +50,29 @@ class RequestsTransport(Transport):
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
+        self._env_proxies: dict[str, dict] = {}  # per scheme://host, read from the environment once
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
             session.headers["User-Agent"] = USER_AGENT
-            if self.proxy:
-                session.proxies = {"http": self.proxy, "https": self.proxy}
-                session.trust_env = False  # the configured proxy wins over *_proxy variables
+            session.trust_env = False  # proxies come from _proxies(): no per-request environment reads
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
         return session
+
+    def _proxies(self, url: str) -> dict:
+        """The configured proxy, else what http_proxy/https_proxy/no_proxy say for this host."""
+        if self.proxy:
+            return {"http": self.proxy, "https": self.proxy}
+        key = url.split("/", 3)[:3]
+        key = "/".join(key)
+        found = self._env_proxies.get(key)
+        if found is None:
+            found = self._env_proxies[key] = requests.utils.get_environ_proxies(url)
+        return found
 
     def exchange(self, method: str, url: str, body: bytes | None, deadline: Deadline) -> HttpReply:
         session = self._session()
@@ -72,7 +82,7 @@ class RequestsTransport(Transport):
         timeout = max(0.001, deadline.remaining())
         try:
             with session.request(method, url, data=body, headers=headers, timeout=(timeout, timeout),
-                                 stream=True, allow_redirects=False) as resp:
+                                 stream=True, allow_redirects=False, proxies=self._proxies(url)) as resp:
                 chunks, size = [], 0
                 for chunk in resp.iter_content(self.CHUNK):
                     chunks.append(chunk)

@@ -14,16 +14,21 @@ from ..fsutil import PUBLIC_MODE, read_bytes, write_if_changed
 HAPROXY_OK = b"OCSP Response updated"
 
 
-def write_output(path: str, der: bytes) -> bool:
+def write_output(path: str, der: bytes, written: list | None = None) -> bool:
     """Write ``der`` to ``path`` unless it already holds exactly that; returns whether it wrote.
-    The folder must exist (it belongs to the web server's configuration, not to us)."""
+    The folder must exist (it belongs to the web server's configuration, not to us). With
+    ``written``: no fsync, the path is appended for the caller's flush at the end."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise OcspError("cannot write staple %s: folder %s does not exist" % (path, folder))
     try:
-        return write_if_changed(path, der, PUBLIC_MODE)
+        if not write_if_changed(path, der, PUBLIC_MODE, durable=written is None):
+            return False
     except OSError as exc:
         raise OcspError("cannot write staple %s: %s" % (path, exc.strerror or exc)) from None
+    if written is not None:
+        written.append(path)
+    return True
 
 
 def differs(path: str, der: bytes) -> bool:

@@ -12,15 +12,24 @@ from __future__ import annotations
 
 import base64
 import datetime
+import json
 import os
 import shutil
 from dataclasses import dataclass
 
+from ..clock import to_iso
 from ..errors import OcspError, StoreError
-from ..fsutil import PUBLIC_MODE, ensure_dir, read_json, write_if_changed, write_json
+from ..fsutil import (
+    PRIVATE_MODE,
+    PUBLIC_MODE,
+    atomic_write,
+    ensure_dir,
+    read_json,
+    write_if_changed,
+)
 from ..store import Store
 from .config import OTHERS_DIR, StapleTarget
-from .state import StapleState
+from .state import StapleState, parse_time
 
 OTHERS_STEM = "response"
 
@@ -66,21 +75,31 @@ def response_der(state: StapleState | None) -> bytes | None:
         return None
 
 
-def save_state(paths: StaplePaths, state: StapleState) -> None:
+def save_state(paths: StaplePaths, state: StapleState, written: list | None = None) -> None:
+    """Write the metadata (atomically). With ``written``, without fsync: the path is appended and
+    the caller flushes everything at the end (fsutil.sync_filesystems)."""
     try:
         ensure_dir(paths.folder)
-        write_json(paths.json, state.to_json())
+        # one line, C encoder (indent= falls back to the pure-Python one): `jq .` reads it nicely
+        data = (json.dumps(state.to_json(), sort_keys=True) + "\n").encode()
+        atomic_write(paths.json, data, PRIVATE_MODE, durable=written is None)
+        if written is not None:
+            written.append(paths.json)
     except OSError as exc:
         raise OcspError("cannot write %s: %s" % (paths.json, exc.strerror or exc)) from None
 
 
-def sync_der(paths: StaplePaths, state: StapleState) -> bool:
+def sync_der(paths: StaplePaths, state: StapleState, written: list | None = None) -> bool:
     """Make the .der match the stored response; returns whether it was (re)written."""
     der = response_der(state)
     if der is None:
         return False
     try:
-        return write_if_changed(paths.der, der, PUBLIC_MODE)
+        if not write_if_changed(paths.der, der, PUBLIC_MODE, durable=written is None):
+            return False
+        if written is not None:
+            written.append(paths.der)
+        return True
     except OSError as exc:
         raise OcspError("cannot write %s: %s" % (paths.der, exc.strerror or exc)) from None
 
@@ -97,6 +116,28 @@ def staple_state_of_file(store: Store, cert_path: str) -> StapleState | None:
 
 def _older(moment: datetime.datetime | None, now: datetime.datetime, keep: datetime.timedelta) -> bool:
     return moment is None or moment + keep < now
+
+
+PRUNE_STAMP = ".pruned"  # ocsp/.pruned: when prune last ran (pruning reads every staple's JSON)
+PRUNE_EVERY = datetime.timedelta(hours=1)
+
+
+def prune_now_and_then(store: Store, now: datetime.datetime, keep_seconds: float) -> list[str]:
+    """:func:`prune`, at most once per hour (a run with nothing due stays cheap)."""
+    stamp = store.path("ocsp", PRUNE_STAMP)
+    try:
+        with open(stamp, encoding="ascii") as handle:
+            last = parse_time(handle.read().strip())
+    except (OSError, ValueError):
+        last = None
+    if last is not None and last <= now < last + PRUNE_EVERY:
+        return []
+    removed = prune(store, now, keep_seconds)
+    try:
+        atomic_write(stamp, (to_iso(now) + "\n").encode(), PRIVATE_MODE)
+    except OSError:
+        pass  # pruning again next time is harmless
+    return removed
 
 
 def prune(store: Store, now: datetime.datetime, keep_seconds: float) -> list[str]:
@@ -157,4 +198,4 @@ def _prune_folder(folder: str, now: datetime.datetime, keep: datetime.timedelta,
 
 
 __all__ = ["StaplePaths", "paths_for", "load_state", "save_state", "sync_der", "response_der",
-           "staple_state", "staple_state_of_file", "prune"]
+           "staple_state", "staple_state_of_file", "prune", "prune_now_and_then"]

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 from ..clock import Clock, Deadline, to_iso
 from ..errors import MdError, OcspError
+from ..fsutil import sync_filesystems
 from ..store import Store
 from . import persist
 from .config import StapleTarget, StaplingConfig
 from .fetch import RequestsTransport, Transport, fetch
 from .outputs import differs, haproxy_set_ocsp, write_output
-from .request import Subject, build_request, load_subject
+from .request import Subject, build_request, read_subject, with_issuer
 from .state import OcspStatus, StapleAction, StapleResult, StapleState
 from .timing import Decision, decide, next_retry
 from .verify import VerifiedResponse, verify_response
@@ -84,6 +85,7 @@ class _Job:
     changed_files: list = field(default_factory=list)
     output_errors: list = field(default_factory=list)
     haproxy_updated: bool = False
+    written: list = field(default_factory=list)  # files written without fsync, flushed at the end of the run
 
     def same_cert(self) -> bool:
         return self.state is not None and self.subject is not None and \
@@ -105,7 +107,8 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
     config = config or StaplingConfig()
     now = now or clock.now()
     rng = rng or random.Random()
-    jobs = [_plan(store, target, now, check_mode, config) for target in targets]
+    written: list[str] = []
+    jobs = [_plan(store, target, now, check_mode, config, written) for target in targets]
     due = [job for job in jobs if job.decision.due and job.error is None]
     if check_mode:
         for job in jobs:
@@ -127,23 +130,30 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
     for job in jobs:
         if not job.decision.due and job.subject is not None and job.subject.responder_url:
             _serve_stored(job, clock, now, config)
+    if written:
+        try:
+            sync_filesystems(written)  # one flush for the whole run instead of two fsyncs per file
+        except OSError as exc:
+            raise OcspError("cannot flush the staples written: %s" % (exc.strerror or exc)) from None
     if prune:
-        persist.prune(store, now, config.keep_seconds)
+        persist.prune_now_and_then(store, now, config.keep_seconds)
     return [_result(job, now) for job in jobs]
 
 
 # -- planning ---------------------------------------------------------------------------------
 def _plan(store: Store, target: StapleTarget, now: datetime.datetime, check_mode: bool,
-          config: StaplingConfig) -> _Job:
+          config: StaplingConfig, written: list) -> _Job:
     try:
         paths = persist.paths_for(store, target)
     except MdError as exc:
-        job = _Job(target, persist.StaplePaths("", "", ""), None)
+        job = _Job(target, persist.StaplePaths("", "", ""), None, written=written)
         job.action, job.error = StapleAction.FAILED, str(exc)
         return job
-    job = _Job(target, paths, persist.load_state(paths))
+    job = _Job(target, paths, persist.load_state(paths), written=written)
+    known = job.state.cert_sha256 if job.state is not None else None
     try:
-        job.subject = load_subject(target.cert_path, target.issuer_path, target.responder, need_issuer=False)
+        job.subject = read_subject(target.cert_path, target.responder, known,
+                                   job.state.cert_ocsp_url if job.state is not None else None)
     except OcspError as exc:
         job.action, job.error = StapleAction.FAILED, str(exc)
         return job
@@ -168,10 +178,10 @@ def _record_no_responder(job: _Job, now: datetime.datetime, config: StaplingConf
             now - touched < datetime.timedelta(seconds=config.keep_seconds / 2):
         return
     job.state = StapleState(cert_path=job.target.cert_path, cert_sha256=job.subject.cert_sha256,
-                            md=job.target.md, key_type=job.target.key_type, status=OcspStatus.NO_RESPONDER,
-                            last_attempt=now)
+                            cert_ocsp_url=job.subject.cert_ocsp_url, md=job.target.md,
+                            key_type=job.target.key_type, status=OcspStatus.NO_RESPONDER, last_attempt=now)
     try:
-        persist.save_state(job.paths, job.state)
+        persist.save_state(job.paths, job.state, job.written)
     except OcspError as exc:
         job.error = str(exc)
 
@@ -197,11 +207,11 @@ def _refresh(job: _Job, store: Store, clock: Clock, now: datetime.datetime, conf
                                 md=target.md, key_type=target.key_type)
     state = job.state
     state.cert_path = target.cert_path
+    state.cert_ocsp_url = job.subject.cert_ocsp_url
     state.responder = job.subject.responder_url
     state.last_attempt = now
     try:
-        subject = load_subject(target.cert_path, target.issuer_path, target.responder, need_issuer=True)
-        job.subject = subject
+        subject = with_issuer(job.subject, target.issuer_path)
         request_der, certid = build_request(subject)
         deadline = Deadline(clock, config.timeout)
         der = fetch(transport, subject.responder_url, request_der, config, deadline)
@@ -218,7 +228,7 @@ def _refresh(job: _Job, store: Store, clock: Clock, now: datetime.datetime, conf
         state.last_error_at = now
         state.next_retry = next_retry(now, state.errors, state, config, rng)
         try:
-            persist.save_state(job.paths, state)
+            persist.save_state(job.paths, state, job.written)
         except OcspError as save_exc:
             job.output_errors.append(str(save_exc))
         _serve_stored(job, clock, now, config)
@@ -267,7 +277,7 @@ def _store(job: _Job, new: VerifiedResponse, certid: dict, now: datetime.datetim
         state.last_error_at = now
     elif new.status == OcspStatus.GOOD:
         state.errors, state.next_retry, state.last_error, state.last_error_at = 0, None, None, None
-    persist.save_state(job.paths, state)  # UNKNOWN: the caller counts the failure and saves again
+    persist.save_state(job.paths, state, job.written)  # UNKNOWN: the caller counts it, saves again
 
 
 # -- serving ----------------------------------------------------------------------------------
@@ -278,13 +288,13 @@ def _serve_stored(job: _Job, clock: Clock, now: datetime.datetime, config: Stapl
         return
     der = persist.response_der(job.state)
     try:
-        if persist.sync_der(job.paths, job.state):
+        if persist.sync_der(job.paths, job.state, job.written):
             job.changed_files.append(job.paths.der)
     except OcspError as exc:
         job.output_errors.append(str(exc))
     for path in job.target.output_files():
         try:
-            if write_output(path, der):
+            if write_output(path, der, job.written):
                 job.changed_files.append(path)
         except OcspError as exc:
             job.output_errors.append(str(exc))
@@ -295,7 +305,7 @@ def _serve_stored(job: _Job, clock: Clock, now: datetime.datetime, config: Stapl
             haproxy_set_ocsp(socket_path, der, clock, config.socket_timeout)
             job.haproxy_updated = True
             state.pushed_sha256 = state.response_sha256
-            persist.save_state(job.paths, state)
+            persist.save_state(job.paths, state, job.written)
         except OcspError as exc:
             job.output_errors.append(str(exc))
 

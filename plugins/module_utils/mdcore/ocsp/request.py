@@ -1,12 +1,14 @@
-"""The certificate side of a request: load a certificate and its issuer, compute the CertID,
-build the DER request and its GET form."""
+"""The certificate side of a request: read a certificate (cheaply: a run with nothing due only
+hashes it), find its issuer, compute the CertID, build the DER request and its GET form."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import threading
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -16,6 +18,8 @@ from ..certs import ocsp_url_of, split_pem_chain
 from ..errors import OcspError
 
 GET_LIMIT = 255  # RFC 5019 2.1.1: use GET when the encoded request is shorter than this
+PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
+PEM_END = b"-----END CERTIFICATE-----"
 
 _HASHES = {"sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
            "sha384": hashes.SHA384, "sha512": hashes.SHA512}
@@ -42,12 +46,17 @@ class CertId:
 
 @dataclass
 class Subject:
-    """A certificate to staple, its issuer and the facts requests need."""
+    """A certificate to staple: its file, DER sha256 and OCSP URL; the parsed certificate and its
+    issuer only once a request is to be made (:func:`with_issuer`)."""
 
-    cert: x509.Certificate
+    path: str
+    pem: bytes
     cert_sha256: str
-    issuer: x509.Certificate | None
-    responder_url: str | None
+    cert_ocsp_url: str | None  # from the certificate's AIA
+    responder_url: str | None  # what is used: the override or the AIA URL
+    cert: x509.Certificate | None = None
+    rest: list = field(default_factory=list)  # certificates after the first in the same file
+    issuer: x509.Certificate | None = None
 
     def certid(self, hash_name: str = "sha1") -> CertId:
         return _request(self, hash_name)[1]
@@ -61,15 +70,78 @@ def read_pem_file(path: str, what: str) -> bytes:
         raise OcspError("cannot read %s %s: %s" % (what, path, exc.strerror or exc)) from None
 
 
-def load_cert(path: str) -> tuple[x509.Certificate, list[x509.Certificate], str]:
-    """The first certificate of a PEM file, the others after it, and the first one's DER sha256."""
-    data = read_pem_file(path, "certificate")
+def pem_der_sha256(pem: bytes) -> str | None:
+    """sha256 of the DER of the first PEM certificate, without parsing it (None: not plain PEM)."""
+    start = pem.find(PEM_BEGIN)
+    end = pem.find(PEM_END, start + 1)
+    if start < 0 or end < 0:
+        return None
     try:
-        certs = split_pem_chain(data)
+        der = base64.b64decode(b"".join(pem[start + len(PEM_BEGIN):end].split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return hashlib.sha256(der).hexdigest()
+
+
+def _parse(path: str, pem: bytes) -> list[x509.Certificate]:
+    try:
+        return split_pem_chain(pem)
     except Exception as exc:  # cryptography raises ValueError; split_pem_chain MdError
         raise OcspError("%s holds no readable PEM certificate: %s" % (path, exc)) from None
-    der = certs[0].public_bytes(serialization.Encoding.DER)
-    return certs[0], certs[1:], hashlib.sha256(der).hexdigest()
+
+
+def read_subject(cert_path: str, responder: str | None, known_sha256: str | None = None,
+                 known_ocsp_url: str | None = None) -> Subject:
+    """Read a certificate file. When its DER hash equals ``known_sha256`` (what the store recorded
+    for it), ``known_ocsp_url`` is taken as its AIA URL and nothing is parsed."""
+    pem = read_pem_file(cert_path, "certificate")
+    digest = pem_der_sha256(pem)
+    if digest is not None and digest == known_sha256:
+        return Subject(cert_path, pem, digest, known_ocsp_url, responder or known_ocsp_url)
+    certs = _parse(cert_path, pem)
+    cert = certs[0]
+    digest = digest or hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+    url = ocsp_url_of(cert)
+    return Subject(cert_path, pem, digest, url, responder or url, cert, certs[1:])
+
+
+_ISSUER_FILES: dict[bytes, list] = {}  # parsed chain files by content: a fleet shares few issuers
+_ISSUER_LOCK = threading.Lock()
+
+
+def _chain(path: str) -> list[x509.Certificate]:
+    data = read_pem_file(path, "issuer/chain file")
+    certs = _ISSUER_FILES.get(data)
+    if certs is None:
+        certs = _parse(path, data)
+        with _ISSUER_LOCK:
+            if len(_ISSUER_FILES) > 64:
+                _ISSUER_FILES.clear()
+            _ISSUER_FILES[data] = certs
+    return certs
+
+
+def with_issuer(subject: Subject, issuer_path: str | None) -> Subject:
+    """Parse the certificate (if not yet) and find its issuer in ``issuer_path`` or in the rest
+    of the certificate file."""
+    if subject.cert is None:
+        certs = _parse(subject.path, subject.pem)
+        subject.cert, subject.rest = certs[0], certs[1:]
+    candidates = (_chain(issuer_path) if issuer_path else []) + list(subject.rest)
+    subject.issuer = find_issuer(subject.cert, candidates)
+    if subject.issuer is None:
+        where = issuer_path or "the certificate file; give its chain"
+        raise OcspError("no issuer certificate for %s (issuer %s) in %s"
+                        % (subject.path, subject.cert.issuer.rfc4514_string(), where))
+    return subject
+
+
+def load_subject(cert_path: str, issuer_path: str | None, responder: str | None,
+                 need_issuer: bool = True) -> Subject:
+    """Read a certificate and (when ``need_issuer``) find its issuer; ``responder`` overrides the
+    certificate's AIA OCSP URL."""
+    subject = read_subject(cert_path, responder)
+    return with_issuer(subject, issuer_path) if need_issuer else subject
 
 
 def find_issuer(cert: x509.Certificate, candidates: list[x509.Certificate]) -> x509.Certificate | None:
@@ -79,28 +151,6 @@ def find_issuer(cert: x509.Certificate, candidates: list[x509.Certificate]) -> x
     return None
 
 
-def load_subject(cert_path: str, issuer_path: str | None, responder: str | None,
-                 need_issuer: bool = True) -> Subject:
-    """Read a certificate (and, when ``need_issuer``, its issuer from ``issuer_path`` or from the
-    rest of the certificate file). ``responder`` overrides the certificate's AIA OCSP URL."""
-    cert, rest, digest = load_cert(cert_path)
-    issuer = None
-    if need_issuer:
-        candidates = list(rest)
-        if issuer_path:
-            data = read_pem_file(issuer_path, "issuer/chain file")
-            try:
-                candidates = split_pem_chain(data) + candidates
-            except Exception as exc:
-                raise OcspError("%s holds no readable PEM certificate: %s" % (issuer_path, exc)) from None
-        issuer = find_issuer(cert, candidates)
-        if issuer is None:
-            where = issuer_path or "the certificate file; give its chain"
-            raise OcspError("no issuer certificate for %s (issuer %s) in %s"
-                            % (cert_path, cert.issuer.rfc4514_string(), where))
-    return Subject(cert, digest, issuer, responder or ocsp_url_of(cert))
-
-
 def build_request(subject: Subject, hash_name: str = "sha1") -> tuple[bytes, CertId]:
     """DER OCSPRequest for one certificate (no nonce: responses are cached and stapled)."""
     req, certid = _request(subject, hash_name)
@@ -108,8 +158,8 @@ def build_request(subject: Subject, hash_name: str = "sha1") -> tuple[bytes, Cer
 
 
 def _request(subject: Subject, hash_name: str) -> tuple:
-    if subject.issuer is None:
-        raise OcspError("no issuer certificate for serial %X" % subject.cert.serial_number)
+    if subject.issuer is None or subject.cert is None:
+        raise OcspError("no issuer certificate for %s" % subject.path)
     algorithm = _HASHES.get(hash_name)
     if algorithm is None:
         raise OcspError("unsupported CertID hash algorithm %s" % hash_name)
@@ -126,4 +176,5 @@ def get_url(responder_url: str, request_der: bytes) -> str | None:
     return base + encoded
 
 
-__all__ = ["CertId", "Subject", "load_cert", "load_subject", "build_request", "get_url", "find_issuer"]
+__all__ = ["CertId", "Subject", "read_subject", "with_issuer", "load_subject", "build_request", "get_url",
+           "find_issuer", "pem_der_sha256"]

@@ -4,12 +4,28 @@ of one refresh (:class:`StapleResult`)."""
 from __future__ import annotations
 
 import datetime
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ..clock import from_iso, to_iso
 from ..events import EventName
 
 STATE_VERSION = 1
+
+
+def parse_time(text: str | None) -> datetime.datetime | None:
+    """Our ISO 8601 UTC times ('2026-11-29T12:00:00Z'); fromisoformat is ~30x faster than strptime,
+    which matters when a run reads thousands of these."""
+    if not text:
+        return None
+    try:
+        value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return from_iso(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.timezone.utc)
+
+
+def _shallow(obj) -> dict:
+    return {name: getattr(obj, name) for name in obj.__dataclass_fields__}
 
 
 class OcspStatus:
@@ -49,6 +65,7 @@ class StapleState:
 
     cert_path: str = ""
     cert_sha256: str = ""  # of the certificate file's DER: a renewed certificate needs a new response
+    cert_ocsp_url: str | None = None  # the certificate's AIA OCSP URL (so an unchanged one is not parsed)
     md: str | None = None
     key_type: str | None = None
     responder: str | None = None
@@ -84,7 +101,9 @@ class StapleState:
         return self.has_response() and now < self.next_update
 
     def to_json(self) -> dict:
-        data = asdict(self)
+        data = _shallow(self)  # dataclasses.asdict deep-copies every datetime: 10x slower
+        if data["certid"] is not None:
+            data["certid"] = dict(data["certid"])
         for name in self._TIMES:
             data[name] = to_iso(data[name])
         data["version"] = STATE_VERSION
@@ -95,7 +114,7 @@ class StapleState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for name in cls._TIMES:
             if name in known:
-                known[name] = from_iso(known[name])
+                known[name] = parse_time(known[name])
         return cls(**known)
 
 
@@ -142,7 +161,10 @@ class StapleResult:
         return None
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        data = _shallow(self)
+        data["output_errors"] = list(self.output_errors)
+        data["files"] = list(self.files)
+        data["changed_files"] = list(self.changed_files)
         for name in ("this_update", "next_update", "refresh_at", "fetched_at", "next_retry",
                      "revocation_time"):
             data[name] = to_iso(data[name])

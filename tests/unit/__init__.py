@@ -1,1 +1,0 @@
-"""Package marker: makes test packages unique (unit.ocsp vs integration.ocsp)."""

@@ -10,9 +10,12 @@ import datetime
 import hashlib
 from dataclasses import dataclass, field
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
+except ImportError:  # reported by deps.missing_libraries(); see deps.py
+    pass
 
 from .errors import MdError
 

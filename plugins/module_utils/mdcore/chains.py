@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from cryptography.x509.oid import NameOID
+try:
+    from cryptography.x509.oid import NameOID
+except ImportError:  # reported by deps.missing_libraries(); see deps.py
+    pass
 
 from .certs import split_pem_chain
 

@@ -8,8 +8,11 @@ import os
 import threading
 from collections.abc import Callable
 
-import requests
-from cryptography.hazmat.primitives import serialization
+try:
+    import requests
+    from cryptography.hazmat.primitives import serialization
+except ImportError:  # reported by deps.missing_libraries(); see deps.py
+    pass
 
 from .acme.account import AccountOptions, AccountStore, ensure_account, rollover_key
 from .acme.order import OrderFlow, OrderRequest
@@ -19,7 +22,7 @@ from .certs import CertFacts, split_pem_chain, to_pem
 from .challenges.base import Solver
 from .challenges.dns01 import DnsCommandSolver
 from .challenges.http01 import StandaloneSolver, WebrootSolver
-from .clock import Clock, Deadline, to_iso
+from .clock import Clock, Deadline, from_iso, to_iso
 from .config import HTTP01_STANDALONE, CaConfig, MdConfig
 from .errors import MdError
 from .events import EventSink
@@ -204,8 +207,7 @@ def facts_json(facts: CertFacts) -> dict:
 
 
 def lifetime_of(cert: dict) -> tuple[datetime.datetime, datetime.datetime]:
-    from .clock import from_iso
-
-    nb, na = from_iso(cert["not_before"]), from_iso(cert["not_after"])
-    assert nb is not None and na is not None
+    nb, na = from_iso(cert.get("not_before")), from_iso(cert.get("not_after"))
+    if nb is None or na is None:
+        raise MdError("the store's set.json lacks the certificate's validity")
     return nb, na

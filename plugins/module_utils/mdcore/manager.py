@@ -214,7 +214,8 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
         _record_success(store, cfg, clock, set_info)
         events.fire(EventName.RENEWED, cfg.name, {"serials": {k: c["serial"] for k, c in set_info["certs"].items()}})
         return _result(store, cfg, plan, True)
-    assert last is not None
+    if last is None:  # cfg.validate() guarantees at least one CA
+        raise MdError("managed domain %s has no CA configured" % cfg.name)
     _record_failure(store, cfg, clock, last)
     events.fire(EventName.ERRORED, cfg.name, {"error": str(last)})
     raise last

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """dns-01 hook used by the tests: `dns_hook.py <challtestsrv-url> <mode> setup|teardown <domain> <txt>`.
 
 mode: "ok" sets/clears the TXT record in challtestsrv; "fail" exits 3; "kill-parent" kills the

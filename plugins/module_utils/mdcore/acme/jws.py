@@ -13,10 +13,13 @@ import json
 import re
 from typing import Any
 
-import josepy
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+try:
+    import josepy
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+except ImportError:  # reported by deps.missing_libraries(); see deps.py
+    pass
 
 from ..errors import ConfigError
 

@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-from requests.structures import CaseInsensitiveDict
+try:
+    import requests
+    from requests.structures import CaseInsensitiveDict
+except ImportError:  # reported by deps.missing_libraries(); see deps.py
+    pass
 
 from .. import USER_AGENT
 from ..clock import Clock, Deadline

@@ -1,0 +1,287 @@
+"""mod_md's MDMessageCmd: run a configured command for events, as an argument list (never
+through a shell): ``<command...> <event> <md-name>``, details in MDFLEET_* environment variables.
+
+Rate limits as mod_md: errored and ocsp-errored at most once an hour, renewed, installed,
+expiring and ocsp-renewed at most once a day, per domain; renewing and challenge-setup always
+run (they are hooks: a non-zero exit of 'renewing' postpones the renewal). 'renewed' is kept
+pending and retried on later runs until the command succeeds. A command that fails, cannot be
+started or hangs (killed, with its process group, after ``timeout``) is recorded in
+<store>/events/<md>.json, which status shows; it never raises into the renewal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..clock import Clock
+from ..errors import MdError
+from ..events import EventName, EventSink
+from ..status.timefmt import parse_iso, unix
+from ..store import CERT_FILE, FULLCHAIN_FILE, KEY_FILE, Store
+from .state import Attempt, NotifyState, PendingEvent, all_states
+
+HOUR, DAY = 3600.0, 86400.0
+RATE_LIMITS = {EventName.ERRORED: HOUR, EventName.OCSP_ERRORED: HOUR, EventName.RENEWED: DAY,
+               EventName.INSTALLED: DAY, EventName.EXPIRING: DAY, EventName.OCSP_RENEWED: DAY}
+RETRIED_UNTIL_DELIVERED = (EventName.RENEWED,)
+OUTPUT_KEEP = 2000  # bytes of the command's output kept in memory for the caller's log
+ENV_PREFIX = "MDFLEET_"
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int | None  # None: not started, or killed after the timeout
+    timed_out: bool = False
+    error: str | None = None  # None when the command exited 0
+    output: str = ""
+
+
+Runner = Callable[[list, dict, float], RunOutcome]
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the command and whatever it started
+    except OSError:
+        proc.kill()
+
+
+def run_command(argv: list[str], env: dict[str, str], timeout: float) -> RunOutcome:
+    """Run ``argv`` (no shell) in its own session; stdin is /dev/null; stdout+stderr captured."""
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, env=env, close_fds=True, start_new_session=True)
+    except (OSError, ValueError) as exc:
+        return RunOutcome(None, error="cannot run %s: %s" % (argv[0], getattr(exc, "strerror", None) or exc))
+    try:
+        out = proc.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        try:
+            out = proc.communicate(timeout=5)[0]
+        except subprocess.TimeoutExpired:  # a grandchild in another session holds the pipe
+            out = b""
+            for pipe in (proc.stdout,):
+                if pipe is not None:
+                    pipe.close()
+            proc.wait()
+        return RunOutcome(None, True, "timed out after %gs (killed)" % timeout, _tail(out))
+    code = proc.returncode
+    if code == 0:
+        return RunOutcome(0, output=_tail(out))
+    error = "killed by signal %d" % -code if code < 0 else "exit status %d" % code
+    return RunOutcome(code, error=error, output=_tail(out))
+
+
+def _tail(data: bytes | None) -> str:
+    return (data or b"")[-OUTPUT_KEEP:].decode("utf-8", "replace")
+
+
+@dataclass
+class Delivery:
+    """One event as this run handled it."""
+
+    event: str
+    md: str
+    argv: list[str]
+    ran: bool
+    ok: bool
+    exit_code: int | None = None
+    timed_out: bool = False
+    error: str | None = None
+    suppressed: bool = False  # rate-limited: the command was not run
+    retry: bool = False  # a pending event delivered again
+    output: str = ""  # the command's output (tail): for the caller's log, never stored
+
+
+def _env_name(key: str) -> str:
+    return ENV_PREFIX + re.sub(r"[^A-Z0-9_]", "_", key.upper())
+
+
+def _env_value(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        text = "1" if value else "0"
+    elif isinstance(value, (str, int, float)):
+        text = str(value)
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
+        text = " ".join(str(v) for v in value)
+    else:
+        text = json.dumps(value, sort_keys=True, default=str)
+    return text.replace("\0", "")
+
+
+class CommandNotifier(EventSink):
+    """The EventSink the manager, stapling and the expiring check fire into.
+
+    ``command``: the argument list (empty: events are accepted and nothing runs). Thread-safe:
+    orders of several domains fire from a thread pool. ``deliveries`` lists what this run did."""
+
+    def __init__(self, store: Store, command: list[str], clock: Clock, timeout: float = 30.0,
+                 runner: Runner = run_command, base_env: dict[str, str] | None = None) -> None:
+        self.store = store
+        self.command = list(command or [])
+        self.clock = clock
+        self.timeout = timeout
+        self.runner = runner
+        self.base_env = dict(os.environ if base_env is None else base_env)
+        for key in [k for k in self.base_env if k.startswith(ENV_PREFIX)]:
+            del self.base_env[key]  # only what this event says
+        self.deliveries: list[Delivery] = []
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    # -- EventSink ----------------------------------------------------------------------------
+    def fire(self, event: str, md: str, details: dict | None = None) -> bool:
+        """Run the command for ``event``; False only when 'renewing' was vetoed (non-zero exit).
+        Never raises: the renewal must not depend on the message command."""
+        if not self.command:
+            return True
+        try:
+            with self._lock(md):
+                return self._fire(event, md, details or {})
+        except (OSError, ValueError, MdError) as exc:  # the events file: report, never break a renewal
+            failed = Delivery(event, md, [], False, False, error="event bookkeeping failed: %s" % exc)
+            self.deliveries.append(failed)
+            return True
+
+    def retry_pending(self) -> list[Delivery]:
+        """Deliver events that must arrive ('renewed') and failed before; call once per run."""
+        done: list[Delivery] = []
+        if not self.command:
+            return done
+        for state in all_states(self.store):
+            if not state.pending:
+                continue
+            with self._lock(state.md):
+                state = NotifyState.load(self.store, state.md)
+                keep: list[PendingEvent] = []
+                for pending in state.pending:
+                    delivery = self._run(state, pending.event, pending.details, retry=True)
+                    done.append(delivery)
+                    if not delivery.ok:
+                        pending.attempts += 1
+                        keep.append(pending)
+                state.pending = keep
+                state.save(self.store)
+        return done
+
+    # -- internals ----------------------------------------------------------------------------
+    def _lock(self, md: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(md, threading.Lock())
+
+    def _fire(self, event: str, md: str, details: dict) -> bool:
+        base = event.split(":", 1)[0]
+        state = NotifyState.load(self.store, md)
+        now = self.clock.now()
+        limit = RATE_LIMITS.get(base)
+        last = state.last_attempt.get(base)
+        if limit and last is not None and (now - last).total_seconds() < limit:
+            state.suppressed[base] = state.suppressed.get(base, 0) + 1
+            state.save(self.store)
+            self.deliveries.append(Delivery(event, md, self._argv(event, md), False, True, suppressed=True))
+            return True
+        delivery = self._run(state, event, details)
+        if base in RETRIED_UNTIL_DELIVERED:
+            state.pending = [p for p in state.pending if p.event != event]
+            if not delivery.ok:
+                state.pending.append(PendingEvent(event, now, _storable(details), 1))
+        state.save(self.store)
+        return not (base == EventName.RENEWING and delivery.ran and delivery.exit_code not in (0, None))
+
+    def _argv(self, event: str, md: str) -> list[str]:
+        return self.command + [event, md]
+
+    def _run(self, state: NotifyState, event: str, details: dict, retry: bool = False) -> Delivery:
+        """Run the command once and record the outcome in ``state`` (the caller saves it)."""
+        md = state.md
+        base = event.split(":", 1)[0]
+        argv = self._argv(event, md)
+        outcome = self.runner(argv, self._env(event, md, details), self.timeout)
+        now = self.clock.now()
+        ok = outcome.error is None
+        ran = outcome.exit_code is not None or outcome.timed_out
+        delivery = Delivery(event, md, argv, ran, ok, outcome.exit_code, outcome.timed_out, outcome.error,
+                            retry=retry, output=outcome.output)
+        state.last_attempt[base] = now
+        if ok:
+            state.last_success[base] = now
+            state.failures = 0
+            state.suppressed.pop(base, None)
+        else:
+            attempt = Attempt(event, now, False, outcome.exit_code, outcome.timed_out, outcome.error)
+            if base == EventName.RENEWING and outcome.exit_code not in (0, None):
+                attempt.error = "renewal postponed: %s" % outcome.error
+                state.last_postponed = attempt  # a veto is a decision, not a failure
+            else:
+                state.failures += 1
+                state.last_failure = attempt
+        self.deliveries.append(delivery)
+        return delivery
+
+    def _env(self, event: str, md: str, details: dict) -> dict[str, str]:
+        env = dict(self.base_env)
+        facts: dict[str, object] = {"event": event, "md": md, "store": self.store.root}
+        if event.startswith(EventName.CHALLENGE_SETUP + ":"):
+            parts = event.split(":", 2)
+            if len(parts) == 3:
+                facts["challenge_type"], facts["challenge_domain"] = parts[1], parts[2]
+        facts.update(self._cert_facts(md))
+        for key, value in details.items():
+            if isinstance(key, str) and key:
+                facts.setdefault(key, value)
+                if key in ("error", "status"):
+                    facts[key] = value
+        if isinstance(details.get("reasons"), list):  # sentences: '; ' between them
+            facts["reasons"] = "; ".join(str(r) for r in details["reasons"])
+        for key, value in facts.items():
+            text = _env_value(value)
+            if text is not None:
+                env[_env_name(key)] = text
+        return env
+
+    def _cert_facts(self, md: str) -> dict[str, object]:
+        """Paths, serials and expiry of the active set (or of a monitored file named by path)."""
+        if md.startswith("/"):
+            return {"cert_paths": md}
+        try:
+            info = self.store.active_set(md)
+        except (MdError, OSError, ValueError):
+            return {}
+        if not isinstance(info, dict):
+            return {}
+        key_types = [k for k in info.get("key_types", []) if isinstance(k, str)]
+        certs = info.get("certs") if isinstance(info.get("certs"), dict) else {}
+        base = self.store.active_dir(md)
+        ends = sorted(c["not_after"] for c in certs.values() if isinstance(c, dict) and c.get("not_after"))
+        out: dict[str, object] = {
+            "domains": [n for n in info.get("names", []) if isinstance(n, str)], "key_types": key_types,
+            "cert_paths": ":".join(os.path.join(base, kt, CERT_FILE) for kt in key_types),
+            "fullchain_paths": ":".join(os.path.join(base, kt, FULLCHAIN_FILE) for kt in key_types),
+            "key_paths": ":".join(os.path.join(base, kt, KEY_FILE) for kt in key_types),
+            "serial": [certs.get(kt, {}).get("serial", "") for kt in key_types],
+        }
+        if ends:
+            out["not_after"] = ends[0]
+            out["not_after_unix"] = unix(parse_iso(ends[0]))
+        return out
+
+
+def _storable(details: dict) -> dict:
+    """Details kept for a retry: JSON-safe (they are plain facts: serials, reasons, errors)."""
+    try:
+        return json.loads(json.dumps(details, default=str))
+    except (TypeError, ValueError):
+        return {}
+
+
+__all__ = ["CommandNotifier", "Delivery", "RunOutcome", "run_command", "RATE_LIMITS"]

@@ -1,0 +1,169 @@
+"""JSON views: mod_md's md-status key names, plus our own keys, plus '<key>-unix' timestamps next
+to every time (mod_md gives HTTP dates only). Keys whose value is unknown are left out, as mod_md
+does. Schema: docs/schemas/md-status.schema.json."""
+
+from __future__ import annotations
+
+import datetime
+
+from .model import CertView, Health, MdView, NotifyFailure, NotifyView, RenewalView, StapleView, StatusReport
+from .timefmt import http_date, unix
+
+RENEW_MODE_MANUAL = 0  # mod_md's MD_RENEW_MANUAL: static files
+RENEW_MODE_AUTO = 1  # MD_RENEW_AUTO
+
+
+def _time(doc: dict, key: str, moment: datetime.datetime | None) -> None:
+    if moment is not None:
+        doc[key] = http_date(moment)
+        doc[key + "-unix"] = unix(moment)
+
+
+def _valid(start: datetime.datetime | None, end: datetime.datetime | None) -> dict:
+    doc: dict = {}
+    _time(doc, "from", start)
+    _time(doc, "until", end)
+    return doc
+
+
+def _put(doc: dict, key: str, value) -> None:
+    if value is not None:
+        doc[key] = value
+
+
+def staple_json(staple: StapleView) -> dict:
+    doc: dict = {"status": staple.status, "health": staple.health}
+    _put(doc, "responder", staple.responder)
+    if staple.this_update or staple.next_update:
+        doc["valid"] = _valid(staple.this_update, staple.next_update)
+    _time(doc, "refresh-at", staple.refresh_at)
+    if staple.revocation_time or staple.status == "revoked":
+        revoked: dict = {}
+        _time(revoked, "at", staple.revocation_time)
+        _put(revoked, "reason", staple.revocation_reason)
+        doc["revoked"] = revoked
+    if staple.renew_required:
+        doc["renew-required"] = True
+        doc["new-key-required"] = staple.new_key_required
+    renewal: dict = {"errors": staple.errors}
+    _time(renewal, "last-run", staple.last_attempt or staple.fetched_at)
+    _time(renewal, "last-success", staple.fetched_at)
+    retrying = staple.errors and staple.next_retry
+    _time(renewal, "next-run", staple.next_retry if retrying else staple.refresh_at)
+    if staple.last_error:
+        renewal["last"] = {"status": 1, "detail": staple.last_error}
+        _time(renewal["last"], "at", staple.last_error_at)
+    elif staple.fetched_at is not None:
+        renewal["last"] = {"status": 0, "detail": "certificate status is %s" % staple.status.upper()}
+    doc["renewal"] = renewal
+    return doc
+
+
+def cert_json(cert: CertView) -> dict:
+    doc: dict = {}
+    _put(doc, "serial", cert.serial)
+    _put(doc, "sha256-fingerprint", cert.sha256_fingerprint)
+    _put(doc, "issuer-name", cert.issuer)
+    _put(doc, "subject", cert.subject)
+    doc["domains"] = list(cert.names)
+    doc["valid"] = _valid(cert.not_before, cert.not_after)
+    _put(doc, "ari-cert-id", cert.ari_cert_id)
+    _put(doc, "ocsp-url", cert.ocsp_url)
+    _time(doc, "renew-at", cert.renew_at)
+    _time(doc, "warn-at", cert.warn_at)
+    if cert.files is not None:
+        files = {"cert": cert.files.cert}
+        for key in ("chain", "fullchain", "key"):
+            _put(files, key, getattr(cert.files, key))
+        doc["files"] = files
+    _put(doc, "error", cert.error)
+    if cert.staple is not None:
+        doc["ocsp"] = staple_json(cert.staple)
+    return doc
+
+
+def renewal_json(name: str, renewal: RenewalView) -> dict:
+    doc: dict = {"name": name, "finished": renewal.finished, "errors": renewal.errors}
+    _time(doc, "last-run", renewal.last_run)
+    _time(doc, "last-success", renewal.last_success)
+    _time(doc, "next-run", renewal.next_run)
+    if renewal.last_error is not None:
+        last: dict = {"status": 1, "detail": renewal.last_error.message}
+        _put(last, "problem", renewal.last_error.problem_type)
+        _put(last, "problem-detail", renewal.last_error.detail)
+        doc["last"] = last
+    elif renewal.last_run is not None:
+        doc["last"] = {"status": 0}
+    entries = []
+    for entry in renewal.log:
+        item: dict = {"type": entry.kind, "detail": entry.detail}
+        _time(item, "when", entry.when)
+        entries.append(item)
+    doc["log"] = {"entries": entries}
+    return doc
+
+
+def _failure(failure: NotifyFailure) -> dict:
+    doc: dict = {"event": failure.event, "error": failure.error, "timed-out": failure.timed_out}
+    _time(doc, "at", failure.at)
+    return doc
+
+
+def notify_json(view: NotifyView) -> dict:
+    doc: dict = {"failures": view.failures, "pending": list(view.pending)}
+    if view.last_failure is not None:
+        doc["last-failure"] = _failure(view.last_failure)
+    if view.postponed is not None:
+        doc["postponed"] = _failure(view.postponed)
+    sent: dict = {}
+    for event, moment in sorted(view.last_sent.items()):
+        sent[event] = {}
+        _time(sent[event], "at", moment)
+    doc["last-sent"] = sent
+    return doc
+
+
+def md_json(md: MdView, now: datetime.datetime) -> dict:
+    doc: dict = {"name": md.name, "domains": list(md.domains), "state": md.state,
+                 "state-descr": md.state_descr,
+                 "health": md.health, "health-descr": md.health_descr, "urgency": Health.rank(md.health),
+                 "renew-mode": RENEW_MODE_MANUAL if md.static else RENEW_MODE_AUTO,
+                 "renew-window": md.renew_window, "warn-window": md.warn_window, "renew": md.renew,
+                 "static": md.static, "stapling": md.stapling, "key-types": list(md.key_types)}
+    if not md.static:
+        ca: dict = {"proto": "ACME", "urls": list(md.ca_urls)}
+        _put(ca, "url", md.ca_url)
+        if md.challenge:
+            ca["challenges"] = [md.challenge]
+        doc["ca"] = ca
+        doc["contacts"] = list(md.contacts)
+        _put(doc, "profile", md.profile)
+    _time(doc, "renew-at", md.renew_at)
+    _time(doc, "warn-at", md.warn_at)
+    # No 'seconds left' here: a value that changes on every run would rewrite (and fsync) every
+    # domain's file on every run. valid.until-unix says the same to machines.
+    until = md.valid_until
+    cert: dict = {}
+    if md.certs:
+        cert["valid"] = _valid(md.valid_from, until)
+    for view in md.certs:
+        cert[view.key_type] = cert_json(view)
+    doc["cert"] = cert
+    if md.renewal is not None:
+        doc["renewal"] = renewal_json(md.name, md.renewal)
+    if md.notify is not None:
+        doc["notify"] = notify_json(md.notify)
+    return doc
+
+
+def report_json(report: StatusReport) -> dict:
+    """md-status.json: every domain, most urgent first."""
+    doc: dict = {"version": report.version, "generator": "mdfleet.md", "host": report.host,
+                 "store": report.store}
+    _time(doc, "generated", report.generated)
+    doc["summary"] = report.summary()
+    doc["managed-domains"] = [md_json(md, report.generated) for md in report.by_urgency()]
+    return doc
+
+
+__all__ = ["report_json", "md_json", "cert_json", "staple_json", "renewal_json", "notify_json"]

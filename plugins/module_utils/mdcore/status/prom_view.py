@@ -1,0 +1,179 @@
+"""Prometheus text format (0.0.4) for node_exporter's textfile collector.
+
+Per certificate: x509-certificate-exporter's names and labels (x509_cert_not_after,
+x509_cert_not_before, x509_cert_expired, x509_cert_expires_in_seconds,
+x509_cert_valid_since_seconds, x509_cert_error; labels serial_number (decimal), subject_*,
+issuer_*, filename, filepath), so its dashboards and alerts work unchanged; we add md and
+key_type. Per managed domain and staple: mdfleet_* series.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ..ocsp.state import OcspStatus
+from .model import Health, MdView, StatusReport
+
+DN_FIELDS = ("C", "ST", "L", "O", "OU", "CN")
+_ALIASES = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C",
+            "stateOrProvinceName": "ST", "localityName": "L", "S": "ST"}
+_SLASH_DN = re.compile(r"/([A-Za-z][A-Za-z0-9.]*)=((?:[^/]|/(?![A-Za-z][A-Za-z0-9.]*=))*)")
+
+
+def parse_dn(text: str | None) -> dict[str, str]:
+    """Fields of '/CN=x/O=y' (mod_md's issuer-name) or 'CN=x,O=y' (RFC 4514); first value wins."""
+    out: dict[str, str] = {}
+    if not text:
+        return out
+    if text.startswith("/"):
+        pairs = _SLASH_DN.findall(text)
+    else:
+        pairs = []
+        for part in re.split(r"(?<!\\),", text):
+            key, sep, value = part.partition("=")
+            if sep:
+                pairs.append((key.strip(), re.sub(r"\\(.)", r"\1", value)))
+    for key, value in pairs:
+        key = _ALIASES.get(key, key)
+        if key in DN_FIELDS and key not in out:
+            out[key] = value
+    return out
+
+
+def escape_label(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value: float | int | bool) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    return repr(float(value))
+
+
+class Family:
+    """One metric family: HELP, TYPE and its samples."""
+
+    def __init__(self, name: str, help_text: str, kind: str = "gauge") -> None:
+        self.name, self.help, self.kind = name, help_text, kind
+        self.samples: list[str] = []
+
+    def add(self, labels: dict[str, object], value: float | int | bool) -> None:
+        text = ",".join('%s="%s"' % (k, escape_label(v)) for k, v in labels.items())
+        self.samples.append("%s{%s} %s" % (self.name, text, _number(value)) if text else
+                            "%s %s" % (self.name, _number(value)))
+
+    def render(self) -> str:
+        if not self.samples:
+            return ""
+        text = self.help.replace("\\", "\\\\").replace("\n", "\\n")
+        head = "# HELP %s %s\n# TYPE %s %s\n" % (self.name, text, self.name, self.kind)
+        return head + "\n".join(self.samples) + "\n"
+
+
+def _cert_labels(md: MdView, cert) -> dict[str, object]:
+    subject, issuer = parse_dn(cert.subject), parse_dn(cert.issuer)
+    path = cert.files.cert if cert.files else ""
+    labels: dict[str, object] = {}
+    try:
+        labels["serial_number"] = str(int(cert.serial, 16)) if cert.serial else ""
+    except ValueError:
+        labels["serial_number"] = ""
+    for key in DN_FIELDS:
+        labels["subject_" + key] = subject.get(key, "")
+    for key in DN_FIELDS:
+        labels["issuer_" + key] = issuer.get(key, "")
+    labels["filename"] = os.path.basename(path)
+    labels["filepath"] = path
+    labels["md"] = "" if md.static else md.name
+    labels["key_type"] = "" if md.static else cert.key_type
+    return labels
+
+
+def render_prometheus(report: StatusReport) -> str:
+    now = report.generated
+    f = {name: Family(name, text) for name, text in (
+        ("x509_cert_not_after", "Unix timestamp of the certificate's NotAfter"),
+        ("x509_cert_not_before", "Unix timestamp of the certificate's NotBefore"),
+        ("x509_cert_expired", "1 if the certificate has expired"),
+        ("x509_cert_expires_in_seconds", "Seconds until NotAfter (negative once expired)"),
+        ("x509_cert_valid_since_seconds", "Seconds since NotBefore"),
+        ("x509_cert_error", "1 if a monitored certificate file cannot be read"),
+        ("mdfleet_md_state", "mod_md md-status state: 0 unknown, 1 incomplete, 2 complete, 3 expired, "
+                             "4 error"),
+        ("mdfleet_md_health", "1 for the managed domain's current health (expired, error, incomplete, "
+                              "expiring, renewing, ok)"),
+        ("mdfleet_md_renew_at_timestamp_seconds", "When the managed domain enters its renew window"),
+        ("mdfleet_md_warn_at_timestamp_seconds", "When the managed domain enters its warn window (expiring)"),
+        ("mdfleet_md_not_after_timestamp_seconds", "Earliest NotAfter of the managed domain's certificates"),
+        ("mdfleet_md_renewal_errors", "Failed renewal attempts in a row"),
+        ("mdfleet_md_renewal_last_run_timestamp_seconds", "Last renewal attempt"),
+        ("mdfleet_md_renewal_next_run_timestamp_seconds",
+         "Next renewal attempt (retry after errors, or renew-at)"),
+        ("mdfleet_md_order_pending", "1 while an order is in progress"),
+        ("mdfleet_notify_failures", "Failed runs of the message command in a row"),
+        ("mdfleet_notify_pending", "Events not yet delivered to the message command"),
+        ("mdfleet_ocsp_status", "1 for the staple's current OCSP status (good, revoked, unknown, "
+                                "no-responder, none, expired)"),
+        ("mdfleet_ocsp_this_update_timestamp_seconds", "thisUpdate of the stored OCSP response"),
+        ("mdfleet_ocsp_next_update_timestamp_seconds", "nextUpdate of the stored OCSP response"),
+        ("mdfleet_ocsp_refresh_at_timestamp_seconds", "When the stored OCSP response is refreshed"),
+        ("mdfleet_ocsp_errors", "Failed OCSP refreshes in a row"),
+        ("mdfleet_ocsp_last_success_timestamp_seconds", "When a response was last fetched and accepted"),
+    )}
+    summary = Family("mdfleet_managed_domains", "Managed domains (and monitored files) by health")
+    generated = Family("mdfleet_status_generated_timestamp_seconds",
+                       "When this status was written (alert when it gets old: the timer stopped)")
+    for md in sorted(report.domains, key=lambda m: m.name):
+        ml = {"md": md.name}
+        for cert in md.certs:
+            labels = _cert_labels(md, cert)
+            if cert.error:
+                f["x509_cert_error"].add(labels, 1)
+                continue
+            if cert.not_after is None or cert.not_before is None:
+                continue
+            if md.static:
+                f["x509_cert_error"].add(labels, 0)
+            f["x509_cert_not_after"].add(labels, int(cert.not_after.timestamp()))
+            f["x509_cert_not_before"].add(labels, int(cert.not_before.timestamp()))
+            f["x509_cert_expired"].add(labels, cert.not_after <= now)
+            f["x509_cert_expires_in_seconds"].add(labels, int((cert.not_after - now).total_seconds()))
+            f["x509_cert_valid_since_seconds"].add(labels, int((now - cert.not_before).total_seconds()))
+            st = cert.staple
+            if st is not None:
+                sl = {"md": labels["md"], "key_type": labels["key_type"], "filepath": labels["filepath"]}
+                for status in OcspStatus.ALL:
+                    f["mdfleet_ocsp_status"].add(dict(sl, status=status), st.status == status)
+                f["mdfleet_ocsp_errors"].add(sl, st.errors)
+                for key, moment in (("this_update", st.this_update), ("next_update", st.next_update),
+                                    ("refresh_at", st.refresh_at), ("last_success", st.fetched_at)):
+                    if moment is not None:
+                        f["mdfleet_ocsp_%s_timestamp_seconds" % key].add(sl, int(moment.timestamp()))
+        if md.static:
+            continue
+        f["mdfleet_md_state"].add(ml, md.state)
+        for health in Health.ORDER:
+            f["mdfleet_md_health"].add(dict(ml, health=health), md.health == health)
+        times = (("renew_at", md.renew_at), ("warn_at", md.warn_at), ("not_after", md.valid_until))
+        for key, moment in times:
+            if moment is not None:
+                f["mdfleet_md_%s_timestamp_seconds" % key].add(ml, int(moment.timestamp()))
+        if md.renewal is not None:
+            f["mdfleet_md_renewal_errors"].add(ml, md.renewal.errors)
+            f["mdfleet_md_order_pending"].add(ml, md.renewal.order_pending)
+            for key, moment in (("last_run", md.renewal.last_run), ("next_run", md.renewal.next_run)):
+                if moment is not None:
+                    f["mdfleet_md_renewal_%s_timestamp_seconds" % key].add(ml, int(moment.timestamp()))
+        if md.notify is not None:
+            f["mdfleet_notify_failures"].add(ml, md.notify.failures)
+            f["mdfleet_notify_pending"].add(ml, len(md.notify.pending))
+    for health, count in report.summary().items():
+        summary.add({"health": health}, count)
+    generated.add({}, int(now.timestamp()))
+    return "".join(fam.render() for fam in list(f.values()) + [summary, generated])
+
+
+__all__ = ["render_prometheus", "parse_dn", "escape_label"]

@@ -1,0 +1,61 @@
+"""Times in status views: fast parsing of the store's ISO stamps, mod_md's HTTP-date text and
+Unix timestamps for machines."""
+
+from __future__ import annotations
+
+import datetime
+
+from ..clock import from_iso
+
+UTC = datetime.timezone.utc
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def parse_iso(text: object) -> datetime.datetime | None:
+    """The store's 'YYYY-MM-DDTHH:MM:SSZ' (datetime.fromisoformat reads it since Python 3.11, in C:
+    15 times faster than strptime); None for anything unreadable."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return from_iso(text)  # older Pythons' fromisoformat does not take the 'Z'
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+
+
+def unix(moment: datetime.datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
+
+
+def http_date(moment: datetime.datetime | None) -> str | None:
+    """mod_md's 'Sun, 29 Nov 2026 00:35:40 GMT' (same as clock.to_http_date, without strftime and
+    its locale: a status of 1,000 domains formats some 20,000 of these)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    day, month = _DAYS[moment.weekday()], _MONTHS[moment.month]
+    fields = (day, moment.day, month, moment.year, moment.hour, moment.minute, moment.second)
+    return "%s, %02d %s %04d %02d:%02d:%02d GMT" % fields
+
+
+def human_delta(seconds: float) -> str:
+    """'in 3 days', '5 hours ago': how people read an expiry at a glance."""
+    future = seconds >= 0
+    left = abs(seconds)
+    count, unit = int(left), "second"
+    for size, name in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if left >= size:
+            count, unit = int(left // size), name
+            break
+    text = "%d %s%s" % (count, unit, "" if count == 1 else "s")
+    return ("in " + text) if future else (text + " ago")
+
+
+__all__ = ["parse_iso", "unix", "http_date", "human_delta", "UTC"]

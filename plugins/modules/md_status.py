@@ -1,0 +1,149 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, mdfleet.md contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read a host's mdfleet store and return its md-status (thin wrapper over mdcore.status)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: md_status
+short_description: Status of the managed domains in a host's mdfleet store, as mod_md's md-status
+version_added: "0.1.0"
+description:
+  - Reads the mdfleet store of the host and returns, per managed domain, its names, state, renew and
+    warn windows, renew-at, the certificate per key type (serial, issuer, validity, SHA-256 fingerprint,
+    ARI certificate id, file paths), its OCSP stapling (status, validity, refresh-at, last error) and the
+    renewal job (last and next run, errors, the CA's problem type and detail, a short log).
+  - Keys follow Apache mod_md's md-status JSON (V(name), V(domains), V(state), V(renew-at), V(cert), V(renewal));
+    every time is given as text and, in a C(<key>-unix) key beside it, as a Unix timestamp.
+  - Certificate files that are only monitored (O(others), or stapled as others) are listed too, with C(static=true).
+  - Never changes anything and never returns secrets (no key material, no account or EAB data).
+author:
+  - mdfleet.md contributors (@mdfleet)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Reads only; the same answer in check mode.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
+    support: full
+options:
+  store:
+    description:
+      - The mdfleet store folder. Defaults to the store named in O(config), else C(/var/lib/mdfleet).
+      - A store that does not exist yet gives an empty list of managed domains.
+    type: path
+  config:
+    description:
+      - The host's mdfleet configuration file (C(/etc/mdfleet/config.json)); when given, its store and
+        its monitored certificate files (C(stapling.others)) are used.
+    type: path
+  names:
+    description: Only these managed domains (by name). All when omitted.
+    type: list
+    elements: str
+  others:
+    description: Further certificate files (PEM) to report, as mod_md reports static certificate files.
+    type: list
+    elements: path
+    default: []
+  warn_window:
+    description: Warn window for the files of O(others) (managed domains have their own).
+    type: str
+    default: 10%
+notes:
+  - Needs read access to the store (mode 0700, owned by root), so use C(become).
+seealso:
+  - module: mdfleet.md.acme_md_order
+  - module: mdfleet.md.ocsp_staple
+"""
+
+EXAMPLES = r"""
+- name: Status of every managed domain
+  mdfleet.md.md_status:
+  become: true
+
+- name: Fail when a domain is in trouble
+  ansible.builtin.assert:
+    that: ansible_facts.md_status.summary.error == 0 and ansible_facts.md_status.summary.expired == 0
+
+- name: Status of two domains, with the host's config file
+  mdfleet.md.md_status:
+    config: /etc/mdfleet/config.json
+    names: [www.example.org, shop.example.org]
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts to add to the host.
+  returned: always
+  type: complex
+  contains:
+    md_status:
+      description:
+        - The md-status of the store, as C(<store>/status/md-status.json) (schema in the collection's
+          C(docs/schemas/md-status.schema.json)).
+        - Top level keys C(version), C(generator), C(host), C(store), C(generated), C(generated-unix),
+          C(summary) (number of domains per health) and C(managed-domains), most urgent first.
+        - Each managed domain has C(name), C(domains), C(state) (mod_md's 0-5) and C(state-descr), C(health)
+          (C(expired), C(error), C(incomplete), C(expiring), C(renewing) or C(ok)) and C(health-descr),
+          C(renew-window), C(warn-window), C(renew-at), C(warn-at), C(cert) (per key
+          type C(serial), C(sha256-fingerprint), C(issuer-name), C(valid), C(ari-cert-id), C(files), C(ocsp)),
+          C(renewal) (C(last-run), C(errors), C(next-run), C(last), C(log)) and C(notify) (message command).
+      returned: always
+      type: dict
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.deps import missing_libraries
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.hostconfig import load_host_config
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.policy import Window
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status import build_status, report_json
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
+
+DEFAULT_STORE = "/var/lib/mdfleet"
+
+ARGUMENT_SPEC = dict(
+    store=dict(type="path"),
+    config=dict(type="path"),
+    names=dict(type="list", elements="str"),
+    others=dict(type="list", elements="path", default=[]),
+    warn_window=dict(type="str", default="10%"),
+)
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    missing = missing_libraries()
+    if missing:
+        module.fail_json(msg=missing_required_lib(", ".join(missing)))
+    params = module.params
+    try:
+        root, others = params["store"], list(params["others"])
+        if params["config"]:
+            host = load_host_config(params["config"])
+            root = root or host.store
+            others += [o["cert"] for o in host.stapling.others]
+        root = root or DEFAULT_STORE
+        Window.parse(params["warn_window"], "warn_window")
+        clock = Clock()
+        report = build_status(Store(root, clock), clock, names=params["names"], others=others,
+                              warn_window=params["warn_window"])
+    except MdError as exc:
+        module.fail_json(msg=str(exc))
+    if not os.path.isdir(root):
+        module.warn("mdfleet store %s does not exist (yet): no managed domains" % root)
+    module.exit_json(changed=False, ansible_facts=dict(md_status=report_json(report)))
+
+
+if __name__ == "__main__":
+    main()

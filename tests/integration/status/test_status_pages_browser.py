@@ -1,0 +1,113 @@
+"""The host status page and the fleet report in a real headless Chromium: what a person sees —
+both tables, the colours, the urgent rows first — plus screenshots in tests/output/screenshots/."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+from unit.status.synth import DAY, Spec, make_store
+
+from mdcore.clock import FakeClock
+from mdcore.ocsp.state import OcspStatus
+from mdcore.status import build_status, report_json, write_status_files
+from mdcore.status.fleet import build_fleet_report, fleet_json, render_fleet_html
+from mdcore.status.palette import HEALTH_COLOURS, STAPLE_COLOURS, rgb
+from mdcore.status.writer import INDEX_HTML
+from mdcore.store import Store
+
+from .browser import Chromium, Dom, colour_runs
+from .pngread import read_png
+
+HEADER = (0x26, 0x32, 0x38)
+BORDER_X = 19  # inside the 6px coloured left edge of each row (body margin 16px)
+
+
+@pytest.fixture
+def chromium(tmp_path) -> Chromium:
+    return Chromium(tmp_path / "chromium-profile")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.timezone.utc))
+
+
+def host_specs() -> list[Spec]:
+    return [Spec("shop.example.org", key_types=["p256", "rsa2048"]), Spec("www.example.org", age=30 * DAY),
+            Spec("api.example.org", age=70 * DAY), Spec("old.example.org", age=84 * DAY),
+            Spec("broken.example.org", age=40 * DAY, errors=5),
+            Spec("dead.example.org", age=93 * DAY, ocsp_expired=True),
+            Spec("new.example.org", issued=False, order_pending=True),
+            Spec("le.example.org", ocsp=OcspStatus.NO_RESPONDER), Spec("flaky.example.org", ocsp_errors=3),
+            Spec("revoked.example.org", ocsp=OcspStatus.REVOKED)]
+
+
+def test_host_page(chromium, tmp_path, clock):
+    store = Store(make_store(str(tmp_path / "store"), clock.now(), host_specs()), clock)
+    write_status_files(store, build_status(store, clock))
+    page = Path(store.status_dir()) / INDEX_HTML
+    dom = Dom(chromium.dump_dom(page))
+    certs = dom.tables["certificates"]
+    assert [r["data-md"] for r in certs][:1] == ["dead.example.org"]
+    assert [r["data-health"] for r in certs] == [
+        "expired", "error", "error", "incomplete", "expiring", "renewing", "ok", "ok", "ok", "ok"]
+    assert {r["data-md"] for r in certs[1:3]} == {"broken.example.org", "revoked.example.org"}
+    assert "renewal failed 5 times" in next(r for r in certs if r["data-md"] == "broken.example.org")["text"]
+    staples = dom.tables["stapling"]
+    assert [r["data-staple"] for r in staples[:3]] == ["error", "error", "warning"]
+    le = next(r for r in staples if r["data-md"] == "le.example.org")
+    assert "nothing to staple (normal)" in le["text"]
+    visible = dom.visible()
+    assert "Certificates" in visible and "Stapling" in visible and "expired 3 days ago" in visible
+    shot = chromium.screenshot(page, "host-status.png", 1400, 2200)
+    png = read_png(str(shot))
+    palette = {"header": HEADER, **{h: rgb(c[0]) for h, c in HEALTH_COLOURS.items()}}
+    runs = colour_runs(png.column(BORDER_X), palette)
+    runs = runs[runs.index("header"):]  # above the table: the summary badges
+    second_header = runs.index("header", 1)
+    assert runs[1:second_header] == ["expired", "error", "incomplete", "expiring", "renewing", "ok"], runs
+    staple_palette = {"header": HEADER, **{h: rgb(c[0]) for h, c in STAPLE_COLOURS.items()}}
+    staple_runs = colour_runs(png.column(BORDER_X), staple_palette)
+    first = staple_runs.index("header")
+    staple_runs = staple_runs[staple_runs.index("header", first + 1) + 1:]
+    assert staple_runs[:4] == ["error", "warning", "none", "ok"], staple_runs
+    # the rows are tinted, not only their edges: every health's background is on screen
+    for health in ("expired", "error", "expiring", "renewing", "ok"):
+        light = rgb(HEALTH_COLOURS[health][1])
+        assert sum(1 for x in range(40, 600, 7) for y in range(0, png.height, 5)
+                   if png.pixel(x, y) == light) > 50, health
+
+
+def test_fleet_report(chromium, tmp_path, clock):
+    facts = {}
+    for host, specs in (("web1.example.net", host_specs()[:4]), ("web2.example.net", host_specs()[4:]),
+                        ("web3.example.net", [Spec("calm.example.org", age=5 * DAY)])):
+        root = make_store(str(tmp_path / host), clock.now(), specs)
+        facts[host] = report_json(build_status(Store(root, clock), clock))
+    facts["web4.example.net"] = None  # unreachable
+    report = build_fleet_report(facts, clock.now())
+    page = tmp_path / "fleet-status.html"
+    page.write_text(render_fleet_html(report))
+    (tmp_path / "fleet-status.json").write_text(json.dumps(fleet_json(report)))
+    dom = Dom(chromium.dump_dom(page))
+    rows = dom.tables["fleet"]
+    assert [(r["data-host"], r["data-md"]) for r in rows[:1]] == [("web2.example.net", "dead.example.org")]
+    assert [r["data-health"] for r in rows] == [
+        "expired", "error", "error", "unreachable", "incomplete", "expiring", "renewing",
+        "ok", "ok", "ok", "ok", "ok"]
+    assert "no md_status from this host" in rows[3]["text"]
+    bars = [r for r in dom.tables["timeline"] if r.get("class", "").startswith("t-")]
+    assert {b["class"] for b in bars} >= {"t-expired", "t-ok", "t-expiring"}
+    visible = dom.visible()
+    assert "Expiry timeline" in visible and "4 hosts, 1 unreachable" in visible
+    shot = chromium.screenshot(page, "fleet-report.png", 1400, 1300)
+    png = read_png(str(shot))
+    palette = {"header": HEADER, **{h: rgb(c[0]) for h, c in HEALTH_COLOURS.items()}}
+    runs = colour_runs(png.column(BORDER_X), palette)
+    table = runs[runs.index("header") + 1:]
+    assert table == ["expired", "error", "unreachable", "incomplete", "expiring", "renewing", "ok"], runs
+    for health in ("expired", "error", "expiring", "renewing", "ok"):  # the timeline's bars
+        assert png.count(rgb(HEALTH_COLOURS[health][0])) > 40, health

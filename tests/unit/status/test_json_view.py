@@ -1,0 +1,130 @@
+"""JSON views: the schema kept in the repo, mod_md's key names (compared with a real mod_md
+2.6.10 md-status), Unix timestamps beside every time, and nothing secret in any view."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+from mdcore.ocsp.state import OcspStatus
+from mdcore.status import build_status, md_json, render_html, render_prometheus, report_json
+from mdcore.status.timefmt import http_date
+
+from .conftest import SECRETS, validate
+from .synth import DAY, Spec, fleet_mix
+
+REFERENCE = Path(__file__).resolve().parents[3].parent / "shared" / "reference"
+MOD_MD_SAMPLE = {
+    # mod_md 2.6.10's md-status of one managed domain (shared/reference/mod_md-2.6.10-md-status.json)
+    "name", "domains", "contacts", "transitive", "ca", "state", "renew-mode", "renew-window", "warn-window",
+    "must-staple", "proto", "stapling", "profile-mandatory", "ari-renewals", "cert", "renew-at", "watched",
+}
+# mod_md keys we do not have: Apache-only switches (transitive, proto, watched, must-staple,
+# profile-mandatory, ari-renewals: the engine has no such options yet).
+NOT_OURS = {"transitive", "must-staple", "proto", "profile-mandatory", "ari-renewals", "watched"}
+MOD_MD_CERT_KEYS = {"issuer-name", "valid", "serial", "sha256-fingerprint", "ari-cert-id", "ocsp"}
+MOD_MD_OCSP_KEYS = {"status", "valid", "renewal"}
+
+
+def everything(store, clock) -> dict:
+    return report_json(build_status(store, clock))
+
+
+def test_fleet_mix_validates_against_the_schema(synth, clock):
+    store = synth(*fleet_mix(60), Spec("revoked.example", ocsp=OcspStatus.REVOKED),
+                  Spec("lost.example", ocsp_expired=True), Spec("never.example", ocsp=None),
+                  Spec("expired.example", age=95 * DAY), Spec("dual.example", key_types=["p256", "rsa2048"]))
+    doc = everything(store, clock)
+    validate(doc, "md-status")
+    assert len(doc["managed-domains"]) == 65
+    urgency = [md["urgency"] for md in doc["managed-domains"]]
+    assert urgency == sorted(urgency)  # most urgent first
+    for md in doc["managed-domains"]:
+        validate({**doc, "managed-domains": [md]}, "md-status")
+
+
+def test_mod_md_key_names(synth, clock):
+    reference = json.loads((REFERENCE / "mod_md-2.6.10-md-status.json").read_text())["managed-domains"][0]
+    assert set(reference) == MOD_MD_SAMPLE  # the sample is what we compared with
+    ours = everything(synth(Spec("a.example", key_types=["rsa2048"])), clock)["managed-domains"][0]
+    assert set(reference) - NOT_OURS <= set(ours)
+    assert set(reference["ca"]) - {"account", "agreement"} <= set(ours["ca"])
+    assert set(reference["cert"]["rsa"]) == MOD_MD_CERT_KEYS <= set(ours["cert"]["rsa2048"])
+    assert set(reference["cert"]["rsa"]["ocsp"]) == MOD_MD_OCSP_KEYS <= set(ours["cert"]["rsa2048"]["ocsp"])
+    assert set(reference["cert"]["valid"]) <= set(ours["cert"]["valid"])
+    assert {"last-run", "errors", "last"} <= set(reference["cert"]["rsa"]["ocsp"]["renewal"])
+    assert {"last-run", "errors", "last"} <= set(ours["cert"]["rsa2048"]["ocsp"]["renewal"])
+    before = json.loads((REFERENCE / "mod_md-2.6.10-md-status-before-activation.json").read_text())
+    mod_md_only = {"notified", "notified-renewed", "valid-from", "cert"}
+    job_keys = set(before["managed-domains"][0]["renewal"]) - mod_md_only
+    assert job_keys <= set(ours["renewal"]) | {"last"}
+    # same value formats: state ints, HTTP dates, 'NN%' windows
+    assert ours["state"] == reference["state"] == 2 and ours["renew-window"] == reference["renew-window"]
+    assert parse_http(reference["renew-at"]) and parse_http(ours["renew-at"])
+
+
+def parse_http(text: str) -> bool:
+    import email.utils
+
+    return email.utils.parsedate_to_datetime(text) is not None and text.endswith(" GMT")
+
+
+def test_every_time_has_a_unix_twin(synth, clock):
+    doc = everything(synth(*fleet_mix(25)), clock)
+    seen = 0
+
+    def walk(node):
+        nonlocal seen
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and value.endswith(" GMT"):
+                    seen += 1
+                    twin = node[key + "-unix"]
+                    assert http_date(datetime.datetime.fromtimestamp(twin, datetime.timezone.utc)) == value
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(doc)
+    assert seen > 200
+
+
+def test_http_date_matches_the_engines_formatter(clock):
+    from mdcore.clock import to_http_date
+
+    for days in range(0, 400, 7):
+        moment = clock.now() + days * DAY
+        assert http_date(moment) == to_http_date(moment)
+
+
+def test_per_domain_view_is_an_item_of_the_whole(synth, clock):
+    store = synth(Spec("a.example"), Spec("b.example", errors=2))
+    report = build_status(store, clock)
+    whole = report_json(report)
+    for md in report.domains:
+        assert md_json(md, report.generated) in whole["managed-domains"]
+
+
+def test_nothing_secret_in_any_view(synth, clock):
+    store = synth(*fleet_mix(40))  # its accounts/ hold a key and an EAB secret
+    report = build_status(store, clock)
+    texts = [json.dumps(report_json(report)), render_html(report), render_prometheus(report)]
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+def test_nothing_secret_from_an_engine_written_store(run_md, make_cfg, store, clock):
+    result = run_md(make_cfg(["www.example.org"], key_types=["p256", "rsa2048"]))
+    report = build_status(store, clock)
+    texts = [json.dumps(report_json(report)), render_html(report), render_prometheus(report)]
+    keys = [open(c["key_path"]).read() for c in result.certificates.values()]
+    account_key = [p.read_text() for p in Path(store.path("accounts")).rglob("*.pem")]
+    assert keys and account_key
+    for text in texts:
+        assert "PRIVATE KEY" not in text
+        for pem in keys + account_key:
+            body = "".join(pem.strip().splitlines()[1:-1])
+            assert body[:40] not in text

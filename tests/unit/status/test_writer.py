@@ -1,0 +1,53 @@
+"""status/ files: written atomically, only when changed, world-readable (nothing secret in them),
+stale per-domain files removed, the textfile collector's copy written without touching its folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+from mdcore.status import build_status, write_status_files
+from mdcore.status.writer import DOMAINS_DIR, INDEX_HTML, PROM_FILE, STATUS_JSON
+
+from .synth import DAY, Spec
+
+
+def test_writes_every_view_once(synth, clock, tmp_path):
+    store = synth(Spec("a.example"), Spec("md-status", age=70 * DAY))  # a domain may be named md-status
+    prom_dir = tmp_path / "node-exporter"
+    prom_dir.mkdir(mode=0o775)
+    os.chmod(prom_dir, 0o775)
+    report = build_status(store, clock)
+    changed = write_status_files(store, report, prometheus_file=str(prom_dir / "mdfleet.prom"))
+    folder = store.status_dir()
+    expected = {os.path.join(folder, name) for name in (STATUS_JSON, INDEX_HTML, PROM_FILE)} | {
+        os.path.join(folder, DOMAINS_DIR, "a.example.json"),
+        os.path.join(folder, DOMAINS_DIR, "md-status.json"),
+        str(prom_dir / "mdfleet.prom")}
+    assert set(changed) == expected
+    for path in expected:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(prom_dir).st_mode) == 0o775  # node_exporter's folder left as it was
+    whole = json.load(open(os.path.join(folder, STATUS_JSON)))
+    assert [md["name"] for md in whole["managed-domains"]] == ["md-status", "a.example"]
+    one = json.load(open(os.path.join(folder, DOMAINS_DIR, "md-status.json")))
+    assert one["name"] == "md-status" and one["health"] == "renewing"
+    assert open(prom_dir / "mdfleet.prom").read() == open(os.path.join(folder, PROM_FILE)).read()
+    assert write_status_files(store, report, prometheus_file=str(prom_dir / "mdfleet.prom")) == []
+    assert not [n for n in os.listdir(folder) if n.startswith(".tmp")]
+
+
+def test_removed_domains_disappear_and_partial_reports_keep_others(synth, clock):
+    store = synth(Spec("a.example"), Spec("b.example"))
+    write_status_files(store, build_status(store, clock))
+    per = os.path.join(store.status_dir(), DOMAINS_DIR)
+    assert sorted(os.listdir(per)) == ["a.example.json", "b.example.json"]
+    clock.advance(3600)
+    partial = build_status(store, clock, names=["a.example"])
+    changed = write_status_files(store, partial, partial=True)
+    assert changed == [os.path.join(per, "a.example.json")] and sorted(os.listdir(per)) == ["a.example.json",
+                                                                                            "b.example.json"]
+    store.remove_md("b.example")
+    changed = write_status_files(store, build_status(store, clock))
+    assert os.path.join(per, "b.example.json") in changed and os.listdir(per) == ["a.example.json"]

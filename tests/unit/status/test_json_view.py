@@ -14,9 +14,9 @@ from mdcore.status.timefmt import http_date
 from .conftest import SECRETS, validate
 from .synth import DAY, Spec, fleet_mix
 
-REFERENCE = Path(__file__).resolve().parents[3].parent / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().with_name("data")  # copies of the project's shared/reference/
 MOD_MD_SAMPLE = {
-    # mod_md 2.6.10's md-status of one managed domain (shared/reference/mod_md-2.6.10-md-status.json)
+    # mod_md 2.6.10's md-status of one managed domain (data/mod_md-2.6.10-md-status.json)
     "name", "domains", "contacts", "transitive", "ca", "state", "renew-mode", "renew-window", "warn-window",
     "must-staple", "proto", "stapling", "profile-mandatory", "ari-renewals", "cert", "renew-at", "watched",
 }

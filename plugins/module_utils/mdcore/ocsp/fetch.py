@@ -56,7 +56,6 @@ class RequestsTransport(Transport):
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            session.headers["User-Agent"] = USER_AGENT
             session.trust_env = False  # proxies come from _proxies(): no per-request environment reads
             self._local.session = session
             with self._lock:
@@ -67,8 +66,7 @@ class RequestsTransport(Transport):
         """The configured proxy, else what http_proxy/https_proxy/no_proxy say for this host."""
         if self.proxy:
             return {"http": self.proxy, "https": self.proxy}
-        key = url.split("/", 3)[:3]
-        key = "/".join(key)
+        key = "/".join(url.split("/", 3)[:3])  # scheme://host:port
         found = self._env_proxies.get(key)
         if found is None:
             found = self._env_proxies[key] = requests.utils.get_environ_proxies(url)
@@ -76,13 +74,15 @@ class RequestsTransport(Transport):
 
     def exchange(self, method: str, url: str, body: bytes | None, deadline: Deadline) -> HttpReply:
         session = self._session()
-        headers = {"Accept": OCSP_RESPONSE_TYPE}
+        headers = {"Accept": OCSP_RESPONSE_TYPE, "User-Agent": USER_AGENT}
         if body is not None:
             headers["Content-Type"] = OCSP_REQUEST_TYPE
         timeout = max(0.001, deadline.remaining())
         try:
-            with session.request(method, url, data=body, headers=headers, timeout=(timeout, timeout),
-                                 stream=True, allow_redirects=False, proxies=self._proxies(url)) as resp:
+            # send() of a prepared request: Session.request's cookie/auth/hook merging is not needed
+            prepared = requests.Request(method, url, data=body, headers=headers).prepare()
+            with session.send(prepared, timeout=(timeout, timeout), stream=True, allow_redirects=False,
+                              proxies=self._proxies(url)) as resp:
                 chunks, size = [], 0
                 for chunk in resp.iter_content(self.CHUNK):
                     chunks.append(chunk)

@@ -1,7 +1,6 @@
 """`python3 -m mdcore` is the `mdfleet` host command."""
 
-import sys
-
 from .cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict, dataclass, field
+from typing import TextIO
 
 from . import VERSION
 from .clock import Clock
@@ -78,20 +79,20 @@ def run_drive(cfg: HostConfig, clock: Clock, names: list[str] | None = None, for
     return report
 
 
-def _print(report: RunReport, as_json: bool) -> None:
+def _print(report: RunReport, as_json: bool, out: TextIO) -> None:
     if as_json:
         doc = asdict(report)
         doc["changed"] = report.changed
-        print(json.dumps(doc, indent=2, sort_keys=True))
+        out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
         return
     for entry in report.domains:
         if entry.get("error"):
-            print("%-30s ERROR %s" % (entry["md"], entry["error"]))
+            out.write("%-30s ERROR %s\n" % (entry["md"], entry["error"]))
         else:
-            print("%-30s %-9s %s renew-at %s" % (entry["md"], entry["action"],
-                                                  "; ".join(entry["reasons"]) or "-", entry.get("renew_at")))
+            out.write("%-30s %-9s %s renew-at %s\n" % (entry["md"], entry["action"],
+                                                       "; ".join(entry["reasons"]) or "-", entry.get("renew_at")))
     if report.reload and report.reload["outcome"] != "skipped":
-        print("web server: %s %s" % (report.reload["outcome"], report.reload["detail"]))
+        out.write("web server: %s %s\n" % (report.reload["outcome"], report.reload["detail"]))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,29 +110,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run one command; output goes to ``out``/``err`` (stdout/stderr by default)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)
     clock = Clock()
     try:
         cfg = load_host_config(args.config)
         if args.command == "check-config":
-            print("%s: OK, %d managed domain(s)" % (cfg.path, len(cfg.domains)))
+            out.write("%s: OK, %d managed domain(s)\n" % (cfg.path, len(cfg.domains)))
             return EXIT_OK
         if args.command == "drive":
             report = run_drive(cfg, clock)
         else:
             report = run_drive(cfg, clock, names=args.names or None, force=args.force)
     except StoreLockedError as exc:
-        print("mdfleet: %s" % exc, file=sys.stderr)
+        err.write("mdfleet: %s\n" % exc)
         return EXIT_LOCKED
     except ConfigError as exc:
-        print("mdfleet: configuration error: %s" % exc, file=sys.stderr)
+        err.write("mdfleet: configuration error: %s\n" % exc)
         return EXIT_CONFIG
     except MdError as exc:
-        print("mdfleet: %s" % exc, file=sys.stderr)
+        err.write("mdfleet: %s\n" % exc)
         return EXIT_FAILED
-    _print(report, getattr(args, "json", False))
-    for err in report.errors:
-        print("mdfleet: %s" % err, file=sys.stderr)
+    _print(report, getattr(args, "json", False), out)
+    for problem in report.errors:
+        err.write("mdfleet: %s\n" % problem)
     return EXIT_FAILED if report.errors else EXIT_OK

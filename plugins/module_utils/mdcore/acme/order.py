@@ -198,5 +198,3 @@ def _pem_bytes(body) -> bytes:
     if isinstance(body, (bytes, bytearray)):
         return bytes(body)
     raise MdError("CA sent the certificate as JSON instead of a PEM chain")
-
-

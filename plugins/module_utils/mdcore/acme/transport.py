@@ -73,7 +73,7 @@ def parse_links(header: str | None) -> dict:
         url_part, *params = part.split(";")
         url = url_part.strip().strip("<>")
         for param in params:
-            key, _, val = param.strip().partition("=")
+            key, _sep, val = param.strip().partition("=")
             if key.strip() == "rel":
                 links.setdefault(val.strip().strip('"'), []).append(url)
     return links

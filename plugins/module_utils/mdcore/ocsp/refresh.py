@@ -9,7 +9,7 @@ import base64
 import datetime
 import hashlib
 import random
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from ..clock import Clock, Deadline, to_iso
@@ -20,7 +20,7 @@ from . import persist
 from .config import StapleTarget, StaplingConfig
 from .fetch import RequestsTransport, Transport, fetch
 from .outputs import differs, haproxy_set_ocsp, write_output
-from .request import Subject, build_request, read_subject, with_issuer
+from .request import CertId, Subject, build_request, read_subject, with_issuer
 from .state import OcspStatus, StapleAction, StapleResult, StapleState
 from .timing import Decision, decide, next_retry
 from .verify import VerifiedResponse, verify_response
@@ -85,6 +85,9 @@ class _Job:
     changed_files: list = field(default_factory=list)
     output_errors: list = field(default_factory=list)
     haproxy_updated: bool = False
+    certid: CertId | None = None  # of the request sent
+    answer: bytes | None = None  # the responder's answer, not yet verified
+    failure: OcspError | None = None  # why the exchange failed
     written: list = field(default_factory=list)  # files written without fsync, flushed at the end of the run
 
     def same_cert(self) -> bool:
@@ -117,13 +120,14 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
     own = transport is None
     transport = transport or RequestsTransport(config.proxy, config.max_response_bytes)
     try:
-        work = lambda job: _refresh(job, store, clock, now, config, transport, rng)  # noqa: E731
         if len(due) > 1 and config.workers > 1:
             with ThreadPoolExecutor(max_workers=min(config.workers, len(due))) as pool:
-                list(pool.map(work, due))
+                futures = [pool.submit(_exchange, job, clock, config, transport) for job in due]
+                for future in as_completed(futures):
+                    _finish(future.result(), clock, now, config, rng)
         else:
             for job in due:
-                work(job)
+                _finish(_exchange(job, clock, config, transport), clock, now, config, rng)
     finally:
         if own:
             transport.close()
@@ -199,8 +203,21 @@ def _check(job: _Job, now: datetime.datetime) -> None:
 
 
 # -- one exchange -----------------------------------------------------------------------------
-def _refresh(job: _Job, store: Store, clock: Clock, now: datetime.datetime, config: StaplingConfig,
-             transport: Transport, rng: random.Random) -> None:
+def _exchange(job: _Job, clock: Clock, config: StaplingConfig, transport: Transport) -> _Job:
+    """The network part (runs in the worker pool): issuer, request, one exchange under a deadline.
+    Leaves the answer (or the OcspError) in the job for :func:`_finish`."""
+    try:
+        subject = with_issuer(job.subject, job.target.issuer_path)
+        request_der, job.certid = build_request(subject)
+        job.answer = fetch(transport, subject.responder_url, request_der, config, Deadline(clock, config.timeout))
+    except OcspError as exc:
+        job.failure = exc
+    return job
+
+
+def _finish(job: _Job, clock: Clock, now: datetime.datetime, config: StaplingConfig, rng: random.Random) -> None:
+    """Verify and judge the answer, persist, serve (runs in the caller's thread, while the pool
+    keeps talking to responders)."""
     target = job.target
     if not job.same_cert():
         job.state = StapleState(cert_path=target.cert_path, cert_sha256=job.subject.cert_sha256,
@@ -211,13 +228,11 @@ def _refresh(job: _Job, store: Store, clock: Clock, now: datetime.datetime, conf
     state.responder = job.subject.responder_url
     state.last_attempt = now
     try:
-        subject = with_issuer(job.subject, target.issuer_path)
-        request_der, certid = build_request(subject)
-        deadline = Deadline(clock, config.timeout)
-        der = fetch(transport, subject.responder_url, request_der, config, deadline)
-        verified = verify_response(der, subject, certid, now, config.max_skew)
+        if job.failure is not None:
+            raise job.failure
+        verified = verify_response(job.answer, job.subject, job.certid, now, config.max_skew)
         _judge(job, verified, now)
-        _store(job, verified, certid.to_json(), now, config, rng)
+        _store(job, verified, job.certid.to_json(), now, config, rng)
         job.action = StapleAction.FETCHED
         if verified.status == OcspStatus.UNKNOWN:
             raise OcspError("responder does not know this certificate (status 'unknown'); retrying later")
@@ -231,8 +246,6 @@ def _refresh(job: _Job, store: Store, clock: Clock, now: datetime.datetime, conf
             persist.save_state(job.paths, state, job.written)
         except OcspError as save_exc:
             job.output_errors.append(str(save_exc))
-        _serve_stored(job, clock, now, config)
-        return
     _serve_stored(job, clock, now, config)
 
 

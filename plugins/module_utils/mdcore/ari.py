@@ -135,12 +135,13 @@ def from_iso_any(text: str) -> datetime.datetime:
     return value.astimezone(datetime.timezone.utc).replace(microsecond=0)
 
 
-def ari_renew_at(job: JobState, key_types: list[str]) -> datetime.datetime | None:
-    """The earliest renewal time ARI picked for the active certificates, if the CA gave any."""
+def ari_renew_at(ari: dict, key_types: list[str]) -> datetime.datetime | None:
+    """The earliest renewal time ARI picked for the active certificates (from a job's "ari"
+    mapping of key type -> AriState dict), if the CA gave any."""
     times = []
     for kt in key_types:
-        if kt in job.ari:
-            chosen = AriState.from_dict(job.ari[kt]).chosen_at()
+        if isinstance(ari.get(kt), dict):
+            chosen = AriState.from_dict(ari[kt]).chosen_at()
             if chosen is not None:
                 times.append(chosen)
     return min(times) if times else None

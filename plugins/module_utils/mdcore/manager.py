@@ -82,7 +82,7 @@ def effective_renew_at(current: dict, job: JobState, cfg: MdConfig) -> tuple[dat
     (the CA may want early renewal, e.g. before a mass revocation) but never later than the warn
     window opens, so an ARI answer can not let a certificate run into expiry."""
     window_at = renew_at(current, Window.parse(cfg.renew_window))
-    ari_at = ari_renew_at(job, current.get("key_types", [])) if cfg.ari else None
+    ari_at = ari_renew_at(job.ari, current.get("key_types", [])) if cfg.ari else None
     if ari_at is None or window_at is None:
         return window_at, False
     warn_at = renew_at(current, Window.parse(cfg.warn_window))
@@ -141,7 +141,7 @@ def config_snapshot(cfg: MdConfig) -> dict:
     """What status views need to know of the config; never secrets (no EAB key)."""
     return {"names": list(cfg.domains), "key_types": list(cfg.key_types), "cas": [c.url for c in cfg.cas],
             "challenge": cfg.challenge.type, "renew_window": cfg.renew_window, "warn_window": cfg.warn_window,
-            "contact": list(cfg.contact), "profile": cfg.profile}
+            "contact": list(cfg.contact), "profile": cfg.profile, "ari": cfg.ari}
 
 
 def remember_config(store: Store, cfg: MdConfig) -> None:

@@ -32,6 +32,11 @@ def test_shortlived_profile_and_ari_driven_renewal_with_replaces(pebble_ari, ngi
     chosen = from_iso(state.chosen)
     assert from_iso(state.window_start) <= chosen <= from_iso(state.window_end)
     assert planned.renew_at == state.chosen or from_iso(planned.renew_at) <= chosen
+    # the status views say the same as the plan
+    from mdcore.status.model import build_status
+
+    view = build_status(store, clock).get("ari.example")
+    assert view is not None and view.renew_at == from_iso(planned.renew_at)
 
     # Past the picked time the renewal happens, sending "replaces" (pebble 2.10 checks it).
     clock.advance((chosen - clock.now()).total_seconds() + 60)

@@ -17,6 +17,7 @@ import socket
 from dataclasses import dataclass, field
 
 from .. import VERSION
+from ..ari import ari_renew_at
 from ..clock import Clock
 from ..fsutil import read_bytes, read_json
 from ..ocsp.config import OTHERS_DIR, StapleTarget
@@ -470,6 +471,10 @@ def _managed(store: Store, name: str, now: datetime.datetime, stapling: bool) ->
     warns = [c.warn_at for c in md.certs if c.warn_at is not None]
     md.renew_at = min(starts) if starts else None
     md.warn_at = min(warns) if warns else None
+    ari_at = ari_renew_at(job.get("ari") or {}, md.key_types) if cfg.get("ari", True) else None
+    if ari_at is not None and md.renew_at is not None:
+        # the same rule as the manager's plan: the CA's ARI time, but never after the warn window opens
+        md.renew_at = min(ari_at, md.warn_at) if md.warn_at else ari_at
     md.renewal = _renewal_view(job, os.path.exists(os.path.join(store.staging_dir(name), ORDER_FILE)))
     retrying = md.renewal.errors and md.renewal.next_retry
     md.renewal.next_run = md.renewal.next_retry if retrying else md.renew_at

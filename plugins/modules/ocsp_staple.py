@@ -29,13 +29,15 @@ description:
   - Failures of single certificates are reported in RV(staples), they do not fail the task; the task fails
     for problems of the whole run (store not usable, locked, bad options).
 author:
-  - mdfleet.md contributors
+  - mdfleet.md contributors (@mdfleet)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reports which certificates would be fetched and which files would change, from the store alone.
       Nothing is fetched or written, the store is neither created nor locked.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   store:
@@ -124,7 +126,7 @@ options:
     type: float
     default: 60
 notes:
-  - Web servers that read the staple file only at start (nginx) need a reload after RV(changed); haproxy
+  - Web servers that read the staple file only at start (nginx) need a reload when the task reports a change; haproxy
     gets new responses over its runtime API without a reload.
   - Runs on the managed host; needs python3-cryptography (38 or newer) and python3-requests.
 seealso:
@@ -265,8 +267,9 @@ renew_required:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.deps import missing_libraries
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.ocsp import (
     StaplingConfig,
@@ -302,6 +305,9 @@ ARGUMENT_SPEC = dict(
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    missing = missing_libraries()
+    if missing:
+        module.fail_json(msg=missing_required_lib(", ".join(missing)))
     p = module.params
     try:
         config = StaplingConfig(window=p["window"], timeout=p["timeout"], proxy=p["proxy"], method=p["method"],

@@ -10,7 +10,7 @@ from cryptography import x509
 
 from mdcore.clock import Clock
 from mdcore.config import md_config_from_dict
-from mdcore.manager import ensure_md
+from mdcore.manager import Reason, ensure_md
 from mdcore.ocsp import OcspStatus, StapleAction, managed_targets, refresh_staples, staple_state
 from mdcore.store import Store
 from peers.ocsp_pki import Leaf, OcspTestCA
@@ -61,3 +61,9 @@ def test_pebble_certificate_stapled_with_pebble_intermediate(pebble_factory, tmp
             after = {r.key_type: r for r in refresh_staples(store, targets, Clock(), now=later)}
     assert after["rsa2048"].status == OcspStatus.REVOKED and after["rsa2048"].new_key_required
     assert after["p256"].status == OcspStatus.GOOD and not after["p256"].renew_required
+    # revoked is an emergency: the next plan renews the revoked certificate, and only once
+    planned = ensure_md(store, cfg, check_mode=True)
+    assert Reason.REVOKED in planned.reasons
+    renewed = ensure_md(store, cfg)
+    assert renewed.certificates["rsa2048"]["serial"] != issued.certificates["rsa2048"]["serial"]
+    assert Reason.REVOKED not in ensure_md(store, cfg, check_mode=True).reasons

@@ -10,7 +10,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-import requests
+try:
+    import requests
+except ImportError:  # reported by deps.missing_libraries(); see deps.py
+    pass
 
 from .. import USER_AGENT
 from ..clock import Deadline

@@ -44,7 +44,9 @@ def _connect(address: str, timeout: float) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         target = address[5:] if address.startswith("unix@") else address
     else:
-        host, _, port = address.replace("ipv4@", "").rpartition(":")
+        if ":" not in address:
+            raise OSError("%r is neither a socket path nor host:port" % address)
+        host, port = address.replace("ipv4@", "").rsplit(":", 1)
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         target = (host.strip("[]"), int(port))
     sock.settimeout(timeout)

@@ -10,9 +10,12 @@ import threading
 import urllib.parse
 from dataclasses import dataclass, field
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509 import ocsp
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509 import ocsp
+except ImportError:  # reported by deps.missing_libraries(); see deps.py
+    pass
 
 from ..certs import ocsp_url_of, split_pem_chain
 from ..errors import OcspError
@@ -21,8 +24,7 @@ GET_LIMIT = 255  # RFC 5019 2.1.1: use GET when the encoded request is shorter t
 PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
 PEM_END = b"-----END CERTIFICATE-----"
 
-_HASHES = {"sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
-           "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+_HASHES = {"sha1": "SHA1", "sha224": "SHA224", "sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ def _request(subject: Subject, hash_name: str) -> tuple:
     algorithm = _HASHES.get(hash_name)
     if algorithm is None:
         raise OcspError("unsupported CertID hash algorithm %s" % hash_name)
-    req = ocsp.OCSPRequestBuilder().add_certificate(subject.cert, subject.issuer, algorithm()).build()
+    req = ocsp.OCSPRequestBuilder().add_certificate(subject.cert, subject.issuer, getattr(hashes, algorithm)()).build()
     return req, CertId(hash_name, req.issuer_name_hash, req.issuer_key_hash, req.serial_number)
 
 

@@ -1,23 +1,33 @@
 """The `mdfleet` host command: drive, renew, staple, status, check-config.
 
-Exit codes: 0 all fine, 1 something failed (details printed), 2 bad configuration or usage,
-3 the store is locked by another run.
+`drive` is mod_md's housekeeping for the whole host, run by the systemd timer: renew what is due,
+reload the web server (only after its config test passed), refresh OCSP staples (and reload again
+when a staple file changed: nginx reads ssl_stapling_file only at load), write the status files,
+fire the events. Exit codes: 0 all fine, 1 something failed (details printed), 2 bad configuration
+or usage, 3 the store is locked by another run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import TextIO
 
 from . import VERSION
-from .clock import Clock
+from .clock import Clock, to_iso
 from .errors import ConfigError, MdError, StoreLockedError
+from .events import NO_EVENTS, EventName, EventSink
+from .fsutil import ensure_dir
 from .hostconfig import HostConfig, load_host_config
 from .manager import MdResult, drive_many
-from .reload import ReloadResult, reload_server
+from .notify import CommandNotifier, check_expiring
+from .ocsp import StapleTarget, StaplingConfig, managed_targets, refresh_staples
+from .ocsp.state import OcspStatus, StapleAction, StapleResult
+from .reload import ReloadOutcome, reload_server
+from .status import build_status, render_html, render_prometheus, report_json, write_status_files
 from .store import Store
 
 DEFAULT_CONFIG = "/etc/mdfleet/config.json"
@@ -29,53 +39,120 @@ class RunReport:
     """What one run did, printed for people or as JSON for playbooks (renew_now.yml)."""
 
     domains: list[dict] = field(default_factory=list)
-    reload: dict | None = None
+    staples: list[dict] = field(default_factory=list)
+    reloads: list[dict] = field(default_factory=list)
+    status_files: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return any(d.get("changed") for d in self.domains) or bool(self.reload and
-                                                                     self.reload.get("outcome") == "reloaded")
+        return any(d.get("changed") for d in self.domains) or any(s.get("changed") for s in self.staples) or \
+            any(r.get("outcome") == ReloadOutcome.RELOADED for r in self.reloads)
 
 
-def _store(cfg: HostConfig, clock: Clock) -> Store:
-    return Store(cfg.store, clock, challenges_dir=cfg.challenges_dir).setup()
+def _notifier(store: Store, cfg: HostConfig, clock: Clock) -> EventSink:
+    if not cfg.message_cmd:
+        return NO_EVENTS
+    return CommandNotifier(store, cfg.message_cmd, clock, timeout=cfg.message_timeout)
 
 
-def _acme(store: Store, cfg: HostConfig, clock: Clock, names: list[str] | None, force: bool,
-          report: RunReport) -> bool:
-    """Renew what is due (or the named domains); returns whether a new set was activated."""
-    chosen = [d for d in cfg.domains if not names or d.name in names]
+def _acme(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, names: list[str] | None,
+          force: bool, report: RunReport) -> list[str]:
+    """Renew what is due (or the named domains); returns the domains that got a new set."""
     unknown = sorted(set(names or []) - {d.name for d in cfg.domains})
     if unknown:
         raise ConfigError("%s: no managed domain named %s" % (cfg.path, ", ".join(unknown)))
-    results = drive_many(store, chosen, clock, workers=cfg.workers, force=force)
-    activated = False
+    chosen = [d for d in cfg.domains if not names or d.name in names]
+    results = drive_many(store, chosen, clock, workers=cfg.workers, force=force, events=events)
+    activated = []
     for md, res in zip(chosen, results, strict=True):
         if isinstance(res, MdResult):
-            entry = asdict(res)
-            activated = activated or res.changed
+            report.domains.append(asdict(res))
+            if res.changed:
+                activated.append(md.name)
         else:
-            entry = {"md": md.name, "changed": False, "error": str(res)}
+            report.domains.append({"md": md.name, "changed": False, "error": str(res)})
             report.errors.append("%s: %s" % (md.name, res))
-        report.domains.append(entry)
     return activated
 
 
-def _reload(cfg: HostConfig, report: RunReport) -> None:
-    result: ReloadResult = reload_server(cfg.reload)
-    report.reload = asdict(result)
+def _reload(cfg: HostConfig, report: RunReport, why: str) -> bool:
+    result = reload_server(cfg.reload)
+    report.reloads.append(dict(asdict(result), why=why))
     if not result.ok:
-        report.errors.append("web server not reloaded: %s" % result.detail)
+        report.errors.append("web server not reloaded (%s): %s" % (why, result.detail))
+    return result.outcome == ReloadOutcome.RELOADED
 
 
-def run_drive(cfg: HostConfig, clock: Clock, names: list[str] | None = None, force: bool = False) -> RunReport:
+def staple_targets(store: Store, cfg: HostConfig) -> list[StapleTarget]:
+    opts = cfg.stapling
+    overrides = None
+    if opts.nginx_dir:
+        ensure_dir(opts.nginx_dir, 0o755)  # OCSP responses are public; nginx reads them at load
+        overrides = {md: {kt: {"staple_file": os.path.join(opts.nginx_dir, "%s.%s.der" % (md, kt))}
+                          for kt in (store.active_set(md) or {}).get("key_types", [])}
+                     for md in store.managed_names()}
+    targets = managed_targets(store, overrides, haproxy_ocsp_files=opts.haproxy_ocsp_files)
+    return targets + [StapleTarget.from_dict(other) for other in opts.others]
+
+
+def _staple(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, report: RunReport) -> bool:
+    """Refresh what is due; returns whether a staple file changed."""
+    opts = cfg.stapling
+    if not opts.enabled:
+        return False
+    config = StaplingConfig(window=opts.window, timeout=opts.timeout, proxy=opts.proxy,
+                            keep_seconds=opts.keep_days * 86400.0, haproxy_socket=opts.haproxy_socket,
+                            workers=cfg.workers)
+    results = refresh_staples(store, staple_targets(store, cfg), clock, config=config)
+    changed = False
+    for res in results:
+        report.staples.append(_staple_entry(res))
+        changed = changed or bool(res.changed_files)
+        who = res.md or res.cert_path
+        if res.action == StapleAction.FETCHED:
+            events.fire(EventName.OCSP_RENEWED, who, {"status": res.status, "next_update": to_iso(res.next_update)})
+        if res.error or res.status == OcspStatus.REVOKED:
+            events.fire(EventName.OCSP_ERRORED, who, {"error": res.error or "certificate revoked",
+                                                      "status": res.status})
+            if res.error:
+                report.errors.append("stapling %s: %s" % (res.name, res.error))
+        for problem in res.output_errors:
+            report.errors.append("stapling %s: %s" % (res.name, problem))
+    return changed
+
+
+def _staple_entry(res: StapleResult) -> dict:
+    return {"name": res.name, "md": res.md, "key_type": res.key_type, "action": res.action, "status": res.status,
+            "next_update": to_iso(res.next_update), "refresh_at": to_iso(res.refresh_at), "error": res.error,
+            "changed": res.changed, "files": list(res.files)}
+
+
+def _status(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, report: RunReport) -> None:
+    if isinstance(events, CommandNotifier):
+        events.retry_pending()
+    status = build_status(store, clock, others=[o["cert"] for o in cfg.stapling.others],
+                          stapling=cfg.stapling.enabled)
+    check_expiring(store, status, events)
+    report.status_files = write_status_files(store, status, prometheus_file=cfg.prometheus_file)
+
+
+def run(cfg: HostConfig, clock: Clock, *, acme: bool = True, staple: bool = True, names: list[str] | None = None,
+        force: bool = False) -> RunReport:
+    """One locked run over the store: the parts of `drive` that ``acme``/``staple`` select."""
     report = RunReport()
-    store = _store(cfg, clock)
+    store = Store(cfg.store, clock, challenges_dir=cfg.challenges_dir).setup()
     with store.lock(cfg.lock_wait):
         store.recover()
-        if _acme(store, cfg, clock, names, force, report):
-            _reload(cfg, report)
+        events = _notifier(store, cfg, clock)
+        if acme:
+            activated = _acme(store, cfg, clock, events, names, force, report)
+            if activated and _reload(cfg, report, "new certificates"):
+                for md in activated:
+                    events.fire(EventName.INSTALLED, md, {})
+        if staple and _staple(store, cfg, clock, events, report):
+            _reload(cfg, report, "new OCSP staples")
+        _status(store, cfg, clock, events, report)
     return report
 
 
@@ -91,8 +168,25 @@ def _print(report: RunReport, as_json: bool, out: TextIO) -> None:
         else:
             out.write("%-30s %-9s %s renew-at %s\n" % (entry["md"], entry["action"],
                                                        "; ".join(entry["reasons"]) or "-", entry.get("renew_at")))
-    if report.reload and report.reload["outcome"] != "skipped":
-        out.write("web server: %s %s\n" % (report.reload["outcome"], report.reload["detail"]))
+    for staple in report.staples:
+        out.write("%-30s ocsp %-8s %-12s next-update %s%s\n" % (
+            staple["name"], staple["action"], staple["status"], staple["next_update"],
+            (" error: %s" % staple["error"]) if staple["error"] else ""))
+    for reload in report.reloads:
+        if reload["outcome"] != ReloadOutcome.SKIPPED:
+            out.write("web server: %s (%s) %s\n" % (reload["outcome"], reload["why"], reload["detail"]))
+
+
+def _show_status(cfg: HostConfig, clock: Clock, view: str, out: TextIO) -> None:
+    store = Store(cfg.store, clock, challenges_dir=cfg.challenges_dir)
+    status = build_status(store, clock, others=[o["cert"] for o in cfg.stapling.others],
+                          stapling=cfg.stapling.enabled)
+    if view == "html":
+        out.write(render_html(status))
+    elif view == "prometheus":
+        out.write(render_prometheus(status))
+    else:
+        out.write(json.dumps(report_json(status), indent=2, sort_keys=True) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,12 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
                                      "for this host (mdfleet.md %s)" % VERSION)
     parser.add_argument("--config", default=DEFAULT_CONFIG, help="host configuration (JSON), default %(default)s")
     sub = parser.add_subparsers(dest="command", required=True)
-    drive = sub.add_parser("drive", help="do all that is due: renew, activate, reload, staple, status")
+    drive = sub.add_parser("drive", help="do all that is due: renew, reload, staple, status, events")
     drive.add_argument("--json", action="store_true", help="print the run's report as JSON")
-    renew = sub.add_parser("renew", help="renew the named managed domains (all when none named)")
+    renew = sub.add_parser("renew", help="renew the named managed domains (all when none named), then staple")
     renew.add_argument("names", nargs="*")
     renew.add_argument("--force", action="store_true", help="renew even when not due")
     renew.add_argument("--json", action="store_true")
+    staple = sub.add_parser("staple", help="refresh the OCSP staples that are due")
+    staple.add_argument("--json", action="store_true")
+    status = sub.add_parser("status", help="print the status (JSON by default)")
+    fmt = status.add_mutually_exclusive_group()
+    fmt.add_argument("--json", dest="view", action="store_const", const="json")
+    fmt.add_argument("--html", dest="view", action="store_const", const="html")
+    fmt.add_argument("--prometheus", dest="view", action="store_const", const="prometheus")
     sub.add_parser("check-config", help="validate the configuration and exit")
     return parser
 
@@ -114,18 +215,22 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     """Run one command; output goes to ``out``/``err`` (stdout/stderr by default)."""
     out = out or sys.stdout
     err = err or sys.stderr
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     clock = Clock()
     try:
         cfg = load_host_config(args.config)
         if args.command == "check-config":
             out.write("%s: OK, %d managed domain(s)\n" % (cfg.path, len(cfg.domains)))
             return EXIT_OK
+        if args.command == "status":
+            _show_status(cfg, clock, args.view or "json", out)
+            return EXIT_OK
         if args.command == "drive":
-            report = run_drive(cfg, clock)
+            report = run(cfg, clock)
+        elif args.command == "staple":
+            report = run(cfg, clock, acme=False)
         else:
-            report = run_drive(cfg, clock, names=args.names or None, force=args.force)
+            report = run(cfg, clock, names=args.names or None, force=args.force)
     except StoreLockedError as exc:
         err.write("mdfleet: %s\n" % exc)
         return EXIT_LOCKED

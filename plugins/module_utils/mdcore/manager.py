@@ -21,6 +21,7 @@ from .errors import MdError, StoreError
 from .events import NO_EVENTS, EventName, EventSink
 from .issuance import TransportFactory, lifetime_of, obtain, transport_for
 from .job import JobError, JobState
+from .ocsp.persist import staple_state
 from .policy import Window, backoff_seconds
 from .store import Store
 
@@ -41,6 +42,7 @@ class Reason:
     FORCED = "forced"
     RESUME = "an interrupted order is resumed"
     ARI = "renewal time suggested by the CA (ARI) reached"
+    REVOKED = "certificate revoked (OCSP)"
 
 
 @dataclass
@@ -89,6 +91,16 @@ def effective_renew_at(current: dict, job: JobState, cfg: MdConfig) -> tuple[dat
     return (min(ari_at, warn_at) if warn_at else ari_at), True
 
 
+def _revoked(store: Store, md: str, current: dict) -> bool:
+    """Stapling found an active certificate revoked: an emergency renewal (with a new key, which
+    every order gets). Compared by fingerprint, so the renewed certificate is not flagged."""
+    for kt, facts in current.get("certs", {}).items():
+        state = staple_state(store, md, kt)
+        if state and state.renew_required and state.cert_sha256 == facts.get("sha256_fingerprint"):
+            return True
+    return False
+
+
 def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = False) -> Plan:
     current = store.active_set(cfg.name)
     plan = Plan(cfg.name, Action.NONE)
@@ -109,6 +121,8 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
             plan.reasons.append(Reason.CA_CHANGED)
         if plan.renew_at is not None and plan.renew_at <= now:
             plan.reasons.append(Reason.ARI if via_ari else Reason.RENEW_WINDOW)
+        if _revoked(store, cfg.name, current):
+            plan.reasons.append(Reason.REVOKED)
     if store.pending_order(cfg.name) and plan.reasons:
         plan.reasons.append(Reason.RESUME)
     if not plan.reasons:

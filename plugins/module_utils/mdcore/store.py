@@ -8,8 +8,10 @@ Layout (root default /var/lib/mdfleet, 0700):
   staging/<md>/                                    a set being built; order.json remembers the order
   jobs/<md>.json                                   renewal job state (errors, backoff, log)
   ocsp/<md>/                                       stapling responses and their metadata
+  ocsp/_others/<id>/                               the same for certificates not managed here
+  events/<md>.json                                 message command bookkeeping (rate limits, retries)
   challenges/                                      http-01 tokens the web server serves (0755)
-  status/                                          md-status.json, per-domain json, html, prom
+  status/                                          md-status.json, domains/<md>.json, index.html, .prom
   store.lock                                       one lock per store
 
 Activation is two atomic renames: staging/<md> -> archive/<md>.<N> (set.json is written last, so

@@ -46,6 +46,7 @@ class FaultResponder:
         self.mode = mode
         self.lifetime = lifetime or datetime.timedelta(days=4)
         self.requests: list[str] = []  # the mode each request was answered in
+        self.user_agents: list[str] = []
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -82,6 +83,7 @@ class FaultResponder:
             def _answer(self, body: bytes):
                 mode = responder.mode
                 responder.requests.append(mode)
+                responder.user_agents.append(self.headers.get("User-Agent", ""))
                 if mode == Fault.HANG:
                     responder._release.wait(120)
                     self.close_connection = True

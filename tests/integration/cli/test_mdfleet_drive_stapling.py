@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from cryptography import x509
+
 from mdcore.cli import main
 from peers.ocsp_pki import Leaf, OcspTestCA
 from peers.ocsp_responder import OpensslOcspResponder, private_netns

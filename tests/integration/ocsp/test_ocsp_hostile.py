@@ -66,4 +66,4 @@ def test_hostile_answer_rejected_and_good_kept(tmp_path, pki, fault, web, mode, 
     assert state.last_error == res.error and state.errors == 1 and state.next_retry is not None
     assert state.response_sha256 in meta.decode()
     assert elapsed < 5, "the deadline bounds every exchange"
-    assert fault.requests[-1] == mode
+    assert fault.requests[-1] == mode and fault.user_agents[-1].startswith("mdfleet.md/")

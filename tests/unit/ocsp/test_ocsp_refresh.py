@@ -378,3 +378,43 @@ def test_results_as_dicts(store, setup_md, clock, http, config, rng):
     assert data["status"] == "good" and data["changed"] is True
     assert data["next_update"].endswith("Z") and data["md"] == MD
     json.dumps(data)
+
+
+def test_override_added_later_refetches_without_parsing_shortcut(store, leaf, clock, http, config, rng):
+    install_md(store, MD, leaf)
+    [first] = run(store, managed_targets(store), clock, http, config, rng)
+    assert first.responder == OCSP_URL
+    targets = managed_targets(store, {MD: {"responder": "http://override.test/"}})
+    [res] = run(store, targets, clock, http, config, rng)
+    assert res.action == StapleAction.FETCHED and res.responder == "http://override.test/"
+    assert http.calls[-1][1].startswith("http://override.test/")
+    # and back to the certificate's own URL (known from the store, the certificate is not re-parsed)
+    [back] = run(store, managed_targets(store), clock, http, config, rng)
+    assert back.action == StapleAction.FETCHED and back.responder == OCSP_URL
+
+
+def test_staple_store_check_mode_creates_nothing(tmp_path, leaf, clock, http):
+    from mdcore.ocsp import staple_store
+    from mdcore.store import Store
+
+    store = Store(str(tmp_path / "nostore"), clock)
+    results = staple_store(store, clock, others=[{"cert": leaf.fullchain_path}], check_mode=True)
+    assert [r.action for r in results] == [StapleAction.WOULD_FETCH]
+    assert not os.path.exists(tmp_path / "nostore") and http.calls == []
+    results = staple_store(store, clock, others=[{"cert": leaf.fullchain_path}], transport=http)
+    assert [r.status for r in results] == [OcspStatus.GOOD] and os.path.isdir(tmp_path / "nostore")
+
+
+def test_prune_runs_at_most_hourly(store, setup_md, clock, http, config, rng, monkeypatch):
+    import mdcore.ocsp.persist as persist
+
+    calls = []
+    real = persist.prune
+    monkeypatch.setattr(persist, "prune", lambda *a: calls.append(a) or real(*a))
+    run(store, setup_md, clock, http, config, rng)
+    clock.advance(600)
+    run(store, setup_md, clock, http, config, rng)
+    assert len(calls) == 1
+    clock.advance(3600)
+    run(store, setup_md, clock, http, config, rng)
+    assert len(calls) == 2

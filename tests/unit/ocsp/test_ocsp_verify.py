@@ -14,6 +14,8 @@ from mdcore.ocsp.request import build_request, get_url, load_subject
 from mdcore.ocsp.verify import ISSUER, verify_response
 from peers.ocsp_fault_responder import Fault, FaultResponder
 
+from .conftest import OCSP_URL
+
 DAY = datetime.timedelta(days=1)
 
 
@@ -123,3 +125,35 @@ def test_responder_override_and_get_form(pki, leaf):
     url = get_url(subject.responder_url, request)
     assert url.startswith("http://other.test/ocsp/ME") and len(url) < 255 + len("http://other.test/ocsp/")
     assert get_url("http://x.test", request * 3) is None
+
+
+def test_der_hash_without_parsing_matches_parsed(leaf):
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    from mdcore.ocsp.request import pem_der_sha256, read_subject
+
+    with open(leaf.fullchain_path, "rb") as handle:
+        pem = handle.read()
+    assert pem_der_sha256(pem) == hashlib.sha256(leaf.cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+    assert pem_der_sha256(b"no pem here") is None
+    known = read_subject(leaf.cert_path, None, pem_der_sha256(pem), "http://known.test/")
+    assert known.cert is None and known.responder_url == "http://known.test/"  # not parsed
+    fresh = read_subject(leaf.cert_path, None, "other-digest", "http://known.test/")
+    assert fresh.cert is not None and fresh.responder_url == OCSP_URL
+
+
+@pytest.mark.parametrize("data, reason", [
+    ({"cert": "/x.pem", "bogus": 1}, "unknown stapling option 'bogus'"),
+    ({"chain": "/x.pem"}, "needs 'cert'"),
+    ({"cert": "/x.pem", "responder": "ldap://x"}, "must be an http:// or https:// URL"),
+])
+def test_target_options_are_checked(data, reason):
+    from mdcore.errors import ConfigError
+    from mdcore.ocsp import StapleTarget
+
+    with pytest.raises(ConfigError, match=reason):
+        StapleTarget.from_dict(data)
+    target = StapleTarget.from_dict({"cert": "/c.pem", "issuer": "/i.pem", "staple_file": None})
+    assert (target.cert_path, target.issuer_path, target.staple_file) == ("/c.pem", "/i.pem", None)

@@ -11,16 +11,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-# The real peers (pebble, challtestsrv, nginx) come from the integration fixtures.
-from integration.conftest import (  # noqa: E402,F401
-    challtestsrv,
-    nginx_challenges,
-    pebble,
-    pebble_eab,
-    pebble_factory,
-    pebble_standalone,
-)
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")

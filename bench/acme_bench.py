@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Side-by-side ACME issuance benchmark: the mdfleet engine vs certbot, against one local pebble.
 
 Not a test: it prints figures and asserts nothing about time. What it does:
@@ -365,12 +364,15 @@ def table(rows: list[tuple[SideResult, SideResult | None]]) -> str:
                 )
             )
     widths = [max(len(r[i]) for r in [head, *lines]) for i in range(len(head))]
-    fmt = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + " |"  # noqa: E731
+
+    def fmt(row: tuple[str, ...]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + " |"
+
     return "\n".join([fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(fmt, lines)])
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--n", type=int, action="append", help="certificates per run (repeatable; default 20 and 100)")
     ap.add_argument("--workers", type=int, default=8, help="orders the engine runs at a time (default 8)")
     ap.add_argument(
@@ -426,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
                     "certbot  N=%d: %d issued in %.2f s %s" % (n, theirs.done, theirs.wall, "; ".join(theirs.notes)),
                     flush=True,
                 )
-                rows = rows[: -args.repeat] + [(o, theirs) for o, _ in rows[-args.repeat :]]
+                rows = rows[: -args.repeat] + [(o, theirs) for o, _certbot in rows[-args.repeat :]]
     print()
     print(table(rows))
     if args.json:

@@ -611,7 +611,7 @@ class FakeAcme:
                 return "http-01 token file: %s" % exc
             return None if got == keyauth else "http-01: got %r, want %r" % (got, keyauth)
         if ctype == "http-01" and self.http_port is not None:
-            url = "http://127.0.0.1:%d/.well-known/acme-challenge/%s" % (self.http_port, token)
+            url = "http://127.0.0.1:%s/.well-known/acme-challenge/%s" % (self.http_port, token)
             try:
                 got = urllib.request.urlopen(url, timeout=5).read().decode()  # noqa: S310 - loopback
             except OSError as exc:

@@ -100,7 +100,7 @@ def test_thumbprint_matches_independent_computation(alg: str) -> None:
 
 def test_ec_coordinates_keep_leading_zero_bytes() -> None:
     """RFC 7518 6.2.1.2: x and y are full-length; a stripped leading zero breaks thumbprints at the CA."""
-    for _ in range(3000):
+    for _attempt in range(3000):
         priv = ec.generate_private_key(ec.SECP256R1())
         nums = priv.public_key().public_numbers()
         if nums.x < 2**248 or nums.y < 2**248:

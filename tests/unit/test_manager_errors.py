@@ -76,7 +76,7 @@ def test_backoff_grows_with_repeated_errors(
     run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme, store: Store, clock: FakeClock
 ) -> None:
     waits = []
-    for _ in range(4):
+    for _failure in range(4):
         fake_ca.inject("newOrder", problem("serverInternal", "down", 500))
         with pytest.raises(MdError):
             run_md(make_cfg())

@@ -54,11 +54,12 @@ class Harness:
             on_order_url=self.order_urls.append,
         )
 
-    def request(self, names: list[str] = NAMES, **kwargs) -> OrderRequest:
+    def request(self, names: list[str] | None = None, **kwargs) -> OrderRequest:
+        names = NAMES if names is None else names
         return OrderRequest(names=names, csr_der=make_csr(self.cert_key, names), **kwargs)
 
     def run(
-        self, names: list[str] = NAMES, deadline: float = 300, solvers: dict | None = None, **kwargs
+        self, names: list[str] | None = None, deadline: float = 300, solvers: dict | None = None, **kwargs
     ) -> IssuedChain:
         return self.flow(solvers).run(self.request(names, **kwargs), Deadline(self.clock, deadline))
 

@@ -79,12 +79,12 @@ def test_backoff_jitter_bounds(errors: int) -> None:
     assert backoff_seconds(errors, FixedRandom(0.0)) == 0.5 * base
     assert backoff_seconds(errors, FixedRandom(0.999999)) < 1.5 * base
     rng = random.Random(42)
-    samples = [backoff_seconds(errors, rng) for _ in range(200)]
+    samples = [backoff_seconds(errors, rng) for _sample in range(200)]
     assert all(0.5 * base <= s < 1.5 * base for s in samples)
     assert max(samples) - min(samples) > 0.5 * base  # really jittered
 
 
 def test_backoff_is_reproducible_with_a_seed() -> None:
-    assert [backoff_seconds(3, random.Random(7)) for _ in range(3)] == [
+    assert [backoff_seconds(3, random.Random(7)) for _run in range(3)] == [
         backoff_seconds(3, random.Random(7))
     ] * 3

@@ -31,7 +31,7 @@ def _new_order(transport: AcmeTransport, account: Account, deadline: Deadline):
 def test_one_head_new_nonce_for_a_whole_run(
     fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline
 ) -> None:
-    for _ in range(3):
+    for _order in range(3):
         resp = _new_order(transport, account, deadline)
         transport.post_as_get(resp.location, account[1], account[0].url, deadline, "order")
     assert fake_ca.count("newNonce") == 1

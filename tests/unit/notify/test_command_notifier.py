@@ -39,7 +39,7 @@ def test_errors_and_challenge_details(store, notifier, runner):
     notifier.fire("challenge-setup:http-01:www.example.org", "www.example.org")
     notifier.fire(EventName.ERRORED, "www.example.org", {"error": "CA says no"})
     notifier.fire(EventName.RENEWING, "www.example.org", {"reasons": ["names changed", "forced"]})
-    (_, env1, _), (_, env2, _), (_, env3, _) = runner.calls
+    (_argv1, env1, _timeout1), (_argv2, env2, _timeout2), (_argv3, env3, _timeout3) = runner.calls
     assert env3["MDFLEET_REASONS"] == "names changed; forced"
     assert env1["MDFLEET_CHALLENGE_TYPE"] == "http-01"
     assert env1["MDFLEET_CHALLENGE_DOMAIN"] == "www.example.org"
@@ -72,7 +72,7 @@ def test_rate_limits_as_mod_md(store, notifier, runner, clock):
 
 
 def test_hooks_are_never_rate_limited(store, notifier, runner):
-    for _ in range(3):
+    for _round in range(3):
         notifier.fire(EventName.RENEWING, "a.example")
         notifier.fire("challenge-setup:dns-01:a.example", "a.example")
     assert len(runner.calls) == 6
@@ -116,7 +116,7 @@ def test_renewed_is_retried_until_delivered(store, notifier_for, runner, clock):
     state = NotifyState.load(store, "a.example")
     assert state.pending == [] and state.failures == 0
     assert notifier_for(store).retry_pending() == []
-    (_, env, _) = runner.calls[-1]
+    (_argv, env, _timeout) = runner.calls[-1]
     assert json.loads(env["MDFLEET_SERIALS"]) == {"p256": "01"}  # the retry says what the event said
 
 

@@ -25,7 +25,7 @@ def test_fires_exactly_inside_the_warn_window(store, clock, notifier, runner):
 
 def test_once_a_day_then_again(store, clock, notifier, runner):
     write_md(store.root, clock.now(), Spec("a.example", age=85 * DAY))
-    for _ in range(5):  # a drive every 4 hours
+    for _drive in range(5):  # a drive every 4 hours
         check_expiring(store, build_status(store, clock), notifier)
         clock.advance(4 * 3600)
     assert len(runner.calls) == 1
@@ -44,7 +44,7 @@ def test_expired_and_static_files_fire_too(store, clock, notifier, runner, test_
     pem.write_bytes(test_ca.chain_pem(leaf))
     report = build_status(store, clock, others=[str(pem)])
     assert sorted(check_expiring(store, report, notifier)) == sorted(["gone.example", str(pem)])
-    envs = {argv[-1]: env for argv, env, _ in runner.calls}
+    envs = {argv[-1]: env for argv, env, _timeout in runner.calls}
     assert envs["gone.example"]["MDFLEET_EXPIRED"] == "1"
     assert envs[str(pem)]["MDFLEET_CERT_PATHS"] == str(pem)
 

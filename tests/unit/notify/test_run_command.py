@@ -87,7 +87,7 @@ def test_hanging_command_is_killed_with_its_children(tmp_path, store, clock):
     (delivery,) = notifier.deliveries
     assert delivery.timed_out and delivery.error == "timed out after 1s (killed)"
     child = int(pidfile.read_text())
-    for _ in range(100):
+    for _poll in range(100):
         if not alive(child):
             break
         time.sleep(0.05)

@@ -112,10 +112,14 @@ def test_stapling_views(synth, clock):
                   Spec("lost.example", ocsp_expired=True), Spec("never.example", ocsp=None))
     report = build_status(store, clock)
     staple = {md.name: md.certs[0].staple for md in report.domains}
-    assert (staple["good.example"].status, staple["good.example"].health) == (OcspStatus.GOOD,
-                                                                               StapleHealth.OK)
-    assert (staple["noresp.example"].status, staple["noresp.example"].health) == (OcspStatus.NO_RESPONDER,
-                                                                                   StapleHealth.NONE)
+    assert (staple["good.example"].status, staple["good.example"].health) == (
+        OcspStatus.GOOD,
+        StapleHealth.OK,
+    )
+    assert (staple["noresp.example"].status, staple["noresp.example"].health) == (
+        OcspStatus.NO_RESPONDER,
+        StapleHealth.NONE,
+    )
     assert staple["flaky.example"].health == StapleHealth.WARNING and staple["flaky.example"].errors == 2
     assert staple["revoked.example"].health == StapleHealth.ERROR
     assert staple["revoked.example"].new_key_required

@@ -29,8 +29,11 @@ def samples(fams: dict, name: str, **match) -> list:
 
 
 def test_parsed_by_prometheus_client(synth, clock):
-    store = synth(*fleet_mix(40), Spec("expired.example", age=100 * DAY), Spec("revoked.example",
-                                                                                 ocsp=OcspStatus.REVOKED))
+    store = synth(
+        *fleet_mix(40),
+        Spec("expired.example", age=100 * DAY),
+        Spec("revoked.example", ocsp=OcspStatus.REVOKED),
+    )
     report = build_status(store, clock)
     fams = families(render_prometheus(report))
     for name in ("x509_cert_not_after", "x509_cert_not_before", "x509_cert_expired",

@@ -243,10 +243,9 @@ account_key_thumbprint:
 
 from dataclasses import asdict
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import engine_module
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_config_from_dict
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.deps import missing_libraries
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.issuance import rollover_account
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.manager import ensure_md
@@ -296,11 +295,8 @@ ARGUMENT_SPEC = dict(
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+    module = engine_module(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
                            required_one_of=[("acme_directory", "cas")])
-    missing = missing_libraries()
-    if missing:
-        module.fail_json(msg=missing_required_lib(", ".join(missing)))
     params = module.params
     try:
         cfg = md_config_from_dict(params)

@@ -91,9 +91,8 @@ json_path:
 import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import engine_module
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.deps import missing_libraries
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.fsutil import PUBLIC_MODE, read_bytes, write_if_changed
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.fleet import (
@@ -113,11 +112,8 @@ ARGUMENT_SPEC = dict(
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+    module = engine_module(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
                            required_one_of=[("html_path", "json_path")])
-    missing = missing_libraries()
-    if missing:
-        module.fail_json(msg=missing_required_lib(", ".join(missing)))
     params = module.params
     report = build_fleet_report(params["statuses"], Clock().now())
     outputs = []

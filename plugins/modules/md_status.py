@@ -101,9 +101,8 @@ ansible_facts:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import engine_module
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.deps import missing_libraries
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.hostconfig import load_host_config
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.policy import Window
@@ -122,10 +121,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    missing = missing_libraries()
-    if missing:
-        module.fail_json(msg=missing_required_lib(", ".join(missing)))
+    module = engine_module(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     try:
         root, others = params["store"], list(params["others"])

@@ -267,9 +267,8 @@ renew_required:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import engine_module
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.deps import missing_libraries
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.ocsp import (
     StaplingConfig,
@@ -304,10 +303,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    missing = missing_libraries()
-    if missing:
-        module.fail_json(msg=missing_required_lib(", ".join(missing)))
+    module = engine_module(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     try:
         config = StaplingConfig(window=p["window"], timeout=p["timeout"], proxy=p["proxy"], method=p["method"],

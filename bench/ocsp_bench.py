@@ -25,6 +25,7 @@ Run (as root): /work/main/.venv/bin/python bench/ocsp_bench.py [--n 1000] [--wor
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import resource
@@ -60,7 +61,8 @@ def child(args: dict) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     overrides = {md: {"staple_file": os.path.join(args["web"], md + ".der")} for md in store.managed_names()}
     targets = managed_targets(store, overrides)
-    results = refresh_staples(store, targets, clock, config=StaplingConfig(workers=args["workers"]))
+    now = clock.now() + datetime.timedelta(seconds=args.get("shift", 0))
+    results = refresh_staples(store, targets, clock, now=now, config=StaplingConfig(workers=args["workers"]))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     actions: dict[str, int] = {}
     for res in results:
@@ -180,13 +182,17 @@ def bench(opts) -> None:
                 args = {"store": store.root, "web": str(web), "workers": opts.workers}
                 cold = run_child(python, args)
                 warm = run_child(python, args)
+                # 17 h later: inside the 33% window of the 24 h responses, every stored one is replaced
+                again = run_child(python, dict(args, shift=17 * 3600))
                 label = "py %s, cryptography %s" % (cold["python"], cold["cryptography"])
-                engine_rows.append((label, cold, warm))
+                engine_rows.append((label, cold, warm, again))
                 rate = opts.n / cold["wall"]
                 rows.append(("engine, all due: %s" % label, opts.n, cold["wall"], rate, cold["maxrss_kb"],
                              cold["cpu"]))
                 rows.append(("engine, nothing due: %s" % label, opts.n, warm["wall"], None, warm["maxrss_kb"],
                              warm["cpu"]))
+                rows.append(("engine, all due again (replacing): %s" % label, opts.n, again["wall"],
+                             opts.n / again["wall"], again["maxrss_kb"], again["cpu"]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -203,13 +209,13 @@ def bench(opts) -> None:
           % (opts.workdir or tempfile.gettempdir(), load[0], load[1], load[2], os.cpu_count() or 0))
     print()
     print("responder raw capacity (best plain client): %.0f responses/s" % capacity)
-    for label, cold, warm in engine_rows:
-        ratio = capacity / (opts.n / cold["wall"])
-        print("%s: %s; raw capacity / engine = %.2fx (target <= 1.5); nothing due: %.3f s "
-              "(target < 0.5 s; %.2f s with interpreter start); actions %s / %s%s"
-              % (label, "within target" if ratio <= 1.5 else "OUTSIDE target", ratio, warm["wall"],
-                 warm["process_wall"], cold["actions"], warm["actions"],
-                 ("; errors: %s" % cold["errors"]) if cold["errors"] else ""))
+    for label, cold, warm, again in engine_rows:
+        ratios = [capacity / (opts.n / run["wall"]) for run in (cold, again)]
+        print("%s: raw capacity / engine = %.2fx first fetch, %.2fx replacing (target <= 1.5: %s); "
+              "nothing due: %.3f s (target < 0.5 s; %.2f s with interpreter start); actions %s / %s / %s%s"
+              % (label, ratios[0], ratios[1], "met" if min(ratios) <= 1.5 else "NOT met", warm["wall"],
+                 warm["process_wall"], cold["actions"], warm["actions"], again["actions"],
+                 ("; errors: %s" % (cold["errors"] + again["errors"])) if cold["errors"] or again["errors"] else ""))
 
 
 def main() -> None:

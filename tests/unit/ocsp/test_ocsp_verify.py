@@ -157,3 +157,23 @@ def test_target_options_are_checked(data, reason):
         StapleTarget.from_dict(data)
     target = StapleTarget.from_dict({"cert": "/c.pem", "issuer": "/i.pem", "staple_file": None})
     assert (target.cert_path, target.issuer_path, target.staple_file) == ("/c.pem", "/i.pem", None)
+
+
+def test_request_encoding_matches_cryptography(pki):
+    from cryptography.hazmat.primitives import serialization
+
+    for serial_leaf in [pki.issue("r%d.example.org" % i, OCSP_URL) for i in range(3)]:
+        subject = _subject(serial_leaf)
+        der, certid = build_request(subject)
+        reference = ocsp.OCSPRequestBuilder().add_certificate(serial_leaf.cert, pki.cert, hashes.SHA1()).build()
+        assert der == reference.public_bytes(serialization.Encoding.DER)
+        assert (certid.issuer_name_hash, certid.issuer_key_hash, certid.serial) == (
+            reference.issuer_name_hash, reference.issuer_key_hash, reference.serial_number)
+    # serials with the high bit set get their leading zero byte
+    from mdcore.ocsp.request import Subject
+
+    odd = Subject("x", b"", "", None, None, cert=type("C", (), {"serial_number": 0x80FF})(), issuer=pki.cert)
+    der, _ = build_request(odd)
+    assert der.endswith(bytes.fromhex("02030080ff"))
+    sha256_der, sha256_id = build_request(_subject(serial_leaf), "sha256")
+    assert sha256_id.hash_name == "sha256" and len(sha256_id.issuer_key_hash) == 32

@@ -2,7 +2,8 @@
 
 :class:`RequestsTransport` keeps one requests.Session per thread (keep-alive where the responder
 allows it) and reads the body in chunks so a slow or hanging responder cannot outlast the deadline.
-Tests inject their own :class:`Transport`.
+plainhttp.DefaultTransport uses it for https and proxies, and http.client for plain http. Tests
+inject their own :class:`Transport`.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class RequestsTransport(Transport):
                 self._sessions.append(session)
         return session
 
-    def _proxies(self, url: str) -> dict:
+    def proxies_for(self, url: str) -> dict:
         """The configured proxy, else what http_proxy/https_proxy/no_proxy say for this host."""
         if self.proxy:
             return {"http": self.proxy, "https": self.proxy}
@@ -85,7 +86,7 @@ class RequestsTransport(Transport):
             # send() of a prepared request: Session.request's cookie/auth/hook merging is not needed
             prepared = requests.Request(method, url, data=body, headers=headers).prepare()
             with session.send(prepared, timeout=(timeout, timeout), stream=True, allow_redirects=False,
-                              proxies=self._proxies(url)) as resp:
+                              proxies=self.proxies_for(url)) as resp:
                 chunks, size = [], 0
                 for chunk in resp.iter_content(self.CHUNK):
                     chunks.append(chunk)

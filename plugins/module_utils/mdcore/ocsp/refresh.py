@@ -18,14 +18,16 @@ from ..fsutil import sync_filesystems
 from ..store import Store
 from . import persist
 from .config import StapleTarget, StaplingConfig
-from .fetch import RequestsTransport, Transport, fetch
+from .fetch import Transport, fetch
 from .outputs import differs, haproxy_set_ocsp, write_output
+from .plainhttp import DefaultTransport
 from .request import CertId, Subject, build_request, read_subject, with_issuer
 from .state import OcspStatus, StapleAction, StapleResult, StapleState
 from .timing import Decision, decide, next_retry
 from .verify import VerifiedResponse, verify_response
 
 KEY_COMPROMISE = "keyCompromise"
+WRITERS = 3  # threads verifying and persisting answers while the others talk to responders
 CERTIFICATE_HOLD = "certificateHold"
 
 
@@ -118,13 +120,18 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
             _check(job, now)
         return [_result(job, now) for job in jobs]
     own = transport is None
-    transport = transport or RequestsTransport(config.proxy, config.max_response_bytes)
+    transport = transport or DefaultTransport(config.proxy, config.max_response_bytes)
     try:
         if len(due) > 1 and config.workers > 1:
             with ThreadPoolExecutor(max_workers=min(config.workers, len(due))) as pool:
-                futures = [pool.submit(_exchange, job, clock, config, transport) for job in due]
-                for future in as_completed(futures):
-                    _finish(future.result(), clock, now, config, rng)
+                # the pool talks to responders; a few writer threads verify, store and serve the
+                # answers as they come (renaming over existing files waits for the disk on ext4)
+                with ThreadPoolExecutor(max_workers=min(WRITERS, config.workers)) as writers:
+                    futures = [pool.submit(_exchange, job, clock, config, transport) for job in due]
+                    stored = [writers.submit(_finish, f.result(), clock, now, config, rng)
+                              for f in as_completed(futures)]
+                    for future in stored:
+                        future.result()
         else:
             for job in due:
                 _finish(_exchange(job, clock, config, transport), clock, now, config, rng)

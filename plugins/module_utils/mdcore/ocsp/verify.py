@@ -22,7 +22,7 @@ except ImportError:  # reported by deps.missing_libraries(); see deps.py
 from ..certs import not_after, not_before
 from ..clock import to_iso
 from ..errors import OcspError
-from .request import CertId, Subject
+from .request import CertId, Subject, issuer_facts
 from .state import OcspStatus
 
 UTC = datetime.timezone.utc
@@ -68,15 +68,15 @@ def verify_signature(public_key, signature: bytes, data: bytes, hash_algorithm, 
         raise OcspError("unsupported responder key type %s" % type(public_key).__name__)
 
 
-def _key_hash(cert: x509.Certificate) -> bytes:
-    """SHA-1 of the subjectPublicKey BIT STRING: the ResponderID byKey form."""
-    return x509.SubjectKeyIdentifier.from_public_key(cert.public_key()).digest
-
-
-def _is_responder(resp: ocsp.OCSPResponse, cert: x509.Certificate) -> bool:
+def _is_responder(resp: ocsp.OCSPResponse, cert: x509.Certificate, key_sha1: bytes | None = None) -> bool:
+    """Whether the ResponderID (by name, or byKey: SHA-1 of the subjectPublicKey) names ``cert``."""
     if resp.responder_name is not None:
         return resp.responder_name == cert.subject
-    return resp.responder_key_hash is not None and resp.responder_key_hash == _key_hash(cert)
+    if resp.responder_key_hash is None:
+        return False
+    if key_sha1 is None:
+        key_sha1 = x509.SubjectKeyIdentifier.from_public_key(cert.public_key()).digest
+    return resp.responder_key_hash == key_sha1
 
 
 def _check_delegate(delegate: x509.Certificate, issuer: x509.Certificate, now: datetime.datetime) -> None:
@@ -84,7 +84,7 @@ def _check_delegate(delegate: x509.Certificate, issuer: x509.Certificate, now: d
     if delegate.issuer != issuer.subject:
         raise OcspError("response signed by %s, a certificate not issued by the certificate's issuer" % who)
     try:
-        verify_signature(issuer.public_key(), delegate.signature, delegate.tbs_certificate_bytes,
+        verify_signature(issuer_facts(issuer).public_key, delegate.signature, delegate.tbs_certificate_bytes,
                          delegate.signature_hash_algorithm, delegate.signature_algorithm_oid)
     except InvalidSignature:
         raise OcspError("response signed by %s, whose certificate the issuer did not sign" % who) from None
@@ -100,12 +100,14 @@ def _check_delegate(delegate: x509.Certificate, issuer: x509.Certificate, now: d
 
 
 def _signer(resp: ocsp.OCSPResponse, issuer: x509.Certificate, now: datetime.datetime):
-    if _is_responder(resp, issuer):
-        return issuer, ISSUER
+    """(public key, responder id) of who signed: the issuer or a delegate it certified."""
+    facts = issuer_facts(issuer)
+    if _is_responder(resp, issuer, facts.key_sha1):
+        return facts.public_key, ISSUER
     for candidate in resp.certificates:
         if _is_responder(resp, candidate):
             _check_delegate(candidate, issuer, now)
-            return candidate, candidate.subject.rfc4514_string()
+            return candidate.public_key(), candidate.subject.rfc4514_string()
     named = resp.responder_name.rfc4514_string() if resp.responder_name is not None else \
         "key %s" % (resp.responder_key_hash or b"").hex()
     raise OcspError("response signed by an unknown responder (%s): neither the issuer nor a delegated "
@@ -151,10 +153,10 @@ def verify_response(der: bytes, subject: Subject, certid: CertId, now: datetime.
     """Check ``der`` as a response about ``subject`` at ``now``; raise OcspError on any failure."""
     resp = parse_response(der)
     try:
-        signer, responder_id = _signer(resp, subject.issuer, now)
+        signer_key, responder_id = _signer(resp, subject.issuer, now)
         try:
             hash_algorithm = resp.signature_hash_algorithm
-            verify_signature(signer.public_key(), resp.signature, resp.tbs_response_bytes, hash_algorithm,
+            verify_signature(signer_key, resp.signature, resp.tbs_response_bytes, hash_algorithm,
                              resp.signature_algorithm_oid)
         except InvalidSignature:
             raise OcspError("response signature does not verify with the key of %s" % (

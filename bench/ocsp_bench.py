@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """OCSP stapling benchmark: the mdfleet engine refreshing N certificates against one local
 `openssl ocsp` responder, beside that responder's raw capacity measured in the same run.
 
@@ -19,7 +18,7 @@ Not a test: it prints figures and asserts nothing about time. What it does:
   nothing due (all responses fresh: target < 0.5 s for 1000 certificates);
 * prints a figures table and the ratio raw capacity / engine throughput (target <= 1.5).
 
-Run (as root): /work/main/.venv/bin/python bench/ocsp_bench.py [--n 1000] [--workers 8] [--multi 1]
+Run (as root): .venv/bin/python bench/ocsp_bench.py [--n 1000] [--workers 8] [--multi 1]
 """
 
 from __future__ import annotations
@@ -200,10 +199,9 @@ def bench(opts) -> None:
     print("%-62s %6s %8s %8s %8s %9s" % ("run", "certs", "wall s", "cpu s", "resp/s", "peak RSS"))
     print("-" * 106)
     for name, count, wall, rate, rss, cpu in rows:
-        print("%-62s %6d %8s %8s %8s %9s" % (name, count, "%.3f" % wall if wall is not None else "-",
-                                            "%.3f" % cpu if cpu is not None else "-",
-                                            "%.0f" % rate if rate is not None else "-",
-                                            "%d MB" % (rss // 1024) if rss else "-"))
+        cells = ("%.3f" % wall if wall is not None else "-", "%.3f" % cpu if cpu is not None else "-",
+                 "%.0f" % rate if rate is not None else "-", "%d MB" % (rss // 1024) if rss else "-")
+        print("%-62s %6d %8s %8s %8s %9s" % ((name, count) + cells))
     load = os.getloadavg()
     print("store and staple files in %s; load average %.1f %.1f %.1f on %d CPUs"
           % (opts.workdir or tempfile.gettempdir(), load[0], load[1], load[2], os.cpu_count() or 0))
@@ -219,7 +217,7 @@ def bench(opts) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--n", type=int, default=1000, help="certificates (default 1000)")
     parser.add_argument("--workers", type=int, default=8, help="parallel exchanges (default 8)")
     parser.add_argument("--multi", type=int, default=None, help="openssl ocsp -multi worker processes")

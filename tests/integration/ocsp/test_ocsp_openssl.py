@@ -93,7 +93,7 @@ def test_delegated_responder_certificate(store, pki, netns, tmp_path):
 
 
 def test_responder_certificate_without_ocsp_signing_is_rejected(store, pki, netns, tmp_path):
-    _, _, cert_path, key_path = pki.issue_responder("Not A Signer", ocsp_signing=False)
+    cert_path, key_path = pki.issue_responder("Not A Signer", ocsp_signing=False)[2:]
     responder = OpensslOcspResponder(tmp_path / "nosigner", pki, signer=(cert_path, key_path))
     leaf = pki.issue("nosigner.test", responder.url)
     with responder:

@@ -338,7 +338,7 @@ class FakeHaproxy:
     def serve(self):
         while True:
             try:
-                conn, _ = self.sock.accept()
+                conn = self.sock.accept()[0]
             except OSError:
                 return
             with conn:
@@ -406,7 +406,7 @@ def test_staple_store_check_mode_creates_nothing(tmp_path, leaf, clock, http):
 
 
 def test_prune_runs_at_most_hourly(store, setup_md, clock, http, config, rng, monkeypatch):
-    import mdcore.ocsp.persist as persist
+    from mdcore.ocsp import persist
 
     calls = []
     real = persist.prune

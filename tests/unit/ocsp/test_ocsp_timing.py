@@ -49,12 +49,12 @@ def test_backoff_doubles_with_jitter_and_caps():
     config = StaplingConfig()
     rng = random.Random(1)
     for errors, nominal in ((1, 30), (2, 60), (3, 120), (6, 960)):
-        for _ in range(50):
+        for _attempt in range(50):
             delay = backoff_seconds(errors, config, rng)
             assert nominal * 0.5 <= delay <= nominal * 1.5
-    assert all(43200 <= backoff_seconds(30, config, rng) <= 129600 for _ in range(50))
+    assert all(43200 <= backoff_seconds(30, config, rng) <= 129600 for _attempt in range(50))
     assert backoff_seconds(1000, config, rng) <= 129600  # no overflow on absurd counts
-    delays = {round(backoff_seconds(4, config, rng)) for _ in range(20)}
+    delays = {round(backoff_seconds(4, config, rng)) for _attempt in range(20)}
     assert len(delays) > 10  # jitter: a fleet does not retry in lockstep
 
 

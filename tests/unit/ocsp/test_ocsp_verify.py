@@ -25,7 +25,7 @@ def _subject(leaf, issuer=True):
 
 def _verify(pki, leaf, der, now):
     subject = _subject(leaf)
-    _, certid = build_request(subject)
+    certid = build_request(subject)[1]
     return verify_response(der, subject, certid, now)
 
 
@@ -47,7 +47,7 @@ def test_responder_by_key_hash_and_sha256_certid(pki, leaf, clock):
 
 
 def test_delegated_responder(pki, leaf, clock):
-    cert, key, _, _ = pki.issue_responder("Delegated")
+    cert, key = pki.issue_responder("Delegated")[:2]
     der = pki.response_der(leaf, this_update=clock.now(), signer=(cert, key))
     got = _verify(pki, leaf, der, clock.now())
     assert got.responder_id == "CN=Delegated"
@@ -69,14 +69,14 @@ def test_hostile_responses_rejected_with_reason(pki, leaf, clock, mode, reason):
     responder = FaultResponder(pki, now=clock.now)
     subject = _subject(leaf)
     request, certid = build_request(subject)
-    _, der = responder.build(mode, request)
+    der = responder.build(mode, request)[1]
     with pytest.raises(OcspError) as err:
         verify_response(der, subject, certid, clock.now())
     assert reason in str(err.value)
 
 
 def test_delegate_not_valid_now(pki, leaf, clock):
-    cert, key, _, _ = pki.issue_responder("Short", days=1)
+    cert, key = pki.issue_responder("Short", days=1)[:2]
     der = pki.response_der(leaf, this_update=clock.now(), signer=(cert, key))
     later = clock.now() + 3 * DAY
     with pytest.raises(OcspError, match="not valid now"):
@@ -84,7 +84,7 @@ def test_delegate_not_valid_now(pki, leaf, clock):
 
 
 def test_unknown_signer_without_certificate(pki, leaf, clock):
-    cert, key, _, _ = pki.issue_responder("Anonymous")
+    cert, key = pki.issue_responder("Anonymous")[:2]
     der = pki.response_der(leaf, this_update=clock.now(), signer=(cert, key), certs=[])
     with pytest.raises(OcspError, match="unknown responder"):
         _verify(pki, leaf, der, clock.now())
@@ -121,7 +121,7 @@ def test_issuer_from_fullchain_and_missing_issuer(pki, leaf):
 def test_responder_override_and_get_form(pki, leaf):
     subject = load_subject(leaf.cert_path, leaf.chain_path, "http://other.test/ocsp")
     assert subject.responder_url == "http://other.test/ocsp"
-    request, _ = build_request(subject)
+    request = build_request(subject)[0]
     url = get_url(subject.responder_url, request)
     assert url.startswith("http://other.test/ocsp/ME") and len(url) < 255 + len("http://other.test/ocsp/")
     assert get_url("http://x.test", request * 3) is None
@@ -173,7 +173,7 @@ def test_request_encoding_matches_cryptography(pki):
     from mdcore.ocsp.request import Subject
 
     odd = Subject("x", b"", "", None, None, cert=type("C", (), {"serial_number": 0x80FF})(), issuer=pki.cert)
-    der, _ = build_request(odd)
+    der = build_request(odd)[0]
     assert der.endswith(bytes.fromhex("02030080ff"))
     sha256_der, sha256_id = build_request(_subject(serial_leaf), "sha256")
     assert sha256_id.hash_name == "sha256" and len(sha256_id.issuer_key_hash) == 32

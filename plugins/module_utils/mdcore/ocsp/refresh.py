@@ -26,9 +26,9 @@ from .state import OcspStatus, StapleAction, StapleResult, StapleState
 from .timing import Decision, decide, next_retry
 from .verify import VerifiedResponse, verify_response
 
-KEY_COMPROMISE = "keyCompromise"
-WRITERS = 3  # threads verifying and persisting answers while the others talk to responders
+KEY_COMPROMISE = "keyCompromise"  # RFC 5280 reason names, as verify.py reports them
 CERTIFICATE_HOLD = "certificateHold"
+WRITERS = 3  # threads verifying and persisting answers while the others talk to responders
 
 
 def managed_targets(store: Store, overrides: dict | None = None, domains: list | None = None,

@@ -30,11 +30,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins" / "module_utils"), str(ROOT / "tests")]
 
-from unit.status.synth import fleet_mix, make_store  # noqa: E402
-
-from mdcore.clock import FakeClock  # noqa: E402
-from mdcore.status import build_status, render_html, render_prometheus, report_json, write_status_files  # noqa: E402
-from mdcore.store import Store  # noqa: E402
 
 TARGET = 0.3
 
@@ -50,6 +45,13 @@ def best(fn, repeat: int) -> tuple[float, float, object]:
 
 
 def main() -> int:
+    # the engine and the synthetic store builder live beside this script, on the path set above
+    from unit.status.synth import fleet_mix, make_store
+
+    from mdcore.clock import FakeClock
+    from mdcore.status import build_status, render_html, render_prometheus, report_json, write_status_files
+    from mdcore.store import Store
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="managed domains (default 1000)")
     parser.add_argument("--repeat", type=int, default=7)

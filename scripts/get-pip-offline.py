@@ -20,8 +20,11 @@ if not wheels:
     sys.exit("get-pip-offline: this Python has no bundled pip wheel (ensurepip)")
 sys.path.insert(0, wheels[0])
 
-from pip._internal.cli.main import main  # noqa: E402  (importable only from the wheel above)
 
-sys.exit(
-    main(["install", "--upgrade", "--force-reinstall", *(a for a in sys.argv[1:] if a not in GET_PIP_ONLY)])
-)
+def run_pip() -> int:
+    from pip._internal.cli.main import main  # importable only from the wheel put on the path above
+
+    return main(["install", "--upgrade", "--force-reinstall", *(a for a in sys.argv[1:] if a not in GET_PIP_ONLY)])
+
+
+sys.exit(run_pip())

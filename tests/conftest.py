@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-# The engine is a plain package under module_utils (`import mdcore`), and tests/ holds `peers`.
-for path in (ROOT / "plugins" / "module_utils", ROOT / "tests"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from peers.process import RUNNING, Peer  # importable through pytest.ini's pythonpath
 
-from peers.process import RUNNING, Peer  # noqa: E402  (needs the path above)
+ROOT = Path(__file__).resolve().parents[1]
 
 _marks = pytest.StashKey[dict[int, dict[Path, int]]]()
 

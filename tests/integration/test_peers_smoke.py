@@ -119,7 +119,7 @@ def standalone_responder(pebble_standalone: Pebble) -> Iterator[dict[str, str]]:
     answers: dict[str, str] = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:  # http.server's naming
             body = answers.get(self.path.rsplit("/", 1)[-1], "").encode()
             self.send_response(200 if body else 404)
             self.end_headers()

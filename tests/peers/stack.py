@@ -162,7 +162,7 @@ def pebble_lookup(pebble: Pebble):
     def lookup(serial_hex: str) -> dict | None:
         try:
             return pebble.cert_status(serial_hex)
-        except Exception:  # noqa: BLE001 - unknown serial (404) or pebble gone: no answer
+        except Exception:  # unknown serial (404) or pebble gone: no answer
             return None
 
     return lookup

@@ -406,7 +406,7 @@ class FakeAcme:
         want = jwk_thumbprint(jwk)
         return next((a for a in self.accounts.values() if jwk_thumbprint(a.jwk) == want), None)
 
-    def _do_newAccount(self, seen: Seen, _account: None, payload: dict) -> Reply:  # noqa: N802
+    def _do_newAccount(self, seen: Seen, _account: None, payload: dict) -> Reply:
         jwk = (seen.protected or {})["jwk"]
         existing = self._account_by_jwk(jwk)
         if existing is not None:
@@ -459,7 +459,7 @@ class FakeAcme:
             return problem("unauthorized", "not your account", 403)
         return Reply(200, {"status": account.status, "contact": account.contact})
 
-    def _do_keyChange(self, seen: Seen, account: Account, payload: dict) -> Reply:  # noqa: N802
+    def _do_keyChange(self, seen: Seen, account: Account, payload: dict) -> Reply:
         try:
             inner_protected = json.loads(b64u_decode(payload["protected"]))
             inner_sig = b64u_decode(payload["signature"])
@@ -485,7 +485,7 @@ class FakeAcme:
         account.jwk = new_jwk
         return Reply(200, {"status": account.status})
 
-    def _do_newOrder(self, seen: Seen, account: Account, payload: dict) -> Reply:  # noqa: N802
+    def _do_newOrder(self, seen: Seen, account: Account, payload: dict) -> Reply:
         idents = payload.get("identifiers") or []
         rejected = [i["value"] for i in idents if i.get("value") in self.reject]
         if rejected:
@@ -613,7 +613,7 @@ class FakeAcme:
         if ctype == "http-01" and self.http_port is not None:
             url = "http://127.0.0.1:%s/.well-known/acme-challenge/%s" % (self.http_port, token)
             try:
-                got = urllib.request.urlopen(url, timeout=5).read().decode()  # noqa: S310 - loopback
+                got = urllib.request.urlopen(url, timeout=5).read().decode()  # loopback
             except OSError as exc:
                 return "http-01 fetch %s: %s" % (url, exc)
             return None if got == keyauth else "http-01: got %r" % got
@@ -681,7 +681,7 @@ class FakeAcme:
             headers["Link"] = '<%s/alt>;rel="alternate", <%s>;rel="index"' % (seen.url, self.url("/dir"))
         return Reply(200, self.ca.chain_pem(cert), headers)
 
-    def _do_certAlt(self, seen: Seen, account: Account, payload: Any) -> Reply:  # noqa: N802
+    def _do_certAlt(self, seen: Seen, account: Account, payload: Any) -> Reply:
         cert = self.certs.get(seen.url[: -len("/alt")])
         if cert is None:
             return problem("malformed", "no such certificate", 404)

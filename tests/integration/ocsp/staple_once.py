@@ -10,15 +10,15 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
-                                "plugins", "module_utils"))
-
-from mdcore.clock import Clock  # noqa: E402
-from mdcore.ocsp import StaplingConfig, staple_store  # noqa: E402
-from mdcore.store import Store  # noqa: E402
+UTILS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "plugins", "module_utils")
 
 
 def main() -> int:
+    sys.path.insert(0, UTILS)  # a fresh process: the engine is found the way the role installs it
+    from mdcore.clock import Clock
+    from mdcore.ocsp import StaplingConfig, staple_store
+    from mdcore.store import Store
+
     args = json.loads(sys.argv[1])
     clock = Clock()
     results = staple_store(Store(args["store"], clock), clock, managed=args.get("managed", True),

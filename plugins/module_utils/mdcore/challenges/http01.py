@@ -49,7 +49,7 @@ class WebrootSolver(Solver):
 class _TokenHandler(BaseHTTPRequestHandler):
     server_version = "mdfleet-http01"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         tokens: dict = self.server.tokens  # type: ignore[attr-defined]
         body = None
         if self.path.startswith(PREFIX):

@@ -171,7 +171,7 @@ def issuer_facts(issuer: x509.Certificate) -> IssuerFacts:
     facts = _FACTS.get(id(issuer))
     if facts is None or facts.cert is not issuer:
         key = issuer.public_key()
-        facts = IssuerFacts(issuer, key, hashlib.sha1(issuer.subject.public_bytes()).digest(),  # noqa: S324
+        facts = IssuerFacts(issuer, key, hashlib.sha1(issuer.subject.public_bytes()).digest(),
                             x509.SubjectKeyIdentifier.from_public_key(key).digest)
         with _ISSUER_LOCK:
             if len(_FACTS) > 256:

@@ -283,7 +283,7 @@ def _list_jobs(store: Store) -> list[str]:
         if entry.endswith(".json") and not entry.startswith("."):
             try:
                 names.append(check_md_name(entry[:-5]))
-            except Exception:  # noqa: BLE001 - a stray file is not a managed domain
+            except Exception:  # a stray file is not a managed domain
                 continue
     return names
 
@@ -304,7 +304,7 @@ def load_staple(store: Store, md: str | None = None, key_type: str | None = None
     ocsp.persist.staple_state(), with a strptime-free time parser: status reads thousands."""
     try:
         path = paths_for(store, StapleTarget(cert_path=cert_path, md=md, key_type=key_type)).json
-    except Exception:  # noqa: BLE001 - an odd key type: nothing stored for it
+    except Exception:  # an odd key type: nothing stored for it
         return None
     doc = _doc(path)
     if not doc:

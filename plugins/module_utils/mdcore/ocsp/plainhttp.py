@@ -89,6 +89,9 @@ class PlainHttpTransport(Transport):
                 raise TimeoutError()
             chunk = resp.read1(CHUNK) if hasattr(resp, "read1") else resp.read(CHUNK)
             if not chunk:
+                # read1() never marks a fully read body as done: read() does, so that the next
+                # request may reuse this kept-alive connection (else ResponseNotReady)
+                resp.read()
                 return b"".join(chunks)
             chunks.append(chunk)
             size += len(chunk)

@@ -1,0 +1,83 @@
+"""The plain-http OCSP transport against a real HTTP/1.1 server on loopback: kept-alive
+connections are reused (every request answered), closed ones replaced, oversize answers refused."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from mdcore.clock import Clock, Deadline
+from mdcore.errors import OcspError
+from mdcore.ocsp.plainhttp import PlainHttpTransport
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as most real responders do
+
+    def do_POST(self) -> None:  # http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.requests += 1  # type: ignore[attr-defined]
+        body = b"x" * self.server.body_size  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/ocsp-response")
+        self.send_header("Content-Length", str(len(body)))
+        if self.server.close_each:  # type: ignore[attr-defined]
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    srv.requests, srv.body_size, srv.close_each, srv.connections = 0, 100, False, 0
+    original = srv.get_request
+
+    def counting_get_request():
+        srv.connections += 1
+        return original()
+
+    srv.get_request = counting_get_request
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def url(srv) -> str:
+    return "http://127.0.0.1:%d/" % srv.server_address[1]
+
+
+def test_kept_alive_connection_serves_every_request(server):
+    transport = PlainHttpTransport()
+    try:
+        replies = [transport.exchange("POST", url(server), b"req", Deadline(Clock(), 5)) for _i in range(5)]
+    finally:
+        transport.close()
+    assert [r.status for r in replies] == [200] * 5 and all(len(r.body) == 100 for r in replies)
+    assert server.requests == 5 and server.connections == 1
+
+
+def test_connection_close_answers_open_a_new_connection(server):
+    server.close_each = True
+    transport = PlainHttpTransport()
+    try:
+        for _i in range(3):
+            assert transport.exchange("POST", url(server), b"req", Deadline(Clock(), 5)).status == 200
+    finally:
+        transport.close()
+    assert server.connections == 3
+
+
+def test_oversize_answer_is_refused(server):
+    server.body_size = 4096
+    transport = PlainHttpTransport(max_bytes=1024)
+    try:
+        with pytest.raises(OcspError, match="more than 1024 bytes"):
+            transport.exchange("POST", url(server), b"req", Deadline(Clock(), 5))
+    finally:
+        transport.close()

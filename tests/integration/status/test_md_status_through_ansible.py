@@ -98,8 +98,8 @@ def test_fleet_status_playbook(ansible_collections_dir, tmp_path):
     inventory = tmp_path / "hosts.ini"
     inventory.write_text("\n".join([
         "[web]",
-        "web1 ansible_connection=local mdfleet_store=%s ansible_python_interpreter=%s" % (web1, HOST_PYTHON),
-        "web2 ansible_connection=local mdfleet_store=%s ansible_python_interpreter=%s" % (web2, HOST_PYTHON),
+        "web1 ansible_connection=local managed_domains_store=%s ansible_python_interpreter=%s" % (web1, HOST_PYTHON),
+        "web2 ansible_connection=local managed_domains_store=%s ansible_python_interpreter=%s" % (web2, HOST_PYTHON),
         "web3 ansible_connection=local ansible_python_interpreter=%s" % (tmp_path / "no-python"),
         "web4 ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=1 ansible_ssh_timeout=5",
         "[controller]",

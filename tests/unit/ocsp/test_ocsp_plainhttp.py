@@ -7,6 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from mdcore.clock import Clock, Deadline
 from mdcore.errors import OcspError
 from mdcore.ocsp.plainhttp import PlainHttpTransport

@@ -131,6 +131,9 @@ def test_stapling_views(synth, clock):
                       "revoked.example": Health.ERROR, "lost.example": Health.ERROR,
                       "never.example": Health.OK}
     assert report.get("revoked.example").state == MdState.ERROR
+    # revoked is renewed at the next run, as the manager plans it (Reason.REVOKED)
+    assert report.get("revoked.example").renew_at == clock.now()
+    assert report.get("good.example").renew_at > clock.now()
 
 
 def test_staple_of_a_replaced_certificate_is_not_shown_as_current(synth, clock):

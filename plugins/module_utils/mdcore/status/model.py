@@ -357,6 +357,8 @@ def _cert_view(store: Store, md: str, base: str, key_type: str, facts: dict, ren
             view.staple = StapleView(OcspStatus.NO_RESPONDER)
         elif view.staple is None:
             view.staple = StapleView(OcspStatus.NONE)
+        if view.staple.renew_required:
+            view.renew_at = now  # revoked: the manager's plan renews at its next run (Reason.REVOKED)
     return view
 
 

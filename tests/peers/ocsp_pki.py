@@ -275,3 +275,17 @@ class OcspTestCA:
         _write(tmp, self.index_text().encode())
         os.replace(tmp, path)
         return path
+
+
+def install_md(store, md: str, leaf, key_types=("p256",)) -> None:
+    """Make ``leaf`` the active certificate of ``md`` in an mdcore Store (for every key type given),
+    through the store's own staging and activation."""
+    staging = store.begin_staging(md, {"url": "https://ca.test/order/1"})
+    for kt in key_types:
+        folder = os.path.join(staging, kt)
+        os.makedirs(folder, exist_ok=True)
+        for name, src in (("cert.pem", leaf.cert_path), ("chain.pem", leaf.chain_path),
+                          ("fullchain.pem", leaf.fullchain_path), ("privkey.pem", leaf.key_path)):
+            with open(src, "rb") as fin, open(os.path.join(folder, name), "wb") as fout:
+                fout.write(fin.read())
+    store.activate(md, {"key_types": list(key_types), "domains": [md]})

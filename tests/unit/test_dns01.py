@@ -17,7 +17,7 @@ from mdcore.clock import FakeClock
 from mdcore.errors import ChallengeError, ConfigError
 
 HOOK = textwrap.dedent("""\
-    import json, sys, time
+    import json, signal, sys
     log, mode = sys.argv[1], sys.argv[2]
     with open(log, "a") as handle:
         handle.write(json.dumps(sys.argv[3:]) + "\\n")
@@ -26,7 +26,7 @@ HOOK = textwrap.dedent("""\
         sys.stderr.write("zone example.org: API token rejected\\n")
         sys.exit(3)
     if mode == "hang":
-        time.sleep(60)
+        signal.pause()  # hangs until killed by the solver's timeout
     """)
 
 

@@ -14,8 +14,9 @@ import pytest
 
 from mdcore.clock import Clock
 from mdcore.store import Store
+from peers.ocsp_pki import install_md
 
-from .util import cert_status, install_md, read
+from .util import cert_status, read
 
 DEBIAN_PY = "/usr/bin/python3"
 

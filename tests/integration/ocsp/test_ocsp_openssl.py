@@ -14,9 +14,10 @@ import pytest
 from mdcore.clock import Clock
 from mdcore.ocsp import OcspStatus, StapleAction, managed_targets, refresh_staples, staple_state
 from mdcore.store import Store
+from peers.ocsp_pki import install_md
 from peers.ocsp_responder import OpensslOcspResponder
 
-from .util import cert_status, install_md, read, requests_seen, this_update
+from .util import cert_status, read, requests_seen, this_update
 
 DEBIAN_PY = "/usr/bin/python3"
 STAPLE_ONCE = os.path.join(os.path.dirname(__file__), "staple_once.py")

@@ -12,10 +12,11 @@ from mdcore.clock import Clock
 from mdcore.ocsp import OcspStatus, StaplingConfig, managed_targets, refresh_staples
 from mdcore.store import Store
 from peers.nginx import NGINX, Nginx, TlsSite
+from peers.ocsp_pki import install_md
 from peers.require import need
 
 from .haproxy_peer import HAPROXY, Haproxy
-from .util import install_md, read, s_client_status
+from .util import read, s_client_status
 
 SECOND = datetime.timedelta(seconds=1)
 

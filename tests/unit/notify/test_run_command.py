@@ -22,10 +22,10 @@ sys.exit(int(os.environ.get("EXIT_WITH", "0")))
 """
 
 HANGER = r"""
-import os, subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+import signal, subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
 open(sys.argv[1], "w").write(str(child.pid))
-time.sleep(60)
+signal.pause()  # hangs until killed: what the runner's timeout must deal with
 """
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import os
 import random
 import urllib.parse
 
@@ -88,14 +87,3 @@ def rng() -> random.Random:
     return random.Random(4711)
 
 
-def install_md(store: Store, md: str, leaf, key_types=("p256",)) -> None:
-    """Make ``leaf`` the active certificate of ``md`` in the store (for every key type given)."""
-    staging = store.begin_staging(md, {"url": "https://ca.test/order/1"})
-    for kt in key_types:
-        folder = os.path.join(staging, kt)
-        os.makedirs(folder, exist_ok=True)
-        for name, src in (("cert.pem", leaf.cert_path), ("chain.pem", leaf.chain_path),
-                          ("fullchain.pem", leaf.fullchain_path), ("privkey.pem", leaf.key_path)):
-            with open(src, "rb") as fin, open(os.path.join(folder, name), "wb") as fout:
-                fout.write(fin.read())
-    store.activate(md, {"key_types": list(key_types), "domains": [md]})

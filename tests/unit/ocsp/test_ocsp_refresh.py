@@ -26,8 +26,9 @@ from mdcore.ocsp import (
 )
 from mdcore.ocsp.persist import paths_for
 from peers.ocsp_fault_responder import Fault
+from peers.ocsp_pki import install_md
 
-from .conftest import OCSP_URL, install_md
+from .conftest import OCSP_URL
 
 D = datetime.timedelta(days=1)
 MD = "www.example.org"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from integration.ansible_run import on_localhost
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -31,24 +31,11 @@ PlaybookRunner = Callable[..., tuple[subprocess.CompletedProcess, dict]]
 def run_playbook(collections_path: Path, tmp_path: Path) -> PlaybookRunner:
     """run(tasks_yaml, check=False, verbosity=0) -> (process, {task name: result}) using the json
     callback, so tests assert on what Ansible reports, not on text."""
-    ansible_playbook = str(Path(sys.executable).with_name("ansible-playbook"))
 
     def run(tasks: str, check: bool = False, verbosity: int = 0, python: str = sys.executable):
         book = tmp_path / "play.yml"
         book.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n" + tasks)
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections_path), ANSIBLE_STDOUT_CALLBACK="json",
-                   ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1")
-        argv = [ansible_playbook, "-c", "local", "-i", "localhost,", "-e", "ansible_python_interpreter=" + python,
-                str(book)] + (["--check"] if check else []) + (["-" + "v" * verbosity] if verbosity else [])
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
-        results: dict = {}
-        try:
-            doc = json.loads(proc.stdout[proc.stdout.index("{"):])
-            for play in doc["plays"]:
-                for task in play["tasks"]:
-                    results[task["task"]["name"]] = task["hosts"]["localhost"]
-        except (ValueError, KeyError):
-            pass
-        return proc, results
+        extra = (["--check"] if check else []) + (["-" + "v" * verbosity] if verbosity else [])
+        return on_localhost(collections_path, book, python, *extra)
 
     return run

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from integration.ansible_run import on_localhost
 from mdcore.clock import Clock
 from mdcore.store import Store
 from peers.ocsp_pki import install_md
@@ -30,20 +30,7 @@ def playbook(ansible_collections_dir, tmp_path):
     def run(tasks: list[dict], python: str = sys.executable, check: bool = False):
         book = tmp_path / "play.yml"
         book.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ansible_collections_dir),
-                   ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1")
-        argv = [str(ansible_playbook), "-c", "local", "-i", "localhost,", "-e",
-                "ansible_python_interpreter=" + python, str(book)] + (["--check"] if check else [])
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
-        results = {}
-        try:
-            doc = json.loads(proc.stdout[proc.stdout.index("{"):])
-            for play in doc["plays"]:
-                for task in play["tasks"]:
-                    results[task["task"]["name"]] = task["hosts"]["localhost"]
-        except (ValueError, KeyError):
-            pass
-        return proc, results
+        return on_localhost(ansible_collections_dir, book, python, *(["--check"] if check else []))
 
     return run
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 from unit.status.conftest import SECRETS, validate
 from unit.status.synth import DAY, Spec, make_store
 
+from integration.ansible_run import ansible_playbook
 from mdcore.ocsp.state import OcspStatus
 
 pytest.importorskip("ansible", reason="needs Ansible (the venv run)")
@@ -26,27 +25,6 @@ HOST_PYTHON = "/usr/bin/python3"
 
 def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-
-Run = tuple[subprocess.CompletedProcess, dict]
-
-
-def ansible_playbook(collections: Path, book: Path, inventory: str, *extra: str) -> Run:
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="false",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-    argv = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", inventory, str(book), *extra]
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
-    results: dict = {}
-    try:
-        doc = json.loads(proc.stdout[proc.stdout.index("{"):])
-        for play in doc["plays"]:
-            for task in play["tasks"]:
-                for host, res in task["hosts"].items():
-                    results.setdefault(task["task"]["name"], {})[host] = res
-    except (ValueError, KeyError):
-        pass
-    return proc, results
 
 
 def test_md_status_module(ansible_collections_dir, tmp_path):

@@ -19,15 +19,13 @@ description:
     interrupted order is resumed on the next run instead of creating a duplicate.
   - After a failure the domain backs off (30 s doubling up to 24 h, with jitter; bad input waits at least
     an hour) unless the input changed or O(force) is set.
-author:
-  - mdfleet.md contributors (@mdfleet)
+extends_documentation_fragment:
+  - mdfleet.md.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reports whether an order would be placed, from the store alone; nothing is written.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   name:

@@ -17,15 +17,13 @@ description:
     timeline (certificates per week from now).
   - Writes an HTML page and a JSON file (schema in the collection's C(docs/schemas/fleet-report.schema.json)).
   - Meant to run on the controller (a play on C(localhost)); C(playbooks/fleet_status.yml) shows how.
-author:
-  - mdfleet.md contributors (@mdfleet)
+extends_documentation_fragment:
+  - mdfleet.md.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reports whether the files would change without writing them.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   statuses:

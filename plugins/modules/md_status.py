@@ -19,18 +19,16 @@ description:
     every time is given as text and, in a C(<key>-unix) key beside it, as a Unix timestamp.
   - Certificate files that are only monitored (O(others), or stapled as others) are listed too, with C(static=true).
   - Never changes anything and never returns secrets (no key material, no account or EAB data).
-author:
-  - mdfleet.md contributors (@mdfleet)
+extends_documentation_fragment:
+  - mdfleet.md.attributes
+  - mdfleet.md.attributes.facts
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads only; the same answer in check mode.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   facts:
-    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
 options:
   store:

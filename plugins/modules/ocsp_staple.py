@@ -28,16 +28,14 @@ description:
     C(renew_required) (and C(new_key_required) for keyCompromise) for the renewal logic.
   - Failures of single certificates are reported in RV(staples), they do not fail the task; the task fails
     for problems of the whole run (store not usable, locked, bad options).
-author:
-  - mdfleet.md contributors (@mdfleet)
+extends_documentation_fragment:
+  - mdfleet.md.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reports which certificates would be fetched and which files would change, from the store alone.
       Nothing is fetched or written, the store is neither created nor locked.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   store:

@@ -85,5 +85,3 @@ def config() -> StaplingConfig:
 @pytest.fixture
 def rng() -> random.Random:
     return random.Random(4711)
-
-

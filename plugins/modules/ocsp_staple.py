@@ -225,6 +225,12 @@ staples:
       description: Staple files or haproxy updates that failed.
       type: list
       elements: str
+    warnings:
+      description:
+        - What needs no action now, for example haproxy refusing a runtime update for a certificate it
+          loaded without a C(.ocsp) file (it reads the written file at its next reload).
+      type: list
+      elements: str
     revocation_time:
       description: When the certificate was revoked.
       type: str

@@ -125,7 +125,7 @@ def _staple(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, repo
 def _staple_entry(res: StapleResult) -> dict:
     return {"name": res.name, "md": res.md, "key_type": res.key_type, "action": res.action, "status": res.status,
             "next_update": to_iso(res.next_update), "refresh_at": to_iso(res.refresh_at), "error": res.error,
-            "changed": res.changed, "files": list(res.files)}
+            "changed": res.changed, "files": list(res.files), "warnings": list(res.warnings)}
 
 
 def _status(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, report: RunReport) -> None:
@@ -172,6 +172,8 @@ def _print(report: RunReport, as_json: bool, out: TextIO) -> None:
         out.write("%-30s ocsp %-8s %-12s next-update %s%s\n" % (
             staple["name"], staple["action"], staple["status"], staple["next_update"],
             (" error: %s" % staple["error"]) if staple["error"] else ""))
+        for warning in staple["warnings"]:
+            out.write("%-30s ocsp note: %s\n" % (staple["name"], warning))
     for reload in report.reloads:
         if reload["outcome"] != ReloadOutcome.SKIPPED:
             out.write("web server: %s (%s) %s\n" % (reload["outcome"], reload["why"], reload["detail"]))

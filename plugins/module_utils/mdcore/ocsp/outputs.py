@@ -54,6 +54,15 @@ def _connect(address: str, timeout: float) -> socket.socket:
     return sock
 
 
+# haproxy 2.6 has no OCSP slot for a certificate it loaded without a <crt>.ocsp file: it refuses
+# runtime updates for it until a reload reads the file.
+HAPROXY_NO_SLOT = "does not match any certificate"
+
+
+class HaproxyNoSlot(OcspError):
+    """haproxy does not know the certificate's OCSP slot yet (loaded without a .ocsp file)."""
+
+
 def haproxy_set_ocsp(address: str, der: bytes, clock: Clock, seconds: float = 5.0) -> str:
     """``set ssl ocsp-response <base64>`` on haproxy's runtime API (a unix socket path or
     host:port); returns haproxy's answer, raises OcspError unless it accepted the response."""
@@ -78,8 +87,9 @@ def haproxy_set_ocsp(address: str, der: bytes, clock: Clock, seconds: float = 5.
         raise OcspError("haproxy runtime API %s: %s" % (address, exc.strerror or exc)) from None
     text = reply.decode("utf-8", "replace").strip()
     if HAPROXY_OK not in reply:
-        raise OcspError("haproxy refused the OCSP response: %s" % (text or "no answer"))
+        error = HaproxyNoSlot if HAPROXY_NO_SLOT in text else OcspError
+        raise error("haproxy refused the OCSP response: %s" % (text or "no answer"))
     return text
 
 
-__all__ = ["write_output", "differs", "haproxy_set_ocsp", "HAPROXY_OK"]
+__all__ = ["write_output", "differs", "haproxy_set_ocsp", "HAPROXY_OK", "HaproxyNoSlot"]

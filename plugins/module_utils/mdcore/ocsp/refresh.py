@@ -19,7 +19,7 @@ from ..store import Store
 from . import persist
 from .config import StapleTarget, StaplingConfig
 from .fetch import Transport, fetch
-from .outputs import differs, haproxy_set_ocsp, write_output
+from .outputs import HaproxyNoSlot, differs, haproxy_set_ocsp, write_output
 from .plainhttp import DefaultTransport
 from .request import CertId, Subject, build_request, read_subject, with_issuer
 from .state import OcspStatus, StapleAction, StapleResult, StapleState
@@ -86,6 +86,7 @@ class _Job:
     error: str | None = None
     changed_files: list = field(default_factory=list)
     output_errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
     haproxy_updated: bool = False
     certid: CertId | None = None  # of the request sent
     answer: bytes | None = None  # the responder's answer, not yet verified
@@ -326,6 +327,18 @@ def _serve_stored(job: _Job, clock: Clock, now: datetime.datetime, config: Stapl
             job.haproxy_updated = True
             state.pushed_sha256 = state.response_sha256
             persist.save_state(job.paths, state, job.written)
+        except HaproxyNoSlot as exc:
+            if not job.target.haproxy_ocsp_file:
+                job.output_errors.append(str(exc))
+                return
+            # A certificate haproxy loaded before its first staple: the .ocsp file beside it is
+            # written, and haproxy serves this very response from it after its next reload.
+            job.warnings.append("%s; haproxy reads %s at its next reload" % (exc, job.target.haproxy_ocsp_file))
+            state.pushed_sha256 = state.response_sha256
+            try:
+                persist.save_state(job.paths, state, job.written)
+            except OcspError as save_exc:
+                job.output_errors.append(str(save_exc))
         except OcspError as exc:
             job.output_errors.append(str(exc))
 
@@ -343,7 +356,7 @@ def _result(job: _Job, now: datetime.datetime) -> StapleResult:
     target = job.target
     result = StapleResult(name=target.name, cert_path=target.cert_path, action=job.action,
                           status=_status(job, now), md=target.md, key_type=target.key_type,
-                          error=job.error, output_errors=list(job.output_errors),
+                          error=job.error, output_errors=list(job.output_errors), warnings=list(job.warnings),
                           store_file=job.paths.der or None, files=target.output_files(),
                           changed_files=list(job.changed_files), haproxy_updated=job.haproxy_updated)
     if job.subject is not None:

@@ -138,6 +138,7 @@ class StapleResult:
     last_error: str | None = None  # the latest failure (kept until a response is accepted)
     error: str | None = None  # what failed in this run, if anything
     output_errors: list = field(default_factory=list)  # files or haproxy updates that failed
+    warnings: list = field(default_factory=list)  # things that need no action now (e.g. reload pending)
     revocation_time: datetime.datetime | None = None
     revocation_reason: str | None = None
     renew_required: bool = False
@@ -163,6 +164,7 @@ class StapleResult:
     def to_dict(self) -> dict:
         data = _shallow(self)
         data["output_errors"] = list(self.output_errors)
+        data["warnings"] = list(self.warnings)
         data["files"] = list(self.files)
         data["changed_files"] = list(self.changed_files)
         for name in ("this_update", "next_update", "refresh_at", "fetched_at", "next_retry",

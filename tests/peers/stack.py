@@ -27,13 +27,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from .challtestsrv import ChallTestSrv
 from .pebble import Pebble
 from .pebble_ocsp import PebbleOcspResponder
 from .ports import free_port
+from .wait import poll
 
 STATE = "stack.json"
 TESTS_DIR = Path(__file__).resolve().parents[1]
@@ -64,10 +64,9 @@ def stop(folder: Path, timeout: float = 15.0) -> bool:
         return False
     pid = int(state["pid"])
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _alive(pid):
+    try:
+        poll(lambda: not _alive(pid), timeout, "acme stack (pid %d) to stop" % pid)
+    except TimeoutError:
         os.kill(pid, signal.SIGKILL)
     (folder / STATE).unlink(missing_ok=True)
     return True
@@ -88,15 +87,20 @@ def start(args: argparse.Namespace) -> int:
     with open(log, "ab") as out:
         proc = subprocess.Popen(argv, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    def ready() -> dict | None:
         state = _state(folder)
         if state and state.get("pid") == proc.pid:
-            sys.stdout.write(json.dumps(state, indent=2, sort_keys=True) + "\n")
-            return 0
+            return state
         if proc.poll() is not None:
-            break
-        time.sleep(0.05)
+            raise TimeoutError("the stack exited")  # aborts the wait: nothing will come up
+        return None
+
+    try:
+        state = poll(ready, 60, "acme stack")
+        sys.stdout.write(json.dumps(state, indent=2, sort_keys=True) + "\n")
+        return 0
+    except TimeoutError:
+        pass
     if proc.poll() is None:
         proc.terminate()
     sys.stderr.write("acme stack did not come up; %s:\n%s\n" % (log, log.read_text(errors="replace")[-4000:]))

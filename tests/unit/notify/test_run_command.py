@@ -12,6 +12,7 @@ import pytest
 
 from mdcore.events import EventName
 from mdcore.notify import CommandNotifier, NotifyState, run_command
+from peers.wait import poll
 
 RECORDER = r"""
 import json, os, sys
@@ -87,10 +88,6 @@ def test_hanging_command_is_killed_with_its_children(tmp_path, store, clock):
     (delivery,) = notifier.deliveries
     assert delivery.timed_out and delivery.error == "timed out after 1s (killed)"
     child = int(pidfile.read_text())
-    for _poll in range(100):
-        if not alive(child):
-            break
-        time.sleep(0.05)
-    assert not alive(child), "the command's child survived the timeout"
+    poll(lambda: not alive(child), 5, "the command's child to be gone after the timeout")
     state = NotifyState.load(store, "a.example")
     assert state.failures == 1 and state.last_failure.timed_out

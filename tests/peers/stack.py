@@ -87,6 +87,7 @@ def start(args: argparse.Namespace) -> int:
     with open(log, "ab") as out:
         proc = subprocess.Popen(argv, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+
     def ready() -> dict | None:
         state = _state(folder)
         if state and state.get("pid") == proc.pid:

@@ -24,7 +24,7 @@ serves every certificate file (`show ssl cert <file>` gives the file's serial): 
 haproxy` returns before that, and a runtime API update sent meanwhile (`set ssl ocsp-response`)
 would reach the old worker, which does not know the new certificate.
 
-Standard library only (+ python3-cryptography to check staples), like the engine.
+It lives beside the engine (<lib_dir>/mdcore) and uses the engine's store and atomic writes.
 """
 
 import argparse
@@ -34,7 +34,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 try:
@@ -43,7 +42,18 @@ try:
 except ImportError:  # the staple check then keeps staples out (never serves an unchecked one)
     x509 = ocsp = None
 
+# The engine is installed beside this helper (<lib_dir>/mdcore): one store reader, one atomic write.
+ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 MANAGED_MARK = "# written by mdfleet-webglue"
+
+
+def engine():
+    """The engine's modules (imported on first use, from beside this helper)."""
+    if ENGINE_DIR not in sys.path:
+        sys.path.insert(0, ENGINE_DIR)
+    from mdcore import fsutil, store
+
+    return fsutil, store
 
 
 def read(path):
@@ -52,24 +62,13 @@ def read(path):
 
 
 def write_if_changed(path, data, mode, changed):
+    """The engine's atomic write, skipped when content and mode are already right."""
     try:
         if read(path) == data and (os.stat(path).st_mode & 0o777) == mode:
             return
     except OSError:
         pass
-    folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".mdfleet-")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    engine()[0].atomic_write(path, data, mode)
     changed.append(path)
 
 
@@ -82,20 +81,11 @@ def remove(path, changed):
 
 
 def active_sets(store):
-    """{md: [key types]} of the store's active sets (domains/<md>/set.json)."""
+    """{md: [key types]} of the store's active sets."""
+    engine_store = engine()[1].Store(store)
     out = {}
-    folder = os.path.join(store, "domains")
-    try:
-        names = sorted(os.listdir(folder))
-    except FileNotFoundError:
-        return out
-    for md in names:
-        if md.startswith("."):
-            continue
-        try:
-            info = json.loads(read(os.path.join(folder, md, "set.json")))
-        except (OSError, ValueError):
-            continue
+    for md in engine_store.managed_names():
+        info = engine_store.active_set(md) or {}
         out[md] = [kt for kt in info.get("key_types", []) if isinstance(kt, str) and "/" not in kt]
     return out
 

@@ -6,24 +6,16 @@ from __future__ import annotations
 
 from mdcore.clock import Clock
 from mdcore.ocsp import OcspStatus, StaplingConfig, managed_targets, refresh_staples
-from mdcore.store import Store
-from peers.ocsp_pki import install_md
 from peers.require import need
 
 from .haproxy_peer import HAPROXY, Haproxy
-from .util import read, s_client_status
+from .util import haproxy_bundle, managed_leaf, s_client_status
 
 
 def test_runtime_refusal_for_a_certificate_loaded_without_ocsp_file(tmp_path, pki, responder, web):
     haproxy_bin = need(HAPROXY)
-    leaf = pki.issue("fresh.haproxy.test", responder.url)
-    responder.start()
-    store = Store(str(tmp_path / "store"), Clock()).setup()
-    install_md(store, leaf.name, leaf)
-    crt = web / "fresh.pem"
-    crt.write_bytes(read(leaf.fullchain_path) + read(leaf.key_path))
-    crt.chmod(0o600)
-    ocsp_file = str(crt) + ".ocsp"
+    leaf, store = managed_leaf(tmp_path, pki, responder, "fresh.haproxy.test")
+    crt, ocsp_file = haproxy_bundle(web, leaf, "fresh.pem")
     targets = managed_targets(store, {leaf.name: {"haproxy_ocsp_file": ocsp_file}})
     with Haproxy(tmp_path / "haproxy", str(crt), binary=haproxy_bin) as haproxy:  # no .ocsp yet
         [res] = refresh_staples(store, targets, Clock(), config=StaplingConfig(haproxy_socket=haproxy.socket))

@@ -10,13 +10,11 @@ from pathlib import Path
 
 from mdcore.clock import Clock
 from mdcore.ocsp import OcspStatus, StaplingConfig, managed_targets, refresh_staples
-from mdcore.store import Store
 from peers.nginx import NGINX, Nginx, TlsSite
-from peers.ocsp_pki import install_md
 from peers.require import need
 
 from .haproxy_peer import HAPROXY, Haproxy
-from .util import read, s_client_status
+from .util import haproxy_bundle, managed_leaf, s_client_status
 
 SECOND = datetime.timedelta(seconds=1)
 
@@ -36,10 +34,7 @@ def this_update_seen(output: str) -> str:
 
 def test_nginx_serves_the_staple_file(tmp_path, pki, responder, web):
     nginx_bin = need(NGINX)
-    leaf = pki.issue("nginx.test", responder.url)
-    responder.start()
-    store = Store(str(tmp_path / "store"), Clock()).setup()
-    install_md(store, leaf.name, leaf)
+    leaf, store = managed_leaf(tmp_path, pki, responder, "nginx.test")
     staple = web / "nginx.test.der"
     targets = managed_targets(store, {leaf.name: {"staple_file": str(staple)}})
     [first] = refresh_staples(store, targets, Clock())
@@ -64,14 +59,8 @@ def test_nginx_serves_the_staple_file(tmp_path, pki, responder, web):
 
 def test_haproxy_loads_ocsp_file_and_takes_runtime_update(tmp_path, pki, responder, web):
     haproxy_bin = need(HAPROXY)
-    leaf = pki.issue("haproxy.test", responder.url)
-    responder.start()
-    store = Store(str(tmp_path / "store"), Clock()).setup()
-    install_md(store, leaf.name, leaf)
-    crt = web / "haproxy.test.pem"  # what haproxy loads: certificate, chain and key in one file
-    crt.write_bytes(read(leaf.fullchain_path) + read(leaf.key_path))
-    crt.chmod(0o600)
-    ocsp_file = str(crt) + ".ocsp"
+    leaf, store = managed_leaf(tmp_path, pki, responder, "haproxy.test")
+    crt, ocsp_file = haproxy_bundle(web, leaf, "haproxy.test.pem")
     targets = managed_targets(store, {leaf.name: {"haproxy_ocsp_file": ocsp_file}})
     [first] = refresh_staples(store, targets, Clock())
     assert first.status == OcspStatus.GOOD and ocsp_file in first.changed_files

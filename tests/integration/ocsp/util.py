@@ -8,6 +8,10 @@ import subprocess
 
 from cryptography.x509 import ocsp
 
+from mdcore.clock import Clock
+from mdcore.store import Store
+from peers.ocsp_pki import install_md
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
@@ -38,3 +42,21 @@ def s_client_status(port: int, servername: str = "localhost", ca_file: str | Non
 def requests_seen(responder) -> int:
     """How many requests the openssl responder logged."""
     return read(responder.log_path).decode(errors="replace").count("Received request")
+
+
+def managed_leaf(tmp_path, pki, responder, name: str):
+    """A certificate for ``name`` from the test PKI, the responder started, the certificate active
+    in a fresh store: the start of every web server test. Returns (leaf, store)."""
+    leaf = pki.issue(name, responder.url)
+    responder.start()
+    store = Store(str(tmp_path / "store"), Clock()).setup()
+    install_md(store, leaf.name, leaf)
+    return leaf, store
+
+
+def haproxy_bundle(web, leaf, filename: str):
+    """What haproxy 2.6 loads: certificate, chain and key in one 0600 file; returns it and its .ocsp path."""
+    crt = web / filename
+    crt.write_bytes(read(leaf.fullchain_path) + read(leaf.key_path))
+    crt.chmod(0o600)
+    return crt, str(crt) + ".ocsp"

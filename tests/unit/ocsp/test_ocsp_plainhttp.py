@@ -3,6 +3,7 @@ connections are reused (every request answered), closed ones replaced, oversize 
 
 from __future__ import annotations
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,6 +29,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_GET(self) -> None:  # http.server's naming
+        self.server.paths.append((self.path, self.headers.get("Host")))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.write(b"2\r\nok\r\n0\r\n\r\n")
+
     def log_message(self, *args) -> None:
         pass
 
@@ -36,6 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
 def server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     srv.requests, srv.body_size, srv.close_each, srv.connections = 0, 100, False, 0
+    srv.paths = []
     original = srv.get_request
 
     def counting_get_request():
@@ -82,3 +91,35 @@ def test_oversize_answer_is_refused(server):
             transport.exchange("POST", url(server), b"req", Deadline(Clock(), 5))
     finally:
         transport.close()
+
+
+def test_get_targets_and_host_header(server):
+    port = server.server_address[1]
+    transport = PlainHttpTransport()
+    try:
+        for url_ in ("http://127.0.0.1:%d/ocsp/MEow%%2B%%3D" % port, "http://127.0.0.1:%d" % port,
+                     "http://127.0.0.1:%d?x=1#frag" % port):
+            reply = transport.exchange("GET", url_, None, Deadline(Clock(), 5))
+            assert (reply.status, reply.body) == (200, b"ok")
+    finally:
+        transport.close()
+    host = "127.0.0.1:%d" % port
+    assert server.paths == [("/ocsp/MEow%2B%3D", host), ("/", host), ("/?x=1", host)]
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize("bad", ["https://127.0.0.1/", "http://user@127.0.0.1/", "http://127.0.0.1:99999/",
+                                 "http:///x"])
+def test_urls_it_cannot_serve_are_refused(bad):
+    transport = PlainHttpTransport()
+    with pytest.raises(OcspError, match="not a plain http:// responder URL"):
+        transport.exchange("GET", bad, None, Deadline(Clock(), 1))
+
+
+def test_unreachable_responder_is_a_clear_error():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    transport = PlainHttpTransport()
+    with pytest.raises(OcspError, match="unreachable: Connection refused"):
+        transport.exchange("POST", "http://127.0.0.1:%d/" % port, b"req", Deadline(Clock(), 2))

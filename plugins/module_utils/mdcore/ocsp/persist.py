@@ -22,6 +22,7 @@ from ..errors import OcspError, StoreError
 from ..fsutil import (
     PRIVATE_MODE,
     PUBLIC_MODE,
+    TEMP_PREFIX,
     atomic_write,
     ensure_dir,
     read_json,
@@ -191,7 +192,7 @@ def _prune_folder(folder: str, now: datetime.datetime, keep: datetime.timedelta,
             if os.path.exists(path):
                 os.unlink(path)
                 removed.append(path)
-    if drop_empty and not [e for e in os.listdir(folder) if not e.startswith(".tmp-")]:
+    if drop_empty and not [e for e in os.listdir(folder) if not e.startswith(TEMP_PREFIX)]:
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
     return removed

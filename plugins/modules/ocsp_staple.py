@@ -55,8 +55,8 @@ options:
       - Per managed domain (key = domain name) a dict with any of C(responder), C(staple_file),
         C(haproxy_ocsp_file), C(haproxy_socket). A nested dict per key type (for example C(rsa2048)) sets
         them for one certificate of the domain.
-      - Without C(staple_file), nginx can point C(ssl_stapling_file) at the stored response,
-        C(<store>/ocsp/<domain>/<key type>.der).
+      - Without C(staple_file) (and C(haproxy_ocsp_file)), the store keeps a copy of the response that
+        nginx can point C(ssl_stapling_file) at, C(<store>/ocsp/<domain>/<key type>.der).
     type: dict
     default: {}
   haproxy_ocsp_files:
@@ -244,7 +244,10 @@ staples:
       description: Revoked for keyCompromise; the replacement needs a new key.
       type: bool
     store_file:
-      description: The stored DER response in the store.
+      description:
+        - The copy of the response in the store, kept for certificates without a staple file of their
+          own (and kept in step where one exists). V(null) otherwise; the response is in the store's
+          staple book either way.
       type: str
     files:
       description: The staple files configured for this certificate.

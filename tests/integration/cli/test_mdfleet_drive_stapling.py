@@ -69,10 +69,10 @@ def test_drive_outage_then_staple_with_events_and_status(pebble_factory, tmp_pat
                               str(cert_path.parent)))
     with private_netns(), OpensslOcspResponder(tmp_path / "ocsp", issuer, port=port):
         # the failure backs off: a forced clock is not available to the CLI, so clear the retry time
-        state_file = store / "ocsp" / "shop" / "p256.json"
-        state = json.loads(state_file.read_text())
-        state["next_retry"] = None
-        state_file.write_text(json.dumps(state))
+        book = store / "ocsp" / "staples.json"
+        doc = json.loads(book.read_text())
+        doc["staples"]["shop/p256"]["next_retry"] = None
+        book.write_text(json.dumps(doc))
         code, out, err = run_cli(config, "staple", "--json")
     assert code == 0, err
     report = json.loads(out)

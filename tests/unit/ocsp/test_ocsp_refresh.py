@@ -24,7 +24,7 @@ from mdcore.ocsp import (
     staple_state,
     staple_state_of_file,
 )
-from mdcore.ocsp.persist import paths_for
+from mdcore.ocsp.persist import BOOK_FILE, paths_for
 from peers.ocsp_fault_responder import Fault
 from peers.ocsp_pki import install_md
 
@@ -57,22 +57,27 @@ def read(path):
         return handle.read()
 
 
+def book(store):
+    with open(store.path("ocsp", BOOK_FILE), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def test_first_fetch_persists_and_writes_outputs(store, setup_md, clock, http, config, rng, web, leaf):
     [res] = run(store, setup_md, clock, http, config, rng)
     assert res.action == StapleAction.FETCHED and res.status == OcspStatus.GOOD
     assert res.error is None and res.last_error is None and res.changed
     assert res.responder == OCSP_URL and res.event == EventName.OCSP_RENEWED
     assert len(http.calls) == 1 and http.calls[0][0] == "GET"
-    der = read(res.store_file)
-    assert res.store_file == os.path.join(store.ocsp_dir(MD), "p256.der")
-    assert read(web / "www.der") == der == read(web / "www.pem.ocsp")
-    assert set(res.changed_files) == {res.store_file, str(web / "www.der"), str(web / "www.pem.ocsp")}
+    der = read(web / "www.der")
+    assert der == read(web / "www.pem.ocsp")
+    # the certificate has staple files of its own: no .der copy in the store
+    assert res.store_file is None and not os.path.exists(store.ocsp_dir(MD))
+    assert set(res.changed_files) == {str(web / "www.der"), str(web / "www.pem.ocsp")}
     assert ocsp.load_der_ocsp_response(der).certificate_status == ocsp.OCSPCertStatus.GOOD
     # lifetime 4 days, window 33%: refresh 1.32 days before nextUpdate
     assert res.refresh_at == res.next_update - 4 * D * 0.33
     assert res.fetched_at == clock.now()
-    with open(os.path.join(store.ocsp_dir(MD), "p256.json")) as handle:
-        meta = json.load(handle)
+    meta = book(store)["staples"][MD + "/p256"]
     assert meta["status"] == "good" and meta["version"] == 1 and meta["errors"] == 0
     assert meta["certid"]["hash"] == "sha1" and meta["certid"]["serial"] == "%X" % leaf.cert.serial_number
     assert base64.b64decode(meta["response"]) == der
@@ -81,6 +86,14 @@ def test_first_fetch_persists_and_writes_outputs(store, setup_md, clock, http, c
         assert key in meta
     state = staple_state(store, MD, "p256")
     assert state.status == OcspStatus.GOOD and state.next_update == res.next_update
+    assert (os.stat(store.path("ocsp", BOOK_FILE)).st_mode & 0o777) == 0o600
+
+
+def test_store_copy_for_certificates_without_staple_files(store, leaf, clock, http, config, rng):
+    install_md(store, MD, leaf)
+    [res] = run(store, managed_targets(store), clock, http, config, rng)
+    assert res.store_file == os.path.join(store.ocsp_dir(MD), "p256.der") and res.changed_files == [res.store_file]
+    assert base64.b64decode(book(store)["staples"][MD + "/p256"]["response"]) == read(res.store_file)
     assert (os.stat(res.store_file).st_mode & 0o777) == 0o644
 
 
@@ -121,7 +134,7 @@ def test_outage_keeps_serving_backs_off_and_recovers(store, setup_md, clock, htt
     assert res.event == EventName.OCSP_ERRORED and not res.changed
     sec = datetime.timedelta(seconds=1)
     assert clock.now() + 15 * sec <= res.next_retry <= clock.now() + 45 * sec
-    assert read(web / "www.der") == der == read(res.store_file)
+    assert read(web / "www.der") == der
     # retried only after the backoff, each time later
     calls = len(http.calls)
     assert run(store, setup_md, clock, http, config, rng)[0].action == StapleAction.BACKOFF
@@ -166,15 +179,15 @@ def test_hostile_response_never_replaces_good(store, setup_md, clock, http, conf
                                               reason):
     pki.issue("other.example.org", OCSP_URL)
     [good] = run(store, setup_md, clock, http, config, rng)
-    der, meta = read(web / "www.der"), read(paths_for(store, setup_md[0]).json)
+    der, before = read(web / "www.der"), staple_state(store, MD, "p256")
     clock.advance((good.refresh_at - clock.now()).total_seconds() + 1)
     http.mode = mode
     [res] = run(store, setup_md, clock, http, config, rng)
     assert res.action == StapleAction.FAILED and reason in res.error, res.error
     assert res.status == OcspStatus.GOOD and res.this_update == good.this_update and res.errors == 1
-    assert read(web / "www.der") == der == read(res.store_file) == read(web / "www.pem.ocsp")
+    assert read(web / "www.der") == der == read(web / "www.pem.ocsp")
     state = staple_state(store, MD, "p256")
-    assert state.response_sha256 == json.loads(meta)["response_sha256"]
+    assert state.response == before.response and state.response_sha256 == before.response_sha256
     assert state.last_error == res.error
 
 
@@ -186,7 +199,7 @@ def test_no_responder_is_normal(store, pki, clock, http, config, rng):
     assert res.status == OcspStatus.NO_RESPONDER and res.action == StapleAction.SKIPPED
     assert res.error is None and res.last_error is None and res.next_retry is None
     assert res.event is None and not res.changed and http.calls == []
-    json_path = paths_for(store, targets[0]).json
+    json_path = store.path("ocsp", BOOK_FILE)
     mtime = os.stat(json_path).st_mtime_ns
     clock.advance(86400)
     [again] = run(store, targets, clock, http, config, rng)
@@ -225,7 +238,7 @@ def test_unknown_first_is_not_stapled_and_retried(store, setup_md, clock, http, 
     [res] = run(store, setup_md, clock, http, config, rng)
     assert res.status == OcspStatus.UNKNOWN and res.action == StapleAction.FAILED
     assert "does not know" in res.error and res.errors == 1 and res.next_retry is not None
-    assert not os.path.exists(web / "www.der") and not os.path.exists(res.store_file)
+    assert not os.path.exists(web / "www.der") and res.store_file is None
     http.mode = Fault.TRUTH
     clock.advance((res.next_retry - clock.now()).total_seconds() + 1)
     [ok] = run(store, setup_md, clock, http, config, rng)
@@ -248,14 +261,19 @@ def test_check_mode_plans_without_acting(store, setup_md, clock, http, config, r
 
 
 def test_outputs_rewritten_only_when_changed(store, setup_md, clock, http, config, rng, web):
-    [first] = run(store, setup_md, clock, http, config, rng)
+    run(store, setup_md, clock, http, config, rng)
     with open(web / "www.pem.ocsp", "wb") as handle:
         handle.write(b"tampered")
-    os.unlink(first.store_file)  # e.g. a crash between the JSON and the .der write
+    os.unlink(web / "www.der")  # e.g. removed by hand
+    # a store copy made before the staple files were configured is kept in step, not dropped
+    der_copy = paths_for(store, setup_md[0]).der
+    os.makedirs(os.path.dirname(der_copy))
+    with open(der_copy, "wb") as handle:
+        handle.write(b"stale")
     [res] = run(store, setup_md, clock, http, config, rng)
-    assert res.action == StapleAction.KEPT and len(http.calls) == 1
-    assert sorted(res.changed_files) == sorted([first.store_file, str(web / "www.pem.ocsp")])
-    assert read(web / "www.pem.ocsp") == read(first.store_file) == read(web / "www.der")
+    assert res.action == StapleAction.KEPT and len(http.calls) == 1 and res.store_file == der_copy
+    assert sorted(res.changed_files) == sorted([der_copy, str(web / "www.der"), str(web / "www.pem.ocsp")])
+    assert read(web / "www.pem.ocsp") == read(der_copy) == read(web / "www.der")
 
 
 def test_renewed_certificate_is_stapled_at_once(store, setup_md, clock, http, config, rng, pki):
@@ -274,9 +292,12 @@ def test_other_certificate_files(store, pki, clock, http, config, rng, web):
     target = StapleTarget(cert_path=leaf.fullchain_path, staple_file=str(web / "other.der"))
     [res] = run(store, [target], clock, http, config, rng)
     assert res.status == OcspStatus.GOOD and res.md is None and res.name == leaf.fullchain_path
-    assert "/ocsp/_others/" in res.store_file and res.store_file.endswith("/response.der")
-    assert staple_state_of_file(store, leaf.fullchain_path).status == OcspStatus.GOOD
-    assert read(web / "other.der") == read(res.store_file)
+    assert res.store_file is None and staple_state_of_file(store, leaf.fullchain_path).status == OcspStatus.GOOD
+    assert "_others/" + target.others_id in book(store)["staples"]
+    [bare] = run(store, [StapleTarget(cert_path=leaf.cert_path, issuer_path=leaf.chain_path)], clock, http,
+                 config, rng)
+    assert "/ocsp/_others/" in bare.store_file and bare.store_file.endswith("/response.der")
+    assert ocsp.load_der_ocsp_response(read(bare.store_file)).certificate_status == ocsp.OCSPCertStatus.GOOD
 
 
 def test_responder_override_and_post(store, leaf, clock, http, rng):
@@ -300,7 +321,7 @@ def test_missing_output_folder_is_reported_not_fatal(store, leaf, clock, http, c
     targets = managed_targets(store, {MD: {"staple_file": str(tmp_path / "nope" / "x.der")}})
     [res] = run(store, targets, clock, http, config, rng)
     assert res.status == OcspStatus.GOOD and "does not exist" in res.output_errors[0]
-    assert os.path.exists(res.store_file)
+    assert staple_state(store, MD, "p256").status == OcspStatus.GOOD  # kept in the book for the next run
 
 
 def test_unreadable_certificate(store, clock, http, config, rng, tmp_path):
@@ -406,16 +427,91 @@ def test_staple_store_check_mode_creates_nothing(tmp_path, leaf, clock, http):
     assert [r.status for r in results] == [OcspStatus.GOOD] and os.path.isdir(tmp_path / "nostore")
 
 
-def test_prune_runs_at_most_hourly(store, setup_md, clock, http, config, rng, monkeypatch):
-    from mdcore.ocsp import persist
+def test_book_is_written_once_per_run_and_only_when_something_changed(store, pki, clock, http, config, rng,
+                                                                      monkeypatch):
+    from mdcore import fsutil
 
-    calls = []
-    real = persist.prune
-    monkeypatch.setattr(persist, "prune", lambda *a: calls.append(a) or real(*a))
-    run(store, setup_md, clock, http, config, rng)
-    clock.advance(600)
-    run(store, setup_md, clock, http, config, rng)
-    assert len(calls) == 1
+    for i in range(5):
+        install_md(store, "b%d.example.org" % i, pki.issue("b%d.example.org" % i, OCSP_URL))
+    writes = []
+    real = fsutil.atomic_write
+    monkeypatch.setattr("mdcore.ocsp.persist.atomic_write", lambda path, *a, **k: writes.append(path) or
+                        real(path, *a, **k))
+    results = run(store, managed_targets(store), clock, http, config, rng)
+    assert {r.action for r in results} == {StapleAction.FETCHED}
+    assert writes == [store.path("ocsp", BOOK_FILE)]
+    assert sorted(book(store)["staples"]) == ["b%d.example.org/p256" % i for i in range(5)]
     clock.advance(3600)
+    assert {r.action for r in run(store, managed_targets(store), clock, http, config, rng)} == {StapleAction.KEPT}
+    assert len(writes) == 1  # nothing due, nothing pruned: the book stays as it is
+
+
+def test_book_lines_one_certificate_each(store, setup_md, clock, http, config, rng):
     run(store, setup_md, clock, http, config, rng)
-    assert len(calls) == 2
+    with open(store.path("ocsp", BOOK_FILE), encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    assert lines[0] == '{"version": 1, "staples": {' and lines[-1] == "}}"
+    assert lines[1].startswith('"%s/p256": {' % MD)
+
+
+def test_per_certificate_files_of_older_releases_are_imported(store, setup_md, clock, http, config, rng):
+    [first] = run(store, setup_md, clock, http, config, rng)
+    entry = book(store)["staples"][MD + "/p256"]
+    # the layout before the book: ocsp/<md>/<key_type>.json and the hourly prune stamp
+    os.unlink(store.path("ocsp", BOOK_FILE))
+    legacy = os.path.join(store.ocsp_dir(MD), "p256.json")
+    os.makedirs(store.ocsp_dir(MD))
+    with open(legacy, "w", encoding="utf-8") as handle:
+        json.dump(entry, handle)
+    with open(store.path("ocsp", ".pruned"), "w", encoding="ascii") as handle:
+        handle.write("2026-01-01T00:00:00Z\n")
+    assert staple_state(store, MD, "p256").response_sha256 == entry["response_sha256"]  # readers see it at once
+    [plan] = run(store, setup_md, clock, http, config, rng, check_mode=True)
+    assert plan.action == StapleAction.KEPT and os.path.exists(legacy)  # check mode moves nothing
+    [res] = run(store, setup_md, clock, http, config, rng)
+    assert res.action == StapleAction.KEPT and res.this_update == first.this_update and len(http.calls) == 1
+    assert book(store)["staples"][MD + "/p256"] == entry
+    assert not os.path.exists(legacy) and not os.path.exists(store.path("ocsp", ".pruned"))
+
+
+def test_broken_book_fails_the_run_clearly_and_status_survives(store, setup_md, clock, http, config, rng, web):
+    from mdcore.errors import OcspError
+    from mdcore.status.model import build_status
+
+    run(store, setup_md, clock, http, config, rng)
+    der = read(web / "www.der")
+    with open(store.path("ocsp", BOOK_FILE), "w", encoding="utf-8") as handle:
+        handle.write('{"version": 1, "staples": {"www.example.org/p2')
+    with pytest.raises(OcspError, match="cannot read the staple book .*staples.json"):
+        run(store, setup_md, clock, http, config, rng)
+    assert read(web / "www.der") == der  # what the server reads stays
+    report = build_status(store, clock)
+    assert [md.name for md in report.domains] == [MD]
+
+
+def test_crash_mid_run_leaves_the_previous_book(store, pki, clock, http, config, rng):
+    """Killed between two exchanges: the book on disk is the previous one, complete; the next
+    run fetches what the crashed one had fetched."""
+    for i in range(3):
+        install_md(store, "c%d.example.org" % i, pki.issue("c%d.example.org" % i, OCSP_URL))
+    first = run(store, managed_targets(store), clock, http, config, rng)
+    before = read(store.path("ocsp", BOOK_FILE))
+    clock.advance((first[0].refresh_at - clock.now()).total_seconds() + 1)
+    real, calls = http.exchange, []
+
+    def dying(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # what SIGINT/SIGTERM handlers raise; kill -9 stops even earlier
+        return real(*args, **kwargs)
+
+    http.exchange = dying
+    with pytest.raises(KeyboardInterrupt):
+        run(store, managed_targets(store), clock, http, config, rng)
+    assert read(store.path("ocsp", BOOK_FILE)) == before
+    left = [f for _dir, _subs, files in os.walk(store.path("ocsp")) for f in files if f.startswith(".tmp-")]
+    assert left == []  # no temp file left behind
+    http.exchange = real
+    again = run(store, managed_targets(store), clock, http, config, rng)
+    assert [r.action for r in again] == [StapleAction.FETCHED] * 3
+    assert all(r.this_update > f.this_update for r, f in zip(again, first, strict=True))

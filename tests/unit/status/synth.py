@@ -1,5 +1,5 @@
 """Synthetic stores for status tests and bench/status_bench.py: the engine's layout (archive set +
-domains/ symlink, set.json, jobs/<md>.json with its config snapshot, ocsp/<md>/<kt>.json), written
+domains/ symlink, set.json, jobs/<md>.json with its config snapshot, ocsp/staples.json), written
 directly and quickly (no fsync: thousands of domains in a second). A unit test checks that a store
 written by the real engine reads the same way."""
 
@@ -12,7 +12,9 @@ import os
 from dataclasses import dataclass, field
 
 from mdcore.clock import to_iso
+from mdcore.ocsp.persist import StapleBook
 from mdcore.ocsp.state import OcspStatus, StapleState
+from mdcore.store import Store
 
 DAY = datetime.timedelta(days=1)
 ISSUER = "/CN=Synthetic Intermediate E9"
@@ -49,7 +51,11 @@ def _fingerprint(name: str, kt: str, age: datetime.timedelta) -> str:
     return hashlib.sha256(("%s/%s/%s" % (name, kt, age)).encode()).hexdigest()
 
 
-def write_md(root: str, now: datetime.datetime, spec: Spec) -> None:
+def write_md(root: str, now: datetime.datetime, spec: Spec, book: StapleBook | None = None) -> None:
+    """One synthetic domain; its staples go into ``book`` (saved by the caller), else straight
+    into the store's staple book."""
+    own = book is None
+    book = book or StapleBook.load(Store(root))
     names = spec.names or [spec.name, "www." + spec.name]
     not_before = now - spec.age
     not_after = not_before + spec.lifetime
@@ -95,7 +101,9 @@ def write_md(root: str, now: datetime.datetime, spec: Spec) -> None:
                 state.last_error = "responder ocsp.synthetic.test did not answer within 10s"
                 state.last_error_at = state.last_attempt = now - datetime.timedelta(hours=1)
                 state.next_retry = now + datetime.timedelta(hours=1)
-            _write(os.path.join(root, "ocsp", spec.name, kt + ".json"), json.dumps(state.to_json()), 0o600)
+            book.put("%s/%s" % (spec.name, kt), state)
+    if own:
+        book.save(written=[])
     job: dict = {"md": spec.name, "last_run": to_iso(now - DAY), "errors": spec.errors,
                  "last_success": to_iso(not_before) if spec.issued else None, "next_retry": None,
                  "last_error": None, "log": [], "notified": {},
@@ -124,8 +132,10 @@ def make_store(root: str, now: datetime.datetime, specs: list[Spec]) -> str:
     _write(os.path.join(root, "accounts", "ca.test", "account.json"),
            json.dumps({"url": "https://ca.test/acct/1", "eab_hmac_key": "EABSECRETVALUE"}), 0o600)
     _write(os.path.join(root, "accounts", "ca.test", "account.key.pem"), "ACCOUNTKEYSECRET", 0o600)
+    book = StapleBook.load(Store(root))
     for spec in specs:
-        write_md(root, now, spec)
+        write_md(root, now, spec, book)
+    book.save(written=[])  # no fsync: a test store
     return root
 
 

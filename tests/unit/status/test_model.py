@@ -7,6 +7,7 @@ import datetime
 import json
 import os
 
+from mdcore.ocsp.persist import StapleBook
 from mdcore.ocsp.state import OcspStatus
 from mdcore.status import Health, MdState, build_status
 from mdcore.status.model import StapleHealth, managed_domain_names
@@ -138,10 +139,11 @@ def test_stapling_views(synth, clock):
 
 def test_staple_of_a_replaced_certificate_is_not_shown_as_current(synth, clock):
     store = synth(Spec("a.example"))
-    path = store.path("ocsp", "a.example", "p256.json")
-    doc = json.load(open(path))
-    doc["cert_sha256"] = "0" * 64
-    json.dump(doc, open(path, "w"))
+    book = StapleBook.load(store)
+    state = book.get("a.example/p256")
+    state.cert_sha256 = "0" * 64
+    book.put("a.example/p256", state)
+    book.save()
     assert one(store, clock).certs[0].staple.status == OcspStatus.NONE
 
 
@@ -166,12 +168,19 @@ def test_unreadable_store_files_do_not_break_status(synth, clock):
         handle.write("{not json")
     with open(store.job_path("b.example"), "w") as handle:
         handle.write("[]")
-    with open(store.path("ocsp", "b.example", "p256.json"), "w") as handle:
-        handle.write("garbage")
+    with open(store.path("ocsp", "staples.json")) as handle:
+        doc = json.load(handle)
+    doc["staples"]["b.example/p256"] = "garbage"  # one unreadable entry
+    with open(store.path("ocsp", "staples.json"), "w") as handle:
+        json.dump(doc, handle)
     report = build_status(store, clock)
     assert report.get("a.example").health == Health.INCOMPLETE
     assert report.get("b.example").health == Health.OK
     assert report.get("b.example").certs[0].staple.status == "none"
+    with open(store.path("ocsp", "staples.json"), "w") as handle:
+        handle.write("garbage")
+    report = build_status(store, clock)
+    assert report.get("b.example").health == Health.OK and report.get("b.example").certs[0].staple.status == "none"
 
 
 def test_empty_or_missing_store(tmp_path, clock):
@@ -202,7 +211,7 @@ def test_files_stapled_as_others_are_discovered(synth, clock, test_ca, tmp_path)
     from cryptography.hazmat.primitives.asymmetric import ec
 
     from mdcore.ocsp.config import StapleTarget
-    from mdcore.ocsp.persist import paths_for, save_state
+    from mdcore.ocsp.persist import paths_for
     from mdcore.ocsp.state import StapleState
 
     leaf = test_ca.issue(ec.generate_private_key(ec.SECP256R1()).public_key(), ["other.example"],
@@ -211,8 +220,10 @@ def test_files_stapled_as_others_are_discovered(synth, clock, test_ca, tmp_path)
     pem.write_bytes(test_ca.chain_pem(leaf))
     store = synth(Spec("a.example"))
     store.setup()
-    save_state(paths_for(store, StapleTarget(cert_path=str(pem))),
-               StapleState(cert_path=str(pem), cert_sha256="ff" * 32, status=OcspStatus.NONE))
+    book = StapleBook.load(store)
+    book.put(paths_for(store, StapleTarget(cert_path=str(pem))).key,
+             StapleState(cert_path=str(pem), cert_sha256="ff" * 32, status=OcspStatus.NONE))
+    book.save()
     report = build_status(store, clock)
     assert report.get(str(pem)) is not None and report.get(str(pem)).health == Health.OK
 

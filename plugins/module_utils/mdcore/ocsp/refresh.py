@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import os
 import random
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ class _Job:
     answer: bytes | None = None  # the responder's answer, not yet verified
     failure: OcspError | None = None  # why the exchange failed
     written: list = field(default_factory=list)  # files written without fsync, flushed at the end of the run
+    dirty: bool = False  # the state changed: put back into the book at the end of the run
 
     def same_cert(self) -> bool:
         return self.state is not None and self.subject is not None and \
@@ -114,7 +116,8 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
     now = now or clock.now()
     rng = rng or random.Random()
     written: list[str] = []
-    jobs = [_plan(store, target, now, check_mode, config, written) for target in targets]
+    book = persist.StapleBook.load(store)
+    jobs = [_plan(store, book, target, now, check_mode, config, written) for target in targets]
     due = [job for job in jobs if job.decision.due and job.error is None]
     if check_mode:
         for job in jobs:
@@ -142,26 +145,31 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
     for job in jobs:
         if not job.decision.due and job.subject is not None and job.subject.responder_url:
             _serve_stored(job, clock, now, config)
+    for job in jobs:
+        if job.dirty:
+            book.put(job.paths.key, job.state)
+    if prune:
+        persist.prune(store, book, now, config.keep_seconds)
+    book.save(written)
     if written:
         try:
             sync_filesystems(written)  # one flush for the whole run instead of two fsyncs per file
         except OSError as exc:
             raise OcspError("cannot flush the staples written: %s" % (exc.strerror or exc)) from None
-    if prune:
-        persist.prune_now_and_then(store, now, config.keep_seconds)
+    book.drop_legacy_files()
     return [_result(job, now) for job in jobs]
 
 
 # -- planning ---------------------------------------------------------------------------------
-def _plan(store: Store, target: StapleTarget, now: datetime.datetime, check_mode: bool,
-          config: StaplingConfig, written: list) -> _Job:
+def _plan(store: Store, book: persist.StapleBook, target: StapleTarget, now: datetime.datetime,
+          check_mode: bool, config: StaplingConfig, written: list) -> _Job:
     try:
         paths = persist.paths_for(store, target)
     except MdError as exc:
         job = _Job(target, persist.StaplePaths("", "", ""), None, written=written)
         job.action, job.error = StapleAction.FAILED, str(exc)
         return job
-    job = _Job(target, paths, persist.load_state(paths), written=written)
+    job = _Job(target, paths, book.get(paths.key), written=written)
     known = job.state.cert_sha256 if job.state is not None else None
     try:
         job.subject = read_subject(target.cert_path, target.responder, known,
@@ -192,10 +200,7 @@ def _record_no_responder(job: _Job, now: datetime.datetime, config: StaplingConf
     job.state = StapleState(cert_path=job.target.cert_path, cert_sha256=job.subject.cert_sha256,
                             cert_ocsp_url=job.subject.cert_ocsp_url, md=job.target.md,
                             key_type=job.target.key_type, status=OcspStatus.NO_RESPONDER, last_attempt=now)
-    try:
-        persist.save_state(job.paths, job.state, job.written)
-    except OcspError as exc:
-        job.error = str(exc)
+    job.dirty = True
 
 
 def _check(job: _Job, now: datetime.datetime) -> None:
@@ -204,10 +209,10 @@ def _check(job: _Job, now: datetime.datetime) -> None:
         return
     if job.decision.due:
         job.action = StapleAction.WOULD_FETCH
-        job.changed_files = [job.paths.der] + job.target.output_files()
+        job.changed_files = _store_copy(job) + job.target.output_files()
     elif job.stored_usable(now) and job.state.status != OcspStatus.UNKNOWN:
         der = persist.response_der(job.state)
-        job.changed_files = [p for p in [job.paths.der] + job.target.output_files() if differs(p, der)]
+        job.changed_files = [p for p in _store_copy(job) + job.target.output_files() if differs(p, der)]
 
 
 # -- one exchange -----------------------------------------------------------------------------
@@ -250,10 +255,7 @@ def _finish(job: _Job, clock: Clock, now: datetime.datetime, config: StaplingCon
         state.last_error = str(exc)
         state.last_error_at = now
         state.next_retry = next_retry(now, state.errors, state, config, rng)
-        try:
-            persist.save_state(job.paths, state, job.written)
-        except OcspError as save_exc:
-            job.output_errors.append(str(save_exc))
+        job.dirty = True
     _serve_stored(job, clock, now, config)
 
 
@@ -298,10 +300,20 @@ def _store(job: _Job, new: VerifiedResponse, certid: dict, now: datetime.datetim
         state.last_error_at = now
     elif new.status == OcspStatus.GOOD:
         state.errors, state.next_retry, state.last_error, state.last_error_at = 0, None, None, None
-    persist.save_state(job.paths, state, job.written)  # UNKNOWN: the caller counts it, saves again
+    job.dirty = True  # UNKNOWN: the caller counts it as a failure too
 
 
 # -- serving ----------------------------------------------------------------------------------
+def _store_copy(job: _Job) -> list[str]:
+    """The store's .der copy, when it is kept: for certificates without a staple file of their
+    own, or when one exists already (something may read it: it stays in step)."""
+    if not job.paths.der:
+        return []
+    if not job.target.output_files() or os.path.exists(job.paths.der):
+        return [job.paths.der]
+    return []
+
+
 def _serve_stored(job: _Job, clock: Clock, now: datetime.datetime, config: StaplingConfig) -> None:
     """Put the stored response where the servers read it (only files that differ are written).
     Expired responses and 'unknown' ones are not served."""
@@ -309,7 +321,7 @@ def _serve_stored(job: _Job, clock: Clock, now: datetime.datetime, config: Stapl
         return
     der = persist.response_der(job.state)
     try:
-        if persist.sync_der(job.paths, job.state, job.written):
+        if _store_copy(job) and persist.sync_der(job.paths, job.state, job.written):
             job.changed_files.append(job.paths.der)
     except OcspError as exc:
         job.output_errors.append(str(exc))
@@ -326,7 +338,7 @@ def _serve_stored(job: _Job, clock: Clock, now: datetime.datetime, config: Stapl
             haproxy_set_ocsp(socket_path, der, clock, config.socket_timeout)
             job.haproxy_updated = True
             state.pushed_sha256 = state.response_sha256
-            persist.save_state(job.paths, state, job.written)
+            job.dirty = True
         except HaproxyNoSlot as exc:
             if not job.target.haproxy_ocsp_file:
                 job.output_errors.append(str(exc))
@@ -335,10 +347,7 @@ def _serve_stored(job: _Job, clock: Clock, now: datetime.datetime, config: Stapl
             # written, and haproxy serves this very response from it after its next reload.
             job.warnings.append("%s; haproxy reads %s at its next reload" % (exc, job.target.haproxy_ocsp_file))
             state.pushed_sha256 = state.response_sha256
-            try:
-                persist.save_state(job.paths, state, job.written)
-            except OcspError as save_exc:
-                job.output_errors.append(str(save_exc))
+            job.dirty = True
         except OcspError as exc:
             job.output_errors.append(str(exc))
 
@@ -357,7 +366,8 @@ def _result(job: _Job, now: datetime.datetime) -> StapleResult:
     result = StapleResult(name=target.name, cert_path=target.cert_path, action=job.action,
                           status=_status(job, now), md=target.md, key_type=target.key_type,
                           error=job.error, output_errors=list(job.output_errors), warnings=list(job.warnings),
-                          store_file=job.paths.der or None, files=target.output_files(),
+                          store_file=job.paths.der if job.paths.der and os.path.exists(job.paths.der) else None,
+                          files=target.output_files(),
                           changed_files=list(job.changed_files), haproxy_updated=job.haproxy_updated)
     if job.subject is not None:
         result.responder = job.subject.responder_url

@@ -55,12 +55,12 @@ class StapleAction:
 
 @dataclass
 class StapleState:
-    """The JSON persisted next to a stored response (<key_type>.json / response.json).
+    """One certificate's entry in the store's staple book (ocsp/staples.json, see persist.py).
 
     Response fields (status ... response) describe the stored DER and change only when a verified
     response replaces it; error fields (last_error ... next_retry) describe the latest attempts.
-    ``response`` holds the DER as base64 so one atomic file write keeps metadata and response
-    together; the .der file beside it is a copy for web servers and tools.
+    ``response`` holds the DER as base64 so metadata and response are replaced together; staple
+    files and the store's .der copies are copies for web servers and tools.
     """
 
     cert_path: str = ""
@@ -143,7 +143,7 @@ class StapleResult:
     revocation_reason: str | None = None
     renew_required: bool = False
     new_key_required: bool = False
-    store_file: str | None = None  # the stored DER (usable as nginx ssl_stapling_file)
+    store_file: str | None = None  # the store's .der copy, when kept (usable as nginx ssl_stapling_file)
     files: list = field(default_factory=list)  # every output file this target has
     changed_files: list = field(default_factory=list)  # files written in this run
     haproxy_updated: bool = False

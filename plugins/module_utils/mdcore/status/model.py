@@ -3,7 +3,7 @@ right now, built from the store alone.
 
 Sources, all written atomically by others: domains/<md>/set.json (certificate facts: no
 certificate is parsed for managed domains), jobs/<md>.json (renewal job and config snapshot),
-staging/<md>/order.json (an order in progress), ocsp/<md>/<key_type>.json (staple metadata, read
+staging/<md>/order.json (an order in progress), ocsp/staples.json (staple metadata, read once
 through mdcore.ocsp), events/<md>.json (message command bookkeeping). Reading needs no lock.
 Nothing secret is read into the model: no keys, no account or EAB data, no staple bodies.
 """
@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from .. import VERSION
 from ..ari import ari_renew_at
 from ..clock import Clock
+from ..errors import OcspError
 from ..fsutil import read_bytes, read_json
 from ..ocsp.config import OTHERS_DIR, StapleTarget
-from ..ocsp.persist import OTHERS_STEM, paths_for
+from ..ocsp.persist import paths_for, stored_entries
 from ..ocsp.state import OcspStatus, StapleState
 from ..policy import Window
 from ..store import (
@@ -297,17 +298,24 @@ _STAPLE_FIELDS = {f.name for f in dataclasses.fields(StapleState)}
 _STAPLE_TIMES = {f.name for f in dataclasses.fields(StapleState) if "datetime" in str(f.type)}
 
 
+def _staple_entries(store: Store) -> dict:
+    try:
+        return stored_entries(store)
+    except OcspError:
+        return {}  # a broken staple book: no staple facts (the stapling run reports the error)
+
+
 def load_staple(store: Store, md: str | None = None, key_type: str | None = None,
                 cert_path: str = "") -> StapleState | None:
     """mdcore.ocsp's persisted StapleState of a managed certificate (md, key_type) or of another
     certificate file (cert_path); None when there is none or it cannot be read. Same result as
     ocsp.persist.staple_state(), with a strptime-free time parser: status reads thousands."""
     try:
-        path = paths_for(store, StapleTarget(cert_path=cert_path, md=md, key_type=key_type)).json
+        key = paths_for(store, StapleTarget(cert_path=cert_path, md=md, key_type=key_type)).key
     except Exception:  # an odd key type: nothing stored for it
         return None
-    doc = _doc(path)
-    if not doc:
+    doc = _staple_entries(store).get(key)
+    if not isinstance(doc, dict) or not doc:
         return None
     known = {k: v for k, v in doc.items() if k in _STAPLE_FIELDS}
     for name in _STAPLE_TIMES & set(known):
@@ -487,15 +495,12 @@ def _managed(store: Store, name: str, now: datetime.datetime, stapling: bool) ->
 # -- certificate files that are only monitored ------------------------------------------------
 def _discovered_others(store: Store) -> list[str]:
     """Certificate files stapled by mdcore.ocsp (MDStapleOthers): they are monitored too."""
-    root = store.path("ocsp", OTHERS_DIR)
-    try:
-        entries = sorted(os.listdir(root))
-    except OSError:
-        return []
     out = []
-    for entry in entries:
-        doc = _doc(os.path.join(root, entry, OTHERS_STEM + ".json"))
-        if isinstance(doc.get("cert_path"), str) and doc["cert_path"]:
+    entries = _staple_entries(store)
+    for key in sorted(entries):
+        doc = entries[key]
+        if key.startswith(OTHERS_DIR + "/") and isinstance(doc, dict) and isinstance(doc.get("cert_path"), str) \
+                and doc["cert_path"]:
             out.append(doc["cert_path"])
     return out
 

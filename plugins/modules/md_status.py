@@ -103,9 +103,9 @@ from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import en
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.hostconfig import load_host_config
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.policy import Window
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status import build_status, report_json
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.window import Window
 
 DEFAULT_STORE = "/var/lib/mdfleet"
 

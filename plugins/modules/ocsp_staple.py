@@ -92,7 +92,8 @@ options:
         type: path
   window:
     description: Refresh when this much of a response's validity is left, as a percentage of its lifetime
-      (C(33%)) or a duration (C(2d), C(12h), C(90m), seconds).
+      (C(33%)) or a duration (C(2d), C(12h), C(90m), C(30s); a bare number means days, as for the renew
+      window). A duration at least as long as the response's lifetime counts as half of it.
     type: str
     default: 33%
   timeout:

@@ -8,7 +8,8 @@ import random
 import pytest
 
 from mdcore.errors import ConfigError
-from mdcore.policy import BACKOFF_MAX, BACKOFF_START, Window, backoff_seconds
+from mdcore.policy import BACKOFF_MAX, BACKOFF_START, backoff_seconds
+from mdcore.window import Window
 
 NB = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)

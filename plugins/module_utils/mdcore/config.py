@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from .acme.resources import ChallengeType
 from .errors import ConfigError, StoreError
 from .keys import key_spec
-from .policy import Window
 from .store import check_md_name
+from .window import Window
 
 LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .config import MD_KEYS, MdConfig, md_config_from_dict
 from .errors import ConfigError
-from .policy import Window
+from .window import Window
 
 TOP_KEYS = frozenset({"store", "challenges_dir", "workers", "lock_wait", "defaults", "domains", "message_cmd",
                       "message_timeout", "stapling", "reload", "status", "comment"})

@@ -22,8 +22,9 @@ from .events import NO_EVENTS, EventName, EventSink
 from .issuance import TransportFactory, lifetime_of, obtain, transport_for
 from .job import JobError, JobState
 from .ocsp.persist import staple_state
-from .policy import Window, backoff_seconds
+from .policy import backoff_seconds
 from .store import Store
+from .window import Window
 
 
 class Action:

@@ -18,7 +18,7 @@ D = datetime.timedelta(days=1)
 
 @pytest.mark.parametrize("text, percent, seconds", [
     ("33%", 33.0, None), ("50 %", 50.0, None), ("2d", None, 172800.0), ("12h", None, 43200.0),
-    ("90s", None, 90.0), ("1w", None, 604800.0), ("3600", None, 3600.0), (7200, None, 7200.0),
+    ("90s", None, 90.0), ("1w", None, 604800.0), ("2", None, 172800.0), (1, None, 86400.0), ("90M", None, 5400.0),
 ])
 def test_window_parse(text, percent, seconds):
     window = Window.parse(text)
@@ -33,10 +33,19 @@ def test_window_parse_rejects(bad):
 
 def test_refresh_at_percent_and_duration():
     this, nxt = T0, T0 + 6 * D
-    assert Window.parse("33%").refresh_at(this, nxt) == nxt - 6 * D * 0.33
-    assert Window.parse("2d").refresh_at(this, nxt) == nxt - 2 * D
-    # a window longer than the response's lifetime means "refresh at once", not before thisUpdate
-    assert Window.parse("10d").refresh_at(this, nxt) == this
+    assert Window.parse("33%").start(this, nxt) == nxt - 6 * D * 0.33
+    assert Window.parse("2d").start(this, nxt) == nxt - 2 * D
+    # a window as long as the response's lifetime would refresh at every run: half of it instead
+    assert Window.parse("10d").start(this, nxt) == this + 3 * D
+    assert Window.parse("6d").start(this, nxt) == this + 3 * D
+
+
+def test_stapling_window_reads_like_the_renew_window():
+    """One rule for every window (mod_md's): the host config's check and the engine agree."""
+    from mdcore import window as window_module
+
+    assert StaplingConfig(window="2").window == window_module.Window.parse("2", "renew window")
+    assert StaplingConfig(window=3).window.seconds == 3 * 86400
 
 
 def test_parse_duration_numbers():

@@ -1,70 +1,26 @@
 """What to staple and how: :class:`StapleTarget` (one certificate and its outputs) and
-:class:`StaplingConfig` (window, timeouts, proxy, backoff, pruning), plus :class:`Window`."""
+:class:`StaplingConfig` (window, timeouts, proxy, backoff, pruning)."""
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import os
 import re
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
-_PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+from ..window import Window, duration_seconds
 
 
 def parse_duration(value, what: str = "duration") -> float:
-    """'30s', '15m', '12h', '2d', '1w' or a number of seconds -> seconds."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        match = _DURATION_RE.match(str(value))
-        if not match:
-            raise ConfigError("%s %r is not a duration (e.g. '90s', '30m', '12h', '2d', '1w')"
-                              % (what, value))
-        seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
+    """'30s', '15m', '12h', '2d', '1w' or a number of seconds -> seconds (timeouts, keep times;
+    refresh windows are :class:`Window`, where a bare number means days as in mod_md)."""
+    seconds = duration_seconds(value, what, bare_unit="s")
+    if seconds is None:
+        raise ConfigError("%s %r is not a duration (e.g. '90s', '30m', '12h', '2d', '1w')" % (what, value))
     if seconds < 0:
         raise ConfigError("%s %r must not be negative" % (what, value))
     return seconds
-
-
-@dataclass(frozen=True)
-class Window:
-    """How long before a response's nextUpdate it is refreshed: a share of its lifetime
-    (``percent``, mod_md's default 33%) or a fixed duration (``seconds``)."""
-
-    percent: float | None = 33.0
-    seconds: float | None = None
-
-    @classmethod
-    def parse(cls, value) -> Window:
-        if isinstance(value, Window):
-            return value
-        match = _PERCENT_RE.match(str(value))
-        if match:
-            percent = float(match.group(1))
-            if not 0 < percent < 100:
-                raise ConfigError("stapling window %r: a percentage must be between 0 and 100" % (value,))
-            return cls(percent=percent, seconds=None)
-        return cls(percent=None, seconds=parse_duration(value, "stapling window"))
-
-    def length(self, this_update: datetime.datetime, next_update: datetime.datetime) -> datetime.timedelta:
-        lifetime = next_update - this_update
-        if self.percent is not None:
-            return lifetime * (self.percent / 100.0)
-        return min(datetime.timedelta(seconds=self.seconds or 0), lifetime)
-
-    def refresh_at(self, this_update: datetime.datetime, next_update: datetime.datetime) -> datetime.datetime:
-        """When a response valid from ``this_update`` to ``next_update`` is due for refresh."""
-        return max(this_update, next_update - self.length(this_update, next_update))
-
-    def __str__(self) -> str:
-        if self.percent is not None:
-            return "%g%%" % self.percent
-        return "%gs" % (self.seconds or 0)
 
 
 class FetchMethod:
@@ -92,7 +48,7 @@ class StaplingConfig:
     max_response_bytes: int = 256 * 1024
 
     def __post_init__(self) -> None:
-        self.window = Window.parse(self.window)
+        self.window = Window.parse(self.window, "stapling window")
         if self.method not in FetchMethod.ALL:
             raise ConfigError("OCSP fetch method %r unknown (one of %s)"
                               % (self.method, ", ".join(FetchMethod.ALL)))

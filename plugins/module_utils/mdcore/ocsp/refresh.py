@@ -286,7 +286,7 @@ def _store(job: _Job, new: VerifiedResponse, certid: dict, now: datetime.datetim
     state.this_update, state.next_update = new.this_update, new.next_update
     state.produced_at = new.produced_at
     state.fetched_at = now
-    state.refresh_at = config.window.refresh_at(new.this_update, new.next_update)
+    state.refresh_at = config.window.start(new.this_update, new.next_update)
     state.responder_id = new.responder_id
     state.response = base64.b64encode(new.der).decode()
     state.response_sha256 = hashlib.sha256(new.der).hexdigest()

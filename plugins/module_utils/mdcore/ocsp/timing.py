@@ -27,7 +27,7 @@ def next_retry(now: datetime.datetime, errors: int, state: StapleState, config: 
     delay = backoff_seconds(errors, config, rng)
     if state.valid_at(now) and state.this_update is not None:
         left = (state.next_update - now).total_seconds()
-        window = config.window.length(state.this_update, state.next_update).total_seconds()
+        window = config.window.before_end(state.this_update, state.next_update).total_seconds()
         delay = min(delay, max(config.backoff_base / 2, left / 2), max(config.backoff_base / 2, window))
     return now + datetime.timedelta(seconds=delay)
 

@@ -24,7 +24,6 @@ from ..fsutil import read_bytes, read_json
 from ..ocsp.config import OTHERS_DIR, StapleTarget
 from ..ocsp.persist import paths_for, stored_entries
 from ..ocsp.state import OcspStatus, StapleState
-from ..policy import Window
 from ..store import (
     CERT_FILE,
     CHAIN_FILE,
@@ -35,6 +34,7 @@ from ..store import (
     Store,
     check_md_name,
 )
+from ..window import Window
 from .timefmt import human_delta, parse_iso
 
 DEFAULT_RENEW_WINDOW = "33%"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from mdcore.acme.problems import AcmeProblemError
 from mdcore.certs import CertFacts, split_pem_chain
 from mdcore.clock import FakeClock
 from mdcore.config import MdConfig
@@ -121,3 +122,38 @@ def test_changed_names_discard_a_stale_staging(
     result = run_md(make_cfg(["www.example.org", "new.example.org"], name=MD, key_types=KEYS))
     assert sorted(result.certificates["p256"]["names"]) == ["new.example.org", "www.example.org"]
     assert set(result.order_urls.values()).isdisjoint(stale["orders"].values())
+
+
+def test_interrupted_forced_renewal_is_finished_by_the_next_plain_run(
+    run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme, store: Store
+) -> None:
+    """Nothing else makes the domain due: the interrupted order itself is the reason to go on."""
+    first = run_md(make_cfg(key_types=KEYS))
+    fake_ca.inject("finalize", lambda _seen: None, Crash())  # killed before rsa2048's finalize
+    with pytest.raises(Crash):
+        run_md(make_cfg(key_types=KEYS), force=True)
+    pending = store.pending_order(MD)
+    orders_before = fake_ca.count("newOrder")
+    result = run_md(make_cfg(key_types=KEYS))
+    assert result.action == Action.ORDER and result.reasons == [Reason.RESUME]
+    assert fake_ca.count("newOrder") == orders_before and result.order_urls == pending["orders"]
+    assert all(result.certificates[kt]["serial"] != first.certificates[kt]["serial"] for kt in KEYS)
+    assert not os.path.exists(store.staging_dir(MD))
+    assert run_md(make_cfg(key_types=KEYS)).action == Action.NONE
+
+
+def test_failed_validation_forgets_the_dead_order(
+    renewal_due: MdResult, run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme, store: Store, clock: FakeClock
+) -> None:
+    """An invalid order is not 'resumed': the next attempt says why it orders and orders anew."""
+    fake_ca.fail_validation = "Invalid response from http://www.example.org/.well-known/acme-challenge/x: 404"
+    with pytest.raises(AcmeProblemError, match="Invalid response"):
+        run_md(make_cfg(key_types=KEYS))
+    pending = store.pending_order(MD)
+    assert pending is not None and pending["orders"] == {}  # the key stays staged, the order URL goes
+    fake_ca.fail_validation = None
+    clock.advance(2 * 86400)  # past the backoff of a validation error
+    orders_before = fake_ca.count("newOrder")
+    result = run_md(make_cfg(key_types=KEYS))
+    assert result.action == Action.ORDER and Reason.RESUME not in result.reasons
+    assert Reason.RENEW_WINDOW in result.reasons and fake_ca.count("newOrder") - orders_before == len(KEYS)

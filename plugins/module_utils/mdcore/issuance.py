@@ -16,6 +16,7 @@ except ImportError:  # reported by deps.missing_libraries(); see deps.py
 
 from .acme.account import AccountOptions, AccountStore, ensure_account, rollover_key
 from .acme.order import OrderFlow, OrderRequest
+from .acme.problems import OrderDeadError
 from .acme.resources import ChallengeType
 from .acme.transport import AcmeTransport, TransportOptions
 from .certs import CertFacts, split_pem_chain, to_pem
@@ -103,6 +104,18 @@ def _pending_matches(pending: dict | None, cfg: MdConfig, ca: CaConfig) -> bool:
         pending.get("key_types") == list(cfg.key_types)
 
 
+def resumable(store: Store, cfg: MdConfig) -> bool:
+    """Whether staging holds an interrupted renewal for this very configuration that a run can
+    finish: an order still in flight, or a certificate already downloaded for a key type. (An
+    order that failed is forgotten when it fails, so a later attempt is not called a resume.)"""
+    pending = store.pending_order(cfg.name)
+    if not any(_pending_matches(pending, cfg, ca) for ca in cfg.cas):
+        return False
+    staging = store.staging_dir(cfg.name)
+    return bool(pending.get("orders")) or any(
+        os.path.exists(os.path.join(staging, kt, FULLCHAIN_FILE)) for kt in cfg.key_types)
+
+
 def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: EventSink,
            deadline: Deadline, replaces: dict | None = None,
            transport_factory: TransportFactory = transport_for) -> dict:
@@ -135,7 +148,12 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
             req = OrderRequest(names=list(cfg.domains), csr_der=make_csr(cert_key, list(cfg.domains)),
                                resume_url=pending["orders"].get(kt), profile=cfg.profile,
                                replaces=(replaces or {}).get(kt), preferred_chain=cfg.preferred_chain)
-            issued = flow.run(req, deadline)
+            try:
+                issued = flow.run(req, deadline)
+            except OrderDeadError:
+                pending["orders"].pop(kt, None)  # resuming a dead order would only fail again
+                write_json(order_path, pending)
+                raise
             try:
                 _write_chain(folder, issued.fullchain_pem, cert_key, cfg.domains)
             except MdError:

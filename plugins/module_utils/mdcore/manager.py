@@ -19,7 +19,7 @@ from .clock import Clock, Deadline, to_iso
 from .config import MdConfig
 from .errors import MdError, StoreError
 from .events import NO_EVENTS, EventName, EventSink
-from .issuance import TransportFactory, lifetime_of, obtain, transport_for
+from .issuance import TransportFactory, lifetime_of, obtain, resumable, transport_for
 from .job import JobError, JobState
 from .ocsp.persist import staple_state
 from .policy import backoff_seconds
@@ -124,7 +124,9 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
             plan.reasons.append(Reason.ARI if via_ari else Reason.RENEW_WINDOW)
         if _revoked(store, cfg.name, current):
             plan.reasons.append(Reason.REVOKED)
-    if store.pending_order(cfg.name) and plan.reasons:
+    if resumable(store, cfg):
+        # a renewal this host decided on (due, or forced) was interrupted: it is finished now,
+        # also when nothing else would make the domain due
         plan.reasons.append(Reason.RESUME)
     if not plan.reasons:
         return plan

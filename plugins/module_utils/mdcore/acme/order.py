@@ -11,7 +11,7 @@ from ..challenges.base import ChallengeTask, Solver
 from ..clock import Clock, Deadline
 from ..errors import ChallengeError, DeadlineExceeded, MdError
 from .jws import AccountKey, b64, dns01_txt_value, key_authorization
-from .problems import AcmeProblemError, Problem
+from .problems import AcmeProblemError, OrderDeadError, Problem
 from .resources import FINAL_AUTHZ, AccountRef, Authorization, Identifier, Order, Status
 from .transport import AcmeResponse, AcmeTransport, parse_retry_after
 
@@ -87,7 +87,8 @@ class OrderFlow:
             order = Order.from_json(order.url, doc)
         if order.status != Status.VALID or not order.certificate:
             problem = order.error or Problem("about:blank", "order ended in state %r" % order.status)
-            raise AcmeProblemError(problem, "the order for %s" % ", ".join(req.names))
+            dead = order.status in (Status.INVALID, Status.EXPIRED, Status.DEACTIVATED)
+            raise (OrderDeadError if dead else AcmeProblemError)(problem, "the order for %s" % ", ".join(req.names))
         return IssuedChain(order.url, self._download(order.certificate, req.preferred_chain, deadline))
 
     def _resume(self, req: OrderRequest, deadline: Deadline) -> Order | None:
@@ -128,7 +129,7 @@ class OrderFlow:
                 if authz.status == Status.VALID:
                     continue
                 if authz.status != Status.PENDING:
-                    raise AcmeProblemError(authz.failure() or Problem(
+                    raise OrderDeadError(authz.failure() or Problem(
                         "about:blank", "authorization is %s" % authz.status), "authorization of %s" % authz.name)
                 solver, chal_url, task = self._setup(authz)
                 pending.append((authz, solver, task, chal_url))
@@ -141,7 +142,7 @@ class OrderFlow:
                                  lambda d: d.get("status") in FINAL_AUTHZ)
                 done = Authorization.from_json(authz.url, doc)
                 if done.status != Status.VALID:
-                    raise AcmeProblemError(done.failure() or Problem("about:blank", "authorization %s"
+                    raise OrderDeadError(done.failure() or Problem("about:blank", "authorization %s"
                                                                      % done.status),
                                            "validation of %s" % done.name)
         finally:

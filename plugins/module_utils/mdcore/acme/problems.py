@@ -68,3 +68,8 @@ class AcmeProblemError(MdError):
         super().__init__("CA refused %s: %s" % (context, problem.describe()), retry_after=retry_after)
         self.problem = problem
         self.retry_hot = problem.type not in INPUT_PROBLEMS and problem.type != RATE_LIMITED
+
+
+class OrderDeadError(AcmeProblemError):
+    """The order can not succeed any more (an authorization or the order itself is invalid):
+    it must not be resumed; the next attempt needs a new order."""

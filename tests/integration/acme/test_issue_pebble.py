@@ -181,3 +181,15 @@ def test_account_key_rollover_keeps_the_account(pebble_standalone, tmp_path):
     assert ref2.url == ref.url and new_key.thumbprint() == new_thumb != old_key.thumbprint()
     # the CA accepts the new key for the same account: a forced renewal works
     assert ensure_md(store, standalone_cfg(pebble_standalone, ["roll.example"]), force=True).changed
+
+
+def test_ip_address_identifier_with_real_pebble(pebble_standalone, tmp_path):
+    """RFC 8738: an IP identifier, validated over http-01 at that very address (loopback here)."""
+    store = Store(str(tmp_path / "store"))
+    result = ensure_md(store, standalone_cfg(pebble_standalone, ["127.0.0.1"], name="loopback-ip"))
+    cert = result.certificates["p256"]
+    assert cert["names"] == ["127.0.0.1"]
+    verify_chain(pebble_standalone, tmp_path, cert["cert_path"], cert["chain_path"])
+    text = subprocess.run(["openssl", "x509", "-in", cert["cert_path"], "-noout", "-ext", "subjectAltName"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "IP Address:127.0.0.1" in text and "DNS:" not in text

@@ -84,10 +84,14 @@ options:
         default: HS256
         choices: [HS256, HS384, HS512]
   challenge:
-    description: ACME challenge type to answer.
+    description:
+      - ACME challenge type to answer.
+      - C(tls-alpn-01) (RFC 8737) listens itself on O(standalone_address):O(tls_alpn_port) while an order is
+        validated, for hosts where nothing else holds that port then, or behind a proxy that routes the
+        C(acme-tls/1) ALPN protocol to it.
     type: str
     default: http-01
-    choices: [http-01, dns-01]
+    choices: [http-01, dns-01, tls-alpn-01]
   http01_mode:
     description:
       - C(webroot) writes tokens into O(challenges_dir), which the web server serves at
@@ -96,13 +100,17 @@ options:
     default: webroot
     choices: [webroot, standalone]
   standalone_address:
-    description: Address of the standalone http-01 listener.
+    description: Address of the engine's own listeners (standalone http-01, tls-alpn-01).
     type: str
     default: 0.0.0.0
   standalone_port:
     description: Port of the standalone http-01 listener.
     type: int
     default: 80
+  tls_alpn_port:
+    description: Port of the tls-alpn-01 listener.
+    type: int
+    default: 443
   dns_command:
     description:
       - Command (argument list, never run through a shell) called as C(<command...> setup <domain> <txt-value>)
@@ -267,10 +275,11 @@ ARGUMENT_SPEC = dict(
         eab_hmac_key=dict(type="str", no_log=True),
         eab_alg=dict(type="str", default="HS256", choices=["HS256", "HS384", "HS512"]),
     )),
-    challenge=dict(type="str", default="http-01", choices=["http-01", "dns-01"]),
+    challenge=dict(type="str", default="http-01", choices=["http-01", "dns-01", "tls-alpn-01"]),
     http01_mode=dict(type="str", default="webroot", choices=["webroot", "standalone"]),
     standalone_address=dict(type="str", default="0.0.0.0"),
     standalone_port=dict(type="int", default=80),
+    tls_alpn_port=dict(type="int", default=443),
     dns_command=dict(type="list", elements="str"),
     dns_propagation_seconds=dict(type="float", default=0),
     dns_command_timeout=dict(type="float", default=60),

@@ -113,7 +113,7 @@ def test_ip_names_with_http01() -> None:
         ("key_types", ["p256", "ed25519"], "unknown key type"),
         ("key_types", ["p256", "secp256r1"], "key type twice"),
         ("key_types", [], "no key types"),
-        ("challenge", "tls-alpn-01", "unsupported challenge type"),
+        ("challenge", "tls-alpn-02", "unsupported challenge type"),
         ("http01_mode", "carrier-pigeon", "http01_mode"),
         ("acme_directory", "ftp://ca.test/dir", "directory URL"),
         ("order_timeout", 0, "timeouts"),

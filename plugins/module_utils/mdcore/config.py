@@ -57,8 +57,9 @@ class CaConfig:
 class ChallengeConfig:
     type: str = ChallengeType.HTTP01
     http01_mode: str = HTTP01_WEBROOT
-    standalone_address: str = "0.0.0.0"
+    standalone_address: str = "0.0.0.0"  # where the engine's own listeners bind (http-01, tls-alpn-01)
     standalone_port: int = 80
+    tls_alpn_port: int = 443
     dns_command: list[str] = field(default_factory=list)
     dns_propagation_seconds: float = 0.0
     dns_command_timeout: float = 60.0
@@ -107,12 +108,16 @@ class MdConfig:
             if bool(ca.eab_kid) != bool(ca.eab_hmac_key):
                 raise ConfigError("EAB needs both eab_kid and eab_hmac_key (%s)" % ca.url)
         chal = self.challenge
-        if chal.type not in (ChallengeType.HTTP01, ChallengeType.DNS01):
-            raise ConfigError("unsupported challenge type %r (http-01 or dns-01)" % chal.type)
-        if chal.type == ChallengeType.HTTP01:
+        if chal.type not in (ChallengeType.HTTP01, ChallengeType.DNS01, ChallengeType.TLSALPN01):
+            raise ConfigError("unsupported challenge type %r (http-01, dns-01 or tls-alpn-01)" % chal.type)
+        if chal.type in (ChallengeType.HTTP01, ChallengeType.TLSALPN01):
             wild = [n for n in names if n.startswith("*.")]
             if wild:
-                raise ConfigError("wildcard names need dns-01, not http-01: %s" % ", ".join(wild))
+                raise ConfigError("wildcard names need dns-01, not %s: %s" % (chal.type, ", ".join(wild)))
+        for port in (chal.standalone_port, chal.tls_alpn_port):
+            if not 0 < port < 65536:
+                raise ConfigError("port %r is not a TCP port" % port)
+        if chal.type == ChallengeType.HTTP01:
             if chal.http01_mode not in (HTTP01_WEBROOT, HTTP01_STANDALONE):
                 raise ConfigError("http01_mode must be webroot or standalone")
         if chal.type == ChallengeType.DNS01 and not chal.dns_command:
@@ -130,7 +135,8 @@ class MdConfig:
 # The keys of a managed domain, in module parameters and in the host's config file alike.
 MD_KEYS = frozenset({
     "name", "domains", "key_types", "acme_directory", "ca_bundle", "eab_kid", "eab_hmac_key", "eab_alg", "cas",
-    "challenge", "http01_mode", "standalone_address", "standalone_port", "dns_command", "dns_propagation_seconds",
+    "challenge", "http01_mode", "standalone_address", "standalone_port", "tls_alpn_port", "dns_command",
+    "dns_propagation_seconds",
     "dns_command_timeout", "contact", "agree_tos", "account_key_type", "renew_window", "warn_window",
     "preferred_chain", "profile", "ari", "proxy", "request_timeout", "order_timeout",
 })
@@ -167,6 +173,7 @@ def md_config_from_dict(doc: dict) -> MdConfig:
         challenge = ChallengeConfig(
             type=get("challenge", ChallengeType.HTTP01), http01_mode=get("http01_mode", HTTP01_WEBROOT),
             standalone_address=get("standalone_address", "0.0.0.0"), standalone_port=int(get("standalone_port", 80)),
+            tls_alpn_port=int(get("tls_alpn_port", 443)),
             dns_command=list(get("dns_command", [])),
             dns_propagation_seconds=float(get("dns_propagation_seconds", 0)),
             dns_command_timeout=float(get("dns_command_timeout", 60)),

@@ -23,6 +23,7 @@ from .certs import CertFacts, split_pem_chain, to_pem
 from .challenges.base import Solver
 from .challenges.dns01 import DnsCommandSolver
 from .challenges.http01 import StandaloneSolver, WebrootSolver
+from .challenges.tlsalpn01 import TlsAlpnSolver
 from .clock import Clock, Deadline, from_iso, to_iso
 from .config import HTTP01_STANDALONE, CaConfig, MdConfig
 from .errors import MdError
@@ -40,6 +41,8 @@ def make_solvers(cfg: MdConfig, store: Store, clock: Clock) -> dict[str, Solver]
     if chal.type == ChallengeType.DNS01:
         return {ChallengeType.DNS01: DnsCommandSolver(chal.dns_command, clock, chal.dns_propagation_seconds,
                                                       chal.dns_command_timeout)}
+    if chal.type == ChallengeType.TLSALPN01:
+        return {ChallengeType.TLSALPN01: TlsAlpnSolver(chal.standalone_address, chal.tls_alpn_port)}
     if chal.http01_mode == HTTP01_STANDALONE:
         return {ChallengeType.HTTP01: StandaloneSolver(chal.standalone_address, chal.standalone_port)}
     return {ChallengeType.HTTP01: WebrootSolver(store.challenges_dir)}

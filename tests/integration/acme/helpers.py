@@ -27,6 +27,11 @@ def standalone_cfg(pebble, names: list[str], **extra):
                                         standalone_address="127.0.0.1", standalone_port=pebble.http_port, **extra))
 
 
+def tls_alpn_cfg(pebble, names: list[str], **extra):
+    return md_config_from_dict(base_doc(pebble, domains=names, challenge="tls-alpn-01",
+                                        standalone_address="127.0.0.1", tls_alpn_port=pebble.tls_port, **extra))
+
+
 def dns_cfg(pebble, challtestsrv, names: list[str], mode: str = "ok", **extra):
     return md_config_from_dict(base_doc(pebble, domains=names, challenge="dns-01",
                                         dns_command=[sys.executable, HOOK, challtestsrv.management_url, mode],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import socket
 import stat
 import subprocess
 
@@ -15,7 +16,7 @@ from mdcore.errors import ChallengeError
 from mdcore.manager import Action, Reason, ensure_md
 from mdcore.store import Store
 
-from .helpers import base_doc, dns_cfg, standalone_cfg, verify_chain, webroot_cfg
+from .helpers import base_doc, dns_cfg, standalone_cfg, tls_alpn_cfg, verify_chain, webroot_cfg
 
 
 def test_http01_webroot_served_by_real_nginx(pebble, nginx_challenges, tmp_path):
@@ -193,3 +194,17 @@ def test_ip_address_identifier_with_real_pebble(pebble_standalone, tmp_path):
     text = subprocess.run(["openssl", "x509", "-in", cert["cert_path"], "-noout", "-ext", "subjectAltName"],
                           capture_output=True, text=True, check=True).stdout
     assert "IP Address:127.0.0.1" in text and "DNS:" not in text
+
+
+def test_tls_alpn01_for_names_and_an_ip_address(pebble_standalone, tmp_path):
+    """RFC 8737 with pebble's validator (SNI, ALPN acme-tls/1, the acmeIdentifier extension), two
+    names and an IP address (RFC 8738: reverse-DNS SNI) in one order, two key types."""
+    store = Store(str(tmp_path / "store"))
+    result = ensure_md(store, tls_alpn_cfg(pebble_standalone, ["alpn.example", "www.alpn.example", "127.0.0.1"],
+                                           key_types=["p256", "rsa2048"]))
+    assert result.action == Action.ORDER and set(result.certificates) == {"p256", "rsa2048"}
+    for cert in result.certificates.values():
+        assert sorted(cert["names"]) == ["127.0.0.1", "alpn.example", "www.alpn.example"]
+        verify_chain(pebble_standalone, tmp_path, cert["cert_path"], cert["chain_path"])
+    with socket.socket() as probe:  # the listener is gone after the order: the port is free again
+        probe.bind(("127.0.0.1", pebble_standalone.tls_port))

@@ -142,9 +142,8 @@ class OrderFlow:
                                  lambda d: d.get("status") in FINAL_AUTHZ)
                 done = Authorization.from_json(authz.url, doc)
                 if done.status != Status.VALID:
-                    raise OrderDeadError(done.failure() or Problem("about:blank", "authorization %s"
-                                                                     % done.status),
-                                           "validation of %s" % done.name)
+                    problem = done.failure() or Problem("about:blank", "authorization %s" % done.status)
+                    raise OrderDeadError(problem, "validation of %s" % done.name)
         finally:
             for _authz, solver, task, _url in pending:
                 try:

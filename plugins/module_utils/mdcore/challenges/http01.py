@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ..errors import ChallengeError
 from ..fsutil import atomic_write, ensure_dir
 from .base import ChallengeTask, Solver
+from .shared import SharedListeners, SharedListenerSolver
 
 PREFIX = "/.well-known/acme-challenge/"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -78,67 +79,35 @@ class _ListenerServer(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class _SharedListener:
-    """One HTTP listener per address:port in this process, shared by all orders running at once
-    (refcounted), so parallel orders do not fight over port 80."""
+class _HttpListener:
+    """The HTTP server of one address:port and the tokens it answers."""
 
-    _lock = threading.Lock()
-    _listeners: dict[tuple[str, int], _SharedListener] = {}
-
-    def __init__(self, server: ThreadingHTTPServer) -> None:
-        self.server = server
+    def __init__(self, address: str, port: int) -> None:
+        try:
+            self.server = _ListenerServer((address, port), _TokenHandler)
+        except OSError as exc:
+            raise ChallengeError("cannot listen on %s:%d for http-01: %s" % (address, port, exc.strerror)) from None
         self.tokens: dict[str, str] = {}
-        self.users = 0
-        server.tokens = self.tokens  # type: ignore[attr-defined]
+        self.server.tokens = self.tokens  # type: ignore[attr-defined]
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
 
-    @classmethod
-    def acquire(cls, address: str, port: int) -> _SharedListener:
-        with cls._lock:
-            listener = cls._listeners.get((address, port))
-            if listener is None:
-                try:
-                    server = _ListenerServer((address, port), _TokenHandler)
-                except OSError as exc:
-                    raise ChallengeError("cannot listen on %s:%d for http-01: %s"
-                                         % (address, port, exc.strerror)) from None
-                threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-                listener = cls._listeners[(address, port)] = cls(server)
-            listener.users += 1
-            return listener
+    def add(self, task: ChallengeTask) -> None:
+        self.tokens[_check_token(task.token)] = task.key_authorization
 
-    @classmethod
-    def release(cls, address: str, port: int) -> None:
-        with cls._lock:
-            listener = cls._listeners.get((address, port))
-            if listener is None:
-                return
-            listener.users -= 1
-            if listener.users <= 0:
-                del cls._listeners[(address, port)]
-                listener.server.shutdown()
-                listener.server.server_close()
+    def remove(self, task: ChallengeTask) -> None:
+        self.tokens.pop(task.token, None)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
-class StandaloneSolver(Solver):
+_LISTENERS: SharedListeners[_HttpListener] = SharedListeners(_HttpListener, _HttpListener.close)
+
+
+class StandaloneSolver(SharedListenerSolver):
     """Serves tokens itself on ``address:port`` while an order is validated."""
 
     challenge_type = "http-01"
-
-    def __init__(self, address: str = "0.0.0.0", port: int = 80) -> None:
-        self.address = address
-        self.port = port
-        self._listener: _SharedListener | None = None
-
-    def setup(self, task: ChallengeTask) -> None:
-        if self._listener is None:
-            self._listener = _SharedListener.acquire(self.address, self.port)
-        self._listener.tokens[_check_token(task.token)] = task.key_authorization
-
-    def teardown(self, task: ChallengeTask) -> None:
-        if self._listener is not None:
-            self._listener.tokens.pop(task.token, None)
-
-    def close(self) -> None:
-        if self._listener is not None:
-            self._listener = None
-            _SharedListener.release(self.address, self.port)
+    listeners = _LISTENERS
+    default_port = 80

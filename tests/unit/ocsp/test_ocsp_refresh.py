@@ -489,6 +489,18 @@ def test_broken_book_fails_the_run_clearly_and_status_survives(store, setup_md, 
     assert [md.name for md in report.domains] == [MD]
 
 
+def test_book_of_a_newer_version_is_refused(store, setup_md, clock, http, config, rng):
+    from mdcore.errors import OcspError
+
+    run(store, setup_md, clock, http, config, rng)
+    doc = book(store)
+    doc["version"] = 2
+    with open(store.path("ocsp", BOOK_FILE), "w", encoding="utf-8") as handle:
+        json.dump(doc, handle)
+    with pytest.raises(OcspError, match="has version 2; this mdfleet reads up to 1"):
+        run(store, setup_md, clock, http, config, rng)
+
+
 def test_crash_mid_run_leaves_the_previous_book(store, pki, clock, http, config, rng):
     """Killed between two exchanges: the book on disk is the previous one, complete; the next
     run fetches what the crashed one had fetched."""

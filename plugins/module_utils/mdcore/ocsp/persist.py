@@ -82,6 +82,7 @@ def _state_of(raw) -> StapleState | None:
 # (st_ino, st_size, st_mtime_ns, st_ctime_ns) -> parsed book, per path: a drive planning 1,000
 # domains asks for staples 1,000 times and must not parse the book each time
 _CACHE: dict[str, tuple[tuple, dict]] = {}
+_LEGACY_CACHE: dict[str, tuple[tuple | None, dict]] = {}
 
 
 def _stat_key(path: str) -> tuple | None:
@@ -111,6 +112,10 @@ def _read(path: str) -> dict | None:
     staples = doc.get("staples") if isinstance(doc, dict) else None
     if not isinstance(staples, dict):
         raise OcspError("the staple book %s holds no 'staples' object" % path)
+    version = doc.get("version")
+    if not isinstance(version, int) or version > BOOK_VERSION:
+        raise OcspError("the staple book %s has version %r; this mdfleet reads up to %d (written by a newer "
+                        "one?)" % (path, version, BOOK_VERSION))
     _CACHE[path] = (key, staples)
     return staples
 
@@ -119,7 +124,16 @@ def stored_entries(store: Store) -> dict:
     """Every book entry as stored (JSON dicts by key), for readers: shared, do not change it.
     Before the first book exists, the per-certificate files of older releases."""
     found = _read(store.path("ocsp", BOOK_FILE))
-    return found if found is not None else _import_legacy(store)[0]
+    if found is not None:
+        return found
+    # before the first book: the old per-certificate files, read once per process (status views
+    # ask per certificate, and reading them all each time would be quadratic)
+    root = store.path("ocsp")
+    key = _stat_key(root)
+    cached = _LEGACY_CACHE.get(root)
+    if cached is None or cached[0] != key:
+        cached = _LEGACY_CACHE[root] = (key, _import_legacy(store)[0])
+    return cached[1]
 
 
 class StapleBook:

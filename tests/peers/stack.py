@@ -123,7 +123,7 @@ def serve(args: argparse.Namespace) -> int:
     cts = ChallTestSrv(folder / "challtestsrv").start()
     responder = None
     try:
-        pebble = Pebble(folder / "pebble", cts, http_port=args.http_port, ocsp_url=ocsp_url,
+        pebble = Pebble(folder / "pebble", cts, http_port=args.http_port, tls_port=args.tls_port, ocsp_url=ocsp_url,
                         env={"PEBBLE_WFE_NONCEREJECT": "0"}, extra_config=extra).start()
         try:
             for item in args.name:
@@ -142,7 +142,7 @@ def serve(args: argparse.Namespace) -> int:
                 "pid": os.getpid(), "directory_url": pebble.directory_url, "ca_bundle": pebble.ca_bundle,
                 "roots_file": str(roots), "intermediate_file": str(inter), "intermediate_key_file": str(inter_key),
                 "management_url": pebble.management_url, "challtestsrv_url": cts.management_url,
-                "dns": cts.dns_address, "ocsp_url": ocsp_url, "http_port": args.http_port,
+                "dns": cts.dns_address, "ocsp_url": ocsp_url, "http_port": args.http_port, "tls_port": args.tls_port,
                 "validity": args.validity or None, "names": dict(n.split("=", 1) for n in args.name),
             }
             tmp = folder / (STATE + ".tmp")
@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd = sub.add_parser(name)
         cmd.add_argument("--dir", required=True)
         cmd.add_argument("--http-port", type=int, default=80, help="where pebble validates http-01")
+        cmd.add_argument("--tls-port", type=int, default=443, help="where pebble validates tls-alpn-01")
         cmd.add_argument("--validity", type=int, default=0, help="certificate lifetime in seconds (pebble's "
                                                                  "certificateValidityPeriod; 0: pebble's 5 years)")
         cmd.add_argument("--ocsp", default="none", help="builtin, none, or the port of an external responder")

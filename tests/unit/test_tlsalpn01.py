@@ -5,6 +5,7 @@ certificate, hang up."""
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import ssl
 
@@ -70,6 +71,8 @@ def test_listener_answers_each_identifier_by_sni_and_stops():
     try:
         one.setup(a)
         two.setup(b)
+        folder = one._listener.folder
+        assert oct(os.stat(folder).st_mode & 0o777) == "0o700" and os.listdir(folder) == []  # no key left on disk
         cert, alpn = handshake(port, "a.example.org")
         assert alpn == ACME_TLS_1
         assert _acme_extension(cert).value.value[2:] == hashlib.sha256(b"ta.thumb").digest()
@@ -87,6 +90,7 @@ def test_listener_answers_each_identifier_by_sni_and_stops():
         two.close()
     with pytest.raises(OSError):
         handshake(port, "1.0.0.127.in-addr.arpa")  # the last user closed it
+    assert not os.path.exists(folder)
 
 
 def test_busy_port_is_a_clear_challenge_error():

@@ -103,11 +103,19 @@ class _TlsAlpnListener:
         cert_pem, key_pem = validation_certificate(task.domain, task.key_authorization)
         name = sni_name(task.domain)
         stem = os.path.join(self.folder, hashlib.sha256(name.encode()).hexdigest()[:16])
-        with open(os.open(stem + ".pem", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
-            handle.write(cert_pem + key_pem)
         ctx = self._context()
-        ctx.load_cert_chain(stem + ".pem")
-        os.unlink(stem + ".pem")  # loaded: the key need not stay on disk
+        try:
+            # ssl loads keys only from files: 0600 in our 0700 folder, gone once loaded
+            with open(os.open(stem + ".pem", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+                handle.write(cert_pem + key_pem)
+            ctx.load_cert_chain(stem + ".pem")
+        except (OSError, ssl.SSLError) as exc:
+            raise ChallengeError("cannot load the tls-alpn-01 certificate for %s: %s" % (task.domain, exc)) from None
+        finally:
+            try:
+                os.unlink(stem + ".pem")
+            except FileNotFoundError:
+                pass
         self.contexts[name] = ctx
 
     def remove(self, task: ChallengeTask) -> None:

@@ -76,9 +76,19 @@ def to_iso(dt: datetime.datetime | None) -> str | None:
 
 
 def from_iso(text: str | None) -> datetime.datetime | None:
+    """Our ISO 8601 UTC stamps ('2026-11-29T12:00:00Z') -> aware UTC datetimes; None for none.
+    fromisoformat (C; ~30x faster than strptime, which matters when a run or a status view reads
+    thousands) reads them since Python 3.11; strptime is the fallback for older Pythons. Raises
+    ValueError for anything else."""
     if not text:
         return None
-    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    try:
+        value = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value if value.tzinfo is datetime.timezone.utc else value.astimezone(datetime.timezone.utc)
 
 
 def to_http_date(dt: datetime.datetime | None) -> str | None:

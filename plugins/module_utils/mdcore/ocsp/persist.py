@@ -28,11 +28,12 @@ import os
 import shutil
 from dataclasses import dataclass
 
+from ..clock import from_iso
 from ..errors import OcspError, StoreError
 from ..fsutil import PRIVATE_MODE, PUBLIC_MODE, TEMP_PREFIX, atomic_write, ensure_dir, write_if_changed
 from ..store import Store
 from .config import OTHERS_DIR, StapleTarget
-from .state import StapleState, parse_time
+from .state import StapleState
 
 OTHERS_STEM = "response"
 BOOK_FILE = "staples.json"
@@ -70,7 +71,8 @@ def response_der(state: StapleState | None) -> bytes | None:
         return None
 
 
-def _state_of(raw) -> StapleState | None:
+def state_of(raw) -> StapleState | None:
+    """A book entry as stored -> its StapleState; None when it cannot be read."""
     if not isinstance(raw, dict):
         return None
     try:
@@ -167,7 +169,7 @@ class StapleBook:
         return self._entries.get(key)
 
     def get(self, key: str) -> StapleState | None:
-        return _state_of(self._entries.get(key))
+        return state_of(self._entries.get(key))
 
     def put(self, key: str, state: StapleState) -> None:
         self._entries[key] = state.to_json()
@@ -235,7 +237,7 @@ def _import_legacy(store: Store) -> tuple[dict, list]:
                     raw = json.loads(handle.read().decode())
             except (OSError, ValueError):
                 continue
-            if _state_of(raw) is not None:
+            if state_of(raw) is not None:
                 entries[key] = raw
                 files.append(path)
     stamp = os.path.join(root, LEGACY_PRUNE_STAMP)
@@ -263,12 +265,12 @@ def sync_der(paths: StaplePaths, state: StapleState, written: list | None = None
 def staple_state(store: Store, md: str, key_type: str) -> StapleState | None:
     """The persisted stapling metadata of one managed certificate (for status views), or None."""
     key = paths_for(store, StapleTarget(cert_path="", md=md, key_type=key_type)).key
-    return _state_of(stored_entries(store).get(key))
+    return state_of(stored_entries(store).get(key))
 
 
 def staple_state_of_file(store: Store, cert_path: str) -> StapleState | None:
     """The persisted stapling metadata of an 'other' certificate file (MDStapleOthers), or None."""
-    return _state_of(stored_entries(store).get(paths_for(store, StapleTarget(cert_path=cert_path)).key))
+    return state_of(stored_entries(store).get(paths_for(store, StapleTarget(cert_path=cert_path)).key))
 
 
 def _older(moment: datetime.datetime | None, now: datetime.datetime, keep: datetime.timedelta) -> bool:
@@ -286,7 +288,7 @@ def prune(store: Store, book: StapleBook, now: datetime.datetime, keep_seconds: 
     for key in sorted(book.keys()):
         raw = book.stored(key)
         try:
-            next_update = parse_time(raw.get("next_update"))
+            next_update = from_iso(raw.get("next_update"))
         except (AttributeError, TypeError, ValueError):
             continue  # unreadable: the next refresh rewrites it
         if next_update is not None and not _older(next_update, now, keep):
@@ -352,5 +354,5 @@ def _listdir(path: str) -> list[str]:
         return []
 
 
-__all__ = ["StaplePaths", "StapleBook", "stored_entries", "paths_for", "sync_der", "response_der", "staple_state",
-           "staple_state_of_file", "prune", "BOOK_FILE"]
+__all__ = ["StaplePaths", "StapleBook", "stored_entries", "state_of", "paths_for", "sync_der", "response_der",
+           "staple_state", "staple_state_of_file", "prune", "BOOK_FILE"]

@@ -12,18 +12,6 @@ from ..events import EventName
 STATE_VERSION = 1
 
 
-def parse_time(text: str | None) -> datetime.datetime | None:
-    """Our ISO 8601 UTC times ('2026-11-29T12:00:00Z'); fromisoformat is ~30x faster than strptime,
-    which matters when a run reads thousands of these."""
-    if not text:
-        return None
-    try:
-        value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return from_iso(text)
-    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.timezone.utc)
-
-
 def _shallow(obj) -> dict:
     return {name: getattr(obj, name) for name in obj.__dataclass_fields__}
 
@@ -114,7 +102,7 @@ class StapleState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for name in cls._TIMES:
             if name in known:
-                known[name] = parse_time(known[name])
+                known[name] = from_iso(known[name])
         return cls(**known)
 
 

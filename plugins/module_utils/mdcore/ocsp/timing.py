@@ -6,17 +6,14 @@ import datetime
 import random
 from dataclasses import dataclass
 
+from .. import policy
 from .config import StaplingConfig
 from .state import StapleState
 
 
 def backoff_seconds(errors: int, config: StaplingConfig, rng: random.Random) -> float:
-    """mod_md's schedule: base (30 s) doubling per failure in a row up to the cap (24 h), +-50%."""
-    exponent = max(0, errors - 1)
-    delay = config.backoff_max
-    if exponent < 40:
-        delay = min(config.backoff_max, config.backoff_base * (2 ** exponent))
-    return delay * rng.uniform(0.5, 1.5)
+    """mod_md's schedule (policy.backoff_seconds) with the stapling configuration's base and cap."""
+    return policy.backoff_seconds(errors, rng, config.backoff_base, config.backoff_max)
 
 
 def next_retry(now: datetime.datetime, errors: int, state: StapleState, config: StaplingConfig,

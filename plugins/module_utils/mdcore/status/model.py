@@ -10,7 +10,6 @@ Nothing secret is read into the model: no keys, no account or EAB data, no stapl
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import os
 import socket
@@ -22,7 +21,7 @@ from ..clock import Clock
 from ..errors import OcspError
 from ..fsutil import read_bytes, read_json
 from ..ocsp.config import OTHERS_DIR, StapleTarget
-from ..ocsp.persist import paths_for, stored_entries
+from ..ocsp.persist import paths_for, state_of, stored_entries
 from ..ocsp.state import OcspStatus, StapleState
 from ..store import (
     CERT_FILE,
@@ -294,8 +293,6 @@ def managed_domain_names(store: Store) -> list[str]:
     return sorted(set(store.managed_names()) | set(_list_jobs(store)))
 
 
-_STAPLE_FIELDS = {f.name for f in dataclasses.fields(StapleState)}
-_STAPLE_TIMES = {f.name for f in dataclasses.fields(StapleState) if "datetime" in str(f.type)}
 
 
 def _staple_entries(store: Store) -> dict:
@@ -308,22 +305,13 @@ def _staple_entries(store: Store) -> dict:
 def load_staple(store: Store, md: str | None = None, key_type: str | None = None,
                 cert_path: str = "") -> StapleState | None:
     """mdcore.ocsp's persisted StapleState of a managed certificate (md, key_type) or of another
-    certificate file (cert_path); None when there is none or it cannot be read. Same result as
-    ocsp.persist.staple_state(), with a strptime-free time parser: status reads thousands."""
+    certificate file (cert_path); None when there is none or it cannot be read. Unlike
+    ocsp.persist.staple_state(), a broken staple book reads as empty instead of raising."""
     try:
         key = paths_for(store, StapleTarget(cert_path=cert_path, md=md, key_type=key_type)).key
     except Exception:  # an odd key type: nothing stored for it
         return None
-    doc = _staple_entries(store).get(key)
-    if not isinstance(doc, dict) or not doc:
-        return None
-    known = {k: v for k, v in doc.items() if k in _STAPLE_FIELDS}
-    for name in _STAPLE_TIMES & set(known):
-        known[name] = parse_iso(known[name])
-    try:
-        return StapleState(**known)
-    except (TypeError, ValueError):
-        return None
+    return state_of(_staple_entries(store).get(key))
 
 
 def _staple_view(state: StapleState | None, cert_sha256: str | None,

@@ -13,20 +13,14 @@ _MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "O
 
 
 def parse_iso(text: object) -> datetime.datetime | None:
-    """The store's 'YYYY-MM-DDTHH:MM:SSZ' (datetime.fromisoformat reads it since Python 3.11, in C:
-    15 times faster than strptime); None for anything unreadable."""
-    if not isinstance(text, str) or not text:
+    """The store's ISO stamps (clock.from_iso); None for anything unreadable: a view shows what
+    it can."""
+    if not isinstance(text, str):
         return None
     try:
-        moment = datetime.datetime.fromisoformat(text)
+        return from_iso(text)
     except ValueError:
-        try:
-            return from_iso(text)  # older Pythons' fromisoformat does not take the 'Z'
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+        return None
 
 
 def unix(moment: datetime.datetime | None) -> int | None:

@@ -6,15 +6,14 @@ Set ``mode`` (one of :class:`Fault`) between requests; ``requests`` counts what 
 
 from __future__ import annotations
 
-import base64
 import datetime
 import os
 import threading
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 from cryptography.x509 import ocsp
 
+from . import ocsp_http
 from .ocsp_pki import UTC, OcspTestCA, unsuccessful_der
 
 
@@ -49,7 +48,6 @@ class FaultResponder:
         self.user_agents: list[str] = []
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._delegate = ca.issue_responder("Fault Delegate")
         self._no_eku = ca.issue_responder("Fault NoEKU", ocsp_signing=False)
         self._rogue_ca = OcspTestCA(os.path.join(ca.folder, "rogue"), name=ca.name)  # same name, other key
@@ -60,54 +58,22 @@ class FaultResponder:
         return "http://127.0.0.1:%d/" % self._server.server_address[1]
 
     def start(self) -> FaultResponder:
-        responder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                self._answer(self.rfile.read(length))
-
-            def do_GET(self):
-                path = urllib.parse.unquote(self.path.lstrip("/"))
-                try:
-                    body = base64.b64decode(path)
-                except ValueError:
-                    body = b""
-                self._answer(body)
-
-            def _answer(self, body: bytes):
-                mode = responder.mode
-                responder.requests.append(mode)
-                responder.user_agents.append(self.headers.get("User-Agent", ""))
-                if mode == Fault.HANG:
-                    responder._release.wait(120)
-                    self.close_connection = True
-                    return
-                status, payload = responder.build(mode, body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/ocsp-response")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="ocsp-fault", daemon=True)
-        self._thread.start()
+        self._server = ocsp_http.serve(self._answer, name="ocsp-fault")
         return self
+
+    def _answer(self, body: bytes, headers) -> tuple[int, bytes] | None:
+        mode = self.mode
+        self.requests.append(mode)
+        self.user_agents.append(headers.get("User-Agent", ""))
+        if mode == Fault.HANG:
+            self._release.wait(120)
+            return None
+        return self.build(mode, body)
 
     def stop(self) -> None:
         self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        ocsp_http.stop(self._server)
+        self._server = None
 
     def __enter__(self) -> FaultResponder:
         return self.start()

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .tlsutil import key_pem, key_usage
+
 UTC = datetime.timezone.utc
 
 # openssl's names for CRL reasons in index.txt (apps/lib/apps.c crl_reasons)
@@ -35,11 +37,6 @@ def new_key(kind: str = "ec"):
     if kind == "rsa":
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return ec.generate_private_key(ec.SECP256R1())
-
-
-def key_pem(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
 
 
 def cert_pem(cert: x509.Certificate) -> bytes:
@@ -129,8 +126,7 @@ class OcspTestCA:
                 .not_valid_before(now - datetime.timedelta(days=1))
                 .not_valid_after(now + datetime.timedelta(days=3650))
                 .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-                               critical=True)
+                .add_extension(key_usage(ca=True), critical=True)
                 .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), False)
                 .sign(self.key, hashes.SHA256())
             )

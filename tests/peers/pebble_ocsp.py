@@ -12,24 +12,20 @@ which pebble returns with the status.
 
 from __future__ import annotations
 
-import base64
 import datetime
-import threading
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
+from . import ocsp_http
+from .ocsp_pki import unsuccessful_der
+
 UTC = datetime.timezone.utc
 REASONS = {0: x509.ReasonFlags.unspecified, 1: x509.ReasonFlags.key_compromise,
            3: x509.ReasonFlags.affiliation_changed, 4: x509.ReasonFlags.superseded,
            5: x509.ReasonFlags.cessation_of_operation}
-
-
-def _unsuccessful(status: ocsp.OCSPResponseStatus) -> bytes:
-    return ocsp.OCSPResponseBuilder.build_unsuccessful(status).public_bytes(serialization.Encoding.DER)
 
 
 def _naive(value: datetime.datetime) -> datetime.datetime:
@@ -58,10 +54,10 @@ class PebbleOcspResponder:
         try:
             request = ocsp.load_der_ocsp_request(body)
         except ValueError:
-            return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+            return unsuccessful_der(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
         doc = self.lookup("%x" % request.serial_number)
         if not doc or not doc.get("Certificate"):
-            return _unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
+            return unsuccessful_der(ocsp.OCSPResponseStatus.UNAUTHORIZED)
         cert = x509.load_pem_x509_certificate(doc["Certificate"].encode())
         now = datetime.datetime.now(UTC).replace(microsecond=0) - datetime.timedelta(minutes=1)
         revoked = str(doc.get("Status", "")).lower() == "revoked"
@@ -81,48 +77,20 @@ class PebbleOcspResponder:
         return builder.sign(self.issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
     def start(self) -> PebbleOcspResponder:
-        responder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_POST(self):  # http.server's naming
-                length = int(self.headers.get("Content-Length") or 0)
-                self._answer(self.rfile.read(length))
-
-            def do_GET(self):
-                try:
-                    body = base64.b64decode(urllib.parse.unquote(self.path.lstrip("/")))
-                except ValueError:
-                    body = b""
-                self._answer(body)
-
-            def _answer(self, body: bytes):
-                try:
-                    payload = responder.respond(body)
-                except Exception:  # a test peer answers, whatever pebble said
-                    payload = _unsuccessful(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
-                responder.answered += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/ocsp-response")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                         name="pebble-ocsp", daemon=True).start()
+        self._server = ocsp_http.serve(self._answer, self.port, name="pebble-ocsp")
         return self
 
+    def _answer(self, body: bytes, _headers) -> tuple[int, bytes]:
+        try:
+            payload = self.respond(body)
+        except Exception:  # a test peer answers, whatever pebble said
+            payload = unsuccessful_der(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
+        self.answered += 1
+        return 200, payload
+
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        ocsp_http.stop(self._server)
+        self._server = None
 
 
 __all__ = ["PebbleOcspResponder"]

@@ -19,13 +19,29 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 _DAY = datetime.timedelta(days=1)
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+def key_pem(key) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
 
-def _san(names: list[str]) -> x509.SubjectAlternativeName:
+def key_usage(ca: bool) -> x509.KeyUsage:
+    """A CA signs certificates and CRLs; a TLS server (ECDSA) signs handshakes."""
+    return x509.KeyUsage(
+        digital_signature=not ca,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def san(names: list[str]) -> x509.SubjectAlternativeName:
+    """DNS names and IP addresses, each as its own kind of entry."""
     entries: list[x509.GeneralName] = []
     for name in names:
         try:
@@ -54,20 +70,7 @@ class TestCA:
             .not_valid_before(now - _DAY)
             .not_valid_after(now + 30 * _DAY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            .add_extension(key_usage(ca=True), critical=True)
             .add_extension(ski, critical=False)
             .sign(self.key, hashes.SHA256())
         )
@@ -90,29 +93,16 @@ class TestCA:
             .not_valid_before(now - _DAY)
             .not_valid_after(now + days * _DAY)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            .add_extension(key_usage(ca=False), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(_san(names), critical=False)
+            .add_extension(san(names), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
             )
             .sign(self.key, hashes.SHA256())
         )
-        return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+        return cert.public_bytes(serialization.Encoding.PEM), key_pem(key)
 
     def write_server_files(
         self, directory: Path, names: list[str], stem: str = "server"

@@ -10,6 +10,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from peers.tlsutil import san
+
 ROOT_CN = "mdfleet Fake Root X1"
 ALT_ROOT_CN = "mdfleet Fake Alt Root X2"
 INTERMEDIATE_CN = "mdfleet Fake Intermediate E1"
@@ -63,14 +65,6 @@ class TestCA:
     def issue(
         self, public_key, names: list[str], not_before: datetime.datetime, lifetime: datetime.timedelta
     ) -> x509.Certificate:
-        import ipaddress
-
-        sans: list[x509.GeneralName] = []
-        for name in names:
-            try:
-                sans.append(x509.IPAddress(ipaddress.ip_address(name)))
-            except ValueError:
-                sans.append(x509.DNSName(name))
         return (
             x509.CertificateBuilder()
             .subject_name(x509.Name([]) if names[0].startswith("*") else _name(names[0]))
@@ -79,7 +73,7 @@ class TestCA:
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before)
             .not_valid_after(not_before + lifetime)
-            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(san(names), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.intermediate_key.public_key()),
                 critical=False,

@@ -79,13 +79,14 @@ def make_csr(key, names: list[str]) -> bytes:
     else:
         builder = builder.subject_name(x509.Name([]))
     builder = builder.add_extension(
-        x509.SubjectAlternativeName([_general_name(n) for n in names]), critical=False
+        x509.SubjectAlternativeName([general_name(n) for n in names]), critical=False
     )
     csr = builder.sign(key, hashes.SHA256())
     return csr.public_bytes(serialization.Encoding.DER)
 
 
-def _general_name(name: str) -> x509.GeneralName:
+def general_name(name: str) -> x509.GeneralName:
+    """The SAN entry of an identifier: an IP address (RFC 8738) or a DNS name."""
     import ipaddress
 
     try:

@@ -20,12 +20,12 @@ import threading
 try:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 except ImportError:  # reported by deps.missing_libraries(); see deps.py
     pass
 
 from ..errors import ChallengeError
+from ..keys import general_name, generate_key, key_spec, key_to_pem
 from .base import ChallengeTask
 from .shared import SharedListeners, SharedListenerSolver
 
@@ -46,12 +46,8 @@ def sni_name(identifier: str) -> str:
 
 def validation_certificate(identifier: str, key_authorization: str) -> tuple[bytes, bytes]:
     """(certificate PEM, key PEM) of the RFC 8737 3 validation certificate for ``identifier``."""
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = generate_key(key_spec("p256"))
     digest = hashlib.sha256(key_authorization.encode()).digest()
-    try:
-        san: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(identifier))
-    except ValueError:
-        san = x509.DNSName(identifier)
     now = datetime.datetime.now(datetime.timezone.utc)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mdfleet tls-alpn-01")])
     cert = (
@@ -59,15 +55,13 @@ def validation_certificate(identifier: str, key_authorization: str) -> tuple[byt
         .subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(x509.SubjectAlternativeName([san]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([general_name(identifier)]), critical=False)
         # extnValue is the DER OCTET STRING of the digest (RFC 8737 3: Authorization ::= OCTET STRING (SIZE (32)))
         .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(ACME_IDENTIFIER_OID),
                                                   b"\x04\x20" + digest), critical=True)
         .sign(key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+    return cert.public_bytes(serialization.Encoding.PEM), key_to_pem(key)
 
 
 class _TlsAlpnListener:

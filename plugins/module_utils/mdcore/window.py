@@ -48,8 +48,6 @@ class Window:
     def parse(cls, value: str | int | float | Window, what: str = "window") -> Window:
         if isinstance(value, Window):
             return value
-        if isinstance(value, bool):
-            raise ConfigError("%s %r is neither a percentage ('33%%') nor a duration ('30d', '12h')" % (what, value))
         raw = str(value).strip()
         match = PERCENT_RE.match(raw)
         if match:

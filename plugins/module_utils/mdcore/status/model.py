@@ -293,8 +293,6 @@ def managed_domain_names(store: Store) -> list[str]:
     return sorted(set(store.managed_names()) | set(_list_jobs(store)))
 
 
-
-
 def _staple_entries(store: Store) -> dict:
     try:
         return stored_entries(store)

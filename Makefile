@@ -68,8 +68,13 @@ sanity:
 	cd "$$coll" && ansible-test sanity --python 3.11 --color no 2>&1 | tee "$$tmp/sanity.log"; \
 	if grep -q "All targets skipped" "$$tmp/sanity.log"; then echo "sanity: nothing was tested" >&2; exit 1; fi
 
+# ansible-lint resolves mdfleet.md.* (roles, modules) through ANSIBLE_COLLECTIONS_PATH: a link to this
+# clone in a temporary ansible_collections tree, so a copy installed elsewhere (~/.ansible/collections)
+# can neither hide a missing file nor be linted instead of the clone.
 ansible-lint:
-	cd $(ROOT) && ansible-lint --offline --profile production
+	tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir -p "$$tmp/ansible_collections/mdfleet"; ln -s $(ROOT) "$$tmp/ansible_collections/mdfleet/md"; \
+	cd $(ROOT) && ANSIBLE_COLLECTIONS_PATH="$$tmp" ansible-lint --offline --profile production
 
 # A fresh CI machine has neither podman's settings nor the host image: both scripts are
 # idempotent (the image is cached by its recipe's hash), so this costs ~0.5 s when both exist.

@@ -8,6 +8,10 @@ callers ask :func:`missing_libraries` first and report what is missing.
 from __future__ import annotations
 
 import importlib
+import sys
+
+# zip(strict=True), X | Y type unions at run time and match statements need 3.10.
+MIN_PYTHON = (3, 10)
 
 REQUIRED = (
     ("cryptography", "cryptography (Debian: python3-cryptography)"),
@@ -17,8 +21,11 @@ REQUIRED = (
 
 
 def missing_libraries() -> list[str]:
-    """Names (with the Debian package) of the libraries that cannot be imported."""
+    """Names (with the Debian package) of the libraries that cannot be imported, and a Python that
+    is too old."""
     missing = []
+    if sys.version_info < MIN_PYTHON:
+        missing.append("Python %d.%d or newer (this is %d.%d)" % (MIN_PYTHON + sys.version_info[:2]))
     for module, label in REQUIRED:
         try:
             importlib.import_module(module)

@@ -29,6 +29,9 @@ def test_build_install_and_document(tmp_path):
     assert "plugins/module_utils/mdcore/manager.py" in names
     assert "roles/managed_domains/tasks/main.yml" in names
     assert not [n for n in names if n.startswith((".venv", "bench", ".git/", "tests/output"))]
+    # the developer tool chain is not part of what users install
+    dev_files = ("Makefile", "scripts/", "requirements-dev.txt", "pyproject.toml", "pytest.ini", ".ci/")
+    assert not [n for n in names if n.startswith(dev_files) or n == "scripts"]
     installed = tmp_path / "installed"
     inst = subprocess.run([tool("ansible-galaxy"), "collection", "install", "--force", str(tarball), "-p",
                            str(installed)],
@@ -42,3 +45,18 @@ def test_build_install_and_document(tmp_path):
     role = subprocess.run([tool("ansible-doc"), "-t", "role", "mdfleet.md.managed_domains"], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert role.returncode == 0, role.stderr
+
+
+def test_declared_versions_are_the_tested_ones():
+    """meta/runtime.yml claims the ansible-core that CI pins, not older releases nothing tests."""
+    import yaml
+    from ansible.module_utils.compat.version import LooseVersion
+
+    runtime = yaml.safe_load((REPO / "meta/runtime.yml").read_text())
+    pinned = next(line.split("==", 1)[1].strip() for line in (REPO / "requirements-dev.txt").read_text().splitlines()
+                  if line.startswith("ansible-core=="))
+    lower, upper = (part.strip() for part in runtime["requires_ansible"].split(","))
+    assert lower.startswith(">=") and upper.startswith("<")
+    assert LooseVersion(lower[2:]) <= LooseVersion(pinned) < LooseVersion(upper[1:])
+    assert LooseVersion(lower[2:]).version[:2] == LooseVersion(pinned).version[:2]
+

@@ -59,4 +59,3 @@ def test_declared_versions_are_the_tested_ones():
     assert lower.startswith(">=") and upper.startswith("<")
     assert LooseVersion(lower[2:]) <= LooseVersion(pinned) < LooseVersion(upper[1:])
     assert LooseVersion(lower[2:]).version[:2] == LooseVersion(pinned).version[:2]
-

@@ -176,7 +176,10 @@ options:
     type: path
     default: /var/lib/mdfleet
   challenges_dir:
-    description: Folder for http-01 tokens that the web server serves. Defaults to C(<store>/challenges).
+    description:
+      - Folder for http-01 tokens that the web server serves at C(/.well-known/acme-challenge/).
+      - Defaults to a folder beside the store, C(<store>-challenges) (V(/var/lib/mdfleet-challenges)), created
+        with mode 0755. It must not be inside the store, which only root may read.
     type: path
   force:
     description: Order new certificates even when the current ones are fine.
@@ -316,7 +319,7 @@ def main() -> None:
         module.fail_json(msg=str(exc), md=params["name"] or (params["domains"] or [""])[0])
     facts = asdict(result)
     if params["account_key_rollover"]:
-        facts["changed"] = not module.check_mode or facts["changed"]
+        facts["changed"] = True  # a real run always replaces the key, so check mode predicts a change
         facts["account_key_thumbprint"] = thumbprint
     facts["plan"] = facts.pop("action")  # Ansible's callbacks own the key "action"
     module.exit_json(**facts)

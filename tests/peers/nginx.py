@@ -42,9 +42,13 @@ class Nginx(Peer):
         tls_sites: list[TlsSite] | None = None,
         http_port: int | None = None,
         binary: str = NGINX,
+        worker_user: str | None = None,
     ) -> None:
+        """worker_user: run the workers as this user (as Debian's nginx runs them as www-data), so a
+        test sees what they may not read; default root (as root) or the caller."""
         super().__init__(workdir)
         self.binary = binary
+        self.worker_user = worker_user
         self.http_port = http_port or free_port()
         self.tls_sites = list(tls_sites or [])
         for site in self.tls_sites:
@@ -75,6 +79,8 @@ class Nginx(Peer):
         w = self.workdir
         # As root, workers must read 0600 files in the 0700 store like the engine's own user.
         user = "user root;" if os.geteuid() == 0 else ""
+        if self.worker_user and os.geteuid() == 0:
+            user = "user %s;" % self.worker_user
         temps = "\n".join(
             f"    {kind}_temp_path {w}/tmp/{kind};"
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")

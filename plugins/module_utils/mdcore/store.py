@@ -7,12 +7,13 @@ Layout (root default /var/lib/mdfleet, 0700):
   domains/<md> -> ../archive/<md>.<N>              the active set: a symlink, swapped atomically
   staging/<md>/                                    a set being built; order.json remembers the order
   jobs/<md>.json                                   renewal job state (errors, backoff, log)
-  ocsp/<md>/                                       stapling responses and their metadata
-  ocsp/_others/<id>/                               the same for certificates not managed here
+  ocsp/staples.json                                the staple book: every staple's metadata and response
+  ocsp/<md>/<keytype>.der                          copies for certificates without staple files of their own
   events/<md>.json                                 message command bookkeeping (rate limits, retries)
-  challenges/                                      http-01 tokens the web server serves (0755)
   status/                                          md-status.json, domains/<md>.json, index.html, .prom
   store.lock                                       one lock per store
+
+http-01 tokens go to a folder beside the store (<root>-challenges, 0755), which web servers serve.
 
 Activation is two atomic renames: staging/<md> -> archive/<md>.<N> (set.json is written last, so
 an archive entry is always complete), then the domains/<md> symlink is replaced. A crash between the
@@ -47,6 +48,12 @@ def check_md_name(name: str) -> str:
     if not MD_NAME_RE.fullmatch(name or "") or ".." in name:  # fullmatch: '$' would allow a final '\n'
         raise StoreError("invalid managed domain name for the store: %r" % (name,))
     return name
+
+
+def default_challenges_dir(root: str) -> str:
+    """http-01 tokens live beside the store, not in it: the store is 0700 (keys), the web server's
+    workers must read the tokens (/var/lib/mdfleet -> /var/lib/mdfleet-challenges)."""
+    return os.path.abspath(root).rstrip(os.sep) + "-challenges"
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,7 @@ class Store:
                  keep_archive: int = 5) -> None:
         self.root = os.path.abspath(root)
         self.clock = clock or Clock()
-        self.challenges_dir = challenges_dir or os.path.join(self.root, "challenges")
+        self.challenges_dir = os.path.abspath(challenges_dir) if challenges_dir else default_challenges_dir(self.root)
         self.keep_archive = keep_archive
 
     # -- layout -----------------------------------------------------------------------------
@@ -114,6 +121,10 @@ class Store:
 
     def setup(self) -> Store:
         """Create the folders with their modes; fails clearly when the store cannot be written."""
+        if (self.challenges_dir + os.sep).startswith(self.root + os.sep):
+            raise StoreError("the challenges folder %s is inside the store %s, which only root may read: a web "
+                             "server cannot serve http-01 tokens from there (default: %s)"
+                             % (self.challenges_dir, self.root, default_challenges_dir(self.root)))
         try:
             ensure_dir(self.root)
             for sub in ("accounts", "archive", "domains", "staging", "jobs", "ocsp", "status"):
@@ -276,4 +287,4 @@ class Store:
             shutil.rmtree(self.path("archive", "%s.%d" % (md, num)), ignore_errors=True)
 
 
-__all__ = ["Store", "StoreLock", "ActiveCert", "check_md_name", "DIR_MODE"]
+__all__ = ["Store", "StoreLock", "ActiveCert", "check_md_name", "default_challenges_dir", "DIR_MODE"]

@@ -15,7 +15,7 @@ from .helpers import verify_chain, webroot_cfg
 
 def test_shortlived_profile_and_ari_driven_renewal_with_replaces(pebble_ari, nginx_challenges, tmp_path):
     store = Store(str(tmp_path / "store"))
-    nginx_challenges.serve(tmp_path / "store" / "challenges")
+    nginx_challenges.serve(tmp_path / "store-challenges")
     cfg = webroot_cfg(pebble_ari, ["ari.example"], profile="shortlived")
     first = ensure_md(store, cfg)
     cert = first.certificates["p256"]
@@ -49,7 +49,7 @@ def test_shortlived_profile_and_ari_driven_renewal_with_replaces(pebble_ari, ngi
 
 def test_ari_unsupported_ca_falls_back_to_window(pebble, nginx_challenges, tmp_path):
     store = Store(str(tmp_path / "store"))
-    nginx_challenges.serve(tmp_path / "store" / "challenges")
+    nginx_challenges.serve(tmp_path / "store-challenges")
     ensure_md(store, webroot_cfg(pebble, ["noari.example"]))
     clock = FakeClock(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2))
     result = ensure_md(store, webroot_cfg(pebble, ["noari.example"]), clock)
@@ -65,7 +65,7 @@ def test_renewal_order_names_the_certificate_it_replaces(pebble_ari, nginx_chall
     from mdcore.acme.jws import sign_request
 
     store = Store(str(tmp_path / "store"))
-    nginx_challenges.serve(tmp_path / "store" / "challenges")
+    nginx_challenges.serve(tmp_path / "store-challenges")
     first = ensure_md(store, webroot_cfg(pebble_ari, ["repl.example"]))
     clock = FakeClock(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2))
     ensure_md(store, webroot_cfg(pebble_ari, ["repl.example"]), clock)  # learns that the CA has ARI

@@ -23,7 +23,7 @@ def test_first_ca_refuses_second_issues(pebble_eab, pebble, nginx_challenges, tm
     """pebble_eab requires External Account Binding and gets none: externalAccountRequired at
     newAccount. The second pebble (another CA: its own roots, accounts and HTTPS CA) issues."""
     store = Store(str(tmp_path / "store"))
-    nginx_challenges.serve(tmp_path / "store" / "challenges")
+    nginx_challenges.serve(tmp_path / "store-challenges")
     cfg = md_config_from_dict(base_doc(pebble_eab, domains=["failover.example"],
                                        cas=[{"url": pebble.directory_url, "ca_bundle": pebble.ca_bundle}]))
     result = ensure_md(store, cfg, Clock())
@@ -34,7 +34,7 @@ def test_first_ca_refuses_second_issues(pebble_eab, pebble, nginx_challenges, tm
 
 def test_unreachable_first_ca_fails_over_within_the_deadline(pebble, nginx_challenges, tmp_path):
     store = Store(str(tmp_path / "store"))
-    nginx_challenges.serve(tmp_path / "store" / "challenges")
+    nginx_challenges.serve(tmp_path / "store-challenges")
     dead = "https://127.0.0.1:%d/dir" % _unused_port()  # connection refused
     doc = base_doc(pebble, domains=["failover2.example"], request_timeout=5)
     doc.update(acme_directory=dead, ca_bundle=None, cas=[{"url": pebble.directory_url, "ca_bundle": pebble.ca_bundle}])

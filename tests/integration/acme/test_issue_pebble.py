@@ -21,13 +21,13 @@ from .helpers import base_doc, dns_cfg, standalone_cfg, tls_alpn_cfg, verify_cha
 
 def test_http01_webroot_served_by_real_nginx(pebble, nginx_challenges, tmp_path):
     store = Store(str(tmp_path / "store"))
-    nginx_challenges.serve(tmp_path / "store" / "challenges")
+    nginx_challenges.serve(tmp_path / "store-challenges")
     result = ensure_md(store, webroot_cfg(pebble, ["www.web.example", "web.example"]))
     assert result.action == Action.ORDER and result.changed
     cert = result.certificates["p256"]
     assert sorted(cert["names"]) == ["web.example", "www.web.example"]
     verify_chain(pebble, tmp_path, cert["cert_path"], cert["chain_path"])
-    assert os.listdir(tmp_path / "store" / "challenges") == []  # tokens cleaned up
+    assert os.listdir(tmp_path / "store-challenges") == []  # tokens cleaned up
     # nginx really served the tokens: its access log has the validation requests
     assert "/.well-known/acme-challenge/" in nginx_challenges.access_log.read_text()
 
@@ -83,7 +83,7 @@ def test_dns01_failing_hook_is_clear_and_store_untouched(pebble, challtestsrv, t
 def test_eab_account(pebble_eab, nginx_challenges, tmp_path):
     kid, hmac_key = next(iter(pebble_eab.eab_keys.items()))
     store = Store(str(tmp_path / "store"))
-    nginx_challenges.serve(tmp_path / "store" / "challenges")
+    nginx_challenges.serve(tmp_path / "store-challenges")
     cfg = md_config_from_dict(base_doc(pebble_eab, domains=["eab.example"], eab_kid=kid, eab_hmac_key=hmac_key))
     result = ensure_md(store, cfg)
     assert result.certificates["p256"]["serial"]

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
+
+from peers.nginx import NGINX, Nginx
+from peers.require import need
 
 # Runs from the venv (ansible-core there); the Debian-python run has no Ansible and skips it.
 pytest.importorskip("ansible", reason="ansible-core is only in the venv")
@@ -64,7 +71,7 @@ def test_unreachable_ca_fails_cleanly(run_playbook, tmp_path):
 def test_eab_secret_is_never_shown(run_playbook, pebble_eab, nginx_challenges, tmp_path):
     kid, hmac_key = next(iter(pebble_eab.eab_keys.items()))
     store = tmp_path / "store"
-    nginx_challenges.serve(store / "challenges")
+    nginx_challenges.serve(store.with_name(store.name + "-challenges"))
     args = {"domains": ["eabmod.example"], "acme_directory": pebble_eab.directory_url,
             "ca_bundle": pebble_eab.ca_bundle, "agree_tos": True, "store": str(store),
             "eab_kid": kid, "eab_hmac_key": hmac_key}
@@ -72,3 +79,51 @@ def test_eab_secret_is_never_shown(run_playbook, pebble_eab, nginx_challenges, t
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert res["eab"]["changed"]
     assert hmac_key not in proc.stdout + proc.stderr
+
+
+def test_default_challenges_folder_is_served_by_unprivileged_workers(run_playbook, pebble_factory, tmp_path):
+    """The module's own example: webroot with the default challenges folder, served by a web server
+    whose workers are not root (Debian's nginx: www-data). The folder used to sit inside the 0700
+    store, so nginx answered 403 and the CA refused the validation."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run nginx workers as another user")
+    base = tempfile.mkdtemp(prefix="mdfleet-webroot-")  # traversable by the workers, as /var/lib is
+    os.chmod(base, 0o755)
+    store = os.path.join(base, "store")
+    try:
+        web = os.path.join(base, "nginx")
+        os.makedirs(web, mode=0o755)
+        with Nginx(Path(web), challenges_dir=Path(store + "-challenges"), binary=need(NGINX),
+                   worker_user="nobody nogroup") as nginx:
+            pebble = pebble_factory(http_port=nginx.http_port)
+            args = {"domains": ["webroot.example"], "acme_directory": pebble.directory_url,
+                    "ca_bundle": pebble.ca_bundle, "agree_tos": True, "store": store}
+            proc, res = run_playbook("    - name: webroot\n      mdfleet.md.acme_md_order: %s\n" % json.dumps(args))
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert res["webroot"]["changed"] and res["webroot"]["certificates"]["p256"]["serial"]
+        assert (os.stat(store).st_mode & 0o777) == 0o700
+        assert (os.stat(store + "-challenges").st_mode & 0o777) == 0o755
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_challenges_folder_inside_the_store_is_refused(run_playbook, tmp_path):
+    store = tmp_path / "store"
+    args = {"domains": ["inside.example"], "acme_directory": "https://127.0.0.1:1/dir", "store": str(store),
+            "challenges_dir": str(store / "challenges")}
+    proc, res = run_playbook("    - name: inside\n      mdfleet.md.acme_md_order: %s\n" % json.dumps(args))
+    assert proc.returncode != 0 and "inside the store" in res["inside"]["msg"]
+    assert "Traceback" not in proc.stdout
+
+
+def test_account_key_rollover_check_mode_predicts_the_change(run_playbook, pebble_standalone, tmp_path):
+    store = tmp_path / "store"
+    tasks = (order_task("order", pebble_standalone, store)
+             + order_task("plan rollover", pebble_standalone, store, account_key_rollover=True)
+             .replace("register: r", "check_mode: true")
+             + order_task("rollover", pebble_standalone, store, account_key_rollover=True))
+    proc, res = run_playbook(tasks)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert res["plan rollover"]["changed"] is True and res["plan rollover"]["account_key_thumbprint"] is None
+    assert res["rollover"]["changed"] is True and res["rollover"]["account_key_thumbprint"]
+    assert "BEGIN" not in proc.stdout

@@ -123,6 +123,32 @@ def test_duration_window(store, setup_md, clock, http, rng):
     assert res.refresh_at == res.next_update - datetime.timedelta(hours=12)
 
 
+def test_changed_window_applies_to_stored_responses_at_once(store, setup_md, clock, http, rng):
+    """mod_md applies a new MDStaplingRenewWindow at once; so do we (the refresh time is not frozen
+    at fetch time): a wider window makes the stored response due now, without waiting for the old
+    refresh time, and the book shows the new time."""
+    [first] = run(store, setup_md, clock, http, StaplingConfig(window="33%", workers=1), rng)
+    clock.advance(3600)
+    wide = StaplingConfig(window="99%", workers=1)
+    [second] = run(store, setup_md, clock, http, wide, rng)
+    assert second.action == StapleAction.FETCHED and len(http.calls) == 2
+    narrow = StaplingConfig(window="10%", workers=1)
+    clock.advance(60)
+    [third] = run(store, setup_md, clock, http, narrow, rng)
+    assert third.action == StapleAction.KEPT and len(http.calls) == 2
+    assert third.refresh_at == third.next_update - 4 * D * 0.10
+    assert staple_state(store, MD, "p256").refresh_at == third.refresh_at
+    assert first.refresh_at != third.refresh_at
+
+
+def test_unchanged_window_does_not_rewrite_the_book(store, setup_md, clock, http, config, rng):
+    run(store, setup_md, clock, http, config, rng)
+    mtime = os.stat(store.path("ocsp", BOOK_FILE)).st_mtime_ns
+    clock.advance(3600)
+    run(store, setup_md, clock, http, config, rng)
+    assert os.stat(store.path("ocsp", BOOK_FILE)).st_mtime_ns == mtime
+
+
 def test_outage_keeps_serving_backs_off_and_recovers(store, setup_md, clock, http, config, rng, web):
     [good] = run(store, setup_md, clock, http, config, rng)
     der = read(web / "www.der")
@@ -239,10 +265,13 @@ def test_unknown_first_is_not_stapled_and_retried(store, setup_md, clock, http, 
     assert res.status == OcspStatus.UNKNOWN and res.action == StapleAction.FAILED
     assert "does not know" in res.error and res.errors == 1 and res.next_retry is not None
     assert not os.path.exists(web / "www.der") and res.store_file is None
+    # an 'unknown' answer is stored, but it is no success (alerts on the last success must fire)
+    assert staple_state(store, MD, "p256").succeeded_at is None
     http.mode = Fault.TRUTH
     clock.advance((res.next_retry - clock.now()).total_seconds() + 1)
     [ok] = run(store, setup_md, clock, http, config, rng)
     assert ok.status == OcspStatus.GOOD and os.path.exists(web / "www.der") and ok.errors == 0
+    assert staple_state(store, MD, "p256").succeeded_at == clock.now().replace(microsecond=0)
 
 
 def test_check_mode_plans_without_acting(store, setup_md, clock, http, config, rng, web):

@@ -90,6 +90,8 @@ def write_md(root: str, now: datetime.datetime, spec: Spec, book: StapleBook | N
                 this = now - (9 * DAY if spec.ocsp_expired else DAY)
                 state.this_update, state.next_update = this, this + 7 * DAY
                 state.produced_at = state.fetched_at = state.last_attempt = this
+                if spec.ocsp != OcspStatus.UNKNOWN:
+                    state.succeeded_at = this
                 state.refresh_at = state.next_update - datetime.timedelta(days=7 * 0.33)
                 state.response = "MIIBsynthetic=="
                 state.response_sha256 = "ab" * 32

@@ -33,6 +33,7 @@ def test_parsed_by_prometheus_client(synth, clock):
         *fleet_mix(40),
         Spec("expired.example", age=100 * DAY),
         Spec("revoked.example", ocsp=OcspStatus.REVOKED),
+        Spec("unknown.example", ocsp=OcspStatus.UNKNOWN),
     )
     report = build_status(store, clock)
     fams = families(render_prometheus(report))
@@ -61,6 +62,9 @@ def test_parsed_by_prometheus_client(synth, clock):
     assert samples(fams, "mdfleet_md_state", md="expired.example")[0].value == 3
     status = {s.labels["status"]: s.value for s in samples(fams, "mdfleet_ocsp_status", md="revoked.example")}
     assert status["revoked"] == 1 and sum(status.values()) == 1 and set(status) == set(OcspStatus.ALL)
+    # the last success is a definitive answer: an 'unknown' one (stored, not served) is none
+    successes = {s.labels["md"] for s in fams["mdfleet_ocsp_last_success_timestamp_seconds"].samples}
+    assert "revoked.example" in successes and "unknown.example" not in successes
     errors = {s.labels["md"]: s.value for s in fams["mdfleet_md_renewal_errors"].samples}
     assert errors["site0003.example.org"] == 3
     counts = {s.labels["health"]: s.value for s in fams["mdfleet_managed_domains"].samples}

@@ -56,6 +56,23 @@ def managed_targets(store: Store, overrides: dict | None = None, domains: list |
     return targets
 
 
+def unmatched_selection(store: Store, domains: list | None, overrides: dict | None) -> list[str]:
+    """Warnings for names in ``domains`` and ``overrides`` (and key types in the latter) that match
+    no active certificate of the store: a typo would otherwise staple nothing, silently."""
+    active = {md: set((store.active_set(md) or {}).get("key_types", [])) for md in store.managed_names()}
+    where = "in the store %s: nothing is stapled for it" % store.root
+    out = ["domains: no managed domain %r %s" % (md, where) for md in domains or [] if md not in active]
+    for md, options in sorted((overrides or {}).items()):
+        if md not in active:
+            out.append("domain_options: no managed domain %r %s" % (md, where))
+            continue
+        for key, value in sorted((options or {}).items()):
+            if isinstance(value, dict) and key not in active[md]:
+                out.append("domain_options.%s: %s has no certificate of key type %r (it has %s)"
+                           % (md, md, key, ", ".join(sorted(active[md])) or "none"))
+    return out
+
+
 def staple_store(store: Store, clock: Clock, *, managed: bool = True, domains: list | None = None,
                  others: list | None = None, overrides: dict | None = None, haproxy_ocsp_files: bool = False,
                  config: StaplingConfig | None = None, check_mode: bool = False, lock_wait: float = 60.0,
@@ -182,10 +199,24 @@ def _plan(store: Store, book: persist.StapleBook, target: StapleTarget, now: dat
         if not check_mode:
             _record_no_responder(job, now, config)
         return job
+    _apply_window(job, config, check_mode)
     job.decision = decide(job.state, job.subject.cert_sha256, job.subject.responder_url, now)
     if job.decision.waiting:
         job.action = StapleAction.BACKOFF
     return job
+
+
+def _apply_window(job: _Job, config: StaplingConfig, check_mode: bool) -> None:
+    """The refresh time follows the configured window, also for responses fetched under another
+    one (as mod_md applies a changed MDStaplingRenewWindow at once); the book is updated when it
+    moved, so status views show the time this run used."""
+    state = job.state
+    if state is None or not job.same_cert() or not state.has_response() or state.this_update is None:
+        return
+    refresh_at = config.window.start(state.this_update, state.next_update)
+    if refresh_at != state.refresh_at:
+        state.refresh_at = refresh_at
+        job.dirty = not check_mode
 
 
 def _record_no_responder(job: _Job, now: datetime.datetime, config: StaplingConfig) -> None:
@@ -286,6 +317,8 @@ def _store(job: _Job, new: VerifiedResponse, certid: dict, now: datetime.datetim
     state.this_update, state.next_update = new.this_update, new.next_update
     state.produced_at = new.produced_at
     state.fetched_at = now
+    if new.status in (OcspStatus.GOOD, OcspStatus.REVOKED):
+        state.succeeded_at = now  # 'unknown' is stored when nothing better is, but it is no success
     state.refresh_at = config.window.start(new.this_update, new.next_update)
     state.responder_id = new.responder_id
     state.response = base64.b64encode(new.der).decode()
@@ -382,4 +415,4 @@ def _result(job: _Job, now: datetime.datetime) -> StapleResult:
     return result
 
 
-__all__ = ["refresh_staples", "managed_targets", "staple_store"]
+__all__ = ["refresh_staples", "managed_targets", "staple_store", "unmatched_selection"]

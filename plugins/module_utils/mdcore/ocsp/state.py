@@ -62,7 +62,8 @@ class StapleState:
     this_update: datetime.datetime | None = None
     next_update: datetime.datetime | None = None
     produced_at: datetime.datetime | None = None
-    fetched_at: datetime.datetime | None = None
+    fetched_at: datetime.datetime | None = None  # when the stored response was fetched (any status)
+    succeeded_at: datetime.datetime | None = None  # when a definitive answer (good/revoked) was last accepted
     refresh_at: datetime.datetime | None = None
     responder_id: str | None = None  # who signed: "issuer" or the delegated responder's subject
     revocation_time: datetime.datetime | None = None
@@ -78,8 +79,8 @@ class StapleState:
     next_retry: datetime.datetime | None = None
     last_attempt: datetime.datetime | None = None
 
-    _TIMES = ("this_update", "next_update", "produced_at", "fetched_at", "refresh_at", "revocation_time",
-              "last_error_at", "next_retry", "last_attempt")
+    _TIMES = ("this_update", "next_update", "produced_at", "fetched_at", "succeeded_at", "refresh_at",
+              "revocation_time", "last_error_at", "next_retry", "last_attempt")
 
     def has_response(self) -> bool:
         return bool(self.response) and self.next_update is not None
@@ -103,6 +104,8 @@ class StapleState:
         for name in cls._TIMES:
             if name in known:
                 known[name] = from_iso(known[name])
+        if "succeeded_at" not in data and data.get("status") in (OcspStatus.GOOD, OcspStatus.REVOKED):
+            known["succeeded_at"] = known.get("fetched_at")  # books written before the field existed
         return cls(**known)
 
 

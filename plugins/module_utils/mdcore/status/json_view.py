@@ -47,7 +47,7 @@ def staple_json(staple: StapleView) -> dict:
         doc["new-key-required"] = staple.new_key_required
     renewal: dict = {"errors": staple.errors}
     _time(renewal, "last-run", staple.last_attempt or staple.fetched_at)
-    _time(renewal, "last-success", staple.fetched_at)
+    _time(renewal, "last-success", staple.last_success)
     retrying = staple.errors and staple.next_retry
     _time(renewal, "next-run", staple.next_retry if retrying else staple.refresh_at)
     if staple.last_error:

@@ -99,6 +99,7 @@ class StapleView:
     next_update: datetime.datetime | None = None
     refresh_at: datetime.datetime | None = None
     fetched_at: datetime.datetime | None = None
+    last_success: datetime.datetime | None = None  # a definitive (good/revoked) answer accepted
     last_attempt: datetime.datetime | None = None
     errors: int = 0
     last_error: str | None = None
@@ -326,10 +327,12 @@ def _staple_view(state: StapleState | None, cert_sha256: str | None,
         status = OcspStatus.EXPIRED
     elif not state.has_response():
         status = OcspStatus.NONE
-    return StapleView(status, state.responder, state.this_update, state.next_update, state.refresh_at,
-                      state.fetched_at, state.last_attempt, state.errors, state.last_error,
-                      state.last_error_at, state.next_retry, state.revocation_time, state.revocation_reason,
-                      state.renew_required, state.new_key_required)
+    return StapleView(status, responder=state.responder, this_update=state.this_update,
+                      next_update=state.next_update, refresh_at=state.refresh_at, fetched_at=state.fetched_at,
+                      last_success=state.succeeded_at, last_attempt=state.last_attempt, errors=state.errors,
+                      last_error=state.last_error, last_error_at=state.last_error_at, next_retry=state.next_retry,
+                      revocation_time=state.revocation_time, revocation_reason=state.revocation_reason,
+                      renew_required=state.renew_required, new_key_required=state.new_key_required)
 
 
 def _cert_view(store: Store, md: str, base: str, key_type: str, facts: dict, renew: Window, warn: Window,

@@ -149,7 +149,7 @@ def render_prometheus(report: StatusReport) -> str:
                     f["mdfleet_ocsp_status"].add(dict(sl, status=status), st.status == status)
                 f["mdfleet_ocsp_errors"].add(sl, st.errors)
                 for key, moment in (("this_update", st.this_update), ("next_update", st.next_update),
-                                    ("refresh_at", st.refresh_at), ("last_success", st.fetched_at)):
+                                    ("refresh_at", st.refresh_at), ("last_success", st.last_success)):
                     if moment is not None:
                         f["mdfleet_ocsp_%s_timestamp_seconds" % key].add(sl, int(moment.timestamp()))
         if md.static:

@@ -47,7 +47,10 @@ options:
     type: bool
     default: true
   domains:
-    description: With O(managed=true), only these managed domains. Default all.
+    description:
+      - With O(managed=true), only these managed domains. Default all.
+      - A name that matches no managed domain of the store (and a domain or key type in O(domain_options)
+        that matches no certificate) gives a warning, as nothing is stapled for it.
     type: list
     elements: str
   domain_options:
@@ -282,6 +285,7 @@ from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.ocsp import (
     StaplingConfig,
     parse_duration,
     staple_store,
+    unmatched_selection,
 )
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 
@@ -322,8 +326,12 @@ def main() -> None:
                                others=p["certificates"], overrides=p["domain_options"],
                                haproxy_ocsp_files=p["haproxy_ocsp_files"], config=config,
                                check_mode=module.check_mode, lock_wait=p["lock_wait"])
+        warnings = unmatched_selection(Store(p["store"], clock), p["domains"] if p["managed"] else None,
+                                       p["domain_options"] if p["managed"] else None)
     except MdError as exc:
         module.fail_json(msg=str(exc))
+    for warning in warnings:
+        module.warn(warning)
     module.exit_json(changed=any(r.changed for r in results), staples=[r.to_dict() for r in results],
                      errors=sum(1 for r in results if r.error),
                      renew_required=[r.name for r in results if r.renew_required])

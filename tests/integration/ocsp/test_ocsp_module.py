@@ -89,3 +89,19 @@ def test_module_bad_input_fails_cleanly(playbook, netns, tmp_path):
     [entry] = res["bad cert"]["staples"]
     # ... it is reported
     assert res["bad cert"]["errors"] == 1 and "cannot read certificate" in entry["error"]
+
+
+def test_module_warns_about_names_it_does_not_manage(playbook, pki, netns, tmp_path):
+    """A typo in domains or domain_options used to staple nothing without a word."""
+    leaf = pki.issue("typo.test", None)
+    store = Store(str(tmp_path / "store"), Clock()).setup()
+    install_md(store, leaf.name, leaf)
+    proc, res = playbook([task("typos", store=store.root, domains=["typo.test", "tpyo.test"],
+                               domain_options={"tpyo.test": {"staple_file": str(tmp_path / "x.der")},
+                                               "typo.test": {"rsa2048": {"staple_file": str(tmp_path / "y.der")}}})])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    warnings = res["typos"]["warnings"]
+    assert any("domains: no managed domain 'tpyo.test'" in w for w in warnings), warnings
+    assert any("domain_options: no managed domain 'tpyo.test'" in w for w in warnings), warnings
+    assert any("typo.test has no certificate of key type 'rsa2048' (it has p256)" in w for w in warnings), warnings
+    assert len(warnings) == 3

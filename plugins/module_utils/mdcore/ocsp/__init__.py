@@ -11,13 +11,13 @@ from .config import FetchMethod, StapleTarget, StaplingConfig, Window, parse_dur
 from .fetch import HttpReply, RequestsTransport, Transport
 from .persist import prune, staple_state, staple_state_of_file
 from .plainhttp import DefaultTransport, PlainHttpTransport
-from .refresh import managed_targets, refresh_staples, staple_store
+from .refresh import managed_targets, refresh_staples, staple_store, unmatched_selection
 from .state import OcspStatus, StapleAction, StapleResult, StapleState
 
 __all__ = [
     "FetchMethod", "StaplingConfig", "StapleTarget", "Window", "parse_duration",
     "HttpReply", "RequestsTransport", "Transport", "DefaultTransport", "PlainHttpTransport",
     "prune", "staple_state", "staple_state_of_file",
-    "managed_targets", "refresh_staples", "staple_store",
+    "managed_targets", "refresh_staples", "staple_store", "unmatched_selection",
     "OcspStatus", "StapleAction", "StapleResult", "StapleState",
 ]

@@ -12,12 +12,13 @@ from pathlib import Path
 Run = tuple[subprocess.CompletedProcess, dict]
 
 
-def ansible_playbook(collections: Path, book: Path, inventory: str = "localhost,", *extra: str) -> Run:
+def ansible_playbook(collections: Path, book: Path, inventory: str = "localhost,", *extra: str,
+                     timeout: float = 300, stdin: str | None = None) -> Run:
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_STDOUT_CALLBACK="json",
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="false",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
     argv = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", inventory, str(book), *extra]
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False, input=stdin)
     results: dict = {}
     try:
         doc = json.loads(proc.stdout[proc.stdout.index("{"):])

@@ -17,6 +17,8 @@ APT_PACKAGES=(
   podman runc uidmap slirp4netns fuse-overlayfs containernetworking-plugins debootstrap
   # the role's target Python: what Debian 12 hosts have (engine tests run under it too)
   python3 python3-venv python3-cryptography python3-josepy python3-requests python3-pytest python3-pytest-timeout
+  # optional on hosts: DNS lookups of the engine (dns-persist-01 pre-check)
+  python3-dnspython
   # headless browser for the status page; namespaces (unshare, ip netns) for network tests
   chromium chromium-driver iproute2 util-linux procps
   # build/CI plumbing and benchmark peers

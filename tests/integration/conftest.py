@@ -8,7 +8,7 @@ skipping its real peers.
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,27 @@ def pebble_ari(pebble_factory: PebbleFactory, nginx_challenges: Nginx) -> Pebble
     return pebble_factory(
         binary=need(SID_PEBBLE), http_port=nginx_challenges.http_port, extra_config={"profiles": SID_PROFILES}
     )
+
+
+@pytest.fixture(scope="session")
+def pebble_persist(pebble_factory: PebbleFactory) -> Pebble:
+    """Debian sid's pebble 2.10 for dns-persist-01 (TXT records in challtestsrv), never reusing an
+    authorization, so that every order really validates the record."""
+    return pebble_factory(binary=need(SID_PEBBLE), env={"PEBBLE_AUTHZREUSE": "0"})
+
+
+@pytest.fixture
+def txt(challtestsrv: ChallTestSrv) -> Iterator[Callable[[str, str], None]]:
+    """set(name, value): a TXT value in challtestsrv, cleared again after the test."""
+    names: list[str] = []
+
+    def put(name: str, value: str) -> None:
+        names.append(name)
+        challtestsrv.set_txt(name, value)
+
+    yield put
+    for name in names:
+        challtestsrv.clear_txt(name)
 
 
 @pytest.fixture

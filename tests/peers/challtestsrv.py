@@ -26,9 +26,12 @@ class ChallTestSrv(Peer):
         http01: bool = False,
         tlsalpn01: bool = False,
         default_ipv4: str = "127.0.0.1",
+        dns_flag: str = "-dns01",
     ) -> None:
+        """dns_flag: Debian 12's challtestsrv takes -dns01, sid's (2.10) -dnsserver."""
         super().__init__(workdir)
         self.binary = binary
+        self.dns_flag = dns_flag
         self.default_ipv4 = default_ipv4
         self.dns_port = free_port(udp_too=True)
         self.management_port = free_port()
@@ -50,7 +53,7 @@ class ChallTestSrv(Peer):
 
         self._spawn([
             self.binary,
-            "-dns01", self.dns_address,
+            self.dns_flag, self.dns_address,
             "-management", addr(self.management_port),
             "-http01", addr(self.http01_port),
             "-https01", "",

@@ -27,6 +27,8 @@ from .tlsutil import TestCA
 SID_PEBBLE = os.environ.get(
     "MDFLEET_PEBBLE_SID", str(Path(__file__).resolve().parents[2] / ".cache/pebble-sid/usr/bin/pebble")
 )
+# Its challtestsrv (DNS flag -dnsserver) answers TXT values longer than 255 octets; Debian 12's does not.
+SID_CHALLTESTSRV = str(Path(SID_PEBBLE).with_name("pebble-challtestsrv"))
 # Profiles as in pebble 2.10's example config (validityPeriod in seconds).
 SID_PROFILES = {
     "default": {"description": "90 days", "validityPeriod": 7776000},

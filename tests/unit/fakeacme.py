@@ -246,6 +246,8 @@ class FakeAcme:
         self.http_port: int | None = None  # http-01: fetch from 127.0.0.1:<port>
         self.txt_lookup: Callable[[str], list[str]] | None = None  # dns-01: TXT values of _acme-challenge.<d>
         self.validator: Validator | None = None  # overrides the checks above
+        # dns-persist-01: offered for DNS names with these fields (e.g. {"issuer-domain-names": [...]})
+        self.persist_challenge: dict | None = None
 
     # -- test API ----------------------------------------------------------------------------------
     @property
@@ -515,6 +517,9 @@ class FakeAcme:
                 }
                 for t in types
             ]
+            if self.persist_challenge is not None and ident.get("type", "dns") == "dns":
+                challenges.append(dict(self.persist_challenge, type="dns-persist-01", status="pending",
+                                       url=self.url("/chal/%d" % next(self._ids))))
             self.authzs[authz_url] = Authz(
                 authz_url, account.url, base_value, wildcard, challenges, id_type=ident.get("type", "dns")
             )
@@ -583,8 +588,8 @@ class FakeAcme:
         return problem("malformed", "no such challenge", 404)
 
     def _validate(self, authz: Authz, chal: dict, account: Account) -> None:
-        keyauth = "%s.%s" % (chal["token"], jwk_thumbprint(account.jwk))
-        error = self.fail_validation or self._check(chal["type"], authz.value, chal["token"], keyauth)
+        keyauth = "%s.%s" % (chal.get("token", ""), jwk_thumbprint(account.jwk))
+        error = self.fail_validation or self._check(chal["type"], authz.value, chal.get("token", ""), keyauth)
         if error is None:
             chal["status"] = authz.status = "valid"
             chal["validated"] = "2026-11-29T12:00:00Z"

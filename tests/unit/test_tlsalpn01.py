@@ -111,7 +111,7 @@ def test_config():
     cfg = _cfg(tls_alpn_port=5001)
     assert cfg.challenge.type == "tls-alpn-01" and cfg.challenge.tls_alpn_port == 5001
     assert _cfg().challenge.tls_alpn_port == 443
-    with pytest.raises(ConfigError, match="wildcard names need dns-01, not tls-alpn-01"):
+    with pytest.raises(ConfigError, match="wildcard names need dns-01 or dns-persist-01, not tls-alpn-01"):
         _cfg(domains=["*.example.org"])
     with pytest.raises(ConfigError, match="not a TCP port"):
         _cfg(tls_alpn_port=70000)

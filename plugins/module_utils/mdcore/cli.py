@@ -1,4 +1,4 @@
-"""The `mdfleet` host command: drive, renew, staple, status, check-config.
+"""The `mdfleet` host command: drive, renew, staple, status, check-config, dns-persist-record.
 
 `drive` is mod_md's housekeeping for the whole host, run by the systemd timer: renew what is due,
 reload the web server (only after its config test passed), refresh OCSP staples (and reload again
@@ -16,7 +16,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import TextIO
 
-from . import VERSION
+from . import VERSION, persist_cli
 from .clock import Clock, to_iso
 from .errors import ConfigError, MdError, StoreLockedError
 from .events import NO_EVENTS, EventName, EventSink
@@ -210,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--html", dest="view", action="store_const", const="html")
     fmt.add_argument("--prometheus", dest="view", action="store_const", const="prometheus")
     sub.add_parser("check-config", help="validate the configuration and exit")
+    persist_cli.add_parser(sub)
     return parser
 
 
@@ -227,6 +228,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         if args.command == "status":
             _show_status(cfg, clock, args.view or "json", out)
             return EXIT_OK
+        if args.command == persist_cli.COMMAND:
+            return persist_cli.run(args, cfg, clock, out)
         if args.command == "drive":
             report = run(cfg, clock)
         elif args.command == "staple":

@@ -6,8 +6,12 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from .acme.resources import ChallengeType
-from .errors import ConfigError, StoreError
+from .acme.resources import ChallengeType, Identifier
+from .challenges.dnspersist01 import PersistOptions
+from .challenges.persist_value import POLICY_NONE, POLICY_WILDCARD, check_issuer
+from .clock import from_iso
+from .dnsquery import parse_nameserver
+from .errors import ChallengeError, ConfigError, StoreError
 from .keys import key_spec
 from .store import check_md_name
 from .window import Window
@@ -63,6 +67,16 @@ class ChallengeConfig:
     dns_command: list[str] = field(default_factory=list)
     dns_propagation_seconds: float = 0.0
     dns_command_timeout: float = 60.0
+    dns_persist_policy: str = POLICY_NONE  # dns-persist-01: POLICY_WILDCARD covers *.<name> too
+    dns_persist_until: int | None = None  # dns-persist-01: the record's persistUntil (unix seconds)
+    dns_persist_issuer: str | None = None  # dns-persist-01: which of the CA's issuer domain names
+    dns_persist_precheck: bool = True  # dns-persist-01: look the record up before the CA does
+    dns_persist_resolvers: list[str] = field(default_factory=list)  # where the pre-check asks
+
+    def persist_options(self) -> PersistOptions:
+        return PersistOptions(self.dns_persist_policy, self.dns_persist_until, self.dns_persist_issuer,
+                              self.dns_persist_precheck,
+                              tuple(parse_nameserver(r) for r in self.dns_persist_resolvers))
 
 
 @dataclass
@@ -108,12 +122,15 @@ class MdConfig:
             if bool(ca.eab_kid) != bool(ca.eab_hmac_key):
                 raise ConfigError("EAB needs both eab_kid and eab_hmac_key (%s)" % ca.url)
         chal = self.challenge
-        if chal.type not in (ChallengeType.HTTP01, ChallengeType.DNS01, ChallengeType.TLSALPN01):
-            raise ConfigError("unsupported challenge type %r (http-01, dns-01 or tls-alpn-01)" % chal.type)
+        if chal.type not in CHALLENGE_TYPES:
+            raise ConfigError("unsupported challenge type %r (%s)" % (chal.type, ", ".join(CHALLENGE_TYPES)))
+        if chal.type == ChallengeType.DNSPERSIST01:
+            _check_persist(chal, names)
         if chal.type in (ChallengeType.HTTP01, ChallengeType.TLSALPN01):
             wild = [n for n in names if n.startswith("*.")]
             if wild:
-                raise ConfigError("wildcard names need dns-01, not %s: %s" % (chal.type, ", ".join(wild)))
+                raise ConfigError("wildcard names need dns-01 or dns-persist-01, not %s: %s"
+                                  % (chal.type, ", ".join(wild)))
         for port in (chal.standalone_port, chal.tls_alpn_port):
             if not 0 < port < 65536:
                 raise ConfigError("port %r is not a TCP port" % port)
@@ -132,12 +149,56 @@ class MdConfig:
         return self
 
 
+CHALLENGE_TYPES = (ChallengeType.HTTP01, ChallengeType.DNS01, ChallengeType.TLSALPN01, ChallengeType.DNSPERSIST01)
+
+
+def _check_persist(chal: ChallengeConfig, names: list[str]) -> None:
+    """dns-persist-01 validates DNS names only; a wildcard needs the record's policy=wildcard."""
+    ips = [n for n in names if Identifier.for_name(n).type == "ip"]
+    if ips:
+        raise ConfigError("dns-persist-01 validates DNS names only, not IP addresses: %s" % ", ".join(ips))
+    if chal.dns_persist_policy not in (POLICY_NONE, POLICY_WILDCARD):
+        raise ConfigError("dns_persist_policy must be %s or %s, not %r"
+                          % (POLICY_WILDCARD, POLICY_NONE, chal.dns_persist_policy))
+    wild = [n for n in names if n.startswith("*.")]
+    if wild and chal.dns_persist_policy != POLICY_WILDCARD:
+        raise ConfigError("wildcard names need dns_persist_policy: wildcard with dns-persist-01: %s"
+                          % ", ".join(wild))
+    if chal.dns_persist_issuer is not None:
+        try:
+            check_issuer(chal.dns_persist_issuer, "dns_persist_issuer")
+        except ChallengeError as exc:
+            raise ConfigError(str(exc)) from None
+    chal.persist_options()  # the resolvers parse
+
+
+def persist_until(value) -> int | None:
+    """persistUntil from config: unix seconds, or an ISO 8601 time or date ('2027-06-30',
+    '2027-06-30T00:00:00Z'; without a zone: UTC)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ConfigError("dns_persist_until must be a time, not %r" % value)
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        seconds = int(value)
+    else:
+        try:
+            moment = from_iso(str(value).strip())
+        except ValueError:
+            raise ConfigError("dns_persist_until %r is neither unix seconds nor an ISO 8601 time" % value) from None
+        seconds = int(moment.timestamp()) if moment else 0
+    if not 0 < seconds < 2 ** 63:
+        raise ConfigError("dns_persist_until %r is out of range" % value)
+    return seconds
+
+
 # The keys of a managed domain, in module parameters and in the host's config file alike.
 MD_KEYS = frozenset({
     "name", "domains", "key_types", "acme_directory", "ca_bundle", "eab_kid", "eab_hmac_key", "eab_alg", "cas",
     "challenge", "http01_mode", "standalone_address", "standalone_port", "tls_alpn_port", "dns_command",
     "dns_propagation_seconds",
-    "dns_command_timeout", "contact", "agree_tos", "account_key_type", "renew_window", "warn_window",
+    "dns_command_timeout", "dns_persist_policy", "dns_persist_until", "dns_persist_issuer", "dns_persist_precheck",
+    "dns_persist_resolvers", "contact", "agree_tos", "account_key_type", "renew_window", "warn_window",
     "preferred_chain", "profile", "ari", "proxy", "request_timeout", "order_timeout",
 })
 
@@ -154,6 +215,18 @@ def _ca_list(doc: dict) -> list[CaConfig]:
         out.append(CaConfig(url=item["url"], ca_bundle=item.get("ca_bundle"), eab_kid=item.get("eab_kid"),
                             eab_hmac_key=item.get("eab_hmac_key"), eab_alg=item.get("eab_alg") or "HS256"))
     return out
+
+
+def _bool(value, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError("%s must be true or false, not %r" % (key, value))
+    return value
+
+
+def _str_list(value, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError("%s must be a list of strings" % key)
+    return list(value)
 
 
 def md_config_from_dict(doc: dict) -> MdConfig:
@@ -177,6 +250,11 @@ def md_config_from_dict(doc: dict) -> MdConfig:
             dns_command=list(get("dns_command", [])),
             dns_propagation_seconds=float(get("dns_propagation_seconds", 0)),
             dns_command_timeout=float(get("dns_command_timeout", 60)),
+            dns_persist_policy=str(get("dns_persist_policy", POLICY_NONE)),
+            dns_persist_until=persist_until(doc.get("dns_persist_until")),
+            dns_persist_issuer=str(doc.get("dns_persist_issuer") or "").strip().rstrip(".").lower() or None,
+            dns_persist_precheck=_bool(get("dns_persist_precheck", True), "dns_persist_precheck"),
+            dns_persist_resolvers=_str_list(get("dns_persist_resolvers", []), "dns_persist_resolvers"),
         )
         cfg = MdConfig(
             name=get("name", ""), domains=list(domains), cas=_ca_list(doc),

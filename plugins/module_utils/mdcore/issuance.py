@@ -22,6 +22,7 @@ from .acme.transport import AcmeTransport, TransportOptions
 from .certs import CertFacts, split_pem_chain, to_pem
 from .challenges.base import Solver
 from .challenges.dns01 import DnsCommandSolver
+from .challenges.dnspersist01 import DnsPersistSolver
 from .challenges.http01 import StandaloneSolver, WebrootSolver
 from .challenges.tlsalpn01 import TlsAlpnSolver
 from .clock import Clock, Deadline, from_iso, to_iso
@@ -30,14 +31,18 @@ from .errors import MdError
 from .events import EventSink
 from .fsutil import atomic_write, ensure_dir, read_bytes, write_json
 from .keys import generate_key, key_from_pem, key_spec, key_to_pem, make_csr
+from .persist_records import known_issuers, remember, remembered
 from .store import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE, KEY_FILE, ORDER_FILE, Store
 
 # One registration per CA even when many domains are issued in parallel threads.
 _ACCOUNT_LOCK = threading.Lock()
 
 
-def make_solvers(cfg: MdConfig, store: Store, clock: Clock) -> dict[str, Solver]:
+def make_solvers(cfg: MdConfig, store: Store, clock: Clock, ca_url: str = "",
+                 directory: dict | None = None) -> dict[str, Solver]:
     chal = cfg.challenge
+    if chal.type == ChallengeType.DNSPERSIST01:
+        return {ChallengeType.DNSPERSIST01: _persist_solver(cfg, store, clock, ca_url, directory)}
     if chal.type == ChallengeType.DNS01:
         return {ChallengeType.DNS01: DnsCommandSolver(chal.dns_command, clock, chal.dns_propagation_seconds,
                                                       chal.dns_command_timeout)}
@@ -46,6 +51,15 @@ def make_solvers(cfg: MdConfig, store: Store, clock: Clock) -> dict[str, Solver]
     if chal.http01_mode == HTTP01_STANDALONE:
         return {ChallengeType.HTTP01: StandaloneSolver(chal.standalone_address, chal.standalone_port)}
     return {ChallengeType.HTTP01: WebrootSolver(store.challenges_dir)}
+
+
+def _persist_solver(cfg: MdConfig, store: Store, clock: Clock, ca_url: str, directory: dict | None) -> Solver:
+    """dns-persist-01 prefers the issuer domain name the operator was shown (by mdfleet
+    dns-persist-record, from the same memory and directory) and remembers what the CA offers."""
+    if directory is not None:
+        remember(store, ca_url, clock, directory=directory)
+    return DnsPersistSolver(cfg.challenge.persist_options(), clock, known_issuers(remembered(store, ca_url)),
+                            on_offered=lambda names: remember(store, ca_url, clock, offered=names))
 
 
 # One HTTP session (connection pool, TLS sessions) per CA for all orders of a run: parallel orders
@@ -134,7 +148,8 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
         store.begin_staging(cfg.name, pending)
     staging = store.staging_dir(cfg.name)
     order_path = os.path.join(staging, ORDER_FILE)
-    solvers = make_solvers(cfg, store, clock)
+    directory = transport.directory(deadline) if cfg.challenge.type == ChallengeType.DNSPERSIST01 else None
+    solvers = make_solvers(cfg, store, clock, ca.url, directory)
     try:
         for kt in cfg.key_types:
             folder = ensure_dir(os.path.join(staging, kt))

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .acme.problems import AcmeProblemError
+from .acme.resources import ChallengeType
 from .ari import FIRST_CHECK, ari_renew_at, refresh_ari
 from .clock import Clock, Deadline, to_iso
 from .config import MdConfig
@@ -70,8 +71,11 @@ class MdResult:
 
 def config_digest(cfg: MdConfig) -> str:
     """What makes a config 'different input' for backoff purposes (no secrets in it)."""
+    chal = cfg.challenge
     doc = {"names": cfg.domains, "keys": cfg.key_types, "cas": [c.url for c in cfg.cas],
-           "challenge": cfg.challenge.type, "profile": cfg.profile}
+           "challenge": chal.type, "profile": cfg.profile}
+    if chal.type == ChallengeType.DNSPERSIST01:  # another record is other input
+        doc["dns_persist"] = [chal.dns_persist_policy, chal.dns_persist_until, chal.dns_persist_issuer]
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 

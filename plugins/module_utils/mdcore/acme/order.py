@@ -137,13 +137,13 @@ class OrderFlow:
                 solver.ready()
             for _authz, _solver, _task, chal_url in pending:
                 self.transport.post(chal_url, {}, self.key, self.account.url, deadline, "challenge response")
-            for authz, _solver, _task, _url in pending:
+            for authz, solver, task, _url in pending:
                 doc = self._poll(authz.url, deadline, "authorization of %s" % authz.name,
                                  lambda d: d.get("status") in FINAL_AUTHZ)
                 done = Authorization.from_json(authz.url, doc)
                 if done.status != Status.VALID:
                     problem = done.failure() or Problem("about:blank", "authorization %s" % done.status)
-                    raise OrderDeadError(problem, "validation of %s" % done.name)
+                    raise OrderDeadError(problem, "validation of %s" % done.name, hint=solver.failure_hint(task))
         finally:
             for _authz, solver, task, _url in pending:
                 try:
@@ -157,7 +157,9 @@ class OrderFlow:
             if chal is None:
                 continue
             task = ChallengeTask(authz.identifier.value, chal.token, key_authorization(self.key, chal.token),
-                                 dns01_txt_value(self.key, chal.token))
+                                 dns01_txt_value(self.key, chal.token), wildcard=authz.wildcard,
+                                 account_url=self.account.url, issuer_domain_names=chal.issuer_domain_names,
+                                 challenge_account_uri=chal.account_uri)
             self.on_event("challenge-setup:%s:%s" % (ctype, authz.identifier.value))
             solver.setup(task)
             return solver, chal.url, task

@@ -64,8 +64,9 @@ class Problem:
 class AcmeProblemError(MdError):
     """The CA answered with a problem document."""
 
-    def __init__(self, problem: Problem, context: str, retry_after: float | None = None) -> None:
-        super().__init__("CA refused %s: %s" % (context, problem.describe()), retry_after=retry_after)
+    def __init__(self, problem: Problem, context: str, retry_after: float | None = None, hint: str = "") -> None:
+        super().__init__("CA refused %s: %s%s" % (context, problem.describe(), ("; " + hint) if hint else ""),
+                         retry_after=retry_after)
         self.problem = problem
         self.retry_hot = problem.type not in INPUT_PROBLEMS and problem.type != RATE_LIMITED
 

@@ -26,6 +26,7 @@ class ChallengeType:
     HTTP01 = "http-01"
     DNS01 = "dns-01"
     TLSALPN01 = "tls-alpn-01"
+    DNSPERSIST01 = "dns-persist-01"  # draft-ietf-acme-dns-persist
 
 
 @dataclass
@@ -54,12 +55,18 @@ class Challenge:
     status: str
     token: str = ""
     error: Problem | None = None
+    # dns-persist-01, as the CA sent them (checked by challenges/persist_value.py): the issuer
+    # domain names ("issuer-domain-names" up to draft -01 and in pebble 2.10, "issuerDomainNames"
+    # since -02) and the accounturi the record must name (pebble 2.10.1)
+    issuer_domain_names: object = None
+    account_uri: object = None
 
     @classmethod
     def from_json(cls, doc: dict) -> Challenge:
         err = doc.get("error")
+        issuers = doc.get("issuerDomainNames", doc.get("issuer-domain-names"))
         return cls(doc.get("type", ""), doc.get("url", ""), doc.get("status", ""), doc.get("token", ""),
-                   Problem.from_json(err) if isinstance(err, dict) else None)
+                   Problem.from_json(err) if isinstance(err, dict) else None, issuers, doc.get("accounturi"))
 
 
 @dataclass

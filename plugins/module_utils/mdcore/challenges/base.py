@@ -13,6 +13,10 @@ class ChallengeTask:
     token: str
     key_authorization: str
     txt_value: str = ""  # dns-01 only
+    wildcard: bool = False  # the authorization is for "*.<domain>"
+    account_url: str = ""  # the ordering account (dns-persist-01 binds the record to it)
+    issuer_domain_names: object = None  # dns-persist-01: as the challenge object lists them (unchecked)
+    challenge_account_uri: object = None  # dns-persist-01: the accounturi the challenge names, if any
 
 
 class Solver:
@@ -29,3 +33,7 @@ class Solver:
 
     def close(self) -> None:
         """Release what the solver holds (listeners)."""
+
+    def failure_hint(self, task: ChallengeTask) -> str:
+        """What to tell the operator when the CA refused the validation of ``task``."""
+        return ""

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_name_for, normalize_name
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import ConfigError
 
 DOCUMENTATION = r"""
 name: managed_domains
@@ -12,11 +14,14 @@ short_description: Normalise the managed_domains role's managed_domains_domains 
 version_added: "0.1.0"
 description:
   - Takes the role's C(managed_domains_domains) list and returns one dictionary per managed domain with
-    C(name) (as the engine names it, that is the given name or else the first domain in lower case with C(*) as C(_)),
-    C(domains), C(key_types) (the domain's, else the defaults', else C([p256])), C(site) (the web
-    server glue options with their defaults filled in) and C(config) (the entry for the host's
-    config.json, that is the domain's options without C(site) and without unset values).
-  - Fails with a clear message on a managed domain without names or on two domains with one name.
+    C(name) (as the engine names it, that is the given name or else the first domain in its IDNA 2008 ASCII form,
+    lower case, with C(*) as C(_)),
+    C(domains) (each in its IDNA 2008 ASCII form, as web servers match it), C(key_types) (the domain's,
+    else the defaults', else C([p256])), C(site) (the web server glue options with their defaults filled
+    in) and C(config) (the entry for the host's config.json, that is the domain's options without C(site)
+    and without unset values).
+  - Fails with a clear message on a managed domain without names, on an invalid name, or on two domains
+    with one name.
 options:
   _input:
     description: The role's C(managed_domains_domains).
@@ -48,17 +53,14 @@ _value:
 SITE_KEY = "site"
 
 
-def _md_name(entry):
-    name = entry.get("name")
-    if name:
-        return str(name)
-    first = str(entry["domains"][0]).strip().rstrip(".").lower()
+def _names(index, entry):
+    """(md name, DNS names as the web server sees them): the engine's rules (IDNA 2008 ASCII form,
+    lower case; a wildcard first name gives '_' in the md name), so server_name matches Host."""
     try:
-        first = ".".join(label.encode("idna").decode("ascii") if label not in ("*", "") else label
-                         for label in first.split("."))
-    except UnicodeError:
-        pass  # the engine's check-config reports the bad name with its key
-    return first.replace("*", "_")
+        names = [normalize_name(str(d)) for d in entry["domains"]]
+        return (str(entry["name"]) if entry.get("name") else md_name_for(names[0])), names
+    except ConfigError as exc:
+        raise AnsibleFilterError("managed_domains_domains[%d]: %s" % (index, exc)) from None
 
 
 def managed_domains(domains, defaults=None, site_defaults=None):
@@ -70,7 +72,7 @@ def managed_domains(domains, defaults=None, site_defaults=None):
         if not isinstance(entry, dict) or not entry.get("domains"):
             raise AnsibleFilterError("managed_domains_domains[%d]: a managed domain needs a non-empty 'domains' list"
                                      % index)
-        name = _md_name(entry)
+        name, names = _names(index, entry)
         if name in seen:
             raise AnsibleFilterError("managed_domains_domains[%d]: managed domain name %r is already used by "
                                      "managed_domains_domains[%d]" % (index, name, seen[name]))
@@ -79,7 +81,7 @@ def managed_domains(domains, defaults=None, site_defaults=None):
         site.update({k: v for k, v in (entry.get(SITE_KEY) or {}).items() if v is not None})
         key_types = entry.get("key_types") or defaults.get("key_types") or ["p256"]
         config = {k: v for k, v in entry.items() if k != SITE_KEY and v is not None}
-        out.append({"name": name, "domains": [str(d) for d in entry["domains"]], "key_types": list(key_types),
+        out.append({"name": name, "domains": names, "key_types": list(key_types),
                     "site": site, "config": config})
     return out
 

@@ -28,6 +28,10 @@ def cfg(**doc):
         ("192.0.2.1", "192.0.2.1"),
         ("2001:DB8:0:0::1", "2001:db8::1"),
         ("a-1.b2.example.org", "a-1.b2.example.org"),
+        # IDNA 2008 (UTS 46, non-transitional), not Python's IDNA 2003 codec ('fass.de')
+        ("faß.de", "xn--fa-hia.de"),
+        ("FASS.de", "fass.de"),
+        ("Ελληνικά.example", "xn--hxargifdar.example"),
     ],
 )
 def test_normalize_name(name: str, want: str) -> None:
@@ -60,6 +64,23 @@ def test_normalize_name(name: str, want: str) -> None:
 def test_invalid_names(name) -> None:
     with pytest.raises(ConfigError):
         normalize_name(name)
+
+
+@pytest.mark.parametrize(
+    "name,says",
+    [
+        ("x" * 300 + ".example.org", "the label 'xxxxxxxxxxxxxxxxxxxx'... is 300 characters long, at most 63"),
+        (("a" * 60 + ".") * 5 + "org", "308 characters, a DNS name has at most 253"),
+        ("a..b.org", "empty label"),
+        ("localhost", "at least two labels"),
+        ("under_score.example.org", "the label 'under_score' may hold only letters, digits and '-'"),
+        ("☃.example", "(IDNA 2008)"),
+    ],
+)
+def test_invalid_names_say_what_is_wrong(name, says) -> None:
+    with pytest.raises(ConfigError) as err:
+        normalize_name(name)
+    assert says in str(err.value) and len(str(err.value)) < 300
 
 
 def test_names_are_normalized_and_md_named_after_the_first() -> None:
@@ -119,13 +140,21 @@ def test_ip_names_with_http01() -> None:
         ("order_timeout", 0, "timeouts"),
         ("request_timeout", -1, "timeouts"),
         ("standalone_port", "eighty", "invalid managed domain options"),
-        ("contact", ["ops@example.org"], "mailto"),
-        ("contact", ["https://example.org"], "mailto"),
+        ("contact", ["https://example.org"], "e-mail address"),
+        ("contact", ["mailto:"], "e-mail address"),
+        ("contact", ["ops at example.org"], "e-mail address"),
+        ("contact", ["tel:+49301234567"], "e-mail address"),
     ],
 )
 def test_bad_options(option: str, value, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         cfg(**{option: value})
+
+
+def test_contacts_as_bare_addresses_or_mailto() -> None:
+    """mod_md's MDContactEmail and community.crypto take a bare address; RFC 8555 wants mailto:."""
+    c = cfg(contact=["ops@example.org", " mailto:hostmaster@example.org "])
+    assert c.contact == ["mailto:ops@example.org", "mailto:hostmaster@example.org"]
 
 
 def test_no_ca() -> None:

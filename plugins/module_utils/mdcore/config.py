@@ -6,6 +6,11 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+try:
+    import idna  # IDNA 2008 / UTS 46 (python3-idna; requests depends on it)
+except ImportError:  # only internationalized names need it; they then fail clearly
+    idna = None
+
 from .acme.resources import ChallengeType, Identifier
 from .challenges.dnspersist01 import PersistOptions
 from .challenges.persist_value import POLICY_NONE, POLICY_WILDCARD, check_issuer
@@ -23,26 +28,74 @@ HTTP01_STANDALONE = "standalone"
 
 
 def normalize_name(name: str) -> str:
-    """Lower-case, IDNA-encoded DNS name or IP address; raises ConfigError on anything else."""
+    """Lower-case DNS name in its IDNA 2008 (UTS 46, non-transitional) ASCII form, or an IP
+    address; raises ConfigError saying what is wrong. IDNA 2008, not Python's IDNA 2003 codec:
+    that one maps 'faß.de' to 'fass.de', another domain."""
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("empty domain name")
-    raw = name.strip().rstrip(".").lower()
+    raw = name.strip().rstrip(".")
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:
         pass
     wildcard = raw.startswith("*.")
     body = raw[2:] if wildcard else raw
-    try:
-        body = body.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise ConfigError("invalid domain name %r" % name) from None
+    if "" in body.split("."):
+        raise ConfigError("invalid domain name %s: empty label" % _shown(name))
+    shown = _shown(name)
+    body = _ascii_form(shown, body)
     labels = body.split(".")
-    if len(body) > 253 or len(labels) < 2 or not all(LABEL_RE.match(lbl) for lbl in labels):
-        raise ConfigError("invalid domain name %r" % name)
+    for label in labels:
+        if len(label) > 63:
+            raise ConfigError("invalid domain name %s: the label %r... is %d characters long, at most 63"
+                              % (shown, label[:20], len(label)))
+        if not LABEL_RE.match(label):
+            raise ConfigError("invalid domain name %s: the label %s may hold only letters, digits and '-' "
+                              "(not first or last)" % (shown, _shown(label, 40)))
+    if len(body) > 253:
+        raise ConfigError("invalid domain name %s: %d characters, a DNS name has at most 253" % (shown, len(body)))
+    if len(labels) < 2:
+        raise ConfigError("invalid domain name %s: a certificate name needs at least two labels" % shown)
     if labels[-1].isdigit():
-        raise ConfigError("invalid domain name %r (numeric top-level label)" % name)
+        raise ConfigError("invalid domain name %s (numeric top-level label)" % shown)
     return ("*." if wildcard else "") + body
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """A name as messages quote it: repr, cut short when very long (a 300-character label)."""
+    return repr(text) if len(text) <= limit else "%r... (%d characters)" % (text[:limit], len(text))
+
+
+def _ascii_form(shown: str, body: str) -> str:
+    if body.isascii():
+        return body.lower()
+    if idna is None:
+        raise ConfigError("cannot check the internationalized name %s: the idna library is missing "
+                          "(Debian: python3-idna)" % shown)
+    try:
+        return idna.encode(body, uts46=True, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise ConfigError("invalid domain name %s (IDNA 2008): %s" % (shown, exc)) from None
+
+
+def md_name_for(first_domain: str) -> str:
+    """The managed domain's store name when none is given: its first name, normalised, with a
+    wildcard's '*' as '_' (folder names). The role's filters use the same rule."""
+    return normalize_name(first_domain).replace("*", "_")
+
+
+EMAIL_RE = re.compile(r"^[^@\s:/<>]+@[^@\s:/<>]+\.[^@\s:/<>]+$")
+
+
+def contact_uri(contact: str) -> str:
+    """An account contact as RFC 8555 wants it (a mailto: URI); a bare address, as mod_md's
+    MDContactEmail and community.crypto take it, becomes one."""
+    text = contact.strip() if isinstance(contact, str) else ""
+    if text.startswith("mailto:") and EMAIL_RE.match(text[len("mailto:"):]):
+        return text
+    if EMAIL_RE.match(text):
+        return "mailto:" + text
+    raise ConfigError("contact %r must be an e-mail address (hostmaster@example.org) or a mailto: URI" % (contact,))
 
 
 @dataclass
@@ -106,7 +159,7 @@ class MdConfig:
         if len(set(names)) != len(names):
             raise ConfigError("managed domain %r lists a name twice" % self.name)
         self.domains = names
-        self.name = self.name or names[0].replace("*", "_")
+        self.name = self.name or md_name_for(names[0])
         try:
             check_md_name(self.name)
         except StoreError as exc:  # a bad name is bad input (not retried), not a store failure
@@ -139,9 +192,7 @@ class MdConfig:
                 raise ConfigError("http01_mode must be webroot or standalone")
         if chal.type == ChallengeType.DNS01 and not chal.dns_command:
             raise ConfigError("dns-01 needs dns_command (an argument list)")
-        for contact in self.contact:
-            if not contact.startswith(("mailto:", "tel:")):
-                raise ConfigError("contact %r must be a mailto: URI" % contact)
+        self.contact = [contact_uri(c) for c in self.contact]
         Window.parse(self.renew_window, "renew window")
         Window.parse(self.warn_window, "warn window")
         if self.order_timeout <= 0 or self.request_timeout <= 0:

@@ -153,7 +153,7 @@ def test_expired_deadline_sends_nothing(
         (
             requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed\nmore"),
             NetworkError,
-            "TLS failure talking to https://ca.test/dir: [SSL: CERTIFICATE_VERIFY_FAILED]",
+            "TLS failure talking to https://ca.test/dir: certificate verify failed",
         ),
         (
             requests.exceptions.ConnectionError("Max retries exceeded: Connection refused"),
@@ -184,8 +184,48 @@ def test_connection_refused_on_real_loopback(clock: FakeClock) -> None:
     session = requests.Session()
     session.trust_env = False  # no proxy from the environment
     transport = AcmeTransport("http://127.0.0.1:%d/dir" % port, clock, session=session)
-    with pytest.raises(NetworkError, match="cannot reach http://127.0.0.1:%d/dir" % port):
+    with pytest.raises(NetworkError, match="cannot reach http://127.0.0.1:%d/dir" % port) as raised:
         transport.directory(Deadline(clock, 10))
+    # the cause, not urllib3's wrapping ("HTTPConnectionPool(...): Max retries exceeded ...")
+    assert str(raised.value) == "cannot reach http://127.0.0.1:%d/dir: Connection refused" % port
+
+
+def test_untrusted_tls_certificate_on_real_loopback(clock: FakeClock, tmp_path) -> None:
+    import ssl
+    import threading
+
+    from peers.tlsutil import TestCA
+
+    cert, key = TestCA("untrusted test CA").write_server_files(tmp_path, ["127.0.0.1"], "server")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve_one() -> None:
+        conn = listener.accept()[0]
+        try:
+            context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            pass  # the client refuses our certificate: that is the point
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    session = requests.Session()
+    session.trust_env = False
+    url = "https://127.0.0.1:%d/dir" % listener.getsockname()[1]
+    transport = AcmeTransport(url, clock, session=session)
+    try:
+        with pytest.raises(NetworkError) as raised:
+            transport.directory(Deadline(clock, 10))
+    finally:
+        thread.join(10)
+        listener.close()
+    assert str(raised.value).startswith("TLS failure talking to %s: certificate verify failed" % url)
+    assert "Max retries" not in str(raised.value) and "Caused by" not in str(raised.value)
 
 
 @pytest.mark.parametrize(

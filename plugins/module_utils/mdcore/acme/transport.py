@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -193,6 +194,16 @@ class AcmeTransport:
                             resp.headers.get("Location"), parse_links(resp.headers.get("Link")))
 
 
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^)'\"\]\n]+)")
+_TLS = re.compile(r"(certificate verify failed[^)'\"\n]*|wrong version number|tlsv1 alert [a-z ]+|hostname [^)'\"\n]+)")
+
+
 def _first_line(exc: Exception) -> str:
+    """What went wrong, without urllib3's wrapping ("HTTPSConnectionPool(...): Max retries
+    exceeded ... (Caused by NewConnectionError('<...>: Failed to establish ...: [Errno 111]
+    Connection refused'))" becomes "connection refused")."""
     text = str(exc) or exc.__class__.__name__
+    found = _TLS.search(text) or _ERRNO.search(text)
+    if found:
+        return found.group(1).strip().rstrip(".")
     return text.splitlines()[0][:300]

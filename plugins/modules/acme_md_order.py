@@ -19,6 +19,10 @@ description:
     interrupted order is resumed on the next run instead of creating a duplicate.
   - After a failure the domain backs off (30 s doubling up to 24 h, with jitter; bad input waits at least
     an hour) unless the input changed or O(force) is set.
+  - The task fails whenever the managed domain is left without a valid certificate for every key type, also
+    when no order was attempted because the domain backs off after an earlier failure; the message gives the
+    last error and when the next attempt is. While a renewal backs off but the current certificates are still
+    valid, the task succeeds with a warning.
 extends_documentation_fragment:
   - mdfleet.md.attributes
 attributes:
@@ -115,6 +119,10 @@ options:
     description:
       - Command (argument list, never run through a shell) called as C(<command...> setup <domain> <txt-value>)
         and C(<command...> teardown <domain> <txt-value>) for dns-01.
+      - C(<domain>) is the bare name being validated, in its ASCII (IDNA) form, without C(*.) and without
+        C(_acme-challenge.); the command publishes C(<txt-value>) as a TXT record at
+        C(_acme-challenge.<domain>). A wildcard and its apex (C(*.example.org), C(example.org)) give two
+        setup calls for the same C(<domain>) with different values, both of which must be published.
     type: list
     elements: str
   dns_propagation_seconds:
@@ -126,7 +134,7 @@ options:
     type: float
     default: 60
   contact:
-    description: Account contact URIs (C(mailto:...)).
+    description: Account contacts, as e-mail addresses (V(hostmaster@example.org)) or C(mailto:) URIs.
     type: list
     elements: str
     default: []
@@ -222,32 +230,79 @@ md:
   description: Name of the managed domain.
   returned: always
   type: str
+  sample: shop
 plan:
   description: C(none), C(order) (ordered, or would order in check mode), C(backoff) or C(postponed).
   returned: always
   type: str
+  sample: none
 reasons:
   description: Why an order is (or would be) placed.
   returned: always
   type: list
   elements: str
+  sample: [renew window reached]
 renew_at:
   description: When the current set enters its renew window (ISO 8601, UTC).
   returned: when a certificate exists
   type: str
+  sample: "2027-02-01T10:12:00Z"
+valid:
+  description: Every configured key type has an active certificate that has not expired.
+  returned: always
+  type: bool
+  sample: true
+last_error:
+  description: The latest failure of this domain's renewal job, kept while it backs off (null when the last
+    attempt succeeded).
+  returned: always
+  type: str
+  sample: "CA refused validation of shop.example.org: unauthorized: ... returned 404"
+retry_at:
+  description: When a backing-off domain is tried again (ISO 8601, UTC), else null.
+  returned: always
+  type: str
+  sample: "2026-12-01T11:30:00Z"
 certificates:
   description: Per key type the active certificate's facts (serial, not_before, not_after,
     sha256_fingerprint, issuer, names, ocsp_url, ari_cert_id) and file paths. No key material.
   returned: always
   type: dict
+  sample:
+    p256:
+      serial: "4A3F1C9D2E7B"
+      sha256_fingerprint: "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"
+      issuer: "/CN=Pebble Intermediate CA 6a8f1c"
+      subject: "CN=shop.example.org"
+      names: [shop.example.org, www.shop.example.org]
+      not_before: "2026-12-01T10:12:00Z"
+      not_after: "2027-03-01T10:12:00Z"
+      ocsp_url: null
+      ari_cert_id: "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
+      cert_path: /var/lib/mdfleet/domains/shop/p256/cert.pem
+      chain_path: /var/lib/mdfleet/domains/shop/p256/chain.pem
+      fullchain_path: /var/lib/mdfleet/domains/shop/p256/fullchain.pem
+      key_path: /var/lib/mdfleet/domains/shop/p256/privkey.pem
 order_urls:
   description: Per key type the URL of the order that produced the certificate.
   returned: always
   type: dict
+  sample: {p256: "https://acme.example.net/order/1234/5678"}
+error:
+  description: What failed in this run (the task then fails with it as its message).
+  returned: on failure
+  type: str
+  sample: null
+problem:
+  description: The CA's RFC 7807 problem document of a failure, when there is one.
+  returned: on failure
+  type: dict
+  sample: {type: "urn:ietf:params:acme:error:rateLimited", detail: "too many certificates", status: 429}
 account_key_thumbprint:
   description: RFC 7638 thumbprint of the new account key after O(account_key_rollover).
   returned: when O(account_key_rollover=true)
   type: str
+  sample: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 """
 
 from dataclasses import asdict
@@ -257,7 +312,7 @@ from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clo
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_config_from_dict
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.issuance import rollover_account
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.manager import ensure_md
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.manager import ensure_md, no_valid_certificate
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 
 KEY_TYPES = ["rsa2048", "rsa3072", "rsa4096", "p256", "p384"]
@@ -318,11 +373,21 @@ def main() -> None:
     except MdError as exc:
         module.fail_json(msg=str(exc), md=params["name"] or (params["domains"] or [""])[0])
     facts = asdict(result)
+    if not result.valid and not module.check_mode:
+        module.fail_json(msg=no_valid_certificate(result), **_without_action(facts))
+    if result.valid and result.last_error:
+        module.warn("renewal of %s keeps failing (%s); next attempt %s; the current certificates stay in use"
+                    % (result.md, result.last_error, result.retry_at or "at the next run"))
     if params["account_key_rollover"]:
         facts["changed"] = True  # a real run always replaces the key, so check mode predicts a change
         facts["account_key_thumbprint"] = thumbprint
+    module.exit_json(**_without_action(facts))
+
+
+def _without_action(facts: dict) -> dict:
+    facts = dict(facts)
     facts["plan"] = facts.pop("action")  # Ansible's callbacks own the key "action"
-    module.exit_json(**facts)
+    return facts
 
 
 if __name__ == "__main__":

@@ -177,6 +177,33 @@ staples:
   returned: always
   type: list
   elements: dict
+  sample:
+    - name: shop/p256
+      cert_path: /var/lib/mdfleet/domains/shop/p256/cert.pem
+      md: shop
+      key_type: p256
+      action: fetched
+      status: good
+      responder: "http://ocsp.example.net/"
+      this_update: "2026-12-01T10:00:00Z"
+      next_update: "2026-12-08T10:00:00Z"
+      refresh_at: "2026-12-05T23:31:12Z"
+      fetched_at: "2026-12-01T10:05:00Z"
+      next_retry: null
+      errors: 0
+      error: null
+      last_error: null
+      output_errors: []
+      warnings: []
+      revocation_time: null
+      revocation_reason: null
+      renew_required: false
+      new_key_required: false
+      store_file: null
+      files: [/etc/nginx/mdfleet/ocsp/shop.p256.der]
+      changed_files: [/etc/nginx/mdfleet/ocsp/shop.p256.der]
+      haproxy_updated: false
+      changed: true
   contains:
     name:
       description: C(<domain>/<key type>) for managed certificates, else the certificate path.
@@ -271,11 +298,13 @@ errors:
   description: Number of certificates whose refresh failed in this run.
   returned: always
   type: int
+  sample: 0
 renew_required:
   description: Names of certificates reported revoked (renewal needed).
   returned: always
   type: list
   elements: str
+  sample: []
 """
 
 from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import engine_module

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .acme.problems import AcmeProblemError
 from .acme.resources import ChallengeType
 from .ari import FIRST_CHECK, ari_renew_at, refresh_ari
-from .clock import Clock, Deadline, to_iso
+from .clock import Clock, Deadline, from_iso, to_iso
 from .config import MdConfig
 from .errors import MdError, StoreError
 from .events import NO_EVENTS, EventName, EventSink
@@ -67,6 +67,9 @@ class MdResult:
     order_urls: dict
     error: str | None = None
     problem: dict | None = None
+    valid: bool = False  # every configured key type has an active certificate that has not expired
+    last_error: str | None = None  # the job's latest failure (kept while it backs off)
+    retry_at: str | None = None  # when a backing-off domain is tried again
 
 
 def config_digest(cfg: MdConfig) -> str:
@@ -152,10 +155,16 @@ def _result(store: Store, cfg: MdConfig, plan: Plan, changed: bool, error: MdErr
                          chain_path=os.path.join(folder, "chain.pem"),
                          fullchain_path=os.path.join(folder, "fullchain.pem"),
                          key_path=os.path.join(folder, "privkey.pem"))
-    at = effective_renew_at(current, JobState.load(store.job_path(cfg.name), cfg.name), cfg)[0] if current else None
+    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    at = effective_renew_at(current, job, cfg)[0] if current else None
     problem = error.problem.to_dict() if isinstance(error, AcmeProblemError) else None
+    now = store.clock.now()
+    valid = bool(certs) and all(kt in certs and (from_iso(certs[kt].get("not_after")) or now) > now
+                                for kt in cfg.key_types)
     return MdResult(cfg.name, plan.action, changed, plan.reasons, to_iso(at), certs,
-                    dict(current.get("orders", {})), str(error) if error else None, problem)
+                    dict(current.get("orders", {})), str(error) if error else None, problem, valid=valid,
+                    last_error=job.last_error.message if job.last_error else None,
+                    retry_at=job.next_retry if job.errors else None)
 
 
 def config_snapshot(cfg: MdConfig) -> dict:
@@ -273,6 +282,18 @@ def _replaces(store: Store, cfg: MdConfig, ca) -> dict:
         if job.ari.get(kt, {}).get("supported") and facts.get("ari_cert_id"):
             out[kt] = facts["ari_cert_id"]
     return out
+
+
+def no_valid_certificate(result: MdResult) -> str:
+    """Why a domain is left without a valid certificate, for a task or command that must fail."""
+    text = "managed domain %s has no valid certificate" % result.md
+    if result.last_error:
+        text += ": the last order failed (%s)" % result.last_error
+    if result.action == Action.BACKOFF and result.retry_at:
+        text += "; next attempt at %s (or now with force)" % result.retry_at
+    elif result.action == Action.POSTPONED:
+        text += "; the renewing event postponed the order"
+    return text
 
 
 def _result_without_store(cfg: MdConfig) -> MdResult:

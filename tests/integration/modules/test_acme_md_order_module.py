@@ -127,3 +127,38 @@ def test_account_key_rollover_check_mode_predicts_the_change(run_playbook, pebbl
     assert res["plan rollover"]["changed"] is True and res["plan rollover"]["account_key_thumbprint"] is None
     assert res["rollover"]["changed"] is True and res["rollover"]["account_key_thumbprint"]
     assert "BEGIN" not in proc.stdout
+
+
+def test_domain_without_certificate_fails_also_while_backing_off(run_playbook, pebble_standalone, tmp_path):
+    """After a failed first order the next run used to say ok, changed=false, plan=backoff,
+    certificates={} and nothing else: a task whose domain has no certificate now fails, naming the
+    last error and the next attempt."""
+    store = tmp_path / "store"
+    # webroot: tokens go to a folder nobody serves, so pebble's validation on its http port fails
+    failing = order_task("first", pebble_standalone, store, http01_mode="webroot", domains=["nocert.example"])
+    proc, res = run_playbook(failing + failing.replace("name: first", "name: again"))
+    assert proc.returncode != 0
+    assert res["first"]["failed"] and "CA refused validation" in res["first"]["msg"]
+    proc, res = run_playbook(failing.replace("name: first", "name: again"))
+    again = res["again"]
+    assert proc.returncode != 0 and again["failed"] and again["plan"] == "backoff"
+    assert again["msg"].startswith("managed domain nocert.example has no valid certificate: the last order failed "
+                                   "(CA refused validation")
+    assert "next attempt at 20" in again["msg"] and again["retry_at"] and again["certificates"] == {}
+
+
+def test_failing_renewal_of_a_valid_certificate_warns(run_playbook, pebble_standalone, tmp_path):
+    store = tmp_path / "store"
+    good = order_task("order", pebble_standalone, store, domains=["warn.example"])
+    from peers.ports import free_port
+
+    # a forced renewal through a CA that does not answer (pebble may reuse a valid authorization, so a
+    # broken challenge set-up would not make it fail)
+    broken = order_task("forced", pebble_standalone, store, domains=["warn.example"], force=True,
+                        acme_directory="https://127.0.0.1:%d/dir" % free_port())
+    proc, res = run_playbook(good + broken)
+    assert res["order"]["changed"] and res["forced"]["failed"]
+    proc, res = run_playbook(order_task("later", pebble_standalone, store, domains=["warn.example"]))
+    assert proc.returncode == 0 and res["later"]["valid"] and res["later"]["plan"] == "none"
+    assert any("renewal of warn.example keeps failing (cannot reach https://127.0.0.1:" in w
+               for w in res["later"]["warnings"]), res["later"].get("warnings")

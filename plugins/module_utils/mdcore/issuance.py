@@ -128,9 +128,7 @@ def resumable(store: Store, cfg: MdConfig) -> bool:
     pending = store.pending_order(cfg.name)
     if not any(_pending_matches(pending, cfg, ca) for ca in cfg.cas):
         return False
-    staging = store.staging_dir(cfg.name)
-    return bool(pending.get("orders")) or any(
-        os.path.exists(os.path.join(staging, kt, FULLCHAIN_FILE)) for kt in cfg.key_types)
+    return store.order_in_progress(cfg.name, list(cfg.key_types))
 
 
 def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: EventSink,

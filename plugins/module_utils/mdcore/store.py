@@ -206,6 +206,19 @@ class Store:
     def pending_order(self, md: str) -> dict | None:
         return read_json(os.path.join(self.staging_dir(md), ORDER_FILE))
 
+    def order_in_progress(self, md: str, key_types: list[str] | None = None) -> bool:
+        """Whether staging holds work a run resumes: an order still in flight, or a certificate
+        already downloaded for a key type (of ``key_types``, default those of the pending order).
+        An order.json whose orders all failed (they are forgotten when they fail) is none."""
+        pending = self.pending_order(md)
+        if not isinstance(pending, dict):
+            return False
+        if pending.get("orders"):
+            return True
+        kts = key_types if key_types is not None else pending.get("key_types") or []
+        staging = self.staging_dir(md)
+        return any(isinstance(kt, str) and os.path.exists(os.path.join(staging, kt, FULLCHAIN_FILE)) for kt in kts)
+
     def begin_staging(self, md: str, order_info: dict) -> str:
         folder = ensure_dir(self.staging_dir(md))
         write_json(os.path.join(folder, ORDER_FILE), order_info)

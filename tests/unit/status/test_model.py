@@ -7,6 +7,8 @@ import datetime
 import json
 import os
 
+import pytest
+
 from mdcore.ocsp.persist import StapleBook
 from mdcore.ocsp.state import OcspStatus
 from mdcore.status import Health, MdState, build_status
@@ -242,3 +244,19 @@ def test_status_of_a_store_written_by_the_engine(run_md, make_cfg, store, clock)
         assert cert.files.cert == facts["cert_path"] and os.path.isfile(cert.files.cert)
         assert cert.renew_at == cert.not_after - datetime.timedelta(days=30)
     assert md.renewal.last_success == clock.now() and md.renewal.log[-1].kind == "renewed"
+
+
+def test_failed_order_is_not_shown_as_in_progress(run_md, make_cfg, store, clock, fake_ca):
+    """A failed first order left staging/<md>/order.json with "orders": {} behind, and status said
+    "order in progress" (mdfleet_md_order_pending 1) until the next attempt."""
+    from mdcore.errors import MdError
+    from mdcore.status import render_prometheus
+
+    fake_ca.fail_validation = "the token was not there"
+    with pytest.raises(MdError):
+        run_md(make_cfg(["fail.example.org"]))
+    assert os.path.exists(os.path.join(store.staging_dir("fail.example.org"), "order.json"))
+    md = one(store, clock, "fail.example.org")
+    assert md.renewal.order_pending is False and "order in progress" not in (md.health_descr or "")
+    text = render_prometheus(build_status(store, clock))
+    assert 'mdfleet_md_order_pending{md="fail.example.org"} 0' in text

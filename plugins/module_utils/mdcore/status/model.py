@@ -28,7 +28,6 @@ from ..store import (
     CHAIN_FILE,
     FULLCHAIN_FILE,
     KEY_FILE,
-    ORDER_FILE,
     SET_FILE,
     Store,
     check_md_name,
@@ -474,7 +473,7 @@ def _managed(store: Store, name: str, now: datetime.datetime, stapling: bool) ->
     if ari_at is not None and md.renew_at is not None:
         # the same rule as the manager's plan: the CA's ARI time, but never after the warn window opens
         md.renew_at = min(ari_at, md.warn_at) if md.warn_at else ari_at
-    md.renewal = _renewal_view(job, os.path.exists(os.path.join(store.staging_dir(name), ORDER_FILE)))
+    md.renewal = _renewal_view(job, store.order_in_progress(name))
     retrying = md.renewal.errors and md.renewal.next_retry
     md.renewal.next_run = md.renewal.next_retry if retrying else md.renew_at
     _judge(md, set_doc, now)

@@ -19,10 +19,10 @@ from typing import TextIO
 from . import VERSION, persist_cli
 from .clock import Clock, to_iso
 from .errors import ConfigError, MdError, StoreLockedError
-from .events import NO_EVENTS, EventName, EventSink
+from .events import NO_EVENTS, URGENT, EventName, EventSink
 from .fsutil import ensure_dir
 from .hostconfig import HostConfig, load_host_config
-from .manager import MdResult, drive_many
+from .manager import MdResult, Reason, drive_many
 from .notify import CommandNotifier, check_expiring
 from .ocsp import StapleTarget, StaplingConfig, managed_targets, refresh_staples
 from .ocsp.state import OcspStatus, StapleAction, StapleResult
@@ -148,8 +148,9 @@ def run(cfg: HostConfig, clock: Clock, *, acme: bool = True, staple: bool = True
         if acme:
             activated = _acme(store, cfg, clock, events, names, force, report)
             if activated and _reload(cfg, report, "new certificates"):
+                urgent = {d["md"] for d in report.domains if Reason.REVOKED in (d.get("reasons") or [])}
                 for md in activated:
-                    events.fire(EventName.INSTALLED, md, {})
+                    events.fire(EventName.INSTALLED, md, {URGENT: md in urgent})
         if staple and _staple(store, cfg, clock, events, report):
             _reload(cfg, report, "new OCSP staples")
         _status(store, cfg, clock, events, report)

@@ -14,6 +14,11 @@ class EventName:
     CHALLENGE_SETUP = "challenge-setup"  # sent as challenge-setup:<type>:<domain>
 
 
+# A detail key: an event of an emergency (a revoked certificate replaced) is never rate-limited, so a
+# routine 'renewed' earlier the same day cannot swallow it.
+URGENT = "urgent"
+
+
 class EventSink:
     """Receives events; ``fire`` returns False when the receiver objects (renewing: postpone)."""
 

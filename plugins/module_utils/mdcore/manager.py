@@ -19,7 +19,7 @@ from .ari import FIRST_CHECK, ari_renew_at, refresh_ari
 from .clock import Clock, Deadline, from_iso, to_iso
 from .config import MdConfig
 from .errors import MdError, StoreError
-from .events import NO_EVENTS, EventName, EventSink
+from .events import NO_EVENTS, URGENT, EventName, EventSink
 from .issuance import TransportFactory, lifetime_of, obtain, resumable, transport_for
 from .job import JobError, JobState
 from .ocsp.persist import staple_state
@@ -242,12 +242,13 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
             last = StoreError("cannot write the store %s: %s" % (store.root, exc.strerror or exc))
             break
         _record_success(store, cfg, clock, set_info)
-        events.fire(EventName.RENEWED, cfg.name, {"serials": {k: c["serial"] for k, c in set_info["certs"].items()}})
+        events.fire(EventName.RENEWED, cfg.name, {"serials": {k: c["serial"] for k, c in set_info["certs"].items()},
+                                                  URGENT: Reason.REVOKED in plan.reasons})
         return _result(store, cfg, plan, True)
     if last is None:  # cfg.validate() guarantees at least one CA
         raise MdError("managed domain %s has no CA configured" % cfg.name)
     _record_failure(store, cfg, clock, last)
-    events.fire(EventName.ERRORED, cfg.name, {"error": str(last)})
+    events.fire(EventName.ERRORED, cfg.name, {"error": str(last), URGENT: Reason.REVOKED in plan.reasons})
     raise last
 
 

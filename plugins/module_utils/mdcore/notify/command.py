@@ -2,7 +2,8 @@
 through a shell): ``<command...> <event> <md-name>``, details in MDFLEET_* environment variables.
 
 Rate limits as mod_md: errored and ocsp-errored at most once an hour, renewed, installed,
-expiring and ocsp-renewed at most once a day, per domain; renewing and challenge-setup always
+expiring and ocsp-renewed at most once a day, per domain, except for events of an emergency (details
+``urgent``: a revoked certificate replaced); renewing and challenge-setup always
 run (they are hooks: a non-zero exit of 'renewing' postpones the renewal). 'renewed' is kept
 pending and retried on later runs until the command succeeds. A command that fails, cannot be
 started or hangs (killed, with its process group, after ``timeout``) is recorded in
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 from ..clock import Clock
 from ..errors import MdError
-from ..events import EventName, EventSink
+from ..events import URGENT, EventName, EventSink
 from ..status.timefmt import parse_iso, unix
 from ..store import CERT_FILE, FULLCHAIN_FILE, KEY_FILE, Store
 from .state import Attempt, NotifyState, PendingEvent, all_states
@@ -185,7 +186,7 @@ class CommandNotifier(EventSink):
         now = self.clock.now()
         limit = RATE_LIMITS.get(base)
         last = state.last_attempt.get(base)
-        if limit and last is not None and (now - last).total_seconds() < limit:
+        if limit and last is not None and (now - last).total_seconds() < limit and not details.get(URGENT):
             state.suppressed[base] = state.suppressed.get(base, 0) + 1
             state.save(self.store)
             self.deliveries.append(Delivery(event, md, self._argv(event, md), False, True, suppressed=True))

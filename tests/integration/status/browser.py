@@ -3,6 +3,8 @@ screenshot, for local files only (file:// URLs: no network)."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -45,6 +47,34 @@ class Chromium:
         assert out.exists() and out.stat().st_size > 1000
         print("screenshot: %s" % out)
         return out
+
+
+# Appended to a copy of a page (the pages themselves have no script): layout facts at the window
+# size, written into the DOM that --dump-dom prints.
+MEASURE = """<script>
+(function () {
+  const out = {viewport: window.innerWidth, scroll: document.documentElement.scrollWidth, tables: {}};
+  for (const t of document.querySelectorAll("table[id]")) {
+    const cells = Array.from(t.querySelectorAll("th, td"));
+    out.tables[t.id] = {right: t.getBoundingClientRect().right,
+                        cells_right: Math.max(0, ...cells.map(c => c.getBoundingClientRect().right))};
+  }
+  const pre = document.createElement("pre");
+  pre.id = "mdfleet-measure";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def measure_layout(chromium: Chromium, page: Path, width: int, height: int = 900) -> dict:
+    """{viewport, scroll, tables: {id: {right, cells_right}}} of ``page`` in a window ``width`` wide."""
+    probe = page.with_name(page.stem + ".measure.html")
+    probe.write_text(page.read_text().replace("</body>", MEASURE + "</body>"))
+    dom = chromium._run(probe, "--dump-dom", "--window-size=%d,%d" % (width, height)).stdout
+    found = re.search(r'<pre id="mdfleet-measure">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    return json.loads(found.group(1).replace("&quot;", '"'))
 
 
 class Dom(HTMLParser):

@@ -18,7 +18,7 @@ from mdcore.status.palette import HEALTH_COLOURS, STAPLE_COLOURS, rgb
 from mdcore.status.writer import INDEX_HTML
 from mdcore.store import Store
 
-from .browser import Chromium, Dom, colour_runs
+from .browser import Chromium, Dom, colour_runs, measure_layout
 from .pngread import read_png
 
 HEADER = (0x26, 0x32, 0x38)
@@ -111,3 +111,31 @@ def test_fleet_report(chromium, tmp_path, clock):
     assert table == ["expired", "error", "unreachable", "incomplete", "expiring", "renewing", "ok"], runs
     for health in ("expired", "error", "expiring", "renewing", "ok"):  # the timeline's bars
         assert png.count(rgb(HEALTH_COLOURS[health][0])) > 40, health
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_host_page_fits_a_laptop_screen(chromium, tmp_path, clock, width):
+    """Below ~1400 px the CA and Renewal columns, where the errors are, went off-screen."""
+    specs = host_specs() + [Spec("long-error.example.org", age=40 * DAY, errors=2,
+                                 names=["a-very-long-subdomain-name-of-the-shop.example.org",
+                                        "another-long-name-for-the-same-site.example.org"])]
+    store = Store(make_store(str(tmp_path / "store"), clock.now(), specs), clock)
+    # what real errors look like: long unbreakable URLs (the synthetic ones are short)
+    job_path = Path(store.job_path("long-error.example.org"))
+    job = json.loads(job_path.read_text())
+    job["last_error"]["message"] = (
+        "CA refused validation of a-very-long-subdomain-name-of-the-shop.example.org: unauthorized: Non-200 "
+        "status code from HTTP: http://a-very-long-subdomain-name-of-the-shop.example.org/.well-known/"
+        "acme-challenge/2bRfOCrYG8lcAo0eVBLqEk8JUHZC73Add_CXjN3Xg_s returned 404")
+    job["config"]["cas"] = ["https://acme-staging-v02.api.letsencrypt.org/directory"]
+    job_path.write_text(json.dumps(job))
+    set_path = Path(store.active_dir("long-error.example.org")) / "set.json"
+    doc = json.loads(set_path.read_text())
+    doc["ca_url"] = "https://acme-staging-v02.api.letsencrypt.org/directory"
+    set_path.write_text(json.dumps(doc))
+    write_status_files(store, build_status(store, clock))
+    layout = measure_layout(chromium, Path(store.status_dir()) / INDEX_HTML, width)
+    assert layout["scroll"] <= layout["viewport"], layout
+    for table, box in layout["tables"].items():
+        assert box["cells_right"] <= layout["viewport"], (table, layout)
+

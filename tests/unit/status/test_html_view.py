@@ -58,7 +58,8 @@ def test_values_are_escaped_and_there_is_no_script(synth, clock):
     job["last_error"] = {"message": "<script>alert(1)</script> & \"quotes\"", "problem_type": "<b>x</b>"}
     json.dump(job, open(path, "w"))
     page = render_html(build_status(store, clock))
-    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;" in page
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;" in page.replace("<wbr>", "")
     assert parse(page).scripts == 0 and not re.search(r"<b>x</b>", page)
 
 

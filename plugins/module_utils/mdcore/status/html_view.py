@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import re
 
 from .model import Health, MdView, StatusReport
 from .palette import css
@@ -14,6 +15,16 @@ from .timefmt import http_date, human_delta
 
 def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
+
+
+_BREAK_AFTER = re.compile(r"(?<=[./_?&=])(?=\S)")
+
+
+def brk(value: object) -> str:
+    """esc(), with break opportunities (<wbr>) after the dots, slashes and underscores of names, URLs
+    and tokens (their width made tables wider than the screen); split before escaping, so that no
+    <wbr> lands inside an entity."""
+    return "<wbr>".join(esc(part) for part in _BREAK_AFTER.split("" if value is None else str(value)))
 
 
 def _when(moment: datetime.datetime | None, now: datetime.datetime) -> str:
@@ -42,7 +53,7 @@ def _renewal_cell(md: MdView, now: datetime.datetime) -> str:
         parts.append("<b>%d error%s</b>" % (ren.errors, "" if ren.errors == 1 else "s"))
         if ren.last_error is not None:
             err = ren.last_error
-            parts.append(esc(err.message) + (' <span class="small mono">%s</span>' % esc(err.problem_type)
+            parts.append(brk(err.message) + (' <span class="small mono">%s</span>' % brk(err.problem_type)
                                              if err.problem_type else ""))
     if ren.next_run is not None:
         wait = (ren.next_run - now).total_seconds()
@@ -50,7 +61,7 @@ def _renewal_cell(md: MdView, now: datetime.datetime) -> str:
     notify = md.notify
     if notify is not None and notify.failures and notify.last_failure is not None:
         parts.append("message command failed (%s): %s" % (esc(notify.last_failure.event),
-                                                          esc(notify.last_failure.error)))
+                                                          brk(notify.last_failure.error)))
     if notify is not None and notify.pending:
         parts.append("undelivered: %s" % esc(", ".join(notify.pending)))
     return "<br>".join(parts) or "-"
@@ -63,14 +74,14 @@ def cert_rows(report: StatusReport) -> list[str]:
         keys = "<br>".join('%s <span class="mono small">%s</span>'
                            % (esc(c.key_type), esc(c.serial or c.error or "-")) for c in md.certs)
         keys = keys or '<span class="small">none yet</span>'
-        ca = esc(md.ca_url or (md.ca_urls[0] if md.ca_urls else "")) if not md.static else "-"
+        ca = brk(md.ca_url or (md.ca_urls[0] if md.ca_urls else "")) if not md.static else "-"
         rows.append(
             '<tr class="health-%s" data-health="%s" data-md="%s">'
             % (esc(md.health), esc(md.health), esc(md.name))
-            + "<td><b>%s</b></td>" % esc(md.name)
-            + "<td>%s</td>" % "<br>".join(esc(n) for n in md.domains)
+            + "<td><b>%s</b></td>" % brk(md.name)
+            + "<td>%s</td>" % "<br>".join(brk(n) for n in md.domains)
             + '<td>%s<br><span class="small">%s</span></td>'
-            % (badge("health", md.health), esc(md.health_descr))
+            % (badge("health", md.health), brk(md.health_descr))
             + "<td>%s</td>" % _when(md.valid_until, now)
             + "<td>%s</td>" % _when(md.renew_at, now)
             + "<td>%s</td>" % keys
@@ -102,9 +113,9 @@ def staple_rows(report: StatusReport) -> list[str]:
             activity.append("certificate names no OCSP responder: nothing to staple (normal)")
         if st.errors:
             plural = "" if st.errors == 1 else "s"
-            activity.append("<b>%d error%s</b>: %s" % (st.errors, plural, esc(st.last_error)))
+            activity.append("<b>%d error%s</b>: %s" % (st.errors, plural, brk(st.last_error)))
         elif st.last_error:
-            activity.append(esc(st.last_error))
+            activity.append(brk(st.last_error))
         if st.next_retry is not None and st.errors:
             activity.append("retry %s" % esc(human_delta((st.next_retry - now).total_seconds())))
         if st.revocation_reason or st.status == "revoked":
@@ -112,12 +123,12 @@ def staple_rows(report: StatusReport) -> list[str]:
         rows.append(
             '<tr class="staple-%s" data-staple="%s" data-md="%s">'
             % (esc(st.health), esc(st.health), esc(md.name))
-            + "<td><b>%s</b></td>" % esc(md.name)
+            + "<td><b>%s</b></td>" % brk(md.name)
             + "<td>%s</td>" % esc(cert.key_type)
             + "<td>%s</td>" % badge("staple", st.health, st.status)
             + "<td>%s</td>" % valid
             + "<td>%s</td>" % _when(st.refresh_at, now)
-            + '<td class="small mono">%s</td>' % esc(st.responder or cert.ocsp_url or "-")
+            + '<td class="small mono">%s</td>' % brk(st.responder or cert.ocsp_url or "-")
             + '<td class="small">%s</td>' % ("<br>".join(activity) or "-")
             + "</tr>")
     return rows

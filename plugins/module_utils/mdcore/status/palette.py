@@ -34,7 +34,9 @@ def css() -> str:
         ".meta{color:#555;font-size:12px;margin-bottom:10px}",
         "table{border-collapse:collapse;width:100%;font-size:12px}",
         "th{background:#263238;color:#fff;text-align:left;padding:4px 6px;font-weight:600}",
-        "td{padding:4px 6px;border-bottom:1px solid #fff;vertical-align:top}",
+        # long URLs, names and messages may break after . / _ (html_view.brk puts <wbr> there), so the
+        # tables fit a laptop screen (1024-1280 px) instead of pushing the CA and Renewal columns off it
+        "td{padding:4px 6px;border-bottom:1px solid #fff;vertical-align:top;overflow-wrap:break-word}",
         ".badge{display:inline-block;padding:1px 7px;border-radius:9px;color:#fff;font-weight:600}",
         ".summary .badge{margin-right:6px;font-size:13px}",
         ".small{color:#444;font-size:11px}.mono{font-family:DejaVu Sans Mono,monospace}",

@@ -1,4 +1,5 @@
-"""The `mdfleet` host command: drive, renew, staple, status, check-config, dns-persist-record.
+"""The `mdfleet` host command: drive, renew, staple, status, check-config, dns-persist-record, and
+the fleet's fleet-state, export, import and account (mdcore/fleet/commands.py).
 
 `drive` is mod_md's housekeeping for the whole host, run by the systemd timer: renew what is due,
 reload the web server (only after its config test passed), refresh OCSP staples (and reload again
@@ -14,15 +15,16 @@ import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from . import VERSION, persist_cli
 from .clock import Clock, to_iso
 from .errors import ConfigError, MdError, StoreLockedError
 from .events import NO_EVENTS, URGENT, EventName, EventSink
+from .fleet import commands as fleet_commands
 from .fsutil import ensure_dir
 from .hostconfig import HostConfig, load_host_config
-from .manager import MdResult, Reason, drive_many
+from .manager import MdResult, Reason, drive_many, forced_member_error
 from .notify import CommandNotifier, check_expiring
 from .ocsp import StapleTarget, StaplingConfig, managed_targets, refresh_staples
 from .ocsp.state import OcspStatus, StapleAction, StapleResult
@@ -57,13 +59,18 @@ def _notifier(store: Store, cfg: HostConfig, clock: Clock) -> EventSink:
 
 
 def _acme(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, names: list[str] | None,
-          force: bool, report: RunReport) -> list[str]:
+          force: bool, report: RunReport, ignore_backoff: bool = False) -> list[str]:
     """Renew what is due (or the named domains); returns the domains that got a new set."""
     unknown = sorted(set(names or []) - {d.name for d in cfg.domains})
     if unknown:
         raise ConfigError("%s: no managed domain named %s" % (cfg.path, ", ".join(unknown)))
     chosen = [d for d in cfg.domains if not names or d.name in names]
-    results = drive_many(store, chosen, clock, workers=cfg.workers, force=force, events=events)
+    if force and names:
+        for md in chosen:
+            if md.imported:  # a forced renewal of a shared domain happens on its issuer only
+                raise forced_member_error(md)
+    results = drive_many(store, chosen, clock, workers=cfg.workers, force=force, events=events,
+                         ignore_backoff=ignore_backoff)
     activated = []
     for md, res in zip(chosen, results, strict=True):
         if isinstance(res, MdResult):
@@ -137,8 +144,17 @@ def _status(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, repo
     report.status_files = write_status_files(store, status, prometheus_file=cfg.prometheus_file)
 
 
+def _install(cfg: HostConfig, events: EventSink, activated: list[str], report: RunReport) -> None:
+    """New sets are active: the web server's config test, its reload, then `installed` (urgent
+    after an emergency renewal of a revoked certificate)."""
+    if activated and _reload(cfg, report, "new certificates"):
+        urgent = {d["md"] for d in report.domains if Reason.REVOKED in (d.get("reasons") or [])}
+        for md in activated:
+            events.fire(EventName.INSTALLED, md, {URGENT: md in urgent})
+
+
 def run(cfg: HostConfig, clock: Clock, *, acme: bool = True, staple: bool = True, names: list[str] | None = None,
-        force: bool = False) -> RunReport:
+        force: bool = False, ignore_backoff: bool = False) -> RunReport:
     """One locked run over the store: the parts of `drive` that ``acme``/``staple`` select."""
     report = RunReport()
     store = Store(cfg.store, clock, challenges_dir=cfg.challenges_dir).setup()
@@ -146,15 +162,26 @@ def run(cfg: HostConfig, clock: Clock, *, acme: bool = True, staple: bool = True
         store.recover()
         events = _notifier(store, cfg, clock)
         if acme:
-            activated = _acme(store, cfg, clock, events, names, force, report)
-            if activated and _reload(cfg, report, "new certificates"):
-                urgent = {d["md"] for d in report.domains if Reason.REVOKED in (d.get("reasons") or [])}
-                for md in activated:
-                    events.fire(EventName.INSTALLED, md, {URGENT: md in urgent})
+            _install(cfg, events, _acme(store, cfg, clock, events, names, force, report, ignore_backoff), report)
         if staple and _staple(store, cfg, clock, events, report):
             _reload(cfg, report, "new OCSP staples")
         _status(store, cfg, clock, events, report)
     return report
+
+
+def after_import(store: Store, cfg: HostConfig, clock: Clock, md: str) -> tuple[dict, list[str]]:
+    """What a run does after activating a set, for a set imported from the fleet's issuer (the
+    caller holds the lock): reload after the config test, `installed`, stapling of the new
+    certificates (and a reload when a staple file changed), status files. Returns the first
+    reload's result and the problems met, as warnings."""
+    report = RunReport()
+    events = _notifier(store, cfg, clock)
+    _install(cfg, events, [md], report)
+    reload_problems = len(report.errors)  # told by the reload result itself
+    if _staple(store, cfg, clock, events, report):
+        _reload(cfg, report, "new OCSP staples")
+    _status(store, cfg, clock, events, report)
+    return report.reloads[0], report.errors[reload_problems:]
 
 
 def _print(report: RunReport, as_json: bool, out: TextIO) -> None:
@@ -202,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     renew = sub.add_parser("renew", help="renew the named managed domains (all when none named), then staple")
     renew.add_argument("names", nargs="*")
     renew.add_argument("--force", action="store_true", help="renew even when not due")
+    renew.add_argument("--ignore-backoff", action="store_true",
+                       help="order what has no certificate or is due even while backing off from errors")
     renew.add_argument("--json", action="store_true")
     staple = sub.add_parser("staple", help="refresh the OCSP staples that are due")
     staple.add_argument("--json", action="store_true")
@@ -212,11 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--prometheus", dest="view", action="store_const", const="prometheus")
     sub.add_parser("check-config", help="validate the configuration and exit")
     persist_cli.add_parser(sub)
+    fleet_commands.add_parsers(sub)
     return parser
 
 
-def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Run one command; output goes to ``out``/``err`` (stdout/stderr by default)."""
+def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None,
+         inp: BinaryIO | None = None) -> int:
+    """Run one command; output goes to ``out``/``err`` (stdout/stderr by default), bundles come
+    from ``inp`` (stdin)."""
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
@@ -231,12 +263,14 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
             return EXIT_OK
         if args.command == persist_cli.COMMAND:
             return persist_cli.run(args, cfg, clock, out)
+        if args.command in fleet_commands.COMMANDS:
+            return fleet_commands.run_command(args, cfg, clock, out, err, inp or sys.stdin.buffer)
         if args.command == "drive":
             report = run(cfg, clock)
         elif args.command == "staple":
             report = run(cfg, clock, acme=False)
         else:
-            report = run(cfg, clock, names=args.names or None, force=args.force)
+            report = run(cfg, clock, names=args.names or None, force=args.force, ignore_backoff=args.ignore_backoff)
     except StoreLockedError as exc:
         err.write("mdfleet: %s\n" % exc)
         return EXIT_LOCKED

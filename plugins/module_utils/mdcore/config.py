@@ -11,12 +11,14 @@ try:
 except ImportError:  # only internationalized names need it; they then fail clearly
     idna = None
 
+from .acme.account import ACCOUNT_KEY_TYPES
 from .acme.resources import ChallengeType, Identifier
 from .challenges.dnspersist01 import PersistOptions
 from .challenges.persist_value import POLICY_NONE, POLICY_WILDCARD, check_issuer
 from .clock import from_iso
 from .dnsquery import parse_nameserver
 from .errors import ChallengeError, ConfigError, StoreError
+from .fleet.roles import check_host_name, check_host_names, default_host
 from .keys import key_spec
 from .store import check_md_name
 from .window import Window
@@ -111,6 +113,18 @@ class CaConfig:
 
 
 @dataclass
+class AccountConfig:
+    """An ACME account to hold for the fleet: a CA and how to register there (mdcore.fleet)."""
+
+    ca: CaConfig
+    contact: list[str] = field(default_factory=list)
+    agree_tos: bool = False
+    account_key_type: str = "p256"
+    proxy: str | None = None
+    request_timeout: float = 30.0
+
+
+@dataclass
 class ChallengeConfig:
     type: str = ChallengeType.HTTP01
     http01_mode: str = HTTP01_WEBROOT
@@ -150,6 +164,24 @@ class MdConfig:
     proxy: str | None = None
     request_timeout: float = 30.0
     order_timeout: float = 300.0  # deadline for one whole order, polling included
+    issuer: str | None = None  # a shared domain: the fleet host that orders it (mdcore.fleet)
+    members: list[str] = field(default_factory=list)  # who serves a shared domain (for status)
+    host: str | None = None  # this host's fleet name (the host config's "host"), default its FQDN
+    account_holder: str | None = None  # the fleet host that holds the ACME accounts, when one does
+
+    @property
+    def fleet_host(self) -> str:
+        return self.host or default_host()
+
+    @property
+    def imported(self) -> bool:
+        """A shared domain ordered by another host: this host only imports its sets."""
+        return bool(self.issuer) and self.issuer != self.fleet_host
+
+    @property
+    def may_register(self) -> bool:
+        """Whether this host registers ACME accounts itself (not when another host holds them)."""
+        return not self.account_holder or self.account_holder == self.fleet_host
 
     def validate(self) -> MdConfig:
         """Normalise names and check every option; raises ConfigError naming what is wrong."""
@@ -197,7 +229,22 @@ class MdConfig:
         Window.parse(self.warn_window, "warn window")
         if self.order_timeout <= 0 or self.request_timeout <= 0:
             raise ConfigError("timeouts must be positive")
+        self._validate_fleet()
         return self
+
+    def _validate_fleet(self) -> None:
+        if self.issuer is not None:
+            self.issuer = check_host_name(self.issuer, "issuer")
+        self.members = check_host_names(self.members, "members")
+        if self.members and not self.issuer:
+            raise ConfigError("members are listed for a shared domain only: set issuer (the host that orders it)")
+        if self.host is not None:
+            self.host = check_host_name(self.host, "host")
+        if self.account_holder is not None:
+            self.account_holder = check_host_name(self.account_holder, "account_holder")
+        if self.members and self.fleet_host != self.issuer and self.fleet_host not in self.members:
+            raise ConfigError("this host (%s) is neither the issuer (%s) nor one of the members (%s)"
+                              % (self.fleet_host, self.issuer, ", ".join(self.members)))
 
 
 CHALLENGE_TYPES = (ChallengeType.HTTP01, ChallengeType.DNS01, ChallengeType.TLSALPN01, ChallengeType.DNSPERSIST01)
@@ -250,7 +297,7 @@ MD_KEYS = frozenset({
     "dns_propagation_seconds",
     "dns_command_timeout", "dns_persist_policy", "dns_persist_until", "dns_persist_issuer", "dns_persist_precheck",
     "dns_persist_resolvers", "contact", "agree_tos", "account_key_type", "renew_window", "warn_window",
-    "preferred_chain", "profile", "ari", "proxy", "request_timeout", "order_timeout",
+    "preferred_chain", "profile", "ari", "proxy", "request_timeout", "order_timeout", "issuer", "members",
 })
 
 
@@ -280,9 +327,18 @@ def _str_list(value, key: str) -> list[str]:
     return list(value)
 
 
-def md_config_from_dict(doc: dict) -> MdConfig:
+def _list(value, key: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError("%s must be a list" % key)
+    return list(value)
+
+
+def md_config_from_dict(doc: dict, host: str | None = None, account_holder: str | None = None) -> MdConfig:
     """Build an MdConfig from module parameters or a config file entry (the same key names);
-    None values take the defaults. Raises ConfigError naming the bad key."""
+    None values take the defaults. ``host``/``account_holder``: the host config's fleet keys.
+    Raises ConfigError naming the bad key."""
     if not isinstance(doc, dict):
         raise ConfigError("a managed domain must be a mapping")
     domains = doc.get("domains")
@@ -315,7 +371,54 @@ def md_config_from_dict(doc: dict) -> MdConfig:
             preferred_chain=doc.get("preferred_chain"), profile=doc.get("profile"), ari=bool(get("ari", True)),
             proxy=doc.get("proxy"),
             request_timeout=float(get("request_timeout", 30)), order_timeout=float(get("order_timeout", 300)),
+            issuer=doc.get("issuer"), members=_list(doc.get("members"), "members"), host=host,
+            account_holder=account_holder,
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError("invalid managed domain options: %s" % exc) from None
     return cfg.validate()
+
+
+# The keys of an entry of the host config's "accounts" list (CAs the account holder holds).
+ACCOUNT_KEYS = frozenset({"url", "ca_bundle", "eab_kid", "eab_hmac_key", "eab_alg", "contact", "agree_tos",
+                          "account_key_type", "proxy", "request_timeout"})
+# What an "accounts" entry takes from the host config's defaults when it does not say.
+ACCOUNT_DEFAULTS = ("contact", "agree_tos", "account_key_type", "proxy", "request_timeout")
+
+
+def account_config_from_dict(doc: dict, defaults: dict | None = None) -> AccountConfig:
+    """An AccountConfig from an "accounts" entry; raises ConfigError naming what is wrong."""
+    if not isinstance(doc, dict):
+        raise ConfigError("an account entry must be an object")
+    merged = {k: v for k, v in (defaults or {}).items() if k in ACCOUNT_DEFAULTS and v is not None}
+    merged.update({k: v for k, v in doc.items() if v is not None})
+    url = merged.get("url")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise ConfigError("url must be an ACME directory URL (https://...)")
+    ca = _ca_list({"cas": [{k: merged.get(k) for k in ("url", "ca_bundle", "eab_kid", "eab_hmac_key", "eab_alg")}]})[0]
+    if bool(ca.eab_kid) != bool(ca.eab_hmac_key):
+        raise ConfigError("EAB needs both eab_kid and eab_hmac_key (%s)" % ca.url)
+    contact = _list(merged.get("contact"), "contact")
+    if not all(isinstance(c, str) and c.startswith(("mailto:", "tel:")) for c in contact):
+        raise ConfigError("contact must be a list of mailto: URIs")
+    key_type = merged.get("account_key_type", "p256")
+    if key_type not in ACCOUNT_KEY_TYPES:
+        raise ConfigError("account_key_type must be one of %s" % ", ".join(ACCOUNT_KEY_TYPES))
+    agree = merged.get("agree_tos", False)
+    if not isinstance(agree, bool):
+        raise ConfigError("agree_tos must be true or false")
+    try:
+        timeout = float(merged.get("request_timeout", 30))
+    except (TypeError, ValueError):
+        raise ConfigError("request_timeout must be a number of seconds") from None
+    if timeout <= 0:
+        raise ConfigError("request_timeout must be positive")
+    return AccountConfig(ca=ca, contact=contact, agree_tos=agree, account_key_type=key_type,
+                         proxy=merged.get("proxy"), request_timeout=timeout)
+
+
+def account_config_of(cfg: MdConfig, ca: CaConfig) -> AccountConfig:
+    """How a managed domain registers its account at ``ca``."""
+    return AccountConfig(ca=ca, contact=list(cfg.contact), agree_tos=cfg.agree_tos,
+                         account_key_type=cfg.account_key_type, proxy=cfg.proxy,
+                         request_timeout=cfg.request_timeout)

@@ -24,6 +24,10 @@ class ConfigError(MdError):
     retry_hot = False
 
 
+class NoAccountError(ConfigError):
+    """This host uses the fleet's account holder's accounts and has none for a CA yet."""
+
+
 class StoreError(MdError):
     """The store cannot be read or written, or is locked by another run."""
 

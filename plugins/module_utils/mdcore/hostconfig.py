@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .config import MD_KEYS, MdConfig, md_config_from_dict
+from .config import ACCOUNT_KEYS, MD_KEYS, AccountConfig, MdConfig, account_config_from_dict, md_config_from_dict
 from .errors import ConfigError
+from .fleet.roles import check_host_name, default_host
 from .window import Window
 
 TOP_KEYS = frozenset({"store", "challenges_dir", "workers", "lock_wait", "defaults", "domains", "message_cmd",
-                      "message_timeout", "stapling", "reload", "status", "comment"})
+                      "message_timeout", "stapling", "reload", "status", "comment", "host", "account_holder",
+                      "accounts"})
 STAPLING_KEYS = frozenset({"enabled", "window", "timeout", "proxy", "keep_days", "others", "haproxy_socket",
                            "nginx_dir", "haproxy_ocsp_files"})
 RELOAD_KEYS = frozenset({"test_command", "reload_command", "timeout"})
@@ -56,6 +58,21 @@ class HostConfig:
     stapling: StaplingOptions = field(default_factory=StaplingOptions)
     reload: ReloadConfig = field(default_factory=ReloadConfig)
     prometheus_file: str | None = None
+    host: str | None = None  # this host's fleet name (inventory_hostname); its FQDN when absent
+    account_holder: str | None = None  # the fleet host that holds the ACME accounts
+    accounts: list[AccountConfig] = field(default_factory=list)  # further CAs the holder holds
+
+    @property
+    def fleet_host(self) -> str:
+        return self.host or default_host()
+
+    @property
+    def holds_accounts(self) -> bool:
+        """This host registers accounts (no holder named, or it is the holder)."""
+        return not self.account_holder or self.account_holder == self.fleet_host
+
+    def domain(self, name: str) -> MdConfig | None:
+        return next((md for md in self.domains if md.name == name), None)
 
 
 def _fail(path: str, where: str, what: str) -> ConfigError:
@@ -96,6 +113,13 @@ def parse_host_config(doc: object, path: str = "config.json") -> HostConfig:
     if cfg.workers < 1:
         raise _fail(path, "workers", "must be at least 1")
     cfg.message_cmd = _argv(path, "message_cmd", doc.get("message_cmd"))
+    for key in ("host", "account_holder"):
+        if doc.get(key) is not None:
+            try:
+                setattr(cfg, key, check_host_name(doc[key], key))
+            except ConfigError as exc:
+                raise _fail(path, key, str(exc)) from None
+    cfg.accounts = _accounts(path, doc.get("accounts"), defaults)
     domains = doc.get("domains")
     if not isinstance(domains, list):
         raise _fail(path, "domains", "must be a list of managed domains")
@@ -109,7 +133,7 @@ def parse_host_config(doc: object, path: str = "config.json") -> HostConfig:
         merged = dict(defaults)
         merged.update(entry)
         try:
-            md = md_config_from_dict(merged)
+            md = md_config_from_dict(merged, host=cfg.host, account_holder=cfg.account_holder)
         except ConfigError as exc:
             raise _fail(path, where, str(exc)) from None
         if md.name in seen:
@@ -124,6 +148,24 @@ def parse_host_config(doc: object, path: str = "config.json") -> HostConfig:
     _unknown(path, "status", status, STATUS_KEYS)
     cfg.prometheus_file = status.get("prometheus_file")
     return cfg
+
+
+def _accounts(path: str, doc: object, defaults: dict) -> list[AccountConfig]:
+    if doc is None:
+        return []
+    if not isinstance(doc, list):
+        raise _fail(path, "accounts", "must be a list of ACME accounts (url, ...)")
+    out: list[AccountConfig] = []
+    for index, entry in enumerate(doc):
+        where = "accounts[%d]" % index
+        if not isinstance(entry, dict):
+            raise _fail(path, where, "must be an object")
+        _unknown(path, where, entry, ACCOUNT_KEYS)
+        try:
+            out.append(account_config_from_dict(entry, defaults))
+        except ConfigError as exc:
+            raise _fail(path, where, str(exc)) from None
+    return out
 
 
 def _stapling(path: str, doc: dict) -> StaplingOptions:

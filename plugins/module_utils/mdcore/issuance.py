@@ -26,8 +26,8 @@ from .challenges.dnspersist01 import DnsPersistSolver
 from .challenges.http01 import StandaloneSolver, WebrootSolver
 from .challenges.tlsalpn01 import TlsAlpnSolver
 from .clock import Clock, Deadline, from_iso, to_iso
-from .config import HTTP01_STANDALONE, CaConfig, MdConfig
-from .errors import MdError
+from .config import HTTP01_STANDALONE, AccountConfig, CaConfig, MdConfig, account_config_of
+from .errors import ConfigError, MdError, NoAccountError
 from .events import EventSink
 from .fsutil import atomic_write, ensure_dir, read_bytes, write_json
 from .keys import generate_key, key_from_pem, key_spec, key_to_pem, make_csr
@@ -67,7 +67,7 @@ def _persist_solver(cfg: MdConfig, store: Store, clock: Clock, ca_url: str, dire
 _SESSIONS: dict[tuple, requests.Session] = {}
 
 
-def _new_session(ca: CaConfig, cfg: MdConfig) -> requests.Session:
+def _new_session(ca: CaConfig, cfg: MdConfig | AccountConfig) -> requests.Session:
     """A session that reads the environment once instead of on every request.
 
     With trust_env on, requests scans all of os.environ twice per request for proxy settings
@@ -91,7 +91,8 @@ def _verify_for(ca: CaConfig) -> bool | str:
     return ca.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
-def transport_for(ca: CaConfig, cfg: MdConfig, clock: Clock) -> AcmeTransport:
+def transport_for(ca: CaConfig, cfg: MdConfig | AccountConfig, clock: Clock) -> AcmeTransport:
+    """The transport to ``ca``; ``cfg`` (a domain's or an account's config) gives proxy and timeout."""
     with _ACCOUNT_LOCK:
         key = (ca.url, ca.ca_bundle, cfg.proxy)
         session = _SESSIONS.get(key)
@@ -102,12 +103,29 @@ def transport_for(ca: CaConfig, cfg: MdConfig, clock: Clock) -> AcmeTransport:
 
 
 # How obtain() gets its transport; tests pass one whose requests.Session talks to a fake CA.
-TransportFactory = Callable[[CaConfig, MdConfig, Clock], AcmeTransport]
+TransportFactory = Callable[[CaConfig, MdConfig | AccountConfig, Clock], AcmeTransport]
+
+
+def account_options_for(acct: AccountConfig) -> AccountOptions:
+    ca = acct.ca
+    return AccountOptions(contact=tuple(acct.contact), agree_tos=acct.agree_tos, key_type=acct.account_key_type,
+                          eab_kid=ca.eab_kid, eab_hmac_key=ca.eab_hmac_key, eab_alg=ca.eab_alg)
 
 
 def account_options(ca: CaConfig, cfg: MdConfig) -> AccountOptions:
-    return AccountOptions(contact=tuple(cfg.contact), agree_tos=cfg.agree_tos, key_type=cfg.account_key_type,
-                          eab_kid=ca.eab_kid, eab_hmac_key=ca.eab_hmac_key, eab_alg=ca.eab_alg)
+    return account_options_for(account_config_of(cfg, ca))
+
+
+def no_account_error(ca: CaConfig, holder: str | None) -> NoAccountError:
+    kid = " (EAB kid %s)" % ca.eab_kid if ca.eab_kid else ""
+    return NoAccountError("no ACME account for %s%s in the store: this host uses the fleet's account held by %s; "
+                          "run playbooks/distribute.yml" % (ca.url, kid, holder))
+
+
+def check_may_use_account(store: Store, cfg: MdConfig, ca: CaConfig) -> None:
+    """A host that does not hold the fleet's accounts never registers one: it needs the holder's."""
+    if not cfg.may_register and AccountStore(store.path("accounts")).load(ca.url, ca.eab_kid) is None:
+        raise no_account_error(ca, cfg.account_holder)
 
 
 def _order_info(cfg: MdConfig, ca: CaConfig) -> dict:
@@ -135,6 +153,9 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
            deadline: Deadline, replaces: dict | None = None,
            transport_factory: TransportFactory = transport_for) -> dict:
     """Order (or resume) one certificate per key type and activate the set; returns set.json."""
+    if cfg.imported:  # the manager never plans an order for it; this guards every other caller
+        raise ConfigError("managed domain %s is ordered by %s, not on this host" % (cfg.name, cfg.issuer))
+    check_may_use_account(store, cfg, ca)
     transport = transport_factory(ca, cfg, clock)
     with _ACCOUNT_LOCK:
         account, key = ensure_account(transport, AccountStore(store.path("accounts")), account_options(ca, cfg),
@@ -192,6 +213,9 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
 def rollover_account(store: Store, cfg: MdConfig, clock: Clock) -> str:
     """Replace the account key at the first CA (RFC 8555 7.3.5); returns the new key's thumbprint."""
     ca = cfg.cas[0]
+    if not cfg.may_register:
+        raise ConfigError("the ACME account of %s is held by %s: roll its key over there, then distribute it"
+                          % (ca.url, cfg.account_holder))
     transport = transport_for(ca, cfg, clock)
     deadline = Deadline(clock, cfg.order_timeout)
     accounts = AccountStore(store.path("accounts"))

@@ -13,12 +13,13 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from .acme.account import AccountStore
 from .acme.problems import AcmeProblemError
 from .acme.resources import ChallengeType
 from .ari import FIRST_CHECK, ari_renew_at, refresh_ari
 from .clock import Clock, Deadline, from_iso, to_iso
 from .config import MdConfig
-from .errors import MdError, StoreError
+from .errors import ConfigError, MdError, StoreError
 from .events import NO_EVENTS, URGENT, EventName, EventSink
 from .issuance import TransportFactory, lifetime_of, obtain, resumable, transport_for
 from .job import JobError, JobState
@@ -33,6 +34,7 @@ class Action:
     ORDER = "order"
     BACKOFF = "backoff"
     POSTPONED = "postponed"
+    AWAIT_ISSUER = "await-issuer"  # a shared domain imported here: waiting for the issuer's set
 
 
 class Reason:
@@ -45,6 +47,8 @@ class Reason:
     RESUME = "an interrupted order is resumed"
     ARI = "renewal time suggested by the CA (ARI) reached"
     REVOKED = "certificate revoked (OCSP)"
+    NOT_IMPORTED = "no set imported from the issuer yet"
+    ISSUER_LATE = "renew window reached: the issuer should have renewed (distribution is late)"
 
 
 @dataclass
@@ -72,13 +76,18 @@ class MdResult:
     retry_at: str | None = None  # when a backing-off domain is tried again
 
 
-def config_digest(cfg: MdConfig) -> str:
-    """What makes a config 'different input' for backoff purposes (no secrets in it)."""
+def config_digest(cfg: MdConfig, store: Store | None = None) -> str:
+    """What makes a config 'different input' for backoff purposes (no secrets in it). On a host
+    that uses the fleet's account holder, the accounts distributed to it count as input too: an
+    account arriving ends the backoff of "no ACME account"."""
     chal = cfg.challenge
-    doc = {"names": cfg.domains, "keys": cfg.key_types, "cas": [c.url for c in cfg.cas],
-           "challenge": chal.type, "profile": cfg.profile}
+    doc: dict = {"names": cfg.domains, "keys": cfg.key_types, "cas": [c.url for c in cfg.cas],
+                 "challenge": chal.type, "profile": cfg.profile}
     if chal.type == ChallengeType.DNSPERSIST01:  # another record is other input
         doc["dns_persist"] = [chal.dns_persist_policy, chal.dns_persist_until, chal.dns_persist_issuer]
+    if store is not None and not cfg.may_register:
+        accounts = AccountStore(store.path("accounts"))
+        doc["accounts"] = [accounts.load(c.url, c.eab_kid) is not None for c in cfg.cas]
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -109,7 +118,41 @@ def _revoked(store: Store, md: str, current: dict) -> bool:
     return False
 
 
-def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = False) -> Plan:
+def forced_member_error(cfg: MdConfig) -> ConfigError:
+    return ConfigError("%s is a shared domain ordered by %s: renew it there (mdfleet renew --force %s on %s), then "
+                       "distribute it (playbooks/distribute.yml)" % (cfg.name, cfg.issuer, cfg.name, cfg.issuer))
+
+
+def member_plan(store: Store, cfg: MdConfig, now: datetime.datetime) -> Plan:
+    """A shared domain imported here is never ordered: the plan only says what it waits for. The
+    renew window (never ARI: the issuer asks its CA) tells when distribution is late."""
+    current = store.active_set(cfg.name)
+    plan = Plan(cfg.name, Action.NONE)
+    if not current:
+        plan.reasons.append(Reason.NOT_IMPORTED)
+    else:
+        plan.renew_at = renew_at(current, Window.parse(cfg.renew_window))
+        if sorted(current.get("names", [])) != sorted(cfg.domains):
+            plan.reasons.append(Reason.NAMES_CHANGED)
+        if current.get("key_types") != cfg.key_types:
+            plan.reasons.append(Reason.KEYS_CHANGED)
+        if plan.renew_at is not None and plan.renew_at <= now:
+            plan.reasons.append(Reason.ISSUER_LATE)
+        if _revoked(store, cfg.name, current):
+            plan.reasons.append(Reason.REVOKED)
+    if plan.reasons:
+        plan.action = Action.AWAIT_ISSUER
+    return plan
+
+
+def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = False,
+            ignore_backoff: bool = False) -> Plan:
+    """What a run does for ``cfg``. ``ignore_backoff`` orders what is due even while backing off
+    from errors (what is not due is never ordered: that needs ``force``)."""
+    if cfg.imported:
+        if force:
+            raise forced_member_error(cfg)
+        return member_plan(store, cfg, now)
     current = store.active_set(cfg.name)
     plan = Plan(cfg.name, Action.NONE)
     job = JobState.load(store.job_path(cfg.name), cfg.name)
@@ -139,8 +182,8 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
         return plan
     plan.action = Action.ORDER
     retry_at = job.retry_at()
-    same_input = job.last_error is not None and job.notified.get("config") == config_digest(cfg)
-    if not force and job.errors and retry_at and retry_at > now and same_input:
+    same_input = job.last_error is not None and job.notified.get("config") == config_digest(cfg, store)
+    if not force and not ignore_backoff and job.errors and retry_at and retry_at > now and same_input:
         plan.action, plan.retry_at = Action.BACKOFF, retry_at
     return plan
 
@@ -171,7 +214,14 @@ def config_snapshot(cfg: MdConfig) -> dict:
     """What status views need to know of the config; never secrets (no EAB key)."""
     return {"names": list(cfg.domains), "key_types": list(cfg.key_types), "cas": [c.url for c in cfg.cas],
             "challenge": cfg.challenge.type, "renew_window": cfg.renew_window, "warn_window": cfg.warn_window,
-            "contact": list(cfg.contact), "profile": cfg.profile, "ari": cfg.ari}
+            "contact": list(cfg.contact), "profile": cfg.profile, "ari": cfg.ari, **fleet_snapshot(cfg)}
+
+
+def fleet_snapshot(cfg: MdConfig) -> dict:
+    """A shared domain's fleet facts for status views (absent for per-host domains)."""
+    if not cfg.issuer:
+        return {}
+    return {"fleet": {"issuer": cfg.issuer, "members": list(cfg.members), "issued_here": not cfg.imported}}
 
 
 def remember_config(store: Store, cfg: MdConfig) -> None:
@@ -196,7 +246,7 @@ def _record_failure(store: Store, cfg: MdConfig, clock: Clock, exc: MdError) -> 
     prob = exc.problem if isinstance(exc, AcmeProblemError) else None
     job.last_error = JobError(str(exc), prob.type if prob else None, prob.detail if prob else None,
                               exc.retry_hot)
-    job.notified["config"] = config_digest(cfg)
+    job.notified["config"] = config_digest(cfg, store)
     job.add_log(now, "error", str(exc))
     job.save(store.job_path(cfg.name))
 
@@ -215,13 +265,17 @@ def _record_success(store: Store, cfg: MdConfig, clock: Clock, set_info: dict) -
 
 
 def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, check_mode: bool = False,
-             events: EventSink = NO_EVENTS, transport_factory: TransportFactory = transport_for) -> MdResult:
-    """Plan and, unless check_mode, obtain. The caller holds the store lock."""
+             events: EventSink = NO_EVENTS, transport_factory: TransportFactory = transport_for,
+             ignore_backoff: bool = False) -> MdResult:
+    """Plan and, unless check_mode, obtain. The caller holds the store lock. A shared domain
+    imported here is never ordered (``force`` on it is refused, naming its issuer)."""
+    if force and cfg.imported:
+        raise forced_member_error(cfg)
     if not check_mode:
         remember_config(store, cfg)
-        if cfg.ari:
+        if cfg.ari and not cfg.imported:  # the issuer asks its CA; a member has nothing to ask
             refresh_ari(store, cfg, clock, transport_factory, timeout=cfg.request_timeout)
-    plan = plan_md(store, cfg, clock.now(), force)
+    plan = plan_md(store, cfg, clock.now(), force, ignore_backoff)
     if plan.action != Action.ORDER:
         return _result(store, cfg, plan, False)
     if check_mode:
@@ -254,7 +308,7 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
 
 def ensure_md(store: Store, cfg: MdConfig, clock: Clock | None = None, *, force: bool = False,
               check_mode: bool = False, events: EventSink = NO_EVENTS, lock_wait: float = 60.0,
-              transport_factory: TransportFactory = transport_for) -> MdResult:
+              transport_factory: TransportFactory = transport_for, ignore_backoff: bool = False) -> MdResult:
     """One managed domain, with the store set up, locked and recovered first."""
     clock = clock or store.clock
     cfg.validate()
@@ -263,11 +317,12 @@ def ensure_md(store: Store, cfg: MdConfig, clock: Clock | None = None, *, force:
         if not os.path.isdir(store.path("domains")):
             return _result_without_store(cfg)
         return drive_md(store, cfg, clock, force=force, check_mode=True, events=events,
-                        transport_factory=transport_factory)
+                        transport_factory=transport_factory, ignore_backoff=ignore_backoff)
     store.setup()
     with store.lock(lock_wait):
         store.recover()
-        return drive_md(store, cfg, clock, force=force, events=events, transport_factory=transport_factory)
+        return drive_md(store, cfg, clock, force=force, events=events, transport_factory=transport_factory,
+                        ignore_backoff=ignore_backoff)
 
 
 def _replaces(store: Store, cfg: MdConfig, ca) -> dict:
@@ -298,19 +353,22 @@ def no_valid_certificate(result: MdResult) -> str:
 
 
 def _result_without_store(cfg: MdConfig) -> MdResult:
+    if cfg.imported:
+        return MdResult(cfg.name, Action.AWAIT_ISSUER, False, [Reason.NOT_IMPORTED], None, {}, {})
     return MdResult(cfg.name, Action.ORDER, True, [Reason.NO_CERT], None, {}, {})
 
 
 def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int = 8, force: bool = False,
-               events: EventSink = NO_EVENTS,
-               transport_factory: TransportFactory = transport_for) -> list[MdResult | MdError]:
+               events: EventSink = NO_EVENTS, transport_factory: TransportFactory = transport_for,
+               ignore_backoff: bool = False) -> list[MdResult | MdError]:
     """Several managed domains, ``workers`` orders at a time; the caller holds the lock. Errors are
-    returned in place of results so one failing domain never stops the others."""
+    returned in place of results so one failing domain never stops the others. ``force`` applies
+    to the domains ordered here (callers refuse a forced renewal of a named imported domain)."""
 
     def one(cfg: MdConfig) -> MdResult | MdError:
         try:
-            return drive_md(store, cfg, clock, force=force, events=events,
-                            transport_factory=transport_factory)
+            return drive_md(store, cfg, clock, force=force and not cfg.imported, events=events,
+                            transport_factory=transport_factory, ignore_backoff=ignore_backoff)
         except MdError as exc:
             return exc
 

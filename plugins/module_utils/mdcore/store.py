@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from .clock import Clock, Deadline
 from .errors import StoreError, StoreLockedError
-from .fsutil import DIR_MODE, PUBLIC_MODE, ensure_dir, fsync_dir, read_json, write_json
+from .fsutil import DIR_MODE, PRIVATE_MODE, PUBLIC_MODE, atomic_write, ensure_dir, fsync_dir, read_json, write_json
 
 SET_FILE = "set.json"
 ORDER_FILE = "order.json"
@@ -226,6 +226,28 @@ class Store:
 
     def discard_staging(self, md: str) -> None:
         shutil.rmtree(self.staging_dir(md), ignore_errors=True)
+
+    def stage_set(self, md: str, files: dict[str, dict[str, bytes]]) -> str:
+        """A complete set made elsewhere (a fleet import: key type -> file name -> bytes) into a
+        fresh staging/<md>/, private keys 0600; :meth:`activate` then seals and activates it as it
+        does an ordered set. Leftovers of this md's staging go first (recover() has already
+        activated a sealed one)."""
+        self.discard_staging(md)
+        staging = ensure_dir(self.staging_dir(md))
+        for kt, per in files.items():
+            folder = ensure_dir(os.path.join(staging, kt))
+            for name in (KEY_FILE, CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE):
+                atomic_write(os.path.join(folder, name), per[name], PRIVATE_MODE if name == KEY_FILE else PUBLIC_MODE)
+        return staging
+
+    def active_folder(self, md: str) -> str | None:
+        """The archive folder domains/<md> points at now (immutable until pruned), or None: read a
+        whole set from here, never through the link that a concurrent activation may swap."""
+        try:
+            target = os.readlink(self.active_dir(md))
+        except OSError:
+            return None
+        return os.path.normpath(os.path.join(self.path("domains"), target))
 
     def activate(self, md: str, set_info: dict) -> str:
         """Seal staging/<md> (set.json last), move it into the archive and point domains/<md> at it."""

@@ -7,6 +7,7 @@ import datetime
 import os
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 try:
     import requests
@@ -62,12 +63,19 @@ def _persist_solver(cfg: MdConfig, store: Store, clock: Clock, ca_url: str, dire
                             on_offered=lambda names: remember(store, ca_url, clock, offered=names))
 
 
+class TransportSettings(Protocol):
+    """What a transport takes from a domain's (MdConfig) or an account's (AccountConfig) config."""
+
+    proxy: str | None
+    request_timeout: float
+
+
 # One HTTP session (connection pool, TLS sessions) per CA for all orders of a run: parallel orders
 # reuse keep-alive connections instead of paying a TLS handshake each.
 _SESSIONS: dict[tuple, requests.Session] = {}
 
 
-def _new_session(ca: CaConfig, cfg: MdConfig | AccountConfig) -> requests.Session:
+def _new_session(ca: CaConfig, cfg: TransportSettings) -> requests.Session:
     """A session that reads the environment once instead of on every request.
 
     With trust_env on, requests scans all of os.environ twice per request for proxy settings
@@ -91,7 +99,7 @@ def _verify_for(ca: CaConfig) -> bool | str:
     return ca.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
-def transport_for(ca: CaConfig, cfg: MdConfig | AccountConfig, clock: Clock) -> AcmeTransport:
+def transport_for(ca: CaConfig, cfg: TransportSettings, clock: Clock) -> AcmeTransport:
     """The transport to ``ca``; ``cfg`` (a domain's or an account's config) gives proxy and timeout."""
     with _ACCOUNT_LOCK:
         key = (ca.url, ca.ca_bundle, cfg.proxy)
@@ -103,7 +111,7 @@ def transport_for(ca: CaConfig, cfg: MdConfig | AccountConfig, clock: Clock) -> 
 
 
 # How obtain() gets its transport; tests pass one whose requests.Session talks to a fake CA.
-TransportFactory = Callable[[CaConfig, MdConfig | AccountConfig, Clock], AcmeTransport]
+TransportFactory = Callable[[CaConfig, TransportSettings, Clock], AcmeTransport]
 
 
 def account_options_for(acct: AccountConfig) -> AccountOptions:

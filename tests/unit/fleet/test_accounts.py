@@ -66,8 +66,8 @@ def test_one_account_for_the_fleet(issue, own, fake_ca, stores, clock, net) -> N
     assert holder_ensure(stores, fake_ca, clock, net).action == AccountAction.EXISTING
     for host in (MEMBER, OTHER):
         result = distribute(stores, clock, fake_ca.directory_url, host)
-        assert (result.action, result.changed, result.account_url) == (ImportAction.IMPORTED, True,
-                                                                        outcome.account_url)
+        assert (result.action, result.changed) == (ImportAction.IMPORTED, True)
+        assert result.account_url == outcome.account_url
     for host in (ISSUER, MEMBER, OTHER):
         assert issue(own(host), host=host).action == Action.ORDER
     assert fake_ca.count("newAccount") == 1 and len(fake_ca.accounts) == 1
@@ -78,8 +78,7 @@ def test_one_account_for_the_fleet(issue, own, fake_ca, stores, clock, net) -> N
                      "key_thumbprint": outcome.key_thumbprint}
 
 
-def test_the_backoff_of_a_missing_account_ends_when_the_account_arrives(issue, own, fake_ca, stores, clock,
-                                                                       net) -> None:
+def test_the_backoff_of_a_missing_account_ends_when_it_arrives(issue, own, fake_ca, stores, clock, net) -> None:
     with pytest.raises(NoAccountError):
         issue(own(MEMBER), host=MEMBER)
     assert issue(own(MEMBER), host=MEMBER).action == Action.BACKOFF

@@ -213,8 +213,8 @@ def tamper_cases(test_ca: TestCA) -> list[tuple[Callable[[dict], None], str]]:
     def names_not_covered(doc: dict) -> None:
         key = serialization.load_pem_private_key(doc["files"]["p256"]["privkey.pem"].encode(), None)
         now = datetime.datetime(2026, 11, 29, tzinfo=datetime.timezone.utc)
-        _replace_leaf(doc, "p256", test_ca.issue(key.public_key(), ["shop.example"], now,
-                                                  datetime.timedelta(days=90)))
+        leaf = test_ca.issue(key.public_key(), ["shop.example"], now, datetime.timedelta(days=90))
+        _replace_leaf(doc, "p256", leaf)
 
     def facts_lie(doc: dict) -> None:
         doc["set"]["certs"]["rsa2048"]["serial"] = "ABCDEF"
@@ -234,8 +234,7 @@ def tamper_cases(test_ca: TestCA) -> list[tuple[Callable[[dict], None], str]]:
     ]
 
 
-def test_tampered_files_are_refused_naming_md_key_type_and_what(bundle, stores, shared_cfg, clock,
-                                                               test_ca) -> None:
+def test_tampered_files_are_refused_naming_md_key_type_and_what(bundle, stores, shared_cfg, clock, test_ca) -> None:
     member = stores[MEMBER]
     before = tree(member.root)
     for change, message in tamper_cases(test_ca):

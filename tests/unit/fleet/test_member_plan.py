@@ -25,8 +25,7 @@ Cfg = Callable[..., MdConfig]
 Issue = Callable[..., MdResult]
 
 
-def test_member_without_a_set_waits_and_contacts_no_ca(issue: Issue, shared_cfg: Cfg, fake_ca: FakeAcme,
-                                                        stores) -> None:
+def test_member_without_a_set_waits(issue: Issue, shared_cfg: Cfg, fake_ca: FakeAcme, stores) -> None:
     events = RecordingEvents()
     result = issue(shared_cfg(MEMBER), host=MEMBER, events=events)
     assert (result.action, result.reasons, result.changed) == (Action.AWAIT_ISSUER, [Reason.NOT_IMPORTED], False)
@@ -90,8 +89,8 @@ def test_drive_many_forced_skips_imported_domains(stores, shared_cfg: Cfg, make_
     assert [(r.md, r.action) for r in results] == [(MD, Action.AWAIT_ISSUER), ("own", Action.ORDER)]
 
 
-def test_ignore_backoff_orders_what_is_due_but_never_what_is_valid(issue: Issue, make_cfg: Cfg, fake_ca: FakeAcme,
-                                                                  clock: FakeClock) -> None:
+def test_ignore_backoff_orders_what_is_due_but_never_what_is_valid(issue: Issue, make_cfg: Cfg,
+                                                                   fake_ca: FakeAcme) -> None:
     fake_ca.fail_validation = "Invalid response: 404"
     with pytest.raises(Exception, match="Invalid response"):
         issue(make_cfg(["due.example"], name="due"))

@@ -214,8 +214,8 @@ def _account_out(out: TextIO, as_json: bool, outcomes: list) -> None:
         _json(out, {"accounts": [o.to_json() for o in outcomes], "changed": any(o.changed for o in outcomes)})
         return
     for o in outcomes:
-        out.write("%s: %s %s (key %s)%s\n" % (o.ca_url, o.action, o.account_url or "-", o.key_thumbprint or "-",
-                                             (" error: %s" % o.error) if o.error else ""))
+        error = (" error: %s" % o.error) if o.error else ""
+        out.write("%s: %s %s (key %s)%s\n" % (o.ca_url, o.action, o.account_url or "-", o.key_thumbprint or "-", error))
 
 
 __all__ = ["add_parsers", "run_command", "COMMANDS"]

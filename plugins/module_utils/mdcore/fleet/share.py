@@ -105,8 +105,7 @@ def export_account(store: Store, ca_url: str, eab_kid: str | None, host: str, cl
 # -- import of a set --------------------------------------------------------------------------
 def import_set(store: Store, cfg: MdConfig | None, bundle: SetBundle, host: str, clock: Clock,
                check: bool = False) -> ImportResult:
-    check_set_for_host(bundle, cfg, host)
-    assert cfg is not None
+    cfg = check_set_for_host(bundle, cfg, host)
     now = clock.now()
     facts = verify_set_files(bundle, cfg, now)
     result = ImportResult(KIND_SET, ImportAction.UNCHANGED, False, md=cfg.name, issuer=bundle.issuer,

@@ -22,8 +22,9 @@ from ..keys import key_spec
 from .bundle import AccountBundle, BundleError, SetBundle, SetFiles
 
 
-def check_set_for_host(bundle: SetBundle, cfg: MdConfig | None, host: str) -> None:
-    """The bundle is for a managed domain this host imports, from that domain's issuer."""
+def check_set_for_host(bundle: SetBundle, cfg: MdConfig | None, host: str) -> MdConfig:
+    """The bundle is for a managed domain this host imports, from that domain's issuer; returns
+    that domain's config."""
     md = bundle.md
     if cfg is None:
         raise BundleError("managed domain %s is not configured on this host (%s)" % (md, host))
@@ -43,6 +44,7 @@ def check_set_for_host(bundle: SetBundle, cfg: MdConfig | None, host: str) -> No
     if names != sorted(cfg.domains):
         raise BundleError("%s: the issuer's set is for %s, this host's config for %s: declare the same names on "
                           "every host" % (md, ", ".join(names), ", ".join(sorted(cfg.domains))))
+    return cfg
 
 
 def verify_set_files(bundle: SetBundle, cfg: MdConfig, now: datetime.datetime) -> dict[str, CertFacts]:

@@ -36,7 +36,9 @@ options:
     description: Name of the managed domain (folder name in the store). Defaults to the first name.
     type: str
   domains:
-    description: DNS names (and IP addresses) the certificate must cover. Wildcards need O(challenge=dns-01).
+    description:
+      - DNS names (and IP addresses) the certificate must cover.
+      - Wildcards need O(challenge=dns-01), or O(challenge=dns-persist-01) with O(dns_persist_policy=wildcard).
     type: list
     elements: str
     required: true
@@ -93,9 +95,14 @@ options:
       - C(tls-alpn-01) (RFC 8737) listens itself on O(standalone_address):O(tls_alpn_port) while an order is
         validated, for hosts where nothing else holds that port then, or behind a proxy that routes the
         C(acme-tls/1) ALPN protocol to it.
+      - C(dns-persist-01) (draft-ietf-acme-dns-persist) validates with a TXT record at
+        C(_validation-persist.<name>) that is published once and names the CA and the ACME account; the
+        engine writes nothing and needs no DNS credentials. The record to publish is returned as
+        RV(dns_persist_records) (also when the module fails) and printed by C(mdfleet dns-persist-record).
+        DNS names only, no IP addresses.
     type: str
     default: http-01
-    choices: [http-01, dns-01, tls-alpn-01]
+    choices: [http-01, dns-01, tls-alpn-01, dns-persist-01]
   http01_mode:
     description:
       - C(webroot) writes tokens into O(challenges_dir), which the web server serves at
@@ -133,6 +140,44 @@ options:
     description: Seconds the dns-01 command may run.
     type: float
     default: 60
+  dns_persist_policy:
+    description:
+      - With O(challenge=dns-persist-01), V(wildcard) adds C(policy=wildcard) to the record, which then also
+        validates C(*.<name>) (and, at CAs that allow it, subdomains of the name). Wildcard names need it.
+      - V(none) validates exactly the name of the record.
+    type: str
+    default: none
+    choices: [none, wildcard]
+  dns_persist_until:
+    description:
+      - With O(challenge=dns-persist-01), the record's C(persistUntil) - after this time the CA no longer accepts
+        the record, so publish a new one before it. Unix seconds or an ISO 8601 time or date (UTC when it names
+        no zone), for example V(2027-06-30).
+      - Unset, the record has no end.
+    type: str
+  dns_persist_issuer:
+    description:
+      - With O(challenge=dns-persist-01), the issuer domain name the record names, when the CA offers several.
+        Must be one the CA's challenges offer.
+      - Unset, the CA's directory (C(issuerDomainNames), else C(caaIdentities)) or its first challenge decides.
+    type: str
+  dns_persist_precheck:
+    description:
+      - With O(challenge=dns-persist-01), look the record up before the CA is asked to validate (a failed
+        validation counts against the CA's limits) and fail with the record to publish when it is missing or
+        wrong. Needs dnspython on the host (Debian C(python3-dnspython)); without it the CA checks alone.
+      - Resolvers that cache a missing record (negative TTL) can make the check fail for a while after the
+        record was published; point O(dns_persist_resolvers) at the zone's authoritative servers, or set
+        this to V(false).
+    type: bool
+    default: true
+  dns_persist_resolvers:
+    description:
+      - DNS servers the pre-check asks (IP addresses, optionally with C(:port); IPv6 as C([address]:port)).
+        Empty means the host's C(/etc/resolv.conf).
+    type: list
+    elements: str
+    default: []
   contact:
     description: Account contacts, as e-mail addresses (V(hostmaster@example.org)) or C(mailto:) URIs.
     type: list
@@ -214,6 +259,20 @@ EXAMPLES = r"""
     acme_directory: https://acme-v02.api.letsencrypt.org/directory
     contact: [mailto:hostmaster@example.org]
     agree_tos: true
+
+- name: A wildcard and its base name through dns-persist-01, showing the TXT record to publish
+  mdfleet.md.acme_md_order:
+    domains: ["*.example.org", example.org]
+    challenge: dns-persist-01
+    dns_persist_policy: wildcard
+    acme_directory: https://acme-v02.api.letsencrypt.org/directory
+    agree_tos: true
+  register: persist
+  ignore_errors: true  # the first run fails until the record is published; it names the record
+
+- name: The record to publish (once; it serves every renewal and every host of this account)
+  ansible.builtin.debug:
+    msg: "{{ persist.dns_persist_records | map(attribute='zone_line') | list }}"
 
 - name: A wildcard through a DNS hook, with EAB
   mdfleet.md.acme_md_order:
@@ -303,6 +362,77 @@ account_key_thumbprint:
   returned: when O(account_key_rollover=true)
   type: str
   sample: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+dns_persist_records:
+  description:
+    - The dns-persist-01 TXT records to publish, one per validation name (a wildcard shares its base name's)
+      and CA, with the exact value. Also returned when the module fails.
+    - C(value) is null, and C(missing) says why, while the record cannot be given yet (no account yet, or a CA
+      whose directory names no issuer domain name before its first challenge).
+  returned: when O(challenge=dns-persist-01)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Where the record goes.
+      type: str
+    value:
+      description: The TXT value, exactly.
+      type: str
+    zone_line:
+      description: The record as a zone file line (values over 255 octets split into several strings).
+      type: str
+    identifiers:
+      description: The names of the certificate this record validates.
+      type: list
+      elements: str
+    issuer_domain_name:
+      description: The CA's issuer domain name in the record.
+      type: str
+    issuer_source:
+      description: Where the issuer domain name came from (C(config), C(challenge), C(directory issuerDomainNames),
+        C(directory caaIdentities)), or C(unknown).
+      type: str
+    account_uri:
+      description: The ACME account URL the record names.
+      type: str
+    ca_url:
+      description: The CA's directory URL.
+      type: str
+    md:
+      description: The managed domain.
+      type: str
+    type:
+      description: Always C(TXT).
+      type: str
+    policy:
+      description: C(wildcard) or null.
+      type: str
+    persist_until:
+      description: The record's C(persistUntil) as ISO 8601, or null.
+      type: str
+    warnings:
+      description: What needs attention (an expired C(persistUntil), ...).
+      type: list
+      elements: str
+    missing:
+      description: Why the value cannot be given yet; empty when it can.
+      type: list
+      elements: str
+  sample:
+    - name: _validation-persist.example.org
+      type: TXT
+      value: "ca.example.net; accounturi=https://acme.example.net/acct/1234; policy=wildcard"
+      zone_line: '_validation-persist.example.org. IN TXT "ca.example.net; accounturi=https://acme.example.net/acct/1234; policy=wildcard"'
+      identifiers: ["*.example.org", example.org]
+      issuer_domain_name: ca.example.net
+      issuer_source: challenge
+      account_uri: https://acme.example.net/acct/1234
+      ca_url: https://acme.example.net/directory
+      md: _.example.org
+      policy: wildcard
+      persist_until: null
+      warnings: []
+      missing: []
 """
 
 from dataclasses import asdict
@@ -311,8 +441,9 @@ from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import en
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_config_from_dict
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.issuance import rollover_account
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.issuance import fetch_directory, rollover_account
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.manager import ensure_md, no_valid_certificate
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.persist_records import records_or_none
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 
 KEY_TYPES = ["rsa2048", "rsa3072", "rsa4096", "p256", "p384"]
@@ -333,7 +464,7 @@ ARGUMENT_SPEC = dict(
         eab_hmac_key=dict(type="str", no_log=True),
         eab_alg=dict(type="str", default="HS256", choices=["HS256", "HS384", "HS512"]),
     )),
-    challenge=dict(type="str", default="http-01", choices=["http-01", "dns-01", "tls-alpn-01"]),
+    challenge=dict(type="str", default="http-01", choices=["http-01", "dns-01", "tls-alpn-01", "dns-persist-01"]),
     http01_mode=dict(type="str", default="webroot", choices=["webroot", "standalone"]),
     standalone_address=dict(type="str", default="0.0.0.0"),
     standalone_port=dict(type="int", default=80),
@@ -341,6 +472,11 @@ ARGUMENT_SPEC = dict(
     dns_command=dict(type="list", elements="str"),
     dns_propagation_seconds=dict(type="float", default=0),
     dns_command_timeout=dict(type="float", default=60),
+    dns_persist_policy=dict(type="str", default="none", choices=["none", "wildcard"]),
+    dns_persist_until=dict(type="str"),
+    dns_persist_issuer=dict(type="str"),
+    dns_persist_precheck=dict(type="bool", default=True),
+    dns_persist_resolvers=dict(type="list", elements="str", default=[]),
     contact=dict(type="list", elements="str", default=[]),
     agree_tos=dict(type="bool", default=False),
     account_key_type=dict(type="str", default="p256", choices=["p256", "p384", "rsa2048", "rsa3072", "rsa4096"]),
@@ -359,10 +495,15 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def _persist_records(store, cfg):
+    return records_or_none(store, cfg, store.clock, lambda ca: fetch_directory(ca, cfg, store.clock))
+
+
 def main() -> None:
     module = engine_module(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
                            required_one_of=[("acme_directory", "cas")])
     params = module.params
+    cfg = store = None
     try:
         cfg = md_config_from_dict(params)
         store = Store(params["store"], Clock(), challenges_dir=params["challenges_dir"])
@@ -371,8 +512,13 @@ def main() -> None:
             thumbprint = rollover_account(store.setup(), cfg, store.clock)
         result = ensure_md(store, cfg, force=params["force"], check_mode=module.check_mode)
     except MdError as exc:
-        module.fail_json(msg=str(exc), md=params["name"] or (params["domains"] or [""])[0])
+        records = _persist_records(store, cfg) if cfg and store else None  # the record the error names
+        module.fail_json(msg=str(exc), md=params["name"] or (params["domains"] or [""])[0],
+                         **({"dns_persist_records": records} if records is not None else {}))
     facts = asdict(result)
+    records = _persist_records(store, cfg)
+    if records is not None:
+        facts["dns_persist_records"] = records
     if not result.valid and not module.check_mode:
         module.fail_json(msg=no_valid_certificate(result), **_without_action(facts))
     if result.valid and result.last_error:

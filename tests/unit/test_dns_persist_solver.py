@@ -78,9 +78,8 @@ def test_precheck_names_every_missing_record_and_sends_no_challenge_response(per
 def test_records_from_the_directory_before_any_order(persist_ca, dns, make_cfg, run_md, store, monkeypatch):
     cfg = persist(make_cfg, ["*.example.org", "example.org"], dns_persist_policy="wildcard",
                   dns_persist_until="2027-06-30")
-    monkeypatch.setattr(persist_ca, "_directory", lambda: {"meta": {"caaIdentities": ["Bad Name", ISSUER]},
-                                                          "newNonce": "x", "newOrder": "y"})
-    entries = records_for(store, cfg, store.clock, lambda ca: persist_ca._directory())
+    directory = {"meta": {"caaIdentities": ["Bad Name", ISSUER]}, "newNonce": "x", "newOrder": "y"}
+    entries = records_for(store, cfg, store.clock, lambda ca: directory)
     [entry] = entries  # the wildcard and its base name share one record
     assert entry["identifiers"] == ["*.example.org", "example.org"]
     assert entry["issuer_domain_name"] == ISSUER and entry["issuer_source"] == "directory caaIdentities"
@@ -104,6 +103,24 @@ def test_the_order_expects_the_issuer_the_directory_showed(persist_ca, dns, make
         run_md(cfg)
     [entry] = records_for(store, cfg, store.clock)
     assert entry["issuer_domain_name"] == "other.example" and entry["issuer_source"] == "challenge"
+
+
+def test_a_ca_wanting_hashed_account_uris_is_flagged(persist_ca, dns, make_cfg, run_md, store, monkeypatch):
+    directory = persist_ca._directory
+
+    def hashed():
+        doc = directory()
+        doc["meta"].update(accountHashPrefix="https://ca.test/account-hash/", issuerDomainNames=[ISSUER])
+        return doc
+
+    monkeypatch.setattr(persist_ca, "_directory", hashed)
+    cfg = persist(make_cfg)
+    [offline] = records_for(store, cfg, store.clock, lambda ca: hashed())
+    assert "accountHashPrefix" in offline["warnings"][0]
+    with pytest.raises(ChallengeError):
+        run_md(cfg)  # the order remembers what the directory said
+    [entry] = records_for(store, cfg, store.clock)
+    assert entry["value"] and "does not build" in entry["warnings"][0]
 
 
 def test_draft02_issuer_field_and_directory_names_are_read(persist_ca, dns, make_cfg, run_md, store):

@@ -110,6 +110,11 @@ def transport_for(ca: CaConfig, cfg: TransportSettings, clock: Clock) -> AcmeTra
                                                          request_timeout=cfg.request_timeout), session=session)
 
 
+def fetch_directory(ca: CaConfig, cfg: MdConfig, clock: Clock) -> dict:
+    """The CA's directory: one GET, no account (for what a record needs before any order)."""
+    return transport_for(ca, cfg, clock).directory(Deadline(clock, cfg.request_timeout))
+
+
 # How obtain() gets its transport; tests pass one whose requests.Session talks to a fake CA.
 TransportFactory = Callable[[CaConfig, TransportSettings, Clock], AcmeTransport]
 

@@ -15,11 +15,11 @@ from typing import TextIO
 from . import dnsquery
 from .acme.resources import ChallengeType
 from .challenges.dnspersist01 import LOOKUP_SECONDS
-from .clock import Clock, Deadline
-from .config import CaConfig, MdConfig
+from .clock import Clock
+from .config import MdConfig
 from .errors import ConfigError, MdError
 from .hostconfig import HostConfig
-from .issuance import transport_for
+from .issuance import fetch_directory
 from .persist_records import check_published, records_for, remembered
 from .store import Store
 
@@ -30,8 +30,9 @@ def add_parser(sub) -> None:
     parser = sub.add_parser(COMMAND, help="print the dns-persist-01 TXT records to publish (all dns-persist-01 "
                                           "domains when none named)")
     parser.add_argument("names", nargs="*")
-    parser.add_argument("--check", action="store_true", help="also look each record up and say whether the CA "
-                                                              "would accept what DNS has (needs dnspython)")
+    parser.add_argument("--check", action="store_true",
+                        help="also look each record up and say whether the CA would accept what DNS has "
+                             "(needs dnspython)")
     parser.add_argument("--json", action="store_true")
 
 
@@ -52,10 +53,7 @@ def records(cfg: HostConfig, clock: Clock, names: list[str], check: bool) -> lis
     store = Store(cfg.store, clock, challenges_dir=cfg.challenges_dir)
     out = []
     for md in _chosen(cfg, names):
-        def fetch(ca: CaConfig, md: MdConfig = md) -> dict:
-            return transport_for(ca, md, clock).directory(Deadline(clock, md.request_timeout))
-
-        entries = records_for(store, md, clock, fetch)
+        entries = records_for(store, md, clock, lambda ca, md=md: fetch_directory(ca, md, clock))
         if check:
             if not dnsquery.available():
                 raise MdError("--check looks the records up and needs %s" % dnsquery.DNSPYTHON_LABEL)

@@ -23,6 +23,7 @@ import datetime
 from collections.abc import Callable
 
 from .acme.account import AccountStore, ca_id
+from .acme.resources import ChallengeType
 from .challenges.persist_value import (
     POLICY_WILDCARD,
     build_value,
@@ -72,6 +73,8 @@ def remember(store: Store, ca_url: str, clock: Clock, offered: list[str] | None 
     if directory is not None:
         names, source = directory_issuers(directory)
         new["directory"] = {"names": names, "source": source}
+    if directory is not None:
+        new["hashed_accounturi"] = _hash_prefix(directory) is not None
     if new == doc:
         return
     new["updated"] = to_iso(clock.now())
@@ -89,6 +92,18 @@ def directory_issuers(directory: dict) -> tuple[list[str], str]:
         if names:
             return names, source
     return [], IssuerSource.UNKNOWN
+
+
+def _hash_prefix(directory: dict) -> str | None:
+    """draft -02 replaces the account URL in the record by a hashed URI under this prefix."""
+    meta = directory.get("meta") if isinstance(directory, dict) else None
+    prefix = meta.get("accountHashPrefix") if isinstance(meta, dict) else None
+    return prefix if isinstance(prefix, str) and prefix else None
+
+
+HASHED_WARNING = ("the CA's directory advertises accountHashPrefix (draft-ietf-acme-dns-persist-02: a hashed "
+                  "account URI instead of the account URL), which this version does not build; the CA may refuse "
+                  "this record")
 
 
 def _valid_names(raw: object) -> list[str]:
@@ -150,8 +165,11 @@ def records_for(store: Store, cfg: MdConfig, clock: Clock, fetch: DirectoryFetch
                 notes.append("the CA's directory could not be read: %s" % exc)
             else:  # not written to the store: only locked runs write there
                 names, found = directory_issuers(directory)
-                memory = dict(memory, directory={"names": names, "source": found})
+                memory = dict(memory, directory={"names": names, "source": found},
+                              hashed_accounturi=_hash_prefix(directory) is not None)
                 issuer, source = _issuer(cfg, memory)
+        if memory.get("hashed_accounturi"):
+            notes.append(HASHED_WARNING)
         account = AccountStore(store.path("accounts")).load(ca.url, ca.eab_kid)
         missing = []
         if account is None:
@@ -186,6 +204,17 @@ def records_for(store: Store, cfg: MdConfig, clock: Clock, fetch: DirectoryFetch
     return out
 
 
+def records_or_none(store: Store, cfg: MdConfig, clock: Clock, fetch: DirectoryFetch | None) -> list[dict] | None:
+    """records_for() for a dns-persist-01 domain (None for other challenges), never raising: a
+    result or an error report must not be lost to a failure of showing the records."""
+    if cfg.challenge.type != ChallengeType.DNSPERSIST01:
+        return None
+    try:
+        return records_for(store, cfg, clock, fetch)
+    except (MdError, OSError) as exc:
+        return [{"md": cfg.name, "value": None, "missing": ["the records could not be read: %s" % exc]}]
+
+
 def check_published(entry: dict, values: list[str], offered: list[str] | None, now: datetime.datetime) -> dict:
     """Whether the TXT values found at the entry's name would satisfy the CA: adds ``published``
     (bool) and ``found`` (the values) and, when not, ``problem``."""
@@ -201,5 +230,5 @@ def check_published(entry: dict, values: list[str], offered: list[str] | None, n
     return checked
 
 
-__all__ = ["IssuerSource", "records_for", "remember", "remembered", "known_issuers", "directory_issuers",
-           "check_published", "record_names", "memory_path"]
+__all__ = ["IssuerSource", "records_for", "records_or_none", "remember", "remembered", "known_issuers",
+           "directory_issuers", "check_published", "record_names", "memory_path"]

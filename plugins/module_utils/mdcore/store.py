@@ -7,6 +7,7 @@ Layout (root default /var/lib/mdfleet, 0700):
   domains/<md> -> ../archive/<md>.<N>              the active set: a symlink, swapped atomically
   staging/<md>/                                    a set being built; order.json remembers the order
   jobs/<md>.json                                   renewal job state (errors, backoff, log)
+  dns-persist/<ca-id>.json                         issuer domain names of a CA's dns-persist-01 challenges
   ocsp/staples.json                                the staple book: every staple's metadata and response
   ocsp/<md>/<keytype>.der                          copies for certificates without staple files of their own
   events/<md>.json                                 message command bookkeeping (rate limits, retries)

@@ -69,11 +69,14 @@ def expected_record(task: ChallengeTask, options: PersistOptions, known_issuers:
     if task.challenge_account_uri is not None and task.challenge_account_uri != account_uri:
         raise ChallengeError("the CA's dns-persist-01 challenge for %s names accounturi %r, but the order is "
                              "made by account %s" % (task.domain, str(task.challenge_account_uri)[:200], account_uri))
-    issuer = choose_issuer(options.issuer, offered, known_issuers)
-    assert issuer is not None  # offered is never empty
+    issuer = choose_issuer(options.issuer, offered, known_issuers) or offered[0]  # offered is never empty
     value = build_value(issuer, account_uri, options.wildcard, options.persist_until)
     return ExpectedRecord(task.domain, task.wildcard, validation_name(task.domain), value, account_uri,
                           tuple(offered))
+
+
+def _lookup(name: str, servers: list, timeout: float) -> list[str]:
+    return dnsquery.txt_values(name, servers, timeout)  # looked up at call time: tests replace it
 
 
 class DnsPersistSolver(Solver):
@@ -86,7 +89,7 @@ class DnsPersistSolver(Solver):
         self.clock = clock
         self.known_issuers = list(known_issuers)
         self.on_offered = on_offered or (lambda _names: None)
-        self.lookup = lookup or (lambda name, servers, timeout: dnsquery.txt_values(name, servers, timeout))
+        self.lookup = lookup or _lookup
         self._records: dict[tuple[str, bool], ExpectedRecord] = {}
         self._unchecked: list[ExpectedRecord] = []
 

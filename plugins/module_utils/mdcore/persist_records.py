@@ -139,6 +139,14 @@ def _issuer(cfg: MdConfig, memory: dict) -> tuple[str | None, str]:
     return None, IssuerSource.UNKNOWN
 
 
+def _no_account(cfg: MdConfig, ca: CaConfig, store: Store) -> str:
+    what = "no ACME account for %s in the store %s yet, and the record names the account URL: " % (ca.url, store.root)
+    if not cfg.may_register:
+        return what + ("this host uses the fleet's account held by %s (mdfleet account ensure there), which "
+                       "playbooks/distribute.yml brings here" % cfg.account_holder)
+    return what + "mdfleet account ensure registers it without an order (so does the first order)"
+
+
 def record_names(cfg: MdConfig) -> list[tuple[str, list[str], bool]]:
     """(validation name, the identifiers it serves, whether one is a wildcard) per record."""
     groups: dict[str, tuple[list[str], list[bool]]] = {}
@@ -173,9 +181,7 @@ def records_for(store: Store, cfg: MdConfig, clock: Clock, fetch: DirectoryFetch
         account = AccountStore(store.path("accounts")).load(ca.url, ca.eab_kid)
         missing = []
         if account is None:
-            missing.append("no ACME account for %s in the store %s yet: the record names the account URL, so it "
-                           "exists once the first order registered the account (or the fleet's account was copied "
-                           "here)" % (ca.url, store.root))
+            missing.append(_no_account(cfg, ca, store))
         if issuer is None:
             missing.append("the CA's issuer domain name is not known yet: its directory names none, so the first "
                            "order learns it (its pre-check then names the record; nothing is validated at the CA)")

@@ -4,14 +4,23 @@ account exists, after it, --check against challtestsrv, JSON, and a second host 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
+import subprocess
+import sys
 
-from .test_mdfleet_cli import mdfleet, write_config
+from peers.fleet import pebble_counts
+from peers.pebble import SID_PEBBLE
+from peers.require import need
+
+from .test_mdfleet_cli import UTILS, mdfleet, write_config
 
 ISSUER = "pebble.letsencrypt.org"
 
 
 def persist_config(pebble, challtestsrv, tmp_path, store: str = "store") -> dict:
+    """Two domains: "shop" (dns-persist-01, a wildcard and its base name) and "plain" (http-01)."""
     return {
         "store": str(tmp_path / store),
         "defaults": {"acme_directory": pebble.directory_url, "ca_bundle": pebble.ca_bundle, "agree_tos": True,
@@ -65,3 +74,42 @@ def test_naming_a_domain_that_does_not_exist_or_no_persist_domain(pebble_persist
     doc["domains"] = doc["domains"][1:]
     proc = mdfleet(write_config(tmp_path, doc), "dns-persist-record")
     assert proc.returncode == 2 and "no managed domain uses challenge dns-persist-01" in proc.stderr
+
+
+def test_the_fleets_one_account_gives_every_host_the_same_record_value(pebble_factory, challtestsrv, txt, tmp_path):
+    """web1 holds the fleet's account (mdfleet account ensure, no order), web2 and web3 import it;
+    each host orders its own name through dns-persist-01: one account at the CA, one TXT value."""
+    pebble = pebble_factory(fresh=True, binary=need(SID_PEBBLE), env={"PEBBLE_AUTHZREUSE": "0"})
+    zone = "dp%s.example" % secrets.token_hex(3)
+    configs = {}
+    for host in ("web1", "web2", "web3"):
+        (tmp_path / host).mkdir()
+        doc = persist_config(pebble, challtestsrv, tmp_path / host)
+        doc.update(host=host, account_holder="web1")
+        doc["domains"] = [{"name": "own", "domains": ["%s.%s" % (host, zone)]}]
+        configs[host] = write_config(tmp_path / host, doc)
+    assert mdfleet(configs["web1"], "account", "ensure", "--json").returncode == 0
+    shown = json.loads(mdfleet(configs["web1"], "dns-persist-record", "--json").stdout)
+    assert shown[0]["value"] and shown[0]["issuer_source"] == "directory caaIdentities"  # no order needed
+
+    before = mdfleet(configs["web2"], "dns-persist-record")
+    assert before.returncode == 1 and "uses the fleet's account held by web1" in before.stdout, before.stdout
+    bundle = mdfleet(configs["web1"], "export", "account", "--ca", pebble.directory_url).stdout
+    for member in ("web2", "web3"):
+        env = dict(os.environ, PYTHONPATH=UTILS)
+        proc = subprocess.run([sys.executable, "-m", "mdcore", "--config", str(configs[member]), "import", "-"],
+                              input=bundle, env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+
+    values = set()
+    for host, config in configs.items():
+        [entry] = json.loads(mdfleet(config, "dns-persist-record", "--json").stdout)
+        assert entry["name"] == "_validation-persist.%s.%s" % (host, zone)
+        values.add(entry["value"])
+        txt(entry["name"], entry["value"])
+    assert len(values) == 1  # the same issuer and account in every host's record
+    for host, config in configs.items():
+        proc = mdfleet(config, "renew", "own")
+        assert proc.returncode == 0, (host, proc.stderr)
+    counts = pebble_counts(pebble.log_path)
+    assert counts == {"certificates": 3, "accounts": 1, "invalid_authorizations": 0}, counts

@@ -12,9 +12,12 @@ short_description: Fleet-wide certificate report from the md_status facts of man
 version_added: "0.1.0"
 description:
   - Builds one report of every host x managed domain from the C(md_status) facts that
-    M(mdfleet.md.md_status) gathered on each host, most urgent first (expired, error, unreachable,
+    M(mdfleet.md.md_status) gathered on each host, most urgent first (expired, error, unreachable, drift,
     incomplete, expiring, renewing, ok), with expiry, renew-at, state, stapling and a simple expiry
     timeline (certificates per week from now).
+  - Shared domains (ordered once by an issuer, imported by members) are compared across hosts, key type
+    by key type - a member serving another serial than its issuer, or none, is a C(drift) row (urgent before its
+    copy reaches its warn window); an issuer that gave no status is shown with what the members keep serving.
   - Writes an HTML page and a JSON file (schema in the collection's C(docs/schemas/fleet-report.schema.json)).
   - Meant to run on the controller (a play on C(localhost)); C(playbooks/fleet_status.yml) shows how.
 extends_documentation_fragment:
@@ -71,11 +74,18 @@ rows:
   returned: always
   type: int
 urgent:
-  description: The rows that need attention (expired, error, unreachable, incomplete, expiring), most urgent first,
-    as C(host/md) strings.
+  description: The rows that need attention (expired, error, unreachable, drift, incomplete, expiring), most urgent
+    first, as C(host/md) strings.
   returned: always
   type: list
   elements: str
+  sample: [web3/shop, web1/old.example]
+drift:
+  description: Members of shared domains that serve another serial than their issuer (or none), as C(host/md).
+  returned: always
+  type: list
+  elements: str
+  sample: [web3/shop]
 html_path:
   description: The HTML file written (when O(html_path) is set).
   returned: when O(html_path) is set
@@ -99,7 +109,7 @@ from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.fleet imp
     render_fleet_html,
 )
 
-URGENT = ("expired", "error", "unreachable", "incomplete", "expiring")
+URGENT = ("expired", "error", "unreachable", "drift", "incomplete", "expiring")
 
 ARGUMENT_SPEC = dict(
     statuses=dict(type="dict", required=True),
@@ -132,7 +142,8 @@ def main() -> None:
     except (OSError, MdError) as exc:
         module.fail_json(msg="cannot write the fleet report: %s" % exc)
     result = dict(changed=changed, summary=report.summary(), unreachable_hosts=report.unreachable, rows=len(report.rows),
-                  urgent=["%s/%s" % (r.host, r.md) for r in report.rows if r.health in URGENT])
+                  urgent=["%s/%s" % (r.host, r.md) for r in report.rows if r.health in URGENT],
+                  drift=["%s/%s" % (m.host, c.md) for c in report.shared for m in c.behind])
     for key in ("html_path", "json_path"):
         if params[key]:
             result[key] = params[key]

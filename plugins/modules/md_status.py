@@ -93,6 +93,9 @@ ansible_facts:
           C(renew-window), C(warn-window), C(renew-at), C(warn-at), C(cert) (per key
           type C(serial), C(sha256-fingerprint), C(issuer-name), C(valid), C(ari-cert-id), C(files), C(ocsp)),
           C(renewal) (C(last-run), C(errors), C(next-run), C(last), C(log)) and C(notify) (message command).
+        - A shared domain (one issuer orders it, the members import it) also has C(fleet) with C(issuer),
+          C(issued-here), C(members) and C(imported) (C(from), C(at); null where it is ordered); its
+          C(renewal) names the host that renews it in C(issued-by) on members.
       returned: always
       type: dict
 """

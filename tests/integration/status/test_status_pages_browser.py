@@ -139,3 +139,38 @@ def test_host_page_fits_a_laptop_screen(chromium, tmp_path, clock, width):
     for table, box in layout["tables"].items():
         assert box["cells_right"] <= layout["viewport"], (table, layout)
 
+
+def _shared(host: str, age) -> Spec:
+    here = host == "web1.example.net"
+    return Spec("shop.example.org", key_types=["p256", "rsa2048"], age=age,
+                fleet={"issuer": "web1.example.net", "issued_here": here,
+                       "members": ["web1.example.net", "web2.example.net", "web3.example.net"]},
+                imported_from=None if here else "web1.example.net")
+
+
+def test_fleet_report_shows_drift_first(chromium, tmp_path, clock):
+    """A member on an older serial of a shared certificate is drift: ranked and coloured before
+    what is merely expiring, and the shared table names it."""
+    facts = {}
+    for host, specs in (("web1.example.net", [_shared("web1.example.net", 2 * DAY)]),
+                        ("web2.example.net", [_shared("web2.example.net", 2 * DAY)]),
+                        ("web3.example.net", [_shared("web3.example.net", 40 * DAY),
+                                              Spec("old.example.org", age=84 * DAY)])):
+        root = make_store(str(tmp_path / host), clock.now(), specs)
+        facts[host] = report_json(build_status(Store(root, clock), clock))
+    page = tmp_path / "fleet-drift.html"
+    page.write_text(render_fleet_html(build_fleet_report(facts, clock.now())))
+    dom = Dom(chromium.dump_dom(page))
+    rows = dom.tables["fleet"]
+    assert [(r["data-host"], r["data-health"]) for r in rows] == [
+        ("web3.example.net", "drift"), ("web3.example.net", "expiring"), ("web1.example.net", "ok"),
+        ("web2.example.net", "ok")]
+    assert "its issuer web1.example.net serves p256" in rows[0]["text"]
+    (shared,) = dom.tables["shared"]
+    assert shared["data-drift"] == "web3.example.net" and "1 of 2 members serve the issuer's" in shared["text"]
+    png = read_png(str(chromium.screenshot(page, "fleet-report-drift.png", 1400, 900)))
+    palette = {"header": HEADER, **{h: rgb(c[0]) for h, c in HEALTH_COLOURS.items()}}
+    runs = colour_runs(png.column(BORDER_X), palette)
+    table = runs[runs.index("header") + 1:]
+    assert table[:3] == ["drift", "expiring", "ok"], runs
+    assert "drift" in table[table.index("header") + 1:], runs  # the shared table's row

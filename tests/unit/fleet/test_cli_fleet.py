@@ -71,7 +71,11 @@ def test_export_import_fleet_state(bundle, stores, fake_ca, tmp_path) -> None:
                    "reload": {"outcome": "reloaded", "detail": "", "why": "new certificates"}}
     assert (tmp_path / "reloads").read_text() == "reload\n"
     assert (tmp_path / "web2-events").read_text() == "installed shop\n"
-    assert Path(stores[MEMBER].status_dir(), "md-status.json").exists()  # status written after the import
+    status = json.loads(Path(stores[MEMBER].status_dir(), "md-status.json").read_text())  # written after it
+    (shop,) = status["managed-domains"]
+    assert shop["fleet"]["issuer"] == ISSUER and shop["fleet"]["issued-here"] is False
+    assert shop["fleet"]["imported"]["from"] == ISSUER and shop["renewal"]["issued-by"] == ISSUER
+    assert shop["health"] == "ok" and shop["cert"]["p256"]["serial"] == issuer_set["certs"]["p256"]["serial"]
 
     before = tree(stores[MEMBER].path("domains"))
     code, out, _err = mdfleet(member, "import", "--json", stdin=data.encode())

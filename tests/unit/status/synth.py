@@ -38,6 +38,8 @@ class Spec:
     ocsp_expired: bool = False  # the stored response passed its nextUpdate
     renew_window: str = "33%"
     warn_window: str = "10%"
+    fleet: dict | None = None  # a shared domain: {"issuer", "members", "issued_here"} of the config snapshot
+    imported_from: str | None = None  # the active set came from this issuer (an hour after it was issued)
 
 
 def _write(path: str, data: str, mode: int = 0o644) -> None:
@@ -76,6 +78,9 @@ def write_md(root: str, now: datetime.datetime, spec: Spec, book: StapleBook | N
         set_doc = {"md": spec.name, "names": names, "key_types": spec.key_types, "ca_url": "https://ca.test/dir",
                    "account_url": "https://ca.test/acct/1", "created": to_iso(not_before),
                    "orders": {kt: "https://ca.test/order/%s" % kt for kt in spec.key_types}, "certs": certs}
+        if spec.imported_from:
+            set_doc["imported"] = {"from": spec.imported_from, "at": to_iso(not_before + DAY / 24),
+                                   "created": to_iso(not_before)}
         _write(os.path.join(archive, "set.json"), json.dumps(set_doc))
         os.makedirs(os.path.join(root, "domains"), exist_ok=True)
         link = os.path.join(root, "domains", spec.name)
@@ -113,6 +118,8 @@ def write_md(root: str, now: datetime.datetime, spec: Spec, book: StapleBook | N
                             "challenge": "http-01", "renew_window": spec.renew_window,
                             "warn_window": spec.warn_window, "contact": ["mailto:ops@example.org"],
                             "profile": None}}
+    if spec.fleet is not None:
+        job["config"]["fleet"] = dict(spec.fleet)
     if spec.issued:
         job["log"].append({"when": to_iso(not_before), "type": "renewed", "detail": "new certificate set"})
     if spec.errors:

@@ -1,5 +1,6 @@
 """The fleet report: every host x managed domain from the md_status facts Ansible collected,
-most urgent first, with stapling and a simple expiry timeline; as JSON and as one HTML page.
+most urgent first, with stapling, shared certificates (the issuer's serial, members that drift)
+and a simple expiry timeline; as JSON and as one HTML page.
 
 Input is what each host's md_status module returned (md-status.json's structure) or None for a
 host that gave no status (unreachable, failed). It is data from many machines: read defensively,
@@ -11,17 +12,24 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from .drift import MemberState, SharedCert, fleet_of, serial_text, serials_of, shared_certs
 from .html_view import badge, esc
 from .model import Health
 from .palette import HEALTH_COLOURS, css
 from .timefmt import http_date, human_delta
 
 UNREACHABLE = "unreachable"
-FLEET_ORDER = (Health.EXPIRED, Health.ERROR, UNREACHABLE, Health.INCOMPLETE, Health.EXPIRING, Health.RENEWING,
-               Health.OK)
+DRIFT = "drift"  # a member serves another serial than its issuer (or none): urgent before its copy expires
+FLEET_ORDER = (Health.EXPIRED, Health.ERROR, UNREACHABLE, DRIFT, Health.INCOMPLETE, Health.EXPIRING,
+               Health.RENEWING, Health.OK)
 STAPLE_ORDER = ("error", "warning", "none", "ok")
 TIMELINE_WEEKS = 13
 WEEK = 7 * 86400
+
+
+# The colour of a member's state in the shared certificates table.
+MEMBER_HEALTH = {MemberState.IN_SYNC: Health.OK, MemberState.DRIFT: DRIFT, MemberState.MISSING: DRIFT,
+                 MemberState.UNREACHABLE: UNREACHABLE, MemberState.UNKNOWN: Health.INCOMPLETE}
 
 
 def fleet_rank(health: str) -> int:
@@ -45,6 +53,9 @@ class FleetRow:
     renewal_errors: int = 0
     last_error: str | None = None
     static: bool = False
+    issuer: str | None = None  # a shared domain's issuer
+    imported: bool = False  # ordered by the issuer, imported on this host
+    serials: dict = field(default_factory=dict)
 
     def sort_key(self) -> tuple:
         until = self.not_after if self.not_after is not None else 0
@@ -57,6 +68,7 @@ class FleetReport:
     hosts: list[str]
     unreachable: list[str]
     rows: list[FleetRow]
+    shared: list[SharedCert] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         counts = {h: 0 for h in FLEET_ORDER}
@@ -79,6 +91,10 @@ def _row(host: str, md: dict, now: int) -> FleetRow:
     cert = md.get("cert") if isinstance(md.get("cert"), dict) else {}
     valid = cert.get("valid") if isinstance(cert.get("valid"), dict) else {}
     row.not_after = _int(valid.get("until-unix"))
+    fleet = fleet_of(md)
+    if fleet is not None:
+        row.issuer, row.imported = fleet["issuer"], fleet.get("issued-here") is False
+        row.serials = serials_of(md)
     worst = len(STAPLE_ORDER)
     for key, one in cert.items():
         if key == "valid" or not isinstance(one, dict) or not isinstance(one.get("ocsp"), dict):
@@ -119,8 +135,28 @@ def build_fleet_report(statuses: dict, now: datetime.datetime) -> FleetReport:
         for md in mds:
             if isinstance(md, dict):
                 rows.append(_row(str(host), md, stamp))
+    shared = shared_certs(statuses)
+    _mark_drift(rows, shared, statuses)
     rows.sort(key=FleetRow.sort_key)
-    return FleetReport(now, sorted(str(h) for h in statuses), unreachable, rows)
+    return FleetReport(now, sorted(str(h) for h in statuses), unreachable, rows, shared)
+
+
+def _mark_drift(rows: list[FleetRow], shared: list[SharedCert], statuses: dict) -> None:
+    """Members behind their issuer become drift rows (unless already more urgent); a shared
+    domain whose issuer gave no status gets a row saying what members keep serving."""
+    index = {(r.host, r.md): r for r in rows}
+    for cert in shared:
+        for member in cert.behind:
+            row = index.get((member.host, cert.md))
+            if row is None:  # reachable, but it does not report the domain at all
+                row = FleetRow(host=member.host, md=cert.md, health=DRIFT, issuer=cert.issuer, imported=True)
+                rows.append(row)
+            elif fleet_rank(row.health) <= fleet_rank(DRIFT):
+                continue
+            row.health, row.health_descr = DRIFT, member.descr
+        if not cert.issuer_reachable:
+            rows.append(FleetRow(host=cert.issuer, md=cert.md, health=UNREACHABLE, health_descr=cert.note,
+                                 issuer=cert.issuer))
 
 
 def _timeline_buckets(report: FleetReport) -> list[dict]:
@@ -162,10 +198,25 @@ def fleet_json(report: FleetReport) -> dict:
             item["expires-in-seconds"] = row.not_after - now
         if row.last_error:
             item["last-error"] = row.last_error
+        if row.issuer is not None:
+            item["issuer"], item["imported"], item["serials"] = row.issuer, row.imported, dict(row.serials)
         rows.append(item)
     return {"generator": "mdfleet.md", "generated": http_date(report.generated), "generated-unix": now,
             "hosts": {"total": len(report.hosts), "unreachable": report.unreachable},
-            "summary": report.summary(), "rows": rows, "timeline": _timeline_buckets(report)}
+            "summary": report.summary(), "rows": rows, "shared": [_shared_json(c) for c in report.shared],
+            "timeline": _timeline_buckets(report)}
+
+
+def _shared_json(cert: SharedCert) -> dict:
+    doc: dict = {"md": cert.md, "issuer": cert.issuer, "issuer-reachable": cert.issuer_reachable,
+                 "serials": dict(cert.serials), "note": cert.note,
+                 "drift": [m.host for m in cert.behind],
+                 "members": [{"host": m.host, "state": m.state, "serials": dict(m.serials), "detail": m.descr}
+                             for m in cert.members]}
+    if cert.not_after is not None:
+        doc["not-after"] = http_date(datetime.datetime.fromtimestamp(cert.not_after, datetime.timezone.utc))
+        doc["not-after-unix"] = cert.not_after
+    return doc
 
 
 def _timeline_svg(report: FleetReport) -> str:
@@ -205,6 +256,28 @@ def _moment(value: int | None, now: int) -> str:
         return "-"
     text = http_date(datetime.datetime.fromtimestamp(value, datetime.timezone.utc))
     return '%s<br><span class="small">%s</span>' % (esc(text), esc(human_delta(value - now)))
+
+
+def _shared_html(report: FleetReport) -> str:
+    """Shared certificates: the issuer's serial and each member's state, drift first."""
+    if not report.shared:
+        return ""
+    rows = []
+    for cert in report.shared:
+        members = "<br>".join("%s %s" % (badge("health", MEMBER_HEALTH.get(m.state, Health.INCOMPLETE), m.state),
+                                         esc(m.host)) for m in cert.members) or "-"
+        health = DRIFT if cert.behind else (UNREACHABLE if not cert.issuer_reachable else Health.OK)
+        rows.append('<tr class="health-%s" data-md="%s" data-issuer="%s" data-drift="%s">'
+                    % (esc(health), esc(cert.md), esc(cert.issuer), esc(" ".join(m.host for m in cert.behind)))
+                    + "<td><b>%s</b></td>" % esc(cert.md)
+                    + '<td>%s<br><span class="small mono">%s</span></td>'
+                    % (esc(cert.issuer), esc(serial_text(cert.serials)))
+                    + "<td>%s</td>" % members
+                    + '<td class="small">%s</td>' % esc(cert.note)
+                    + "</tr>")
+    return ('<h2>Shared certificates (issued once, imported by the members)</h2><table id="shared"><thead><tr>'
+            "<th>Managed domain</th><th>Issuer (serial)</th><th>Members</th><th>Note</th></tr></thead>"
+            "<tbody>%s</tbody></table>" % "\n".join(rows))
 
 
 def render_fleet_html(report: FleetReport, title: str = "mdfleet fleet status") -> str:
@@ -252,10 +325,11 @@ def render_fleet_html(report: FleetReport, title: str = "mdfleet fleet status") 
         "<th>Managed domain</th><th>Status</th><th>Expires</th><th>Renew at</th><th>Stapling</th>"
         "<th>Errors</th></tr></thead>",
         "<tbody>%s</tbody></table>" % ("\n".join(rows) or empty),
+        _shared_html(report),
         "</body></html>",
         "",
     ])
 
 
 __all__ = ["FleetReport", "FleetRow", "build_fleet_report", "fleet_json", "render_fleet_html", "UNREACHABLE",
-           "FLEET_ORDER"]
+           "DRIFT", "FLEET_ORDER", "MemberState"]

@@ -44,7 +44,7 @@ def _renewal_cell(md: MdView, now: datetime.datetime) -> str:
     ren = md.renewal
     if ren is None:
         return "-"
-    parts = []
+    parts = _fleet_parts(md, now)
     if ren.last_run is not None:
         parts.append("last run %s" % esc(human_delta((ren.last_run - now).total_seconds())))
     if ren.order_pending:
@@ -65,6 +65,20 @@ def _renewal_cell(md: MdView, now: datetime.datetime) -> str:
     if notify is not None and notify.pending:
         parts.append("undelivered: %s" % esc(", ".join(notify.pending)))
     return "<br>".join(parts) or "-"
+
+
+def _fleet_parts(md: MdView, now: datetime.datetime) -> list[str]:
+    """A shared domain: who orders it (imported here) or whom it is ordered for (issued here)."""
+    fleet = md.fleet
+    if fleet is None:
+        return []
+    if fleet.issued_here:
+        others = [m for m in fleet.members if m != fleet.issuer]
+        return ["shared: issued here" + (" for %s" % esc(", ".join(others)) if others else "")]
+    text = "issued by <b>%s</b>" % esc(fleet.issuer)
+    if fleet.imported_at is not None:
+        text += ", imported %s" % esc(human_delta((fleet.imported_at - now).total_seconds()))
+    return [text]
 
 
 def cert_rows(report: StatusReport) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 
-from .model import CertView, Health, MdView, NotifyFailure, NotifyView, RenewalView, StapleView, StatusReport
+from .model import CertView, FleetView, Health, MdView, NotifyFailure, NotifyView, RenewalView, StapleView, StatusReport
 from .timefmt import http_date, unix
 
 RENEW_MODE_MANUAL = 0  # mod_md's MD_RENEW_MANUAL: static files
@@ -82,8 +82,9 @@ def cert_json(cert: CertView) -> dict:
     return doc
 
 
-def renewal_json(name: str, renewal: RenewalView) -> dict:
+def renewal_json(name: str, renewal: RenewalView, issued_by: str | None = None) -> dict:
     doc: dict = {"name": name, "finished": renewal.finished, "errors": renewal.errors}
+    _put(doc, "issued-by", issued_by)  # a shared domain ordered by another host: it renews it
     _time(doc, "last-run", renewal.last_run)
     _time(doc, "last-success", renewal.last_success)
     _time(doc, "next-run", renewal.next_run)
@@ -123,6 +124,17 @@ def notify_json(view: NotifyView) -> dict:
     return doc
 
 
+def md_fleet_json(fleet: FleetView) -> dict:
+    """Our own key for shared domains: who orders it, who serves it, where this host's set came from."""
+    doc: dict = {"issuer": fleet.issuer, "issued-here": fleet.issued_here, "members": list(fleet.members),
+                 "imported": None}
+    if fleet.imported_from is not None:
+        imported: dict = {"from": fleet.imported_from}
+        _time(imported, "at", fleet.imported_at)
+        doc["imported"] = imported
+    return doc
+
+
 def md_json(md: MdView, now: datetime.datetime) -> dict:
     doc: dict = {"name": md.name, "domains": list(md.domains), "state": md.state,
                  "state-descr": md.state_descr,
@@ -149,8 +161,10 @@ def md_json(md: MdView, now: datetime.datetime) -> dict:
     for view in md.certs:
         cert[view.key_type] = cert_json(view)
     doc["cert"] = cert
+    if md.fleet is not None:
+        doc["fleet"] = md_fleet_json(md.fleet)
     if md.renewal is not None:
-        doc["renewal"] = renewal_json(md.name, md.renewal)
+        doc["renewal"] = renewal_json(md.name, md.renewal, md.fleet.issuer if md.imported and md.fleet else None)
     if md.notify is not None:
         doc["notify"] = notify_json(md.notify)
     return doc
@@ -166,4 +180,4 @@ def report_json(report: StatusReport) -> dict:
     return doc
 
 
-__all__ = ["report_json", "md_json", "cert_json", "staple_json", "renewal_json", "notify_json"]
+__all__ = ["report_json", "md_json", "cert_json", "staple_json", "renewal_json", "notify_json", "md_fleet_json"]

@@ -187,6 +187,17 @@ class NotifyView:
 
 
 @dataclass
+class FleetView:
+    """A shared domain (mdcore.fleet): who orders it, who serves it, where this host's set came from."""
+
+    issuer: str
+    issued_here: bool
+    members: list[str] = field(default_factory=list)
+    imported_from: str | None = None  # the host whose set is active here (None: ordered here)
+    imported_at: datetime.datetime | None = None
+
+
+@dataclass
 class MdView:
     name: str
     domains: list[str] = field(default_factory=list)
@@ -209,6 +220,12 @@ class MdView:
     renew: bool = False  # mod_md's 'renew': a renewal is due or under way
     renewal: RenewalView | None = None
     notify: NotifyView | None = None
+    fleet: FleetView | None = None  # shared domains only
+
+    @property
+    def imported(self) -> bool:
+        """Ordered by another host of the fleet: this host only imports its sets."""
+        return self.fleet is not None and not self.fleet.issued_here
 
     @property
     def valid_from(self) -> datetime.datetime | None:
@@ -476,8 +493,34 @@ def _managed(store: Store, name: str, now: datetime.datetime, stapling: bool) ->
     md.renewal = _renewal_view(job, store.order_in_progress(name))
     retrying = md.renewal.errors and md.renewal.next_retry
     md.renewal.next_run = md.renewal.next_retry if retrying else md.renew_at
+    md.fleet = _fleet_view(cfg, set_doc)
+    if md.imported:
+        md.renewal.next_run = None  # this host never renews it: its issuer does
     _judge(md, set_doc, now)
+    if md.imported:
+        _judge_member(md)
     return md
+
+
+def _fleet_view(cfg: dict, set_doc: dict) -> FleetView | None:
+    fleet = cfg.get("fleet") if isinstance(cfg.get("fleet"), dict) else {}
+    imported = set_doc.get("imported") if isinstance(set_doc.get("imported"), dict) else {}
+    source = imported.get("from") if isinstance(imported.get("from"), str) else None
+    issuer = fleet.get("issuer") if isinstance(fleet.get("issuer"), str) else source
+    if not issuer:
+        return None
+    issued_here = fleet.get("issued_here") if isinstance(fleet.get("issued_here"), bool) else source is None
+    return FleetView(issuer, issued_here, _str_list(fleet.get("members")), source, parse_iso(imported.get("at")))
+
+
+def _judge_member(md: MdView) -> None:
+    """An imported domain waits for its issuer: say so where the generic text speaks of renewing."""
+    issuer = md.fleet.issuer if md.fleet else "?"
+    if md.health == Health.INCOMPLETE:
+        md.health_descr = "no certificate yet: waiting for the set from its issuer %s" % issuer
+    elif md.health == Health.RENEWING:
+        md.health_descr = "%s; waiting for a newer set from its issuer %s (distribution is late)" % (
+            md.health_descr.replace("; renewal due", ""), issuer)
 
 
 # -- certificate files that are only monitored ------------------------------------------------
@@ -589,6 +632,6 @@ def build_status(store: Store, clock: Clock, names: list[str] | None = None, oth
     return report
 
 
-__all__ = ["MdState", "Health", "StapleHealth", "CertFiles", "StapleView", "CertView", "RenewalError",
+__all__ = ["MdState", "Health", "StapleHealth", "FleetView", "CertFiles", "StapleView", "CertView", "RenewalError",
            "LogEntry", "RenewalView", "NotifyFailure", "NotifyView", "MdView", "StatusReport",
            "build_status", "managed_domain_names", "notify_view", "load_staple"]

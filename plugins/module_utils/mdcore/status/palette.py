@@ -12,6 +12,7 @@ HEALTH_COLOURS = {
     "renewing": ("#1565c0", "#d6e7fb"),
     "ok": ("#2e7d32", "#dcefdc"),
     "unreachable": ("#37474f", "#cfd8dc"),  # fleet report: no status from this host
+    "drift": ("#6a1b9a", "#ecd9f5"),  # fleet report: a member serves another serial than its issuer
 }
 
 STAPLE_COLOURS = {

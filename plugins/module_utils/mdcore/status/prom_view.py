@@ -113,6 +113,9 @@ def render_prometheus(report: StatusReport) -> str:
         ("mdfleet_md_renewal_next_run_timestamp_seconds",
          "Next renewal attempt (retry after errors, or renew-at)"),
         ("mdfleet_md_order_pending", "1 while an order is in progress"),
+        ("mdfleet_md_imported", "Shared domains: 1 when ordered by another host (issuer) and imported here, 0 when "
+                                "issued here"),
+        ("mdfleet_md_imported_timestamp_seconds", "When the active set of a shared domain came from its issuer"),
         ("mdfleet_notify_failures", "Failed runs of the message command in a row"),
         ("mdfleet_notify_pending", "Events not yet delivered to the message command"),
         ("mdfleet_ocsp_status", "1 for the staple's current OCSP status (good, revoked, unknown, "
@@ -167,6 +170,11 @@ def render_prometheus(report: StatusReport) -> str:
             for key, moment in (("last_run", md.renewal.last_run), ("next_run", md.renewal.next_run)):
                 if moment is not None:
                     f["mdfleet_md_renewal_%s_timestamp_seconds" % key].add(ml, int(moment.timestamp()))
+        if md.fleet is not None:
+            fl = dict(ml, issuer=md.fleet.issuer)
+            f["mdfleet_md_imported"].add(fl, md.imported)
+            if md.imported and md.fleet.imported_at is not None:
+                f["mdfleet_md_imported_timestamp_seconds"].add(fl, int(md.fleet.imported_at.timestamp()))
         if md.notify is not None:
             f["mdfleet_notify_failures"].add(ml, md.notify.failures)
             f["mdfleet_notify_pending"].add(ml, len(md.notify.pending))

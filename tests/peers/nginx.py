@@ -23,13 +23,15 @@ NGINX = "/usr/sbin/nginx"
 
 @dataclass
 class TlsSite:
-    """An HTTPS server block. stapling_file: a DER OCSP response (nginx's ssl_stapling_file)."""
+    """An HTTPS server block. stapling_file: a DER OCSP response (nginx's ssl_stapling_file);
+    extra: more directives (e.g. the `include` of mdfleet webglue's stapling file)."""
 
     cert: Path
     key: Path
     stapling_file: Path | None = None
     server_name: str = "_"
     port: int = 0  # 0: pick a free port at construction
+    extra: str = ""
 
 
 class Nginx(Peer):
@@ -119,6 +121,7 @@ http {{
         ssl_certificate {site.cert};
         ssl_certificate_key {site.key};
         {stapling}
+        {site.extra}
         location / {{ return 200 "ok\\n"; }}
     }}
 """

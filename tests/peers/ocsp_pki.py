@@ -284,4 +284,6 @@ def install_md(store, md: str, leaf, key_types=("p256",)) -> None:
                           ("fullchain.pem", leaf.fullchain_path), ("privkey.pem", leaf.key_path)):
             with open(src, "rb") as fin, open(os.path.join(folder, name), "wb") as fout:
                 fout.write(fin.read())
-    store.activate(md, {"key_types": list(key_types), "domains": [md]})
+    # set.json as issuance writes it, as far as readers of served certificates look (the serial)
+    store.activate(md, {"key_types": list(key_types), "domains": [md],
+                        "certs": {kt: {"serial": "%X" % leaf.cert.serial_number} for kt in key_types}})

@@ -1,5 +1,6 @@
-"""The `mdfleet` host command: drive, renew, staple, status, check-config, dns-persist-record, and
-the fleet's fleet-state, export, import and account (mdcore/fleet/commands.py).
+"""The `mdfleet` host command: drive, renew, staple, status, check-config, dns-persist-record,
+webglue (mdcore/webglue/cli.py), and the fleet's fleet-state, export, import and account
+(mdcore/fleet/commands.py).
 
 `drive` is mod_md's housekeeping for the whole host, run by the systemd timer: renew what is due,
 reload the web server (only after its config test passed), refresh OCSP staples (and reload again
@@ -31,6 +32,7 @@ from .ocsp.state import OcspStatus, StapleAction, StapleResult
 from .reload import ReloadOutcome, reload_server
 from .status import build_status, render_html, render_prometheus, report_json, write_status_files
 from .store import Store
+from .webglue import cli as webglue_cli
 
 DEFAULT_CONFIG = "/etc/mdfleet/config.json"
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
@@ -242,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate the configuration and exit")
     persist_cli.add_parser(sub)
     fleet_commands.add_parsers(sub)
+    webglue_cli.add_parser(sub)
     return parser
 
 
@@ -254,6 +257,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     args = build_parser().parse_args(argv)
     clock = Clock()
     try:
+        if args.command == "webglue":  # reads its own file (webglue.json), not the host config
+            return webglue_cli.main(args, clock, out, err)
         cfg = load_host_config(args.config)
         if args.command == "check-config":
             out.write("%s: OK, %d managed domain(s)\n" % (cfg.path, len(cfg.domains)))

@@ -6,12 +6,14 @@ and what is wrong: "config.json: domains[1] (shop): key_types: unknown key type 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from .config import ACCOUNT_KEYS, MD_KEYS, AccountConfig, MdConfig, account_config_from_dict, md_config_from_dict
 from .errors import ConfigError
 from .fleet.roles import check_host_name, default_host
+from .jsonconfig import argv_list as _argv
+from .jsonconfig import config_error as _fail
+from .jsonconfig import load_json_file
 from .window import Window
 
 TOP_KEYS = frozenset({"store", "challenges_dir", "workers", "lock_wait", "defaults", "domains", "message_cmd",
@@ -75,22 +77,10 @@ class HostConfig:
         return next((md for md in self.domains if md.name == name), None)
 
 
-def _fail(path: str, where: str, what: str) -> ConfigError:
-    return ConfigError("%s: %s: %s" % (path, where, what))
-
-
 def _unknown(path: str, where: str, doc: dict, known: frozenset) -> None:
     extra = sorted(set(doc) - known)
     if extra:
         raise _fail(path, where, "unknown key%s %s" % ("s" if len(extra) > 1 else "", ", ".join(extra)))
-
-
-def _argv(path: str, where: str, value) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
-        raise _fail(path, where, "must be a list of arguments (no shell string)")
-    return list(value)
 
 
 def parse_host_config(doc: object, path: str = "config.json") -> HostConfig:
@@ -214,13 +204,4 @@ def _reload(path: str, doc: dict) -> ReloadConfig:
 
 
 def load_host_config(path: str) -> HostConfig:
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise ConfigError("%s: cannot read: %s" % (path, exc.strerror)) from None
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError("%s: not valid JSON: %s" % (path, exc)) from None
-    return parse_host_config(doc, path)
+    return parse_host_config(load_json_file(path), path)

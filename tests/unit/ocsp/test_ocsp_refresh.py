@@ -7,8 +7,6 @@ import base64
 import datetime
 import json
 import os
-import socket
-import threading
 
 import pytest
 from cryptography.x509 import ocsp
@@ -28,6 +26,7 @@ from mdcore.ocsp.persist import BOOK_FILE, paths_for
 from peers.ocsp_fault_responder import Fault
 from peers.ocsp_pki import install_md
 
+from ..fakehaproxy import FakeHaproxy
 from .conftest import OCSP_URL
 
 D = datetime.timedelta(days=1)
@@ -373,37 +372,6 @@ def test_prune(store, setup_md, clock, http, config, rng, pki):
     run(store, setup_md, clock, http, config, rng)
     assert not os.path.exists(gone)
     assert staple_state(store, MD, "p256").status == OcspStatus.GOOD
-
-
-class FakeHaproxy:
-    """A unix socket that answers like haproxy's runtime API."""
-
-    def __init__(self, path, answer=b"OCSP Response updated!\n"):
-        self.path, self.answer, self.commands = path, answer, []
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        self.sock.listen(5)
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        while True:
-            try:
-                conn = self.sock.accept()[0]
-            except OSError:
-                return
-            with conn:
-                data = b""
-                while not data.endswith(b"\n"):
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                self.commands.append(data)
-                conn.sendall(self.answer)
-
-    def close(self):
-        self.sock.close()
 
 
 def test_haproxy_runtime_update(store, leaf, clock, http, rng, tmp_path):

@@ -1,17 +1,18 @@
 """Putting a response where web servers read it: DER files (nginx ssl_stapling_file, haproxy
-<crt>.ocsp), rewritten only when they differ, and haproxy's runtime API over its stats socket."""
+<crt>.ocsp), rewritten only when they differ, and haproxy's runtime API over its stats socket
+(the client is webglue.haproxy_api, shared with the reload wait)."""
 
 from __future__ import annotations
 
 import base64
 import os
-import socket
 
-from ..clock import Clock, Deadline
+from ..clock import Clock
 from ..errors import OcspError
 from ..fsutil import PUBLIC_MODE, read_bytes, write_if_changed
+from ..webglue import haproxy_api
 
-HAPROXY_OK = b"OCSP Response updated"
+HAPROXY_OK = "OCSP Response updated"
 
 
 def write_output(path: str, der: bytes, written: list | None = None) -> bool:
@@ -39,21 +40,6 @@ def differs(path: str, der: bytes) -> bool:
         return True
 
 
-def _connect(address: str, timeout: float) -> socket.socket:
-    if address.startswith("/") or address.startswith("unix@"):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        target = address[5:] if address.startswith("unix@") else address
-    else:
-        if ":" not in address:
-            raise OSError("%r is neither a socket path nor host:port" % address)
-        host, port = address.replace("ipv4@", "").rsplit(":", 1)
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-        target = (host.strip("[]"), int(port))
-    sock.settimeout(timeout)
-    sock.connect(target)
-    return sock
-
-
 # haproxy 2.6 has no OCSP slot for a certificate it loaded without a <crt>.ocsp file: it refuses
 # runtime updates for it until a reload reads the file.
 HAPROXY_NO_SLOT = "does not match any certificate"
@@ -66,27 +52,12 @@ class HaproxyNoSlot(OcspError):
 def haproxy_set_ocsp(address: str, der: bytes, clock: Clock, seconds: float = 5.0) -> str:
     """``set ssl ocsp-response <base64>`` on haproxy's runtime API (a unix socket path or
     host:port); returns haproxy's answer, raises OcspError unless it accepted the response."""
-    deadline = Deadline(clock, seconds)
-    command = b"set ssl ocsp-response " + base64.b64encode(der) + b"\n"
-    reply = b""
     try:
-        with _connect(address, max(0.001, deadline.remaining())) as sock:
-            sock.sendall(command)
-            sock.shutdown(socket.SHUT_WR)
-            while not deadline.expired():
-                sock.settimeout(max(0.001, deadline.remaining()))
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                reply += chunk
-                if len(reply) > 64 * 1024:
-                    break
-    except TimeoutError:
-        raise OcspError("haproxy runtime API %s did not answer within %gs" % (address, seconds)) from None
-    except OSError as exc:
-        raise OcspError("haproxy runtime API %s: %s" % (address, exc.strerror or exc)) from None
-    text = reply.decode("utf-8", "replace").strip()
-    if HAPROXY_OK not in reply:
+        text = haproxy_api.command(address, b"set ssl ocsp-response " + base64.b64encode(der), clock, seconds)
+    except haproxy_api.HaproxyApiError as exc:
+        raise OcspError(str(exc)) from None
+    text = text.strip()
+    if HAPROXY_OK not in text:
         error = HaproxyNoSlot if HAPROXY_NO_SLOT in text else OcspError
         raise error("haproxy refused the OCSP response: %s" % (text or "no answer"))
     return text

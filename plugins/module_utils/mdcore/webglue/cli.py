@@ -1,0 +1,47 @@
+"""The `mdfleet webglue` subcommands. Exit codes: the config test's or reload's own, 1 when haproxy
+does not serve the new certificates in time; errors (MdError) are mdfleet's: 1, and 2 for a bad
+glue config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import TextIO
+
+from ..clock import Clock
+from .commands import reload_and_wait, run_command, sync_files
+from .config import load_glue_config
+
+GLUE_FILE = "webglue.json"  # beside config.json, written by the role
+
+
+def add_parser(sub) -> None:
+    glue = sub.add_parser("webglue", help="web server glue: write its files from the store, test, reload")
+    glue.add_argument("--file", help="the glue config (JSON; default: %s beside --config)" % GLUE_FILE)
+    actions = glue.add_subparsers(dest="glue_command", required=True)
+    sync = actions.add_parser("sync", help="write the web server's files, then run its config test")
+    sync.add_argument("--no-test", action="store_true", help="only write the files")
+    reload = actions.add_parser("reload", help="reload; haproxy: wait until it serves the new certificates")
+    reload.add_argument("--timeout", type=float, default=15.0, help="seconds to wait (default %(default)s)")
+
+
+def main(args: argparse.Namespace, clock: Clock, out: TextIO, err: TextIO) -> int:
+    """Run `webglue sync` or `webglue reload`; raises MdError (the caller reports it)."""
+    cfg = load_glue_config(args.file or os.path.join(os.path.dirname(os.path.abspath(args.config)), GLUE_FILE))
+    if args.glue_command == "reload":
+        code, missing = reload_and_wait(cfg, clock, args.timeout)
+        if missing:
+            err.write("mdfleet webglue: haproxy does not serve %s after %gs\n" % (", ".join(missing), args.timeout))
+        return code
+    result = sync_files(cfg, clock)
+    out.write(json.dumps({"changed": result.changed}) + "\n")
+    out.flush()
+    for note in result.notes:
+        err.write("mdfleet webglue: %s\n" % note)
+    if args.no_test or not cfg.test_command:
+        return 0
+    return run_command(cfg.test_command)
+
+
+__all__ = ["add_parser", "main", "GLUE_FILE"]

@@ -155,3 +155,18 @@ def test_the_fleet_views_match_their_schemas(tmp_path, clock) -> None:
     validate(fleet_json(build_fleet_report(statuses, clock.now())), "fleet-report")
     statuses["web1"] = None
     validate(fleet_json(build_fleet_report(statuses, clock.now())), "fleet-report")
+
+
+def test_expiring_still_fires_on_a_member(tmp_path, clock) -> None:
+    from mdcore.notify import check_expiring
+
+    from ..helpers import RecordingEvents
+
+    root = str(tmp_path / "web2")
+    calm = Spec("calm.example", fleet={"issuer": "web1", "members": MEMBERS, "issued_here": False},
+                imported_from="web1")
+    make_store(root, clock.now(), [shop("web2", age=85 * DAY), calm])
+    store = Store(root, clock)
+    events = RecordingEvents()
+    assert check_expiring(store, build_status(store, clock), events) == ["shop.example"]
+    assert events.fired == [("expiring", "shop.example")]

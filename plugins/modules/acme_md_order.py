@@ -13,8 +13,12 @@ version_added: "0.1.0"
 description:
   - Ensures that a managed domain (as Apache mod_md's C(MDomain)) has one valid certificate per key type,
     obtained from an ACME (RFC 8555) CA and kept in the mdfleet store.
-  - Orders only when no certificate exists, the names or key types changed, the CA changed, the renew
-    window is reached, or O(force) is set. A run with nothing to do contacts no CA.
+  - Orders only when no certificate exists, the names changed, the CA changed, the renew window is reached,
+    the certificate was reported revoked, or O(force) is set. A run with nothing due contacts no CA for orders
+    (it may ask for ACME Renewal Information, see O(ari)).
+  - Key types are compared as a set - reordering O(key_types) changes nothing. An added key type is ordered on
+    its own (the other certificates stay); a removed one leaves the set without contacting the CA.
+  - With several CAs (O(cas)), each one gets O(order_timeout) of its own when the ones before it fail.
   - New certificate sets are built in the store's staging area and activated in one atomic step; an
     interrupted order is resumed on the next run instead of creating a duplicate.
   - After a failure the domain backs off (30 s doubling up to 24 h, with jitter; bad input waits at least
@@ -221,7 +225,7 @@ options:
     type: float
     default: 30
   order_timeout:
-    description: Seconds a whole order (validation and finalization included) may take.
+    description: Seconds a whole order (validation and finalization included) may take, per CA.
     type: float
     default: 300
   store:

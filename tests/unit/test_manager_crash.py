@@ -157,3 +157,22 @@ def test_failed_validation_forgets_the_dead_order(
     result = run_md(make_cfg(key_types=KEYS))
     assert result.action == Action.ORDER and Reason.RESUME not in result.reasons
     assert Reason.RENEW_WINDOW in result.reasons and fake_ca.count("newOrder") - orders_before == len(KEYS)
+
+
+def test_interrupted_order_of_an_added_key_type_keeps_the_other(
+    run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme, store: Store
+) -> None:
+    """Killed while ordering an added key type: the active set is untouched, and the next run
+    finishes that one order, keeping the existing certificate."""
+    first = run_md(make_cfg(key_types=["p256"]))
+    fake_ca.inject("finalize", Crash())
+    with pytest.raises(Crash):
+        run_md(make_cfg(key_types=KEYS))
+    assert store.active_set(MD)["key_types"] == ["p256"]
+    assert store.active_set(MD)["certs"]["p256"]["serial"] == first.certificates["p256"]["serial"]
+    orders_before = fake_ca.count("newOrder")
+    result = run_md(make_cfg(key_types=KEYS))
+    assert set(result.reasons) == {Reason.KEYS_ADDED, Reason.RESUME}
+    assert fake_ca.count("newOrder") == orders_before  # the remembered rsa2048 order is resumed
+    assert result.certificates["p256"]["serial"] == first.certificates["p256"]["serial"]
+    assert sorted(result.certificates) == sorted(KEYS) and not os.path.exists(store.staging_dir(MD))

@@ -187,3 +187,21 @@ def test_renewal_failure_keeps_the_old_set(
     later = run_md(make_cfg())  # within the backoff: the old certificate is still reported
     assert later.action == Action.BACKOFF and Reason.RENEW_WINDOW in later.reasons
     assert later.certificates["p256"]["serial"] == first.certificates["p256"]["serial"]
+
+
+def test_failover_gives_each_ca_its_own_deadline(
+    run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme, net: FakeNet, clock: FakeClock, test_ca: TestCA,
+    store: Store,
+) -> None:
+    """A first CA stuck in 'processing' used to eat the shared order deadline (117 s of 120 s),
+    leaving the second CA 3 s: now each CA gets order_timeout of its own."""
+    second = FakeAcme(clock, test_ca, "https://ca2.test")
+    net.cas[second.directory_url] = second
+    second.webroot = store.challenges_dir
+    fake_ca.stuck_processing = True
+    second.processing_polls = 3
+    second.processing_retry_after = "20"  # the second CA needs a minute of polling too
+    start = clock.monotonic()
+    result = run_md(make_cfg(cas=[{"url": second.directory_url}], order_timeout=120))
+    assert result.changed and store.active_set("www.example.org")["ca_url"] == second.directory_url
+    assert clock.monotonic() - start > 120  # the first CA's time ran out, the second had its own

@@ -51,11 +51,38 @@ def test_names_changed(run_md: Run, make_cfg: MakeCfg) -> None:
     assert sorted(result.certificates["p256"]["names"]) == ["shop.example.org", "www.example.org"]
 
 
-def test_key_types_changed(run_md: Run, make_cfg: MakeCfg) -> None:
-    run_md(make_cfg())
+def test_key_type_added_orders_only_the_new_one(run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme) -> None:
+    """Adding a key type used to re-issue the existing certificates as well."""
+    first = run_md(make_cfg())
+    orders = fake_ca.count("newOrder")
     result = run_md(make_cfg(key_types=["p256", "p384"]))
-    assert Reason.KEYS_CHANGED in result.reasons
+    assert result.reasons == [Reason.KEYS_ADDED] and result.changed
     assert sorted(result.certificates) == ["p256", "p384"]
+    assert fake_ca.count("newOrder") == orders + 1  # p384 only
+    assert result.certificates["p256"]["serial"] == first.certificates["p256"]["serial"]
+    assert result.order_urls["p256"] == first.order_urls["p256"]
+
+
+def test_reordered_key_types_are_no_change(run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme) -> None:
+    """[rsa2048, p256] after [p256, rsa2048] used to re-issue every certificate."""
+    first = run_md(make_cfg(key_types=["p256", "rsa2048"]))
+    orders = fake_ca.count("newOrder")
+    again = run_md(make_cfg(key_types=["rsa2048", "p256"]))
+    assert again.action == Action.NONE and not again.changed and fake_ca.count("newOrder") == orders
+    assert {kt: c["serial"] for kt, c in again.certificates.items()} == \
+        {kt: c["serial"] for kt, c in first.certificates.items()}
+
+
+def test_key_type_removed_needs_no_ca(run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme, store: Store) -> None:
+    first = run_md(make_cfg(key_types=["p256", "rsa2048"]))
+    requests_before = len(fake_ca.seen)
+    result = run_md(make_cfg(key_types=["p256"]))
+    assert result.reasons == [Reason.KEYS_REMOVED] and result.changed
+    assert list(result.certificates) == ["p256"] and len(fake_ca.seen) == requests_before
+    assert result.certificates["p256"]["serial"] == first.certificates["p256"]["serial"]
+    assert store.active_set(first.md)["key_types"] == ["p256"]
+    assert not os.path.exists(os.path.join(store.active_dir(first.md), "rsa2048"))
+    assert (os.stat(result.certificates["p256"]["key_path"]).st_mode & 0o777) == 0o600
 
 
 def test_renew_window(run_md: Run, make_cfg: MakeCfg, clock: FakeClock, fake_ca: FakeAcme) -> None:

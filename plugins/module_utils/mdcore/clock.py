@@ -64,6 +64,10 @@ class Deadline:
         """A timeout or sleep no longer than what is left of the deadline."""
         return max(0.0, min(wanted, self.remaining()))
 
+    def within(self, seconds: float) -> Deadline:
+        """A deadline of its own for one step (``seconds``), never later than this one."""
+        return Deadline(self.clock, self.bounded(seconds))
+
 
 def utc_from_timestamp(ts: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc)

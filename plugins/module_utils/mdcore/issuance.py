@@ -149,7 +149,7 @@ def _order_info(cfg: MdConfig, ca: CaConfig) -> dict:
 def _pending_matches(pending: dict | None, cfg: MdConfig, ca: CaConfig) -> bool:
     return bool(pending) and pending.get("ca_url") == ca.url and \
         sorted(pending.get("names", [])) == sorted(cfg.domains) and \
-        pending.get("key_types") == list(cfg.key_types)
+        sorted(pending.get("key_types", [])) == sorted(cfg.key_types)
 
 
 def resumable(store: Store, cfg: MdConfig) -> bool:
@@ -162,10 +162,42 @@ def resumable(store: Store, cfg: MdConfig) -> bool:
     return store.order_in_progress(cfg.name, list(cfg.key_types))
 
 
+def _keep_files(store: Store, md: str, staging: str, key_types: list[str]) -> None:
+    """Copy the active certificates of ``key_types`` into staging: they go into the new set as they
+    are (a key type added to a domain does not renew the others)."""
+    active = store.active_dir(md)
+    for kt in key_types:
+        folder = ensure_dir(os.path.join(staging, kt))
+        if os.path.exists(os.path.join(folder, FULLCHAIN_FILE)):
+            continue  # copied before an interruption
+        for name in (KEY_FILE, CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE):  # fullchain last: it marks "done"
+            data = read_bytes(os.path.join(active, kt, name))
+            if data is None:
+                raise MdError("the active set of %s lacks %s/%s" % (md, kt, name))
+            atomic_write(os.path.join(folder, name), data, 0o600 if name == KEY_FILE else 0o644)
+
+
+def keep_only(store: Store, cfg: MdConfig, clock: Clock, keep: list[str]) -> dict:
+    """Activate a new set holding only the active certificates of ``keep`` (key types were removed
+    from the configuration): nothing is ordered, no CA is contacted. Returns set.json."""
+    current = store.active_set(cfg.name) or {}
+    store.discard_staging(cfg.name)
+    staging = store.begin_staging(cfg.name, {"md": cfg.name, "names": list(cfg.domains), "key_types": list(keep),
+                                             "ca_url": current.get("ca_url"), "orders": {}})
+    _keep_files(store, cfg.name, staging, keep)
+    set_info = dict(current, key_types=list(keep), created=to_iso(clock.now()),
+                    orders={kt: url for kt, url in (current.get("orders") or {}).items() if kt in keep},
+                    certs={kt: current["certs"][kt] for kt in keep})
+    store.activate(cfg.name, set_info)
+    return set_info
+
+
 def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: EventSink,
            deadline: Deadline, replaces: dict | None = None,
-           transport_factory: TransportFactory = transport_for) -> dict:
-    """Order (or resume) one certificate per key type and activate the set; returns set.json."""
+           transport_factory: TransportFactory = transport_for, keep: list[str] | None = None) -> dict:
+    """Order (or resume) one certificate per key type and activate the set; returns set.json.
+    ``keep``: key types whose active certificates go into the new set unchanged (only when the
+    active set is from this CA: a set holds the certificates of one CA)."""
     if cfg.imported:  # the manager never plans an order for it; this guards every other caller
         raise ConfigError("managed domain %s is ordered by %s, not on this host" % (cfg.name, cfg.issuer))
     check_may_use_account(store, cfg, ca)
@@ -180,6 +212,9 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
         store.begin_staging(cfg.name, pending)
     staging = store.staging_dir(cfg.name)
     order_path = os.path.join(staging, ORDER_FILE)
+    current = store.active_set(cfg.name) or {}
+    keep = [kt for kt in (keep or []) if current.get("ca_url") == ca.url and kt in current.get("certs", {})]
+    _keep_files(store, cfg.name, staging, keep)
     directory = transport.directory(deadline) if cfg.challenge.type == ChallengeType.DNSPERSIST01 else None
     solvers = make_solvers(cfg, store, clock, ca.url, directory)
     try:
@@ -214,10 +249,13 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
     finally:
         for solver in {id(s): s for s in solvers.values()}.values():
             solver.close()
+    orders = {kt: url for kt, url in (current.get("orders") or {}).items() if kt in keep}
+    orders.update(pending["orders"])
     set_info = {
         "md": cfg.name, "names": list(cfg.domains), "key_types": list(cfg.key_types), "ca_url": ca.url,
-        "account_url": account.url, "created": to_iso(clock.now()), "orders": dict(pending["orders"]),
-        "certs": {kt: facts_json(_facts(staging, kt)) for kt in cfg.key_types},
+        "account_url": account.url, "created": to_iso(clock.now()), "orders": orders,
+        "certs": {kt: current["certs"][kt] if kt in keep else facts_json(_facts(staging, kt))
+                  for kt in cfg.key_types},
     }
     store.activate(cfg.name, set_info)
     return set_info

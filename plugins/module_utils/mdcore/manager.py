@@ -21,7 +21,7 @@ from .clock import Clock, Deadline, from_iso, to_iso
 from .config import MdConfig
 from .errors import ConfigError, MdError, StoreError
 from .events import NO_EVENTS, URGENT, EventName, EventSink
-from .issuance import TransportFactory, lifetime_of, obtain, resumable, transport_for
+from .issuance import TransportFactory, keep_only, lifetime_of, obtain, resumable, transport_for
 from .job import JobError, JobState
 from .ocsp.persist import staple_state
 from .policy import backoff_seconds
@@ -40,7 +40,9 @@ class Action:
 class Reason:
     NO_CERT = "no certificate yet"
     NAMES_CHANGED = "names changed"
-    KEYS_CHANGED = "key types changed"
+    KEYS_CHANGED = "key types changed"  # a member's set: the issuer must deliver the configured ones
+    KEYS_ADDED = "key types added"  # only the new key types are ordered
+    KEYS_REMOVED = "key types removed"  # the set is activated again without them, nothing is ordered
     CA_CHANGED = "CA changed"
     RENEW_WINDOW = "renew window reached"
     FORCED = "forced"
@@ -51,6 +53,11 @@ class Reason:
     ISSUER_LATE = "renew window reached: the issuer should have renewed (distribution is late)"
 
 
+# Reasons that concern only the set's key types: the certificates of the other key types stay as they
+# are (also when an order for an added key type is resumed).
+KEY_TYPE_REASONS = frozenset({Reason.KEYS_ADDED, Reason.KEYS_REMOVED, Reason.RESUME})
+
+
 @dataclass
 class Plan:
     md: str
@@ -58,6 +65,7 @@ class Plan:
     reasons: list[str] = field(default_factory=list)
     renew_at: datetime.datetime | None = None
     retry_at: datetime.datetime | None = None
+    keep: list[str] = field(default_factory=list)  # key types whose active certificates go into the new set
 
 
 @dataclass
@@ -134,7 +142,7 @@ def member_plan(store: Store, cfg: MdConfig, now: datetime.datetime) -> Plan:
         plan.renew_at = renew_at(current, Window.parse(cfg.renew_window))
         if sorted(current.get("names", [])) != sorted(cfg.domains):
             plan.reasons.append(Reason.NAMES_CHANGED)
-        if current.get("key_types") != cfg.key_types:
+        if set(current.get("key_types", [])) != set(cfg.key_types):  # sets: reordering is no change
             plan.reasons.append(Reason.KEYS_CHANGED)
         if plan.renew_at is not None and plan.renew_at <= now:
             plan.reasons.append(Reason.ISSUER_LATE)
@@ -161,13 +169,16 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
         plan.renew_at, via_ari = effective_renew_at(current, job, cfg)
     if force:
         plan.reasons.append(Reason.FORCED)
+    active_kts = [kt for kt in (current or {}).get("key_types", []) if kt in (current or {}).get("certs", {})]
     if not current:
         plan.reasons.append(Reason.NO_CERT)
     else:
         if sorted(current.get("names", [])) != sorted(cfg.domains):
             plan.reasons.append(Reason.NAMES_CHANGED)
-        if current.get("key_types") != cfg.key_types:
-            plan.reasons.append(Reason.KEYS_CHANGED)
+        if set(cfg.key_types) - set(active_kts):  # compared as sets: reordering is no change
+            plan.reasons.append(Reason.KEYS_ADDED)
+        if set(active_kts) - set(cfg.key_types):
+            plan.reasons.append(Reason.KEYS_REMOVED)
         if current.get("ca_url") not in [c.url for c in cfg.cas]:
             plan.reasons.append(Reason.CA_CHANGED)
         if plan.renew_at is not None and plan.renew_at <= now:
@@ -181,6 +192,9 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
     if not plan.reasons:
         return plan
     plan.action = Action.ORDER
+    if current and set(plan.reasons) <= KEY_TYPE_REASONS and \
+            {Reason.KEYS_ADDED, Reason.KEYS_REMOVED} & set(plan.reasons):
+        plan.keep = [kt for kt in cfg.key_types if kt in active_kts]
     retry_at = job.retry_at()
     same_input = job.last_error is not None and job.notified.get("config") == config_digest(cfg, store)
     if not force and not ignore_backoff and job.errors and retry_at and retry_at > now and same_input:
@@ -251,16 +265,21 @@ def _record_failure(store: Store, cfg: MdConfig, clock: Clock, exc: MdError) -> 
     job.save(store.job_path(cfg.name))
 
 
-def _record_success(store: Store, cfg: MdConfig, clock: Clock, set_info: dict) -> None:
+def _record_success(store: Store, cfg: MdConfig, clock: Clock, set_info: dict, kept: list[str] | None = None) -> None:
     job = JobState.load(store.job_path(cfg.name), cfg.name)
     now = clock.now()
+    kept = kept or []
     job.errors, job.next_retry, job.last_error = 0, None, None
     job.last_run = job.last_success = to_iso(now)
-    # New certificates: their first ARI check waits a while (a fresh certificate is not due).
-    job.ari = {kt: {"cert_id": c.get("ari_cert_id"), "supported": True, "next_check": to_iso(now + FIRST_CHECK)}
+    # New certificates: their first ARI check waits a while (a fresh certificate is not due); the
+    # ones kept from the previous set keep their ARI state.
+    job.ari = {kt: (job.ari[kt] if kt in kept and kt in job.ari else
+                    {"cert_id": c.get("ari_cert_id"), "supported": True, "next_check": to_iso(now + FIRST_CHECK)})
                for kt, c in set_info["certs"].items() if c.get("ari_cert_id")}
-    job.add_log(now, "renewed", "new certificate set %s" % ", ".join(
-        "%s serial %s" % (kt, c["serial"]) for kt, c in set_info["certs"].items()))
+    new = [kt for kt in set_info["certs"] if kt not in kept]
+    job.add_log(now, "renewed", "new certificate set %s%s" % (
+        ", ".join("%s serial %s" % (kt, set_info["certs"][kt]["serial"]) for kt in new) or "without new certificates",
+        "; kept %s" % ", ".join(kept) if kept else ""))
     job.save(store.job_path(cfg.name))
 
 
@@ -280,22 +299,29 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
         return _result(store, cfg, plan, False)
     if check_mode:
         return _result(store, cfg, plan, True)
+    if set(plan.keep) == set(cfg.key_types):  # only key types removed: a new set, no CA involved
+        set_info = keep_only(store, cfg, clock, plan.keep)
+        _record_success(store, cfg, clock, set_info, kept=plan.keep)
+        return _result(store, cfg, plan, True)
     if not events.fire(EventName.RENEWING, cfg.name, {"reasons": plan.reasons}):
         plan.action = Action.POSTPONED
         return _result(store, cfg, plan, False)
-    deadline = Deadline(clock, cfg.order_timeout)
+    # Failover: each CA gets an order deadline of its own (a first CA stuck in 'processing' must
+    # not eat the next one's time), all of them within one bound for the domain.
+    total = Deadline(clock, cfg.order_timeout * len(cfg.cas))
     last: MdError | None = None
     for ca in cfg.cas:  # failover: the next CA gets its turn when one fails
         try:
-            set_info = obtain(store, cfg, ca, clock, events, deadline, replaces=_replaces(store, cfg, ca),
-                              transport_factory=transport_factory)
+            set_info = obtain(store, cfg, ca, clock, events, total.within(cfg.order_timeout),
+                              replaces=_replaces(store, cfg, ca), transport_factory=transport_factory,
+                              keep=plan.keep)
         except MdError as exc:
             last = exc
             continue
         except OSError as exc:  # the store failed under us (disk full, read-only): not the CA's fault
             last = StoreError("cannot write the store %s: %s" % (store.root, exc.strerror or exc))
             break
-        _record_success(store, cfg, clock, set_info)
+        _record_success(store, cfg, clock, set_info, kept=plan.keep)
         events.fire(EventName.RENEWED, cfg.name, {"serials": {k: c["serial"] for k, c in set_info["certs"].items()},
                                                   URGENT: Reason.REVOKED in plan.reasons})
         return _result(store, cfg, plan, True)

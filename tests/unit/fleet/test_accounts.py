@@ -212,3 +212,38 @@ def test_check_mode_writes_no_account(fake_ca, stores, clock, net) -> None:
     assert (result.action, result.changed) == (ImportAction.WOULD_IMPORT, True)
     assert os.listdir(stores[MEMBER].path("accounts")) == []
     assert AccountStore(stores[MEMBER].path("accounts")).load(fake_ca.directory_url, None) is None
+
+
+def test_a_crash_after_the_ca_switched_keys_keeps_the_account(issue, own, fake_ca, stores, clock, net,
+                                                              monkeypatch) -> None:
+    """The CA accepted the key change, the holder died before replacing account.key.pem: the new
+    key was kept beside it, and the next use of the account asks the CA and keeps the new one."""
+    first = holder_ensure(stores, fake_ca, clock, net)
+    acct = AccountConfig(CaConfig(fake_ca.directory_url))
+
+    def killed(*_args) -> None:
+        raise Crash()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(AccountStore, "save_key", killed)
+        with pytest.raises(Crash):
+            rollover(stores[HOLDER], acct, HOLDER, HOLDER, clock, transport_factory=net.transport)
+    accounts = AccountStore(stores[HOLDER].path("accounts"))
+    assert accounts.load_next_key(fake_ca.directory_url, None) is not None
+    with pytest.raises(Exception, match="interrupted key rollover: run mdfleet account ensure"):
+        export_account(stores[HOLDER], fake_ca.directory_url, None, HOLDER, clock)
+    assert holder_ensure(stores, fake_ca, clock, net).key_thumbprint != first.key_thumbprint
+    assert accounts.load_next_key(fake_ca.directory_url, None) is None
+    assert issue(own(HOLDER), host=HOLDER).action == Action.ORDER  # the CA takes the kept key
+    assert fake_ca.count("newAccount") == 1
+
+
+def test_a_crash_before_the_ca_switched_keeps_the_old_key(issue, own, fake_ca, stores, clock, net) -> None:
+    first = holder_ensure(stores, fake_ca, clock, net)
+    fake_ca.inject("keyChange", Crash())
+    with pytest.raises(Crash):
+        rollover(stores[HOLDER], AccountConfig(CaConfig(fake_ca.directory_url)), HOLDER, HOLDER, clock,
+                 transport_factory=net.transport)
+    assert holder_ensure(stores, fake_ca, clock, net).key_thumbprint == first.key_thumbprint
+    assert AccountStore(stores[HOLDER].path("accounts")).load_next_key(fake_ca.directory_url, None) is None
+    assert issue(own(HOLDER), host=HOLDER).action == Action.ORDER

@@ -12,10 +12,12 @@ from ..errors import ConfigError, MdError, StoreError
 from ..fsutil import atomic_write, ensure_dir, read_bytes, read_json, write_json
 from ..keys import generate_key, key_from_pem, key_spec, key_to_pem
 from .jws import AccountKey, eab_binding, sign_request
+from .problems import AcmeProblemError
 from .resources import AccountRef, Status
 from .transport import AcmeTransport
 
 ACCOUNT_KEY_TYPES = ("p256", "p384", "rsa2048", "rsa3072", "rsa4096")
+NEXT_KEY_FILE = "account.key.next.pem"
 
 
 @dataclass
@@ -61,6 +63,25 @@ class AccountStore:
         folder = ensure_dir(self.folder(directory_url, eab_kid))
         atomic_write(os.path.join(folder, "account.key.pem"), key_to_pem(key.key))
 
+    # A key rollover's new key, saved before the CA is asked to switch: a crash after the CA
+    # switched but before account.key.pem was replaced must not lose the account.
+    def next_key_path(self, directory_url: str, eab_kid: str | None) -> str:
+        return os.path.join(self.folder(directory_url, eab_kid), NEXT_KEY_FILE)
+
+    def load_next_key(self, directory_url: str, eab_kid: str | None) -> AccountKey | None:
+        pem = read_bytes(self.next_key_path(directory_url, eab_kid))
+        return AccountKey(key_from_pem(pem)) if pem else None
+
+    def save_next_key(self, directory_url: str, eab_kid: str | None, key: AccountKey) -> None:
+        ensure_dir(self.folder(directory_url, eab_kid))
+        atomic_write(self.next_key_path(directory_url, eab_kid), key_to_pem(key.key))
+
+    def drop_next_key(self, directory_url: str, eab_kid: str | None) -> None:
+        try:
+            os.unlink(self.next_key_path(directory_url, eab_kid))
+        except FileNotFoundError:
+            pass
+
     def save(self, ref: AccountRef, status: str = Status.VALID) -> None:
         folder = ensure_dir(self.folder(ref.ca_url, ref.eab_kid))
         write_json(os.path.join(folder, "account.json"), {
@@ -76,7 +97,7 @@ def ensure_account(transport: AcmeTransport, accounts: AccountStore, options: Ac
     url = transport.directory_url
     found = accounts.load(url, options.eab_kid)
     if found:
-        return found
+        return finish_rollover(transport, accounts, found[0], found[1], deadline)
     if options.key_type not in ACCOUNT_KEY_TYPES:
         raise ConfigError("account key type must be one of %s" % ", ".join(ACCOUNT_KEY_TYPES))
     key = accounts.load_key(url, options.eab_kid)
@@ -111,10 +132,36 @@ def ensure_account(transport: AcmeTransport, accounts: AccountStore, options: Ac
 
 def rollover_key(transport: AcmeTransport, accounts: AccountStore, ref: AccountRef, old: AccountKey,
                  new_key_type: str, deadline: Deadline) -> AccountKey:
-    """RFC 8555 7.3.5 key change: inner JWS signed by the new key, outer by the old one."""
+    """RFC 8555 7.3.5 key change: inner JWS signed by the new key, outer by the old one. The new
+    key is kept beside the old one first, so a crash at any point is finished by finish_rollover."""
+    old = finish_rollover(transport, accounts, ref, old, deadline)[1]
     new = AccountKey(generate_key(key_spec(new_key_type)))
     url = transport.directory(deadline)["keyChange"]
     inner = sign_request(new, url, {"account": ref.url, "oldKey": old.public_jwk}, None, None)
-    transport.post(url, inner, old, ref.url, deadline, "account key rollover")
+    accounts.save_next_key(ref.ca_url, ref.eab_kid, new)
+    try:
+        transport.post(url, inner, old, ref.url, deadline, "account key rollover")
+    except AcmeProblemError:
+        accounts.drop_next_key(ref.ca_url, ref.eab_kid)  # the CA refused: the old key stays
+        raise
     accounts.save_key(ref.ca_url, ref.eab_kid, new)
+    accounts.drop_next_key(ref.ca_url, ref.eab_kid)
     return new
+
+
+def finish_rollover(transport: AcmeTransport, accounts: AccountStore, ref: AccountRef, key: AccountKey,
+                    deadline: Deadline) -> tuple[AccountRef, AccountKey]:
+    """An interrupted key rollover left its new key beside the old one: ask the CA which one the
+    account has now (a POST-as-GET of the account signed with the new key) and keep that one.
+    Without a pending key (the normal case) this reads one missing file and asks nothing."""
+    pending = accounts.load_next_key(ref.ca_url, ref.eab_kid)
+    if pending is None:
+        return ref, key
+    try:
+        transport.post_as_get(ref.url, pending, ref.url, deadline, "account check after an interrupted key rollover")
+    except AcmeProblemError:  # the CA does not know the new key: the rollover never happened
+        accounts.drop_next_key(ref.ca_url, ref.eab_kid)
+        return ref, key
+    accounts.save_key(ref.ca_url, ref.eab_kid, pending)  # the CA switched before the crash
+    accounts.drop_next_key(ref.ca_url, ref.eab_kid)
+    return ref, pending

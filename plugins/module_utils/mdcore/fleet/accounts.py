@@ -82,12 +82,12 @@ def ensure_accounts(store: Store, configs: list[AccountConfig], host: str, holde
         ca = acct.ca
         outcome = AccountOutcome(ca.url, ca.eab_kid, ca_id(ca.url, ca.eab_kid), AccountAction.EXISTING)
         try:
-            found = accounts.load(ca.url, ca.eab_kid)
-            if found is None:
-                transport = transport_factory(ca, acct, clock)
-                with _ACCOUNT_LOCK:
-                    found = ensure_account(transport, accounts, account_options_for(acct),
-                                           Deadline(clock, ACCOUNT_DEADLINE))
+            known = accounts.load(ca.url, ca.eab_kid) is not None
+            transport = transport_factory(ca, acct, clock)  # no request for a known account (unless a
+            with _ACCOUNT_LOCK:                             # key rollover was interrupted: then one)
+                found = ensure_account(transport, accounts, account_options_for(acct),
+                                       Deadline(clock, ACCOUNT_DEADLINE))
+            if not known:
                 outcome.action = AccountAction.REGISTERED
             outcome.account_url, outcome.key_thumbprint = found[0].url, found[1].thumbprint()
         except MdError as exc:

@@ -127,12 +127,12 @@ def _import(args, cfg: HostConfig, store: Store, clock: Clock, out: TextIO, err:
     try:
         bundle = parse_bundle(read_input(inp, MAX_BUNDLE_BYTES))
         if args.check:  # reads only: no store set-up, no lock file, no recovery
-            result = _import_locked(cfg, store, clock, bundle, check=True)
+            result = _do_import(cfg, store, clock, bundle, check=True)
         else:
             store.setup()
             with store.lock(cfg.lock_wait):
                 store.recover()
-                result = _import_locked(cfg, store, clock, bundle, check=args.check)
+                result = _do_import(cfg, store, clock, bundle, check=args.check)
     except BundleError as exc:
         if args.json:
             _json(out, {"action": ImportAction.FAILED, "changed": False, "error": str(exc)})
@@ -148,7 +148,7 @@ def _import(args, cfg: HostConfig, store: Store, clock: Clock, out: TextIO, err:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _import_locked(cfg: HostConfig, store: Store, clock: Clock, bundle, check: bool) -> ImportResult:
+def _do_import(cfg: HostConfig, store: Store, clock: Clock, bundle, check: bool) -> ImportResult:
     if isinstance(bundle, AccountBundle):
         return import_account(store, bundle, cfg.fleet_host, cfg.account_holder, check=check)
     result = import_set(store, cfg.domain(bundle.md), bundle, cfg.fleet_host, clock, check=check)

@@ -13,6 +13,7 @@ import datetime
 import os
 from dataclasses import asdict, dataclass, field
 
+from .. import VERSION
 from ..acme.account import AccountStore, ca_id
 from ..acme.jws import AccountKey
 from ..acme.resources import AccountRef, Status
@@ -26,10 +27,20 @@ from ..job import JobState
 from ..keys import key_to_pem
 from ..manager import remember_config
 from ..store import SET_FILE, Store
-from .bundle import SET_FILES, SET_INFO_KEYS, AccountBundle, BundleError, SetBundle, account_bundle, set_bundle
+from .bundle import (
+    BUNDLE_VERSION,
+    KIND_ACCOUNT,
+    KIND_SET,
+    SET_FILES,
+    SET_INFO_KEYS,
+    AccountBundle,
+    BundleError,
+    SetBundle,
+    account_bundle,
+    set_bundle,
+)
 from .verify import account_key, check_set_for_host, same_key, verify_set_files
 
-KIND_SET, KIND_ACCOUNT = "set", "account"
 # account.json's status while an import replaces the account: load() treats it as no account, so
 # a crash between the two files never pairs one account's URL with another account's key
 IMPORTING = "importing"
@@ -94,10 +105,14 @@ def export_set(store: Store, cfg: MdConfig | None, md: str, host: str, clock: Cl
 
 def export_account(store: Store, ca_url: str, eab_kid: str | None, host: str, clock: Clock) -> bytes:
     """The store's account for ``ca_url`` (+EAB kid) as a bundle (it holds the account key)."""
-    found = AccountStore(store.path("accounts")).load(ca_url, eab_kid)
+    accounts = AccountStore(store.path("accounts"))
+    found = accounts.load(ca_url, eab_kid)
+    kid = " (EAB kid %s)" % eab_kid if eab_kid else ""
     if found is None:
-        kid = " (EAB kid %s)" % eab_kid if eab_kid else ""
         raise MdError("no valid ACME account for %s%s in this store: run mdfleet account ensure" % (ca_url, kid))
+    if accounts.load_next_key(ca_url, eab_kid) is not None:  # which key is valid only the CA can tell
+        raise MdError("the account for %s%s has an interrupted key rollover: run mdfleet account ensure (it asks "
+                      "the CA which key is current), then export it" % (ca_url, kid))
     ref, key = found
     return account_bundle(host, to_iso(clock.now()), ca_url, eab_kid, ref.url, ref.contact, key_to_pem(key.key))
 
@@ -227,9 +242,6 @@ def fleet_state(store: Store, host: str, holder: str | None, holds_accounts: boo
     """Public identities of this host's shared sets and ACME accounts: no keys, no network, no lock
     (set.json and account.json are each replaced atomically). ``account_cas``: the CAs this host
     needs an account at (the holder: every CA it holds for the fleet)."""
-    from .. import VERSION
-    from .bundle import BUNDLE_VERSION
-
     sets = {cfg.name: _set_state(store, cfg) for cfg in domains if cfg.issuer}
     accounts = AccountStore(store.path("accounts"))
     cas: dict[str, dict] = {}

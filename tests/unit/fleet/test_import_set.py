@@ -323,3 +323,12 @@ def test_export_needs_an_active_set(stores, shared_cfg, clock) -> None:
 
     with pytest.raises(MdError, match=r"shop has no certificate set on this host \(web1\) yet"):
         export_set(stores[ISSUER], shared_cfg(ISSUER), MD, ISSUER, clock)
+
+
+def test_key_types_in_another_order_are_the_same_set(bundle, stores, shared_cfg, clock) -> None:
+    member = stores[MEMBER]
+    cfg = shared_cfg(MEMBER, key_types=["rsa2048", "p256"])  # the issuer says p256, rsa2048
+    assert do_import(member, cfg, bundle, clock).action == ImportAction.IMPORTED
+    assert do_import(member, shared_cfg(MEMBER, key_types=KEYS), bundle, clock).action == ImportAction.UNCHANGED
+    reordered = shared_cfg(ISSUER, key_types=["rsa2048", "p256"])
+    assert parse_bundle(export_set(stores[ISSUER], reordered, MD, ISSUER, clock)).md == MD

@@ -89,7 +89,7 @@ def export_set(store: Store, cfg: MdConfig | None, md: str, host: str, clock: Cl
     if not isinstance(info, dict):
         raise MdError("%s has no certificate set on this host (%s) yet: order it first (mdfleet renew %s)"
                       % (md, host, md))
-    if sorted(info.get("names") or []) != sorted(cfg.domains) or info.get("key_types") != cfg.key_types:
+    if not same_config(info, cfg):
         raise MdError("the active set of %s is not for its configured names and key types: renew it first "
                       "(mdfleet renew %s)" % (md, md))
     files: dict[str, dict[str, bytes]] = {}
@@ -149,7 +149,7 @@ def compare_with_active(active: dict | None, cfg: MdConfig, facts: dict[str, Cer
     active set, with the warning to show)."""
     if not active:
         return ImportAction.IMPORTED, None
-    if sorted(active.get("names") or []) != sorted(cfg.domains) or active.get("key_types") != cfg.key_types:
+    if not same_config(active, cfg):
         return ImportAction.IMPORTED, None  # the active set is for another config: any valid set is better
     certs = active.get("certs") if isinstance(active.get("certs"), dict) else {}
     ours = {kt: (certs.get(kt) if isinstance(certs.get(kt), dict) else {}) for kt in cfg.key_types}
@@ -167,6 +167,12 @@ def compare_with_active(active: dict | None, cfg: MdConfig, facts: dict[str, Cer
         return ImportAction.REFUSED, ("the bundle of %s is older than the active set, which is kept: %s"
                                       % (cfg.name, "; ".join(older)))
     return ImportAction.IMPORTED, None
+
+
+def same_config(info: dict, cfg: MdConfig) -> bool:
+    """A set.json is for ``cfg``'s names and key types (both compared as sets: order is no change)."""
+    return sorted(info.get("names") or []) == sorted(cfg.domains) and \
+        set(info.get("key_types") or []) == set(cfg.key_types)
 
 
 def _time(text: object) -> datetime.datetime | None:

@@ -17,8 +17,10 @@ APT_PACKAGES=(
   podman runc uidmap slirp4netns fuse-overlayfs containernetworking-plugins debootstrap
   # the role's target Python: what Debian 12 hosts have (engine tests run under it too)
   python3 python3-venv python3-cryptography python3-josepy python3-requests python3-pytest python3-pytest-timeout
-  # optional on hosts: DNS lookups of the engine (dns-persist-01 pre-check)
+  # optional on hosts: DNS lookups and updates of the engine (dns-persist-01 pre-check, rfc2136 dns-01)
   python3-dnspython
+  # authoritative DNS servers for the rfc2136 dns-01 tests (started by the tests, never as services), dig and kdig
+  bind9 knot bind9-dnsutils knot-dnsutils
   # headless browser for the status page; namespaces (unshare, ip netns) for network tests
   chromium chromium-driver iproute2 util-linux procps
   # build/CI plumbing and benchmark peers
@@ -26,6 +28,12 @@ APT_PACKAGES=(
 )
 
 log() { printf '[install-deps] %s\n' "$*"; }
+
+# Packaged services the tests never use: they start their own named/knotd on loopback with zones
+# they write. apt must not start these (a policy-rc.d for the install where the machine has none),
+# and where systemd runs they are stopped and disabled, also when installed earlier.
+NO_SERVICES=(named knot)
+POLICY_RC=/usr/sbin/policy-rc.d
 
 missing_packages() {
   local pkg status
@@ -48,7 +56,33 @@ install_apt() {
   fi
   log "apt: installing ${missing[*]}"
   apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  local own_policy=""
+  if [[ ! -e "$POLICY_RC" ]]; then
+    own_policy=1
+    # invoke-rc.d and deb-systemd-invoke ask it; 101 = "action not allowed" (named, knot: NO_SERVICES)
+    cat >"$POLICY_RC" <<'POLICY'
+#!/bin/sh
+# Written by mdfleet's scripts/install-deps.sh for one apt-get install, then removed.
+case "$1" in named|named.service|knot|knot.service) exit 101 ;; esac
+exit 0
+POLICY
+    chmod 0755 "$POLICY_RC"
+  fi
+  local rc=0
+  apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
+  [[ -z "$own_policy" ]] || rm -f "$POLICY_RC"
+  return "$rc"
+}
+
+stop_services() {
+  [[ "$(id -u)" == 0 && -d /run/systemd/system ]] || return 0
+  local unit
+  for unit in "${NO_SERVICES[@]}"; do
+    if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
+      log "systemd: stopping and disabling $unit (the tests run their own)"
+      systemctl disable --now --quiet "$unit" || true
+    fi
+  done
 }
 
 # podman on these machines needs runc and explicit ulimits (see DESIGN.md).
@@ -131,8 +165,8 @@ run_hooks() {
 }
 
 case "${1:-all}" in
-  apt) install_apt; configure_podman ;;
+  apt) install_apt; stop_services; configure_podman ;;
   venv) install_venv; install_get_pip ;;
-  all) install_apt; configure_podman; install_venv; install_get_pip; fetch_pebble_sid; run_hooks ;;
+  all) install_apt; stop_services; configure_podman; install_venv; install_get_pip; fetch_pebble_sid; run_hooks ;;
   *) echo "usage: $0 [all|apt|venv]" >&2; exit 2 ;;
 esac

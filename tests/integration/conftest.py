@@ -1,4 +1,5 @@
-"""Real peers for integration tests: pebble + challtestsrv (ACME CA and its DNS), nginx.
+"""Real peers for integration tests: pebble + challtestsrv (ACME CA and its DNS), nginx, and the
+authoritative DNS servers of the rfc2136 tests (BIND, Knot: peers/dnslab.py).
 
 Session-scoped and started lazily: a run that uses no peer starts none. A missing binary skips
 the test with the reason, except in CI (CI=true), where it fails: CI must never go green by
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from peers.challtestsrv import ChallTestSrv
+from peers.dnslab import DnsLab, dns_lab
 from peers.nginx import NGINX, Nginx
 from peers.pebble import SID_PEBBLE, SID_PROFILES, Pebble, PebbleFactory, make_eab_keys
 from peers.require import need
@@ -123,3 +125,13 @@ def http01_webroot(nginx_challenges: Nginx, tmp_path: Path) -> Path:
     webroot = tmp_path / "challenges"
     nginx_challenges.serve(webroot)
     return webroot
+
+
+@pytest.fixture(scope="module")
+def dns_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DnsLab]:
+    """BIND and Knot primaries, a Knot secondary and a recursive BIND on loopback (peers/dnslab.py),
+    once per module; .pebble_via(server) gives a pebble resolving through one of them."""
+    need("dig")
+    need("kdig")
+    with dns_lab(tmp_path_factory.mktemp, named=need("named"), knotd=need("knotd"), pebble=need("pebble")) as lab:
+        yield lab

@@ -59,17 +59,21 @@ class Pebble(Peer):
         extra_config: dict[str, Any] | None = None,
         binary: str = "pebble",
         strict: bool = False,
+        dns_server: str | None = None,
     ) -> None:
         """
         http_port / tls_port: where pebble connects for http-01 / tls-alpn-01 validation (on the
         address challtestsrv resolves the name to). A fresh free port when not given.
         env: fault injection, e.g. {"PEBBLE_WFE_NONCEREJECT": "50", "PEBBLE_CHAIN_LENGTH": "3"}.
         extra_config: more keys for the "pebble" config object (newer pebbles: "profiles", ...).
+        dns_server: "address:port" pebble resolves with instead of challtestsrv (e.g. a BIND the
+        test started, so dns-01 is validated against real authoritative data).
         """
         super().__init__(workdir)
         self.challtestsrv = challtestsrv
         self.binary = binary
         self.strict = strict
+        self.dns_server = dns_server or (challtestsrv.dns_address if challtestsrv else None)
         self.port = free_port()
         self.management_port = free_port()
         self.http_port = http_port or free_port()
@@ -110,8 +114,8 @@ class Pebble(Peer):
 
     def start(self) -> Pebble:
         argv = [self.binary, "-config", str(self._write_config()), f"-strict={str(self.strict).lower()}"]
-        if self.challtestsrv is not None:
-            argv += ["-dnsserver", self.challtestsrv.dns_address]
+        if self.dns_server:
+            argv += ["-dnsserver", self.dns_server]
         self._spawn(argv, env=self.env, drop_env_prefix="PEBBLE_")
         self._wait_ready(lambda: self.get(self.directory_url).status_code == 200, "ACME directory")
         self._wait_ready(

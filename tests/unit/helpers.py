@@ -6,7 +6,7 @@ import os
 
 from mdcore.acme.transport import AcmeTransport, TransportOptions
 from mdcore.challenges.base import ChallengeTask, Solver
-from mdcore.clock import Clock
+from mdcore.clock import Clock, Deadline
 from mdcore.config import CaConfig, MdConfig
 from mdcore.events import EventSink
 
@@ -76,5 +76,5 @@ class RecordingSolver(Solver):
     def teardown(self, task: ChallengeTask) -> None:
         self.calls.append(("teardown", task.domain))
 
-    def ready(self) -> None:
+    def ready(self, deadline: Deadline | None = None) -> None:
         self.calls.append(("ready", ""))

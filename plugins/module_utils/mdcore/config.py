@@ -16,7 +16,8 @@ from .acme.resources import ChallengeType, Identifier
 from .challenges.dnspersist01 import PersistOptions
 from .challenges.persist_value import POLICY_NONE, POLICY_WILDCARD, check_issuer
 from .clock import from_iso
-from .dnsquery import parse_nameserver
+from .dnsclient.settings import Rfc2136Settings, rfc2136_from_dict
+from .dnsquery import parse_nameserver, require_dnspython
 from .errors import ChallengeError, ConfigError, StoreError
 from .fleet.roles import check_host_name, check_host_names, default_host
 from .keys import key_spec
@@ -27,6 +28,16 @@ LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 HTTP01_WEBROOT = "webroot"
 HTTP01_STANDALONE = "standalone"
+
+
+class DnsProvider:
+    """How dns-01 records are placed: an operator's command, or RFC 2136 dynamic updates."""
+
+    COMMAND = "command"
+    RFC2136 = "rfc2136"
+
+
+DNS_PROVIDERS = (DnsProvider.COMMAND, DnsProvider.RFC2136)
 
 
 def normalize_name(name: str) -> str:
@@ -131,9 +142,11 @@ class ChallengeConfig:
     standalone_address: str = "0.0.0.0"  # where the engine's own listeners bind (http-01, tls-alpn-01)
     standalone_port: int = 80
     tls_alpn_port: int = 443
+    dns_provider: str = DnsProvider.COMMAND
     dns_command: list[str] = field(default_factory=list)
-    dns_propagation_seconds: float = 0.0
+    dns_propagation_seconds: float = 0.0  # a fixed wait after the records are placed (either provider)
     dns_command_timeout: float = 60.0
+    rfc2136: Rfc2136Settings | None = None
     dns_persist_policy: str = POLICY_NONE  # dns-persist-01: POLICY_WILDCARD covers *.<name> too
     dns_persist_until: int | None = None  # dns-persist-01: the record's persistUntil (unix seconds)
     dns_persist_issuer: str | None = None  # dns-persist-01: which of the CA's issuer domain names
@@ -222,8 +235,7 @@ class MdConfig:
         if chal.type == ChallengeType.HTTP01:
             if chal.http01_mode not in (HTTP01_WEBROOT, HTTP01_STANDALONE):
                 raise ConfigError("http01_mode must be webroot or standalone")
-        if chal.type == ChallengeType.DNS01 and not chal.dns_command:
-            raise ConfigError("dns-01 needs dns_command (an argument list)")
+        _check_dns01(chal)
         self.contact = [contact_uri(c) for c in self.contact]
         Window.parse(self.renew_window, "renew window")
         Window.parse(self.warn_window, "warn window")
@@ -248,6 +260,25 @@ class MdConfig:
 
 
 CHALLENGE_TYPES = (ChallengeType.HTTP01, ChallengeType.DNS01, ChallengeType.TLSALPN01, ChallengeType.DNSPERSIST01)
+
+
+def _check_dns01(chal: ChallengeConfig) -> None:
+    if chal.dns_provider not in DNS_PROVIDERS:
+        raise ConfigError("unknown dns_provider %r (%s)" % (chal.dns_provider, " or ".join(DNS_PROVIDERS)))
+    if not 0 <= chal.dns_propagation_seconds <= 86400:  # also refuses NaN
+        raise ConfigError("dns_propagation_seconds must be between 0 and 86400")
+    if chal.type != ChallengeType.DNS01:
+        return
+    if chal.dns_provider == DnsProvider.COMMAND and not chal.dns_command:
+        if chal.rfc2136 is not None:
+            raise ConfigError("rfc2136 settings are given, but dns_provider is command: set dns_provider: rfc2136")
+        raise ConfigError("dns-01 needs dns_command (an argument list), or dns_provider: rfc2136 with its "
+                          "rfc2136 settings")
+    if chal.dns_provider == DnsProvider.RFC2136:
+        if chal.rfc2136 is None:
+            raise ConfigError("dns_provider rfc2136 needs the rfc2136 settings (server, and key_name with "
+                              "key_secret or key_file)")
+        require_dnspython("dns_provider rfc2136")
 
 
 def _check_persist(chal: ChallengeConfig, names: list[str]) -> None:
@@ -293,8 +324,8 @@ def persist_until(value) -> int | None:
 # The keys of a managed domain, in module parameters and in the host's config file alike.
 MD_KEYS = frozenset({
     "name", "domains", "key_types", "acme_directory", "ca_bundle", "eab_kid", "eab_hmac_key", "eab_alg", "cas",
-    "challenge", "http01_mode", "standalone_address", "standalone_port", "tls_alpn_port", "dns_command",
-    "dns_propagation_seconds",
+    "challenge", "http01_mode", "standalone_address", "standalone_port", "tls_alpn_port", "dns_provider",
+    "dns_command", "dns_propagation_seconds", "rfc2136",
     "dns_command_timeout", "dns_persist_policy", "dns_persist_until", "dns_persist_issuer", "dns_persist_precheck",
     "dns_persist_resolvers", "contact", "agree_tos", "account_key_type", "renew_window", "warn_window",
     "preferred_chain", "profile", "ari", "proxy", "request_timeout", "order_timeout", "issuer", "members",
@@ -354,9 +385,11 @@ def md_config_from_dict(doc: dict, host: str | None = None, account_holder: str 
             type=get("challenge", ChallengeType.HTTP01), http01_mode=get("http01_mode", HTTP01_WEBROOT),
             standalone_address=get("standalone_address", "0.0.0.0"), standalone_port=int(get("standalone_port", 80)),
             tls_alpn_port=int(get("tls_alpn_port", 443)),
+            dns_provider=get("dns_provider", DnsProvider.COMMAND),
             dns_command=list(get("dns_command", [])),
             dns_propagation_seconds=float(get("dns_propagation_seconds", 0)),
             dns_command_timeout=float(get("dns_command_timeout", 60)),
+            rfc2136=rfc2136_from_dict(doc["rfc2136"]) if doc.get("rfc2136") is not None else None,
             dns_persist_policy=str(get("dns_persist_policy", POLICY_NONE)),
             dns_persist_until=persist_until(doc.get("dns_persist_until")),
             dns_persist_issuer=str(doc.get("dns_persist_issuer") or "").strip().rstrip(".").lower() or None,

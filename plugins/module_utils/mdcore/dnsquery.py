@@ -1,9 +1,11 @@
-"""DNS lookups of the engine's own (the dns-persist-01 pre-check), through dnspython.
+"""DNS lookups of the engine's own (the dns-persist-01 pre-check), through dnspython, and the
+engine's one import of dnspython (also for dnsclient/: RFC 2136 updates, zone lookups).
 
 dnspython is optional: Debian ships it as python3-dnspython (12: 2.3), the venv pins a newer one.
-It is imported guarded, like every third-party library of the engine (see deps.py), and its one
-entry point here is :func:`txt_values`; callers ask :func:`available` first and skip what needs
-it when it is missing. Every lookup has a deadline.
+It is imported guarded, like every third-party library of the engine (see deps.py); other files
+take ``dns`` from here (None without it). The entry point of this file is :func:`txt_values`;
+callers ask :func:`available` first and skip what needs it when it is missing, or call
+:func:`require_dnspython` where a configuration cannot work without it. Every lookup has a deadline.
 """
 
 from __future__ import annotations
@@ -13,13 +15,23 @@ from dataclasses import dataclass
 
 try:
     import dns.exception
+    import dns.flags
+    import dns.message
     import dns.name
+    import dns.query
+    import dns.rcode
+    import dns.rdata
+    import dns.rdataclass
     import dns.rdatatype
     import dns.resolver
+    import dns.rrset
+    import dns.tsig
+    import dns.update
 
     HAVE_DNSPYTHON = True
 except ImportError:  # optional: the callers say what they skip without it
     HAVE_DNSPYTHON = False
+    dns = None  # type: ignore[assignment]
 
 from .errors import ConfigError, NetworkError
 
@@ -45,22 +57,28 @@ def available() -> bool:
     return HAVE_DNSPYTHON
 
 
-def parse_nameserver(text: str) -> Nameserver:
+def require_dnspython(feature: str) -> None:
+    """ConfigError naming ``feature`` and the package when dnspython is missing."""
+    if not HAVE_DNSPYTHON:
+        raise ConfigError("%s needs %s, which is not installed" % (feature, DNSPYTHON_LABEL))
+
+
+def parse_nameserver(text: str, default_port: int = DEFAULT_PORT) -> Nameserver:
     """'192.0.2.53', '192.0.2.53:5353', '2001:db8::53' or '[2001:db8::53]:5353' -> Nameserver.
     Addresses only: a name would need a lookup of its own to be reached."""
     if not isinstance(text, str) or not text.strip():
         raise ConfigError("a DNS server must be an IP address with an optional :port, not %r" % (text,))
     raw = text.strip()
-    host, port = raw, DEFAULT_PORT
+    host = raw
     if raw.startswith("["):
         host, sep, rest = raw[1:].partition("]")
         if not sep or (rest and not rest.startswith(":")):
             raise ConfigError("invalid DNS server %r (use [address]:port for IPv6)" % text)
-        port_text = rest[1:] if rest else str(DEFAULT_PORT)
+        port_text = rest[1:] if rest else str(default_port)
     elif raw.count(":") == 1:
         host, port_text = raw.split(":")
     else:
-        port_text = str(DEFAULT_PORT)
+        port_text = str(default_port)
     try:
         address = str(ipaddress.ip_address(host))
         port = int(port_text)
@@ -118,4 +136,4 @@ def _short(exc: Exception) -> str:
 
 
 __all__ = ["DnsLookupError", "Nameserver", "available", "parse_nameserver", "txt_values", "describe_servers",
-           "DNSPYTHON_LABEL"]
+           "DNSPYTHON_LABEL", "dns", "require_dnspython"]

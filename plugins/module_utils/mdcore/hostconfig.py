@@ -23,6 +23,7 @@ STAPLING_KEYS = frozenset({"enabled", "window", "timeout", "proxy", "keep_days",
                            "nginx_dir", "haproxy_ocsp_files"})
 RELOAD_KEYS = frozenset({"test_command", "reload_command", "timeout"})
 STATUS_KEYS = frozenset({"prometheus_file", "html"})
+NESTED_RFC2136 = "rfc2136"  # the one managed-domain option merged key by key with the defaults'
 
 
 @dataclass
@@ -122,6 +123,9 @@ def parse_host_config(doc: object, path: str = "config.json") -> HostConfig:
         _unknown(path, where, entry, MD_KEYS)
         merged = dict(defaults)
         merged.update(entry)
+        if isinstance(defaults.get(NESTED_RFC2136), dict) and isinstance(entry.get(NESTED_RFC2136), dict):
+            # a domain's rfc2136 keys override the defaults' one by one (server and key set once)
+            merged[NESTED_RFC2136] = dict(defaults[NESTED_RFC2136], **entry[NESTED_RFC2136])
         try:
             md = md_config_from_dict(merged, host=cfg.host, account_holder=cfg.account_holder)
         except ConfigError as exc:

@@ -25,9 +25,10 @@ from .challenges.base import Solver
 from .challenges.dns01 import DnsCommandSolver
 from .challenges.dnspersist01 import DnsPersistSolver
 from .challenges.http01 import StandaloneSolver, WebrootSolver
+from .challenges.rfc2136 import Rfc2136Solver
 from .challenges.tlsalpn01 import TlsAlpnSolver
 from .clock import Clock, Deadline, from_iso, to_iso
-from .config import HTTP01_STANDALONE, AccountConfig, CaConfig, MdConfig, account_config_of
+from .config import HTTP01_STANDALONE, AccountConfig, CaConfig, DnsProvider, MdConfig, account_config_of
 from .errors import ConfigError, MdError, NoAccountError
 from .events import EventSink
 from .fsutil import atomic_write, ensure_dir, read_bytes, write_json
@@ -44,6 +45,8 @@ def make_solvers(cfg: MdConfig, store: Store, clock: Clock, ca_url: str = "",
     chal = cfg.challenge
     if chal.type == ChallengeType.DNSPERSIST01:
         return {ChallengeType.DNSPERSIST01: _persist_solver(cfg, store, clock, ca_url, directory)}
+    if chal.type == ChallengeType.DNS01 and chal.dns_provider == DnsProvider.RFC2136 and chal.rfc2136:
+        return {ChallengeType.DNS01: Rfc2136Solver(chal.rfc2136, clock, chal.dns_propagation_seconds)}
     if chal.type == ChallengeType.DNS01:
         return {ChallengeType.DNS01: DnsCommandSolver(chal.dns_command, clock, chal.dns_propagation_seconds,
                                                       chal.dns_command_timeout)}

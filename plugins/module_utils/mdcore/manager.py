@@ -96,6 +96,8 @@ def config_digest(cfg: MdConfig, store: Store | None = None) -> str:
     if store is not None and not cfg.may_register:
         accounts = AccountStore(store.path("accounts"))
         doc["accounts"] = [accounts.load(c.url, c.eab_kid) is not None for c in cfg.cas]
+    if chal.rfc2136 is not None:  # a fixed server, zone or key file is new input (the secret is not here)
+        doc["rfc2136"] = chal.rfc2136.public()
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -134,7 +134,7 @@ class OrderFlow:
                 solver, chal_url, task = self._setup(authz)
                 pending.append((authz, solver, task, chal_url))
             for solver in {id(s): s for _a, s, _t, _u in pending}.values():
-                solver.ready()
+                solver.ready(deadline)
             for _authz, _solver, _task, chal_url in pending:
                 self.transport.post(chal_url, {}, self.key, self.account.url, deadline, "challenge response")
             for authz, solver, task, _url in pending:

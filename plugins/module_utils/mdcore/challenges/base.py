@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..clock import Deadline
+
 
 @dataclass(frozen=True)
 class ChallengeTask:
@@ -28,8 +30,9 @@ class Solver:
     def teardown(self, task: ChallengeTask) -> None:
         raise NotImplementedError
 
-    def ready(self) -> None:
-        """Called once after all tasks of an order are set up (dns-01 waits for propagation)."""
+    def ready(self, deadline: Deadline | None = None) -> None:
+        """Called once after all tasks of an order are set up (dns-01 places its records and waits
+        for propagation), within the order's ``deadline``."""
 
     def close(self) -> None:
         """Release what the solver holds (listeners)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import subprocess
 
-from ..clock import Clock
+from ..clock import Clock, Deadline
 from ..errors import ChallengeError, ConfigError
 from .base import ChallengeTask, Solver
 
@@ -48,9 +48,9 @@ class DnsCommandSolver(Solver):
         self._run("setup", task)
         self._pending_wait = True
 
-    def ready(self) -> None:
+    def ready(self, deadline: Deadline | None = None) -> None:
         if self._pending_wait and self.propagation_seconds > 0:
-            self.clock.sleep(self.propagation_seconds)
+            self.clock.sleep(deadline.bounded(self.propagation_seconds) if deadline else self.propagation_seconds)
         self._pending_wait = False
 
     def teardown(self, task: ChallengeTask) -> None:

@@ -126,6 +126,15 @@ options:
     description: Port of the tls-alpn-01 listener.
     type: int
     default: 443
+  dns_provider:
+    description:
+      - How dns-01 records are placed. C(command) runs O(dns_command); C(rfc2136) sends TSIG-signed dynamic
+        updates (RFC 2136) to the zone's primary as O(rfc2136) says, then waits until every authoritative
+        name server serves them. See docs/dns.md.
+      - C(rfc2136) needs dnspython on the host (Debian C(python3-dnspython)).
+    type: str
+    default: command
+    choices: [command, rfc2136]
   dns_command:
     description:
       - Command (argument list, never run through a shell) called as C(<command...> setup <domain> <txt-value>)
@@ -137,9 +146,65 @@ options:
     type: list
     elements: str
   dns_propagation_seconds:
-    description: Seconds to wait after setting up dns-01 records before asking the CA to validate.
+    description:
+      - Seconds to wait after setting up dns-01 records before asking the CA to validate (with O(dns_provider=rfc2136)
+        after the propagation check).
     type: float
     default: 0
+  rfc2136:
+    description:
+      - Settings of O(dns_provider=rfc2136). A C(_acme-challenge) CNAME is followed (acme-dns style delegation into a
+        zone of its own) and the record placed at its target.
+    type: dict
+    suboptions:
+      server:
+        description: IP address of the zone's primary (a host name is not accepted), optionally with a port (V(192.0.2.53:5353), V([2001:db8::53]:53)).
+        type: str
+        required: true
+      port:
+        description: Port of O(rfc2136.server) when it carries none.
+        type: int
+        default: 53
+      zone:
+        description: The zone to update. Found by an SOA query to the server when not given, or when the record's name is outside it.
+        type: str
+      key_name:
+        description: Name of the TSIG key (with O(rfc2136.key_secret); with O(rfc2136.key_file) it picks one of several keys).
+        type: str
+      key_algorithm:
+        description: TSIG algorithm. C(hmac-sha256) when not given, or what O(rfc2136.key_file) says.
+        type: str
+        choices: [hmac-sha256, hmac-sha384, hmac-sha512]
+      key_secret:
+        description: The TSIG key's secret (base64, as C(tsig-keygen) or C(keymgr -t) print it). Never printed.
+        type: str
+      key_file:
+        description: Instead of O(rfc2136.key_secret), a key file on the host as BIND's C(tsig-keygen) or Knot's C(keymgr -t) write it.
+        type: path
+      ttl:
+        description: TTL of the TXT records.
+        type: int
+        default: 60
+      timeout:
+        description: Seconds one DNS exchange may take.
+        type: float
+        default: 10
+      propagation_check:
+        description: Before the CA validates, ask every authoritative name server of the zone directly until all serve the records.
+        type: bool
+        default: true
+      propagation_timeout:
+        description: Seconds the propagation check may take (never beyond O(order_timeout)).
+        type: float
+        default: 120
+      nameserver_port:
+        description: Port the zone's name servers are asked on.
+        type: int
+        default: 53
+      resolvers:
+        description: Recursive resolvers (IP addresses) for names the primary does not hold. Default those of C(/etc/resolv.conf).
+        type: list
+        elements: str
   dns_command_timeout:
     description: Seconds the dns-01 command may run.
     type: float
@@ -277,6 +342,17 @@ EXAMPLES = r"""
 - name: The record to publish (once; it serves every renewal and every host of this account)
   ansible.builtin.debug:
     msg: "{{ persist.dns_persist_records | map(attribute='zone_line') | list }}"
+
+- name: A wildcard and its apex through RFC 2136 dynamic updates to BIND or Knot, TSIG key from a key file
+  mdfleet.md.acme_md_order:
+    domains: ["*.example.org", example.org]
+    challenge: dns-01
+    dns_provider: rfc2136
+    rfc2136:
+      server: 192.0.2.53
+      key_file: /etc/mdfleet/acme-update.key
+    acme_directory: https://acme-v02.api.letsencrypt.org/directory
+    agree_tos: true
 
 - name: A wildcard through a DNS hook, with EAB
   mdfleet.md.acme_md_order:
@@ -473,6 +549,7 @@ ARGUMENT_SPEC = dict(
     standalone_address=dict(type="str", default="0.0.0.0"),
     standalone_port=dict(type="int", default=80),
     tls_alpn_port=dict(type="int", default=443),
+    dns_provider=dict(type="str", default="command", choices=["command", "rfc2136"]),
     dns_command=dict(type="list", elements="str"),
     dns_propagation_seconds=dict(type="float", default=0),
     dns_command_timeout=dict(type="float", default=60),
@@ -481,6 +558,21 @@ ARGUMENT_SPEC = dict(
     dns_persist_issuer=dict(type="str"),
     dns_persist_precheck=dict(type="bool", default=True),
     dns_persist_resolvers=dict(type="list", elements="str", default=[]),
+    rfc2136=dict(type="dict", options=dict(
+        server=dict(type="str", required=True),
+        port=dict(type="int", default=53),
+        zone=dict(type="str"),
+        key_name=dict(type="str"),
+        key_algorithm=dict(type="str", choices=["hmac-sha256", "hmac-sha384", "hmac-sha512"]),
+        key_secret=dict(type="str", no_log=True),
+        key_file=dict(type="path"),
+        ttl=dict(type="int", default=60),
+        timeout=dict(type="float", default=10),
+        propagation_check=dict(type="bool", default=True),
+        propagation_timeout=dict(type="float", default=120),
+        nameserver_port=dict(type="int", default=53),
+        resolvers=dict(type="list", elements="str"),
+    ), mutually_exclusive=[("key_secret", "key_file")], required_one_of=[("key_secret", "key_file")]),
     contact=dict(type="list", elements="str", default=[]),
     agree_tos=dict(type="bool", default=False),
     account_key_type=dict(type="str", default="p256", choices=["p256", "p384", "rsa2048", "rsa3072", "rsa4096"]),

@@ -57,7 +57,7 @@ def system_resolvers() -> list[Nameserver]:
     servers = []
     for address in addresses:
         try:
-            servers.append(parse_nameserver(str(address).split("%")[0]))
+            servers.append(parse_nameserver(str(address).split("%", maxsplit=1)[0]))
         except ConfigError:  # e.g. a link-local address with a zone: skipped
             continue
     return servers

@@ -248,6 +248,7 @@ class FakeAcme:
         self.validator: Validator | None = None  # overrides the checks above
         # dns-persist-01: offered for DNS names with these fields (e.g. {"issuer-domain-names": [...]})
         self.persist_challenge: dict | None = None
+        self.junk_challenges: list = []  # entries put first into every authorization's challenges
 
     # -- test API ----------------------------------------------------------------------------------
     @property
@@ -518,8 +519,9 @@ class FakeAcme:
                 for t in types
             ]
             if self.persist_challenge is not None and ident.get("type", "dns") == "dns":
-                challenges.append(dict(self.persist_challenge, type="dns-persist-01", status="pending",
-                                       url=self.url("/chal/%d" % next(self._ids))))
+                challenges.append(dict({"type": "dns-persist-01", "status": "pending",
+                                        "url": self.url("/chal/%d" % next(self._ids))}, **self.persist_challenge))
+            challenges = self.junk_challenges + challenges
             self.authzs[authz_url] = Authz(
                 authz_url, account.url, base_value, wildcard, challenges, id_type=ident.get("type", "dns")
             )
@@ -577,7 +579,7 @@ class FakeAcme:
     def _do_challenge(self, seen: Seen, account: Account, payload: Any) -> Reply:
         for authz in self.authzs.values():
             for chal in authz.challenges:
-                if chal["url"] == seen.url:
+                if isinstance(chal, dict) and chal.get("url") == seen.url:
                     if authz.account != account.url:
                         return problem("unauthorized", "not your challenge", 403)
                     if payload != {}:

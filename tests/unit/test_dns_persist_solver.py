@@ -13,7 +13,7 @@ from mdcore.acme.problems import OrderDeadError
 from mdcore.challenges.base import ChallengeTask
 from mdcore.challenges.dnspersist01 import DnsPersistSolver, PersistOptions
 from mdcore.config import persist_until
-from mdcore.errors import ChallengeError, ConfigError
+from mdcore.errors import ChallengeError, ConfigError, MdError
 from mdcore.persist_records import memory_path, records_for, remembered
 
 ISSUER = "authority.example"
@@ -148,6 +148,20 @@ def test_hostile_challenge_objects_fail_before_any_response(persist_ca, dns, mak
         run_md(persist(make_cfg))
     assert error in str(failed.value)
     assert persist_ca.count("challenge") == 0 and dns[1] == []
+
+
+def test_junk_beside_the_challenge_is_skipped_and_a_bad_url_is_a_clear_error(persist_ca, dns, make_cfg, run_md,
+                                                                             store):
+    zone, _asked = dns
+    persist_ca.junk_challenges = ["dns-persist-01", 7, None, ["x"]]
+    with pytest.raises(ChallengeError, match="record not in place"):
+        run_md(persist(make_cfg))
+    zone["_validation-persist.www.example.org"] = ["%s; accounturi=%s" % (ISSUER, account_url(store, persist_ca))]
+    assert run_md(persist(make_cfg), force=True).changed  # the junk did not get in the way
+    zone["_validation-persist.new.example.org"] = zone["_validation-persist.www.example.org"]
+    persist_ca.persist_challenge = {"issuer-domain-names": [ISSUER], "url": 12}
+    with pytest.raises(MdError, match="cannot reach 12: Invalid URL"):  # an error of ours, not a traceback
+        run_md(persist(make_cfg, ["new.example.org"]))
 
 
 def test_challenge_accounturi_equal_to_the_account_is_fine(persist_ca, dns, make_cfg, run_md, store):

@@ -79,9 +79,13 @@ class Authorization:
 
     @classmethod
     def from_json(cls, url: str, doc: dict) -> Authorization:
-        ident = doc.get("identifier") or {}
+        ident = doc.get("identifier")
+        ident = ident if isinstance(ident, dict) else {}
+        chals = doc.get("challenges")
+        # a CA's entry that is no object cannot be answered: skipped, like a type we do not know
+        chals = [Challenge.from_json(c) for c in chals if isinstance(c, dict)] if isinstance(chals, list) else []
         return cls(url, doc.get("status", ""), Identifier(ident.get("type", ""), ident.get("value", "")),
-                   bool(doc.get("wildcard")), [Challenge.from_json(c) for c in doc.get("challenges", [])])
+                   bool(doc.get("wildcard")), chals)
 
     @property
     def name(self) -> str:

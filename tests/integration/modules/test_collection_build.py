@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("ansible", reason="ansible-core is only in the venv")
 REPO = Path(__file__).resolve().parents[3]
-MODULES = ["acme_md_order", "ocsp_staple", "md_status", "md_fleet_report"]
+MODULES = ["acme_md_order", "ocsp_staple", "md_status", "md_fleet_report", "engine_install"]
 
 
 def tool(name: str) -> str:
@@ -28,6 +28,7 @@ def test_build_install_and_document(tmp_path):
         names = tar.getnames()
     assert "plugins/module_utils/mdcore/manager.py" in names
     assert "roles/managed_domains/tasks/main.yml" in names
+    assert "plugins/action/engine_install.py" in names and "plugins/plugin_utils/engine_zipapp.py" in names
     assert not [n for n in names if n.startswith((".venv", "bench", ".git/", "tests/output"))]
     # the developer tool chain is not part of what users install
     dev_files = ("Makefile", "scripts/", "requirements-dev.txt", "pyproject.toml", "pytest.ini", ".ci/")

@@ -3,6 +3,7 @@ nginx on 127.0.0.N), a fresh pebble per fleet (its log counts what was issued), 
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 import secrets
@@ -19,7 +20,10 @@ from peers.nginx import NGINX
 from peers.pebble import Pebble, PebbleFactory
 from peers.require import need
 
-pytest.importorskip("ansible", reason="needs Ansible (the venv run)")
+# Needs Ansible (the venv run). Not pytest.importorskip here: raised in a conftest, pytest 7.2
+# (Debian's, the /usr/bin/python3 run) skips the whole session, so that run collected no test.
+if importlib.util.find_spec("ansible") is None:
+    collect_ignore_glob = ["test_*.py"]
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOKS = REPO / "playbooks"

@@ -54,6 +54,14 @@ options:
     description: Warn window for the files of O(others) (managed domains have their own).
     type: str
     default: 10%
+  key_names:
+    description:
+      - How the facts name each domain's certificates under C(cert) - by our key types (V(mdfleet) - C(p256),
+        C(rsa2048)) or by mod_md's (V(mod_md) - C(secp256r1), C(secp384r1), C(rsa)), so that scripts written for
+        mod_md's md-status work unchanged.
+      - Defaults to the host config's C(status.key_names) when O(config) is given, else V(mdfleet).
+    type: str
+    choices: [mdfleet, mod_md]
 notes:
   - Needs read access to the store (mode 0700, owned by root), so use C(become).
 seealso:
@@ -107,6 +115,7 @@ from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clo
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.hostconfig import load_host_config
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status import build_status, report_json
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.json_view import KeyNames
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.window import Window
 
@@ -118,6 +127,7 @@ ARGUMENT_SPEC = dict(
     names=dict(type="list", elements="str"),
     others=dict(type="list", elements="path", default=[]),
     warn_window=dict(type="str", default="10%"),
+    key_names=dict(type="str", choices=list(KeyNames.ALL)),
 )
 
 
@@ -125,11 +135,12 @@ def main() -> None:
     module = engine_module(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     try:
-        root, others = params["store"], list(params["others"])
+        root, others, key_names = params["store"], list(params["others"]), params["key_names"]
         if params["config"]:
             host = load_host_config(params["config"])
             root = root or host.store
             others += [o["cert"] for o in host.stapling.others]
+            key_names = key_names or host.status_key_names
         root = root or DEFAULT_STORE
         Window.parse(params["warn_window"], "warn_window")
         clock = Clock()
@@ -139,7 +150,7 @@ def main() -> None:
         module.fail_json(msg=str(exc))
     if not os.path.isdir(root):
         module.warn("mdfleet store %s does not exist (yet): no managed domains" % root)
-    module.exit_json(changed=False, ansible_facts=dict(md_status=report_json(report)))
+    module.exit_json(changed=False, ansible_facts=dict(md_status=report_json(report, key_names or KeyNames.MDFLEET)))
 
 
 if __name__ == "__main__":

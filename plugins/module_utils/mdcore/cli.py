@@ -31,6 +31,7 @@ from .ocsp import StapleTarget, StaplingConfig, managed_targets, refresh_staples
 from .ocsp.state import OcspStatus, StapleAction, StapleResult
 from .reload import ReloadOutcome, reload_server
 from .status import build_status, render_html, render_prometheus, report_json, write_status_files
+from .status.json_view import KeyNames
 from .store import Store
 from .webglue import cli as webglue_cli
 
@@ -143,7 +144,8 @@ def _status(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, repo
     status = build_status(store, clock, others=[o["cert"] for o in cfg.stapling.others],
                           stapling=cfg.stapling.enabled)
     check_expiring(store, status, events)
-    report.status_files = write_status_files(store, status, prometheus_file=cfg.prometheus_file)
+    report.status_files = write_status_files(store, status, prometheus_file=cfg.prometheus_file,
+                                             publish_dir=cfg.status_publish_dir, key_names=cfg.status_key_names)
 
 
 def _install(cfg: HostConfig, events: EventSink, activated: list[str], report: RunReport) -> None:
@@ -209,7 +211,7 @@ def _print(report: RunReport, as_json: bool, out: TextIO) -> None:
             out.write("web server: %s (%s) %s\n" % (reload["outcome"], reload["why"], reload["detail"]))
 
 
-def _show_status(cfg: HostConfig, clock: Clock, view: str, out: TextIO) -> None:
+def _show_status(cfg: HostConfig, clock: Clock, view: str, out: TextIO, key_names: str | None = None) -> None:
     store = Store(cfg.store, clock, challenges_dir=cfg.challenges_dir)
     status = build_status(store, clock, others=[o["cert"] for o in cfg.stapling.others],
                           stapling=cfg.stapling.enabled)
@@ -218,7 +220,8 @@ def _show_status(cfg: HostConfig, clock: Clock, view: str, out: TextIO) -> None:
     elif view == "prometheus":
         out.write(render_prometheus(status))
     else:
-        out.write(json.dumps(report_json(status), indent=2, sort_keys=True) + "\n")
+        out.write(json.dumps(report_json(status, key_names or cfg.status_key_names), indent=2, sort_keys=True)
+                  + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", dest="view", action="store_const", const="json")
     fmt.add_argument("--html", dest="view", action="store_const", const="html")
     fmt.add_argument("--prometheus", dest="view", action="store_const", const="prometheus")
+    status.add_argument("--key-names", choices=KeyNames.ALL,
+                        help="name certificates in the JSON view by our key types (p256) or mod_md's (secp256r1); "
+                             "default: the config's status.key_names")
     sub.add_parser("check-config", help="validate the configuration and exit")
     persist_cli.add_parser(sub)
     fleet_commands.add_parsers(sub)
@@ -264,7 +270,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
             out.write("%s: OK, %d managed domain(s)\n" % (cfg.path, len(cfg.domains)))
             return EXIT_OK
         if args.command == "status":
-            _show_status(cfg, clock, args.view or "json", out)
+            _show_status(cfg, clock, args.view or "json", out, args.key_names)
             return EXIT_OK
         if args.command == persist_cli.COMMAND:
             return persist_cli.run(args, cfg, clock, out)

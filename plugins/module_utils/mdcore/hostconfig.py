@@ -6,6 +6,7 @@ and what is wrong: "config.json: domains[1] (shop): key_types: unknown key type 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from .config import ACCOUNT_KEYS, MD_KEYS, AccountConfig, MdConfig, account_config_from_dict, md_config_from_dict
@@ -22,7 +23,7 @@ TOP_KEYS = frozenset({"store", "challenges_dir", "workers", "lock_wait", "defaul
 STAPLING_KEYS = frozenset({"enabled", "window", "timeout", "proxy", "keep_days", "others", "haproxy_socket",
                            "nginx_dir", "haproxy_ocsp_files"})
 RELOAD_KEYS = frozenset({"test_command", "reload_command", "timeout"})
-STATUS_KEYS = frozenset({"prometheus_file", "html"})
+STATUS_KEYS = frozenset({"prometheus_file", "publish_dir", "key_names"})
 NESTED_RFC2136 = "rfc2136"  # the one managed-domain option merged key by key with the defaults'
 
 
@@ -61,6 +62,8 @@ class HostConfig:
     stapling: StaplingOptions = field(default_factory=StaplingOptions)
     reload: ReloadConfig = field(default_factory=ReloadConfig)
     prometheus_file: str | None = None
+    status_publish_dir: str | None = None  # md-status.json, index.html, domains/ copied here (web-readable)
+    status_key_names: str = "mdfleet"  # how md-status names certificates: "mdfleet" (p256) or "mod_md" (secp256r1)
     host: str | None = None  # this host's fleet name (inventory_hostname); its FQDN when absent
     account_holder: str | None = None  # the fleet host that holds the ACME accounts
     accounts: list[AccountConfig] = field(default_factory=list)  # further CAs the holder holds
@@ -140,7 +143,16 @@ def parse_host_config(doc: object, path: str = "config.json") -> HostConfig:
     if not isinstance(status, dict):
         raise _fail(path, "status", "must be an object")
     _unknown(path, "status", status, STATUS_KEYS)
-    cfg.prometheus_file = status.get("prometheus_file")
+    cfg.prometheus_file = _optional_path(path, "status.prometheus_file", status.get("prometheus_file"))
+    cfg.status_publish_dir = _optional_path(path, "status.publish_dir", status.get("publish_dir"))
+    key_names = status.get("key_names", cfg.status_key_names)
+    if key_names not in ("mdfleet", "mod_md"):
+        raise _fail(path, "status.key_names", "must be mdfleet or mod_md, not %r" % (key_names,))
+    cfg.status_key_names = key_names
+    publish = cfg.status_publish_dir
+    if publish and (os.path.abspath(publish) + os.sep).startswith(os.path.abspath(cfg.store) + os.sep):
+        raise _fail(path, "status.publish_dir", "%s is inside the store %s, which only root may read: a web "
+                                                "server cannot serve it from there" % (publish, cfg.store))
     return cfg
 
 
@@ -160,6 +172,14 @@ def _accounts(path: str, doc: object, defaults: dict) -> list[AccountConfig]:
         except ConfigError as exc:
             raise _fail(path, where, str(exc)) from None
     return out
+
+
+def _optional_path(path: str, where: str, value) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise _fail(path, where, "must be an absolute path, not %r" % (value,))
+    return value
 
 
 def _stapling(path: str, doc: dict) -> StaplingOptions:

@@ -104,3 +104,18 @@ def test_locked_store_exits_3(pebble_standalone, tmp_path):
         fcntl.flock(held, fcntl.LOCK_EX)
         proc = mdfleet(config, "drive")
     assert proc.returncode == 3 and "locked by another mdfleet run" in proc.stderr
+
+
+def test_drive_publishes_status_for_the_web_server_with_mod_md_names(pebble_standalone, tmp_path):
+    publish = tmp_path / "www" / "md-status"
+    config = write_config(tmp_path, pebble_config(pebble_standalone, tmp_path,
+                                                  status={"publish_dir": str(publish), "key_names": "mod_md"}))
+    proc = mdfleet(config, "drive")
+    assert proc.returncode == 0, proc.stderr
+    published = json.loads((publish / "md-status.json").read_text())
+    two = next(md for md in published["managed-domains"] if md["name"] == "two")
+    assert {"secp256r1", "rsa"} <= set(two["cert"]) and published["key-names"] == "mod_md"
+    assert (publish / "index.html").read_text().startswith("<!DOCTYPE html>")
+    assert (publish / "domains" / "one.json").exists() and (os.stat(publish).st_mode & 0o777) == 0o755
+    ours = json.loads(mdfleet(config, "status", "--json", "--key-names", "mdfleet").stdout)
+    assert {"p256", "rsa2048"} <= set(next(md for md in ours["managed-domains"] if md["name"] == "two")["cert"])

@@ -22,7 +22,7 @@ MOD_MD_SAMPLE = {
 }
 # mod_md keys we do not have: Apache-only switches (transitive, proto, watched, must-staple,
 # profile-mandatory, ari-renewals: the engine has no such options yet).
-NOT_OURS = {"transitive", "must-staple", "proto", "profile-mandatory", "ari-renewals", "watched"}
+NOT_OURS = {"transitive", "must-staple", "proto", "profile-mandatory", "watched"}
 MOD_MD_CERT_KEYS = {"issuer-name", "valid", "serial", "sha256-fingerprint", "ari-cert-id", "ocsp"}
 MOD_MD_OCSP_KEYS = {"status", "valid", "renewal"}
 
@@ -128,3 +128,57 @@ def test_nothing_secret_from_an_engine_written_store(run_md, make_cfg, store, cl
         for pem in keys + account_key:
             body = "".join(pem.strip().splitlines()[1:-1])
             assert body[:40] not in text
+
+
+def key_paths(doc, prefix: str = "") -> set[str]:
+    """Every key of a JSON document as a dotted path ('cert.rsa.ocsp.renewal.finished'); list items
+    as '[]' (their union)."""
+    out: set[str] = set()
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            path = prefix + "." + key if prefix else key
+            out.add(path)
+            out |= key_paths(value, path)
+    elif isinstance(doc, list):
+        for item in doc:
+            out |= key_paths(item, prefix + "[]")
+    return out
+
+
+def documented_differences() -> set[str]:
+    """The paths docs/monitoring.md lists under 'Differences to mod_md's md-status'."""
+    import re
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "monitoring.md").read_text()
+    section = text.split("### Differences to mod_md's md-status", 1)[1].split("\n## ", 1)[0]
+    return {m.group(1) for m in re.finditer(r"^\| `([^`]+)` \|", section, re.M)}
+
+
+def test_every_mod_md_key_is_ours_or_documented(synth, clock):
+    """With key_names=mod_md, a mod_md user's jq paths work: every key of the two real mod_md
+    2.6.10 md-status samples exists in ours, except those docs/monitoring.md lists as differences."""
+    from mdcore.status.json_view import KeyNames
+
+    store = synth(Spec("a.example", key_types=["rsa2048"]), Spec("new.example", issued=False))
+    ours = report_json(build_status(store, clock), KeyNames.MOD_MD)["managed-domains"]
+    assert {"rsa"} == set(ours[-1]["cert"]) - {"valid"} or {"rsa"} == set(ours[0]["cert"]) - {"valid"}
+    mine = set().union(*(key_paths(md) for md in ours))
+    missing = set()
+    for sample in ("mod_md-2.6.10-md-status.json", "mod_md-2.6.10-md-status-before-activation.json"):
+        reference = json.loads((REFERENCE / sample).read_text())["managed-domains"][0]
+        missing |= key_paths(reference) - mine
+    assert missing == documented_differences()
+
+
+def test_mod_md_key_names_are_a_choice(synth, clock):
+    from mdcore.status.json_view import KeyNames
+
+    store = synth(Spec("dual.example", key_types=["p256", "rsa2048", "p384"]))
+    status = build_status(store, clock)
+    ours = report_json(status)
+    theirs = report_json(status, KeyNames.MOD_MD)
+    assert ours["key-names"] == "mdfleet" and theirs["key-names"] == "mod_md"
+    assert set(ours["managed-domains"][0]["cert"]) == {"valid", "p256", "rsa2048", "p384"}
+    assert set(theirs["managed-domains"][0]["cert"]) == {"valid", "secp256r1", "rsa", "secp384r1"}
+    assert theirs["managed-domains"][0]["key-types"] == ["p256", "rsa2048", "p384"]  # the config's names
+    validate(theirs, "md-status")

@@ -51,3 +51,29 @@ def test_removed_domains_disappear_and_partial_reports_keep_others(synth, clock)
     store.remove_md("b.example")
     changed = write_status_files(store, build_status(store, clock))
     assert os.path.join(per, "b.example.json") in changed and os.listdir(per) == ["a.example.json"]
+
+
+def test_published_copy_for_the_web_server(synth, clock, tmp_path):
+    """status/ is 0700 inside the 0700 store: a web server cannot serve it. status.publish_dir gets
+    a world-readable copy of the JSON and HTML views (mod_md's md-status), kept in step."""
+    from mdcore.status.json_view import KeyNames
+
+    store = synth(Spec("a.example", key_types=["rsa2048"]), Spec("b.example"))
+    publish = tmp_path / "www" / "md-status"
+    changed = write_status_files(store, build_status(store, clock), publish_dir=str(publish),
+                                 key_names=KeyNames.MOD_MD)
+    expected = {str(publish / STATUS_JSON), str(publish / INDEX_HTML), str(publish / DOMAINS_DIR / "a.example.json"),
+                str(publish / DOMAINS_DIR / "b.example.json")}
+    assert expected <= set(changed) and not (publish / PROM_FILE).exists()
+    assert stat.S_IMODE(os.stat(publish).st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(publish / DOMAINS_DIR).st_mode) == 0o755
+    for path in expected:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    assert (publish / STATUS_JSON).read_bytes() == open(os.path.join(store.status_dir(), STATUS_JSON), "rb").read()
+    assert "rsa" in json.loads((publish / DOMAINS_DIR / "a.example.json").read_text())["cert"]
+    assert stat.S_IMODE(os.stat(store.status_dir()).st_mode) == 0o700  # the store's own stays root-only
+    store.remove_md("b.example")
+    changed = write_status_files(store, build_status(store, clock), publish_dir=str(publish),
+                                 key_names=KeyNames.MOD_MD)
+    assert str(publish / DOMAINS_DIR / "b.example.json") in changed
+    assert sorted(os.listdir(publish / DOMAINS_DIR)) == ["a.example.json"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from ..errors import ConfigError
+from ..keys import key_spec
 from .timefmt import http_date
 
 
@@ -52,9 +54,18 @@ def fleet_of(md: dict) -> dict | None:
 
 
 def serials_of(md: dict) -> dict[str, str]:
+    """Serial per key type, by our key type names also where a host's view uses mod_md's
+    (status.key_names: mod_md names p256 'secp256r1'), so hosts with either setting compare."""
     cert = md.get("cert") if isinstance(md.get("cert"), dict) else {}
-    return {kt: one["serial"] for kt, one in cert.items()
+    return {_our_name(kt): one["serial"] for kt, one in cert.items()
             if kt != "valid" and isinstance(one, dict) and isinstance(one.get("serial"), str)}
+
+
+def _our_name(key: str) -> str:
+    try:
+        return key_spec(key).name
+    except ConfigError:
+        return key
 
 
 def not_after_of(md: dict) -> int | None:

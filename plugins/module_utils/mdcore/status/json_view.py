@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime
 
+from ..errors import ConfigError
+from ..events import EventName
+from ..keys import key_spec
 from .model import CertView, FleetView, Health, MdView, NotifyFailure, NotifyView, RenewalView, StapleView, StatusReport
 from .timefmt import http_date, unix
 
@@ -31,7 +34,24 @@ def _put(doc: dict, key: str, value) -> None:
         doc[key] = value
 
 
-def staple_json(staple: StapleView) -> dict:
+class KeyNames:
+    """How the md-status view names the certificates of a domain under ``cert``."""
+
+    MDFLEET = "mdfleet"  # our key types, as in the configuration: p256, rsa2048 (the default)
+    MOD_MD = "mod_md"  # mod_md's: secp256r1, secp384r1, rsa (for rsa2048), so mod_md users' scripts work
+    ALL = (MDFLEET, MOD_MD)
+
+
+def cert_key(key_type: str, key_names: str) -> str:
+    if key_names != KeyNames.MOD_MD:
+        return key_type
+    try:
+        return key_spec(key_type).status_name
+    except ConfigError:
+        return key_type  # not one of ours (a static file's "file"): as it is
+
+
+def staple_json(staple: StapleView, name: str | None = None, notified: bool = False) -> dict:
     doc: dict = {"status": staple.status, "health": staple.health}
     _put(doc, "responder", staple.responder)
     if staple.this_update or staple.next_update:
@@ -45,21 +65,30 @@ def staple_json(staple: StapleView) -> dict:
     if staple.renew_required:
         doc["renew-required"] = True
         doc["new-key-required"] = staple.new_key_required
+    # mod_md's ocsp renewal job keys: the job's name, whether it is done (nothing to retry), whether
+    # the ocsp-renewed event went out for the response now stored (notified-renewed belongs to
+    # mod_md's certificate jobs: an OCSP job never fires 'renewed'), and what it did last.
     renewal: dict = {"errors": staple.errors}
+    _put(renewal, "name", name)
+    renewal["finished"] = not (staple.errors and staple.next_retry)
+    renewal["notified"] = notified
+    renewal["notified-renewed"] = False
     _time(renewal, "last-run", staple.last_attempt or staple.fetched_at)
     _time(renewal, "last-success", staple.last_success)
     retrying = staple.errors and staple.next_retry
     _time(renewal, "next-run", staple.next_retry if retrying else staple.refresh_at)
     if staple.last_error:
-        renewal["last"] = {"status": 1, "detail": staple.last_error}
+        renewal["last"] = {"status": 1, "detail": staple.last_error,
+                           "activity": "asking %s" % (staple.responder or "the responder")}
         _time(renewal["last"], "at", staple.last_error_at)
     elif staple.fetched_at is not None:
-        renewal["last"] = {"status": 0, "detail": "certificate status is %s" % staple.status.upper()}
+        renewal["last"] = {"status": 0, "detail": "certificate status is %s" % staple.status.upper(),
+                           "activity": "response from %s stored" % (staple.responder or "the responder")}
     doc["renewal"] = renewal
     return doc
 
 
-def cert_json(cert: CertView) -> dict:
+def cert_json(cert: CertView, md: str | None = None, notify: NotifyView | None = None) -> dict:
     doc: dict = {}
     _put(doc, "serial", cert.serial)
     _put(doc, "sha256-fingerprint", cert.sha256_fingerprint)
@@ -78,12 +107,22 @@ def cert_json(cert: CertView) -> dict:
         doc["files"] = files
     _put(doc, "error", cert.error)
     if cert.staple is not None:
-        doc["ocsp"] = staple_json(cert.staple)
+        doc["ocsp"] = staple_json(cert.staple, md, _sent_since(notify, EventName.OCSP_RENEWED, cert.staple.fetched_at))
     return doc
 
 
-def renewal_json(name: str, renewal: RenewalView, issued_by: str | None = None) -> dict:
-    doc: dict = {"name": name, "finished": renewal.finished, "errors": renewal.errors}
+def _sent_since(notify: NotifyView | None, event: str, since: datetime.datetime | None) -> bool:
+    sent = notify.last_sent.get(event) if notify is not None else None
+    return bool(sent and since and sent >= since)
+
+
+def renewal_json(name: str, renewal: RenewalView, issued_by: str | None = None,
+                 notify: NotifyView | None = None) -> dict:
+    # mod_md's notified / notified-renewed: the 'installed' and 'renewed' events of the latest
+    # successful renewal went out (to the message command)
+    doc: dict = {"name": name, "finished": renewal.finished, "errors": renewal.errors,
+                 "notified": _sent_since(notify, EventName.INSTALLED, renewal.last_success),
+                 "notified-renewed": _sent_since(notify, EventName.RENEWED, renewal.last_success)}
     _put(doc, "issued-by", issued_by)  # a shared domain ordered by another host: it renews it
     _time(doc, "last-run", renewal.last_run)
     _time(doc, "last-success", renewal.last_success)
@@ -135,7 +174,7 @@ def md_fleet_json(fleet: FleetView) -> dict:
     return doc
 
 
-def md_json(md: MdView, now: datetime.datetime) -> dict:
+def md_json(md: MdView, now: datetime.datetime, key_names: str = KeyNames.MDFLEET) -> dict:
     doc: dict = {"name": md.name, "domains": list(md.domains), "state": md.state,
                  "state-descr": md.state_descr,
                  "health": md.health, "health-descr": md.health_descr, "urgency": Health.rank(md.health),
@@ -150,6 +189,7 @@ def md_json(md: MdView, now: datetime.datetime) -> dict:
         doc["ca"] = ca
         doc["contacts"] = list(md.contacts)
         _put(doc, "profile", md.profile)
+        doc["ari-renewals"] = md.ari
     _time(doc, "renew-at", md.renew_at)
     _time(doc, "warn-at", md.warn_at)
     # No 'seconds left' here: a value that changes on every run would rewrite (and fsync) every
@@ -159,25 +199,28 @@ def md_json(md: MdView, now: datetime.datetime) -> dict:
     if md.certs:
         cert["valid"] = _valid(md.valid_from, until)
     for view in md.certs:
-        cert[view.key_type] = cert_json(view)
+        cert[cert_key(view.key_type, key_names)] = cert_json(view, md.name, md.notify)
     doc["cert"] = cert
     if md.fleet is not None:
         doc["fleet"] = md_fleet_json(md.fleet)
     if md.renewal is not None:
-        doc["renewal"] = renewal_json(md.name, md.renewal, md.fleet.issuer if md.imported and md.fleet else None)
+        doc["renewal"] = renewal_json(md.name, md.renewal, md.fleet.issuer if md.imported and md.fleet else None,
+                                      md.notify)
     if md.notify is not None:
         doc["notify"] = notify_json(md.notify)
     return doc
 
 
-def report_json(report: StatusReport) -> dict:
-    """md-status.json: every domain, most urgent first."""
+def report_json(report: StatusReport, key_names: str = KeyNames.MDFLEET) -> dict:
+    """md-status.json: every domain, most urgent first (certificates named as ``key_names`` says)."""
     doc: dict = {"version": report.version, "generator": "mdfleet.md", "host": report.host,
                  "store": report.store}
     _time(doc, "generated", report.generated)
     doc["summary"] = report.summary()
-    doc["managed-domains"] = [md_json(md, report.generated) for md in report.by_urgency()]
+    doc["key-names"] = key_names
+    doc["managed-domains"] = [md_json(md, report.generated, key_names) for md in report.by_urgency()]
     return doc
 
 
-__all__ = ["report_json", "md_json", "cert_json", "staple_json", "renewal_json", "notify_json", "md_fleet_json"]
+__all__ = ["KeyNames", "cert_key", "report_json", "md_json", "cert_json", "staple_json", "renewal_json",
+           "notify_json", "md_fleet_json"]

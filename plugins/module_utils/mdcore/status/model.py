@@ -212,6 +212,7 @@ class MdView:
     challenge: str | None = None
     contacts: list[str] = field(default_factory=list)
     profile: str | None = None
+    ari: bool = True  # ACME Renewal Information used (mod_md's ari-renewals)
     renew_window: str = DEFAULT_RENEW_WINDOW
     warn_window: str = DEFAULT_WARN_WINDOW
     certs: list[CertView] = field(default_factory=list)
@@ -474,6 +475,7 @@ def _managed(store: Store, name: str, now: datetime.datetime, stapling: bool) ->
     md.challenge = cfg.get("challenge") if isinstance(cfg.get("challenge"), str) else None
     md.contacts = _str_list(cfg.get("contact"))
     md.profile = cfg.get("profile") if isinstance(cfg.get("profile"), str) else None
+    md.ari = cfg.get("ari") is not False
     renew = _window(cfg.get("renew_window"), DEFAULT_RENEW_WINDOW)
     warn = _window(cfg.get("warn_window"), DEFAULT_WARN_WINDOW)
     md.renew_window, md.warn_window = renew.text, warn.text

@@ -6,6 +6,10 @@ fsync + rename) and only when its content changed.
   status/domains/<md>.json       one domain each (a subfolder: a domain may be named 'md-status')
   status/index.html              the host page: certificates and stapling tables
   status/mdfleet.prom            Prometheus text
+
+With a publish folder (host config status.publish_dir), the JSON and HTML views are also written
+there, world-readable, for the web server to serve (mod_md's md-status handler); the Prometheus
+text has its own place (status.prometheus_file).
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from __future__ import annotations
 import json
 import os
 
-from ..fsutil import PUBLIC_MODE, ensure_dir, write_if_changed
+from ..fsutil import DIR_MODE, PUBLIC_MODE, ensure_dir, write_if_changed
 from ..store import Store, check_md_name
 from .html_view import render_html
-from .json_view import md_json, report_json
+from .json_view import KeyNames, md_json, report_json
 from .model import StatusReport
 from .prom_view import render_prometheus
 
@@ -24,6 +28,7 @@ STATUS_JSON = "md-status.json"
 DOMAINS_DIR = "domains"
 INDEX_HTML = "index.html"
 PROM_FILE = "mdfleet.prom"
+PUBLISH_DIR_MODE = 0o755  # the web server's workers read the published copy
 
 
 def _json_bytes(doc: dict) -> bytes:
@@ -31,17 +36,23 @@ def _json_bytes(doc: dict) -> bytes:
 
 
 def write_status_files(store: Store, report: StatusReport, prometheus_file: str | None = None,
-                       partial: bool = False) -> list[str]:
+                       partial: bool = False, publish_dir: str | None = None,
+                       key_names: str = KeyNames.MDFLEET) -> list[str]:
     """Write every view of ``report``; returns the paths whose content changed. ``partial``: the
     report covers only some domains (a names filter): per-domain files of the others are kept
-    and the combined views are not written."""
-    folder = ensure_dir(store.status_dir())
-    per_md = ensure_dir(os.path.join(folder, DOMAINS_DIR))
+    and the combined views are not written. ``publish_dir``: a web-readable copy of the JSON and
+    HTML views (the store's status/ is root-only), as mod_md serves md-status; ``key_names``: how
+    the JSON views name certificates (KeyNames)."""
     changed: list[str] = []
+    targets = [(store.status_dir(), DIR_MODE)] + ([(publish_dir, PUBLISH_DIR_MODE)] if publish_dir else [])
+    folders = [ensure_dir(folder, mode) for folder, mode in targets]
+    per_md = [ensure_dir(os.path.join(folder, DOMAINS_DIR), mode) for folder, mode in targets]
 
-    def put(path: str, data: bytes) -> None:
-        if write_if_changed(path, data, PUBLIC_MODE):
-            changed.append(path)
+    def put(name: str, data: bytes, md_file: bool = False) -> None:
+        for folder, md_folder in zip(folders, per_md, strict=True):
+            path = os.path.join(md_folder if md_file else folder, name)
+            if write_if_changed(path, data, PUBLIC_MODE):
+                changed.append(path)
 
     wanted = set()
     for md in report.domains:
@@ -49,21 +60,24 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
             continue  # files are named by their path: they live in md-status.json only
         name = check_md_name(md.name)
         wanted.add(name + ".json")
-        put(os.path.join(per_md, name + ".json"), _json_bytes(md_json(md, report.generated)))
+        put(name + ".json", _json_bytes(md_json(md, report.generated, key_names)), md_file=True)
     if partial:
         return changed
-    for entry in sorted(os.listdir(per_md)):
-        if entry.endswith(".json") and not entry.startswith(".") and entry not in wanted:
-            os.unlink(os.path.join(per_md, entry))  # a domain no longer in the store
-            changed.append(os.path.join(per_md, entry))
-    put(os.path.join(folder, STATUS_JSON), _json_bytes(report_json(report)))
-    put(os.path.join(folder, INDEX_HTML), render_html(report).encode())
+    for md_folder in per_md:
+        for entry in sorted(os.listdir(md_folder)):
+            if entry.endswith(".json") and not entry.startswith(".") and entry not in wanted:
+                os.unlink(os.path.join(md_folder, entry))  # a domain no longer in the store
+                changed.append(os.path.join(md_folder, entry))
+    put(STATUS_JSON, _json_bytes(report_json(report, key_names)))
+    put(INDEX_HTML, render_html(report).encode())
     prom = render_prometheus(report).encode()
-    put(os.path.join(folder, PROM_FILE), prom)
+    if write_if_changed(os.path.join(folders[0], PROM_FILE), prom, PUBLIC_MODE):
+        changed.append(os.path.join(folders[0], PROM_FILE))
     if prometheus_file:
         # The collector's folder belongs to node_exporter: created when missing, its mode never changed.
         os.makedirs(os.path.dirname(os.path.abspath(prometheus_file)), mode=0o755, exist_ok=True)
-        put(prometheus_file, prom)
+        if write_if_changed(prometheus_file, prom, PUBLIC_MODE):
+            changed.append(prometheus_file)
     return changed
 
 

@@ -71,3 +71,15 @@ def test_page_escapes_what_hosts_sent(tmp_path, clock):
     assert "<script>x" not in page and "<img src=x" not in page and "&lt;script&gt;" in page
     assert "onerror=alert" not in page.replace("&lt;img src=x onerror=alert(1)&gt;", "")
     assert 'id="timeline"' in page and 'id="fleet"' in page
+
+
+def test_host_without_managed_domains_gets_a_row(tmp_path, clock):
+    """It was counted in the header but shown nowhere (a host whose store does not exist yet)."""
+    empty = report_json(build_status(Store(str(tmp_path / "never-deployed"), clock), clock))
+    report = build_fleet_report({"web1": host_status(tmp_path, clock, "web1", Spec("shop.example")),
+                                 "web9": empty}, clock.now())
+    assert report.hosts == ["web1", "web9"]
+    (row,) = [r for r in report.rows if r.host == "web9"]
+    assert row.health == "incomplete" and "no managed domains in the store" in row.health_descr
+    assert str(tmp_path / "never-deployed") in row.health_descr
+    assert "web9" in render_fleet_html(report) and any(r["host"] == "web9" for r in fleet_json(report)["rows"])

@@ -132,6 +132,13 @@ def build_fleet_report(statuses: dict, now: datetime.datetime) -> FleetReport:
             rows.append(FleetRow(host=str(host), md="-", health=UNREACHABLE,
                                  health_descr="no md_status from this host (unreachable or failed)"))
             continue
+        if not any(isinstance(md, dict) for md in mds):
+            # counted in the header, so it gets a row too: a host whose store is empty or missing
+            # (never deployed, or another store path) is worth a look
+            store = facts.get("store") if isinstance(facts.get("store"), str) else "?"
+            rows.append(FleetRow(host=str(host), md="-", health=Health.INCOMPLETE,
+                                 health_descr="no managed domains in the store %s" % store))
+            continue
         for md in mds:
             if isinstance(md, dict):
                 rows.append(_row(str(host), md, stamp))

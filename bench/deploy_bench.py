@@ -19,6 +19,7 @@ Everything runs in a private network namespace with only `lo` (the script re-run
 engine see nothing else. Needs root (the namespace, nginx on port 80/443).
 
 Run: /work/venv/bin/python bench/deploy_bench.py --rev 49c618d --rev . [--rounds 3] [--json FILE]
+     (--rev: any git revision of this repository; '.' is the working tree)
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -113,10 +116,13 @@ def playbook(collections: Path, inv: Path, log: Path) -> dict:
     """One ansible-playbook run of deploy.yml: wall seconds, the recap, tasks and module runs."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(inv), "mdfleet.md.deploy",
                 "-e", "deploy_become=false"], env=env, cwd=str(inv.parent))
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # ansible-playbook, its forks and the modules they ran
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     log.write_text(proc.stdout + proc.stderr)
     try:
         doc = json.loads(proc.stdout)
@@ -138,8 +144,8 @@ def playbook(collections: Path, inv: Path, log: Path) -> dict:
             span = task["task"]["duration"]
             slow.append((seconds(span["end"]) - seconds(span["start"]), task["task"]["name"], len(items)))
     slow.sort(reverse=True)
-    return {"wall": wall, "changed": stats["changed"], "ok": stats["ok"], "tasks": tasks, "module_runs": runs,
-            "slowest": [{"seconds": round(s, 2), "task": n, "items": i} for s, n, i in slow[:3]]}
+    return {"wall": wall, "cpu": cpu, "changed": stats["changed"], "ok": stats["ok"], "tasks": tasks,
+            "module_runs": runs, "slowest": [{"seconds": round(s, 2), "task": n, "items": i} for s, n, i in slow[:3]]}
 
 
 def seconds(stamp: str) -> float:
@@ -149,16 +155,31 @@ def seconds(stamp: str) -> float:
 
 
 def startup(host: Path, runs: int) -> dict:
-    """A timer run's start-up on the deployed host, without writing .pyc (python3 -B)."""
+    """A timer run's start-up on the deployed host, without writing .pyc (python3 -B), as deployed
+    and, where the deploy left .pyc files beside the engine's sources, without them (a host where
+    nothing compiled the engine, or where a new engine's files are newer than their .pyc)."""
     config = str(host / "etc" / "config.json")
     out = {}
-    for what in ("check-config", "drive"):
-        walls = []
+
+    def timed(what: str) -> tuple[float, float]:
+        """Median wall and CPU (user + sys, the process's own rusage) seconds."""
+        walls, cpus = [], []
         for _run in range(runs):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             checked([HOST_PY, "-I", "-B", str(host / "bin" / "mdfleet"), "--config", config, what])
             walls.append(time.perf_counter() - start)
-        out[what] = statistics.median(walls)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        return statistics.median(walls), statistics.median(cpus)
+
+    for what in ("check-config", "drive"):
+        out[what], out[what + "-cpu"] = timed(what)
+    caches = list((host / "lib").rglob("__pycache__"))
+    if caches:
+        for cache in caches:
+            shutil.rmtree(cache)
+        out["check-config-cold"], out["check-config-cold-cpu"] = timed("check-config")
     return out
 
 
@@ -173,14 +194,13 @@ def one_round(label: str, collections: Path, work: Path, stack: dict, startup_ru
         inv.write_text(json.dumps(inventory(host, stack, nginx), indent=2))
         first = playbook(collections, inv, host / "deploy-1.log")
         second = playbook(collections, inv, host / "deploy-2.log")
-        cached = any((host / "lib").rglob("*.pyc"))
-        return {"rev": label, "first": first, "second": second, "startup": startup(host, startup_runs),
-                "pyc_on_disk_after_deploy": cached}
+        return {"rev": label, "first": first, "second": second, "startup": startup(host, startup_runs)}
     finally:
         run(nginx + ["-s", "quit"])
 
 
 def in_namespace(args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped bench still stops its peers
     checked(["ip", "link", "set", "lo", "up"])
     links = checked(["ip", "-o", "link"]).stdout.strip().splitlines()
     if len(links) != 1 or ": lo:" not in links[0]:
@@ -213,28 +233,40 @@ def in_namespace(args: argparse.Namespace) -> int:
 
 def print_round(res: dict) -> None:
     f, s, up = res["first"], res["second"], res["startup"]
-    figures = (res["round"], res["rev"], f["wall"], f["tasks"], f["module_runs"], f["changed"], s["wall"],
-               s["changed"], up["check-config"], up["drive"])
-    print("round %d %-28s first %5.2f s (%d tasks, %d module runs, changed %d)  second %5.2f s (changed %d)  "
-          "check-config %.3f s  idle drive %.3f s" % figures, flush=True)
+    figures = (res["round"], res["rev"], f["wall"], f["cpu"], f["tasks"], f["module_runs"], f["changed"], s["wall"],
+               s["cpu"], s["changed"], " ".join("%.1f" % x for x in os.getloadavg()))
+    print("round %d %-28s first %5.2f s (CPU %.2f s; %d tasks, %d module runs, changed %d)  second %5.2f s (CPU %.2f s;"
+          " changed %d)  load %s" % figures, flush=True)
+    print("        start-up: check-config %.3f s (CPU %.3f s), idle drive %.3f s (CPU %.3f s)" % (
+        up["check-config"], up["check-config-cpu"], up["drive"], up["drive-cpu"]), flush=True)
+    if "check-config-cold" in up:
+        print("        without the .pyc files the deploy left beside the sources: check-config %.3f s (CPU %.3f s)"
+              % (up["check-config-cold"], up["check-config-cold-cpu"]), flush=True)
     print("        slowest tasks of the first deploy: %s" % "; ".join(
         "%s %.2f s%s" % (t["task"], t["seconds"], " (%d items)" % t["items"] if t["items"] else "")
         for t in f["slowest"]), flush=True)
 
 
 def summary(results: list[dict]) -> None:
-    print("\nmedians over %d round(s); %s, %d cores, load average %s" % (
+    print("\nmedians over %d round(s) (best wall in brackets); %s, %d cores, load average %s" % (
         max(r["round"] for r in results), platform.python_version(), os.cpu_count(),
         " ".join("%.1f" % x for x in os.getloadavg())))
-    print("| revision | first deploy s | tasks / module runs | second run s | changed (2nd) | check-config s "
-          "| idle drive s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| revision | first deploy s | CPU s | tasks / module runs | second run s | CPU s | changed (2nd) "
+          "| check-config s (CPU) | idle drive s (CPU) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for label in dict.fromkeys(r["rev"] for r in results):
         mine = [r for r in results if r["rev"] == label]
-        print("| %s | %.2f | %d / %d | %.2f | %d | %.3f | %.3f |" % (
-            label, median(mine, "first", "wall"), mine[0]["first"]["tasks"], mine[0]["first"]["module_runs"],
-            median(mine, "second", "wall"), max(r["second"]["changed"] for r in mine),
-            median(mine, "startup", "check-config"), median(mine, "startup", "drive")))
+        print("| %s | %.2f (%.2f) | %.2f | %d / %d | %.2f (%.2f) | %.2f | %d | %.3f (%.3f) | %.3f (%.3f) |" % (
+            label, median(mine, "first", "wall"), min(r["first"]["wall"] for r in mine), median(mine, "first", "cpu"),
+            mine[0]["first"]["tasks"], mine[0]["first"]["module_runs"], median(mine, "second", "wall"),
+            min(r["second"]["wall"] for r in mine), median(mine, "second", "cpu"),
+            max(r["second"]["changed"] for r in mine), median(mine, "startup", "check-config"),
+            median(mine, "startup", "check-config-cpu"), median(mine, "startup", "drive"),
+            median(mine, "startup", "drive-cpu")))
+        cold = [r for r in mine if "check-config-cold" in r["startup"]]
+        if cold:
+            print("| %s without its .pyc files | | | | | | | %.3f (%.3f) | |" % (
+                label, median(cold, "startup", "check-config-cold"), median(cold, "startup", "check-config-cold-cpu")))
 
 
 def median(rounds: list[dict], part: str, figure: str) -> float:

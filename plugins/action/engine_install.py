@@ -5,12 +5,18 @@ host's file differs. Documentation: plugins/modules/engine_install.py."""
 
 from __future__ import annotations
 
+import json
 import os
 
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.mdfleet.md.plugins.plugin_utils.engine_zipapp import Build, BuildError, build
+from ansible_collections.mdfleet.md.plugins.plugin_utils.engine_zipapp import (
+    BuildError,
+    build,
+    inputs_key,
+    source_files,
+)
 
 ENGINE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils", "mdcore")
 ARGUMENT_SPEC = {
@@ -21,20 +27,28 @@ ARGUMENT_SPEC = {
 }
 
 
-def cached_build(interpreter: str, location: str) -> tuple[str, Build]:
-    """The zipapp for these arguments, built once per run: Ansible's local temporary folder is
-    shared by the forks of one run and removed when it ends. Forks that build at the same time
-    write the same bytes; each renames its own temporary file into place."""
-    found = build(ENGINE_DIR, interpreter, location)
+def cached_build(interpreter: str, location: str) -> tuple[str, dict]:
+    """The zipapp for these arguments and its build info, built once per run: Ansible's local
+    temporary folder is shared by the forks of one run and removed when it ends. A build is
+    found by what its bytes depend on (reading the sources costs milliseconds, building them a
+    compiler process); forks that build at the same time write the same bytes, and each renames
+    its own temporary files into place, the info last."""
+    sources = source_files(ENGINE_DIR)
     folder = os.path.join(C.DEFAULT_LOCAL_TMP, "mdfleet_engine")
+    path = os.path.join(folder, "mdfleet-%s.pyz" % inputs_key(sources, interpreter, location)[:32])
+    try:
+        with open(path + ".json", encoding="utf-8") as handle:
+            return path, json.load(handle)
+    except (OSError, ValueError):
+        pass
+    found = build(ENGINE_DIR, interpreter, location, sources)
     os.makedirs(folder, mode=0o700, exist_ok=True)
-    path = os.path.join(folder, "mdfleet-%s-%s.pyz" % (found.version, found.sha256[:16]))
-    if not os.path.exists(path):
-        tmp = "%s.%d" % (path, os.getpid())
+    for target, data in ((path, found.data), (path + ".json", json.dumps(found.info()).encode())):
+        tmp = "%s.%d" % (target, os.getpid())
         with open(tmp, "wb") as handle:
-            handle.write(found.data)
-        os.replace(tmp, path)
-    return path, found
+            handle.write(data)
+        os.replace(tmp, target)
+    return path, found.info()
 
 
 class ActionModule(ActionBase):
@@ -45,7 +59,7 @@ class ActionModule(ActionBase):
         del tmp  # the copy action makes its own
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         try:
-            path, found = cached_build(args["python"], args["dest"])
+            path, info = cached_build(args["python"], args["dest"])
         except (BuildError, OSError) as exc:
             raise AnsibleActionFail("cannot build the engine's zipapp from %s: %s" % (ENGINE_DIR, exc)) from None
         copy_task = self._task.copy()
@@ -56,6 +70,6 @@ class ActionModule(ActionBase):
             "ansible.legacy.copy", task=copy_task, connection=self._connection, play_context=self._play_context,
             loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
         result.update(copy.run(task_vars=task_vars))
-        result.update(dest=args["dest"], version=found.version, sha256=found.sha256,
-                      sources_sha256=found.sources_sha256, bytecode=found.bytecode, size=len(found.data))
+        result.update(dest=args["dest"], version=info["version"], sha256=info["sha256"],
+                      sources_sha256=info["sources_sha256"], bytecode=info["bytecode"], size=info["size"])
         return result

@@ -79,6 +79,11 @@ class Build:
     bytecode: str  # sys.implementation.cache_tag of the .pyc files, e.g. cpython-311
     files: int  # engine source files
 
+    def info(self) -> dict:
+        """Everything but the bytes (what the engine_install action returns and caches)."""
+        return {"version": self.version, "sources_sha256": self.sources_sha256, "sha256": self.sha256,
+                "bytecode": self.bytecode, "files": self.files, "size": len(self.data)}
+
 
 def source_files(source_dir: str) -> list[tuple[str, bytes]]:
     """(path inside the package with / separators, content) of every .py file, sorted."""
@@ -121,18 +126,30 @@ def _entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     archive.writestr(info, data)
 
 
-def build(source_dir: str, interpreter: str, location: str) -> Build:
-    """The zipapp of the engine in ``source_dir``, run by ``interpreter``, to be installed at
-    ``location`` (the path tracebacks name: what zipimport itself would put there)."""
-    sources = source_files(source_dir)
-    init = dict(sources)["__init__.py"].decode("utf-8", "replace")
-    found = VERSION_RE.search(init)
-    if not found:
-        raise BuildError("%s/__init__.py does not say VERSION = \"...\"" % source_dir)
+def sources_sha256(sources: list[tuple[str, bytes]]) -> str:
+    """One digest over every source file's path and content."""
     digest = hashlib.sha256()
     for rel, data in sources:
         digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
-    build_info = {"version": found.group(1), "sources_sha256": digest.hexdigest(),
+    return digest.hexdigest()
+
+
+def inputs_key(sources: list[tuple[str, bytes]], interpreter: str, location: str) -> str:
+    """What the bytes of a build depend on (sources, shebang, paths in tracebacks, bytecode
+    version), so that a build can be reused without building again."""
+    return hashlib.sha256("\0".join((sources_sha256(sources), interpreter, location, sys.implementation.cache_tag,
+                                     sys.version)).encode()).hexdigest()
+
+
+def build(source_dir: str, interpreter: str, location: str, sources: list[tuple[str, bytes]] | None = None) -> Build:
+    """The zipapp of the engine in ``source_dir`` (its :func:`source_files`, when already read),
+    run by ``interpreter``, to be installed at ``location`` (the path tracebacks name: what
+    zipimport itself would put there)."""
+    sources = source_files(source_dir) if sources is None else sources
+    found = VERSION_RE.search(dict(sources)["__init__.py"].decode("utf-8", "replace"))
+    if not found:
+        raise BuildError("%s/__init__.py does not say VERSION = \"...\"" % source_dir)
+    build_info = {"version": found.group(1), "sources_sha256": sources_sha256(sources),
                   "bytecode": sys.implementation.cache_tag, "files": len(sources)}
     build_module = ('"""Which engine this zipapp holds (written by plugins/plugin_utils/engine_zipapp.py)."""\n\n'
                     "BUILD = %r\n" % (dict(sorted(build_info.items())),)).encode()
@@ -151,4 +168,4 @@ def build(source_dir: str, interpreter: str, location: str) -> Build:
     return Build(data=data, sha256=hashlib.sha256(data).hexdigest(), **build_info)
 
 
-__all__ = ["Build", "BuildError", "build", "compile_all", "source_files"]
+__all__ = ["Build", "BuildError", "build", "compile_all", "inputs_key", "source_files", "sources_sha256"]

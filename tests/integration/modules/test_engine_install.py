@@ -173,3 +173,28 @@ def test_engine_install_refuses_bad_arguments(run_playbook):
     proc, res = run_playbook("    - name: install\n      mdfleet.md.engine_install:\n        destination: /x\n")
     assert proc.returncode != 0
     assert "dest" in res["install"]["msg"] and res["install"]["failed"]
+
+
+def test_one_build_per_run_for_every_host(collections_path, tmp_path, monkeypatch):
+    """The action finds the build of an earlier host (fork) of the run by its inputs."""
+    pytest.importorskip("ansible", reason="ansible-core is only in the venv")
+    monkeypatch.syspath_prepend(str(collections_path))
+    from ansible import constants
+    from ansible_collections.mdfleet.md.plugins.action import engine_install
+    from ansible_collections.mdfleet.md.plugins.plugin_utils import engine_zipapp
+
+    monkeypatch.setattr(constants, "DEFAULT_LOCAL_TMP", str(tmp_path))
+    builds = []
+
+    def counting(*args, **kwargs):
+        builds.append(args)
+        return engine_zipapp.build(*args, **kwargs)
+
+    monkeypatch.setattr(engine_install, "build", counting)
+    first = engine_install.cached_build(HOST_PY, "/usr/lib/mdfleet/mdfleet.pyz")
+    assert engine_install.cached_build(HOST_PY, "/usr/lib/mdfleet/mdfleet.pyz") == first and len(builds) == 1
+    path, info = first
+    assert __import__("hashlib").sha256(Path(path).read_bytes()).hexdigest() == info["sha256"]
+    other = engine_install.cached_build("/opt/python3", "/usr/lib/mdfleet/mdfleet.pyz")  # other bytes: built
+    assert len(builds) == 2 and other[1]["sha256"] != info["sha256"]
+    assert other[1]["sources_sha256"] == info["sources_sha256"]

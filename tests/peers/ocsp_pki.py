@@ -276,7 +276,12 @@ class OcspTestCA:
 def install_md(store, md: str, leaf, key_types=("p256",)) -> None:
     """Make ``leaf`` the active certificate of ``md`` in an mdcore Store (for every key type given),
     through the store's own staging and activation."""
-    staging = store.begin_staging(md, {"url": "https://ca.test/order/1"})
+    from mdcore.certs import CertFacts
+    from mdcore.issuance import cert_info
+    from mdcore.state.certset import CertSet
+    from mdcore.state.order import OrderState
+
+    staging = store.begin_staging(OrderState(md, [md], list(key_types), "https://ca.test/dir"))
     for kt in key_types:
         folder = os.path.join(staging, kt)
         os.makedirs(folder, exist_ok=True)
@@ -284,6 +289,6 @@ def install_md(store, md: str, leaf, key_types=("p256",)) -> None:
                           ("fullchain.pem", leaf.fullchain_path), ("privkey.pem", leaf.key_path)):
             with open(src, "rb") as fin, open(os.path.join(folder, name), "wb") as fout:
                 fout.write(fin.read())
-    # set.json as issuance writes it, as far as readers of served certificates look (the serial)
-    store.activate(md, {"key_types": list(key_types), "domains": [md],
-                        "certs": {kt: {"serial": "%X" % leaf.cert.serial_number} for kt in key_types}})
+    # set.json as issuance writes it, with the facts of the leaf
+    info = cert_info(CertFacts.of(leaf.cert))
+    store.activate(md, CertSet(md=md, names=[md], key_types=list(key_types), certs={kt: info for kt in key_types}))

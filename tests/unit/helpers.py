@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 
 from mdcore.acme.transport import AcmeTransport, TransportOptions
@@ -9,8 +10,19 @@ from mdcore.challenges.base import ChallengeTask, Solver
 from mdcore.clock import Clock, Deadline
 from mdcore.config import CaConfig, MdConfig
 from mdcore.events import EventSink
+from mdcore.state.certset import CertInfo, CertSet
 
 from .fakeacme import FakeAcme
+
+NOT_BEFORE = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
+
+
+def cert_set(md: str, key_types, names: list[str] | None = None, serial: str = "1A") -> CertSet:
+    """A set.json for tests that stage files by hand (placeholder certificate facts)."""
+    info = CertInfo(serial=serial, sha256_fingerprint="ab" * 32, not_before=NOT_BEFORE,
+                    not_after=NOT_BEFORE + datetime.timedelta(days=90), names=list(names or [md]))
+    return CertSet(md=md, names=list(names or [md]), key_types=list(key_types),
+                   certs={kt: info for kt in key_types})
 
 
 class RecordingEvents(EventSink):

@@ -36,10 +36,10 @@ def renewal_due(run_md: Run, make_cfg: MakeCfg, clock: FakeClock, store: Store) 
 def _active_serials(store: Store) -> dict[str, str]:
     info = store.active_set(MD)
     assert info is not None
-    for kt in info["key_types"]:  # complete: every file of every key type is there
+    for kt in info.key_types:  # complete: every file of every key type is there
         for name in ("privkey.pem", "cert.pem", "chain.pem", FULLCHAIN_FILE):
             assert os.path.isfile(os.path.join(store.active_dir(MD), kt, name))
-    return {kt: c["serial"] for kt, c in info["certs"].items()}
+    return {kt: c.serial for kt, c in info.certs.items()}
 
 
 def _staged_serial(store: Store, kt: str) -> str:
@@ -59,7 +59,7 @@ def test_crash_between_key_types_then_resume(
     assert _active_serials(store) == old  # the old set, complete
     assert tree(store.path("domains")) == old_domains
     pending = store.pending_order(MD)
-    assert pending is not None and list(pending["orders"]) == ["p256"]
+    assert pending is not None and list(pending.orders) == ["p256"]
     staged_p256 = _staged_serial(store, "p256")
 
     orders_before = fake_ca.count("newOrder")
@@ -79,11 +79,11 @@ def test_crash_after_the_order_was_created_resumes_that_order(
     with pytest.raises(Crash):
         run_md(make_cfg(key_types=KEYS))
     pending = store.pending_order(MD)
-    assert pending is not None and sorted(pending["orders"]) == KEYS
+    assert pending is not None and sorted(pending.orders) == KEYS
     orders_before = fake_ca.count("newOrder")
     result = run_md(make_cfg(key_types=KEYS))
     assert fake_ca.count("newOrder") == orders_before  # no new order at all
-    assert result.order_urls == pending["orders"]
+    assert result.order_urls == pending.orders
 
 
 def test_crash_after_sealing_is_finished_by_recovery(
@@ -121,7 +121,7 @@ def test_changed_names_discard_a_stale_staging(
     assert stale is not None
     result = run_md(make_cfg(["www.example.org", "new.example.org"], name=MD, key_types=KEYS))
     assert sorted(result.certificates["p256"]["names"]) == ["new.example.org", "www.example.org"]
-    assert set(result.order_urls.values()).isdisjoint(stale["orders"].values())
+    assert set(result.order_urls.values()).isdisjoint(stale.orders.values())
 
 
 def test_interrupted_forced_renewal_is_finished_by_the_next_plain_run(
@@ -136,7 +136,7 @@ def test_interrupted_forced_renewal_is_finished_by_the_next_plain_run(
     orders_before = fake_ca.count("newOrder")
     result = run_md(make_cfg(key_types=KEYS))
     assert result.action == Action.ORDER and result.reasons == [Reason.RESUME]
-    assert fake_ca.count("newOrder") == orders_before and result.order_urls == pending["orders"]
+    assert fake_ca.count("newOrder") == orders_before and result.order_urls == pending.orders
     assert all(result.certificates[kt]["serial"] != first.certificates[kt]["serial"] for kt in KEYS)
     assert not os.path.exists(store.staging_dir(MD))
     assert run_md(make_cfg(key_types=KEYS)).action == Action.NONE
@@ -150,7 +150,7 @@ def test_failed_validation_forgets_the_dead_order(
     with pytest.raises(AcmeProblemError, match="Invalid response"):
         run_md(make_cfg(key_types=KEYS))
     pending = store.pending_order(MD)
-    assert pending is not None and pending["orders"] == {}  # the key stays staged, the order URL goes
+    assert pending is not None and pending.orders == {}  # the key stays staged, the order URL goes
     fake_ca.fail_validation = None
     clock.advance(2 * 86400)  # past the backoff of a validation error
     orders_before = fake_ca.count("newOrder")
@@ -168,8 +168,8 @@ def test_interrupted_order_of_an_added_key_type_keeps_the_other(
     fake_ca.inject("finalize", Crash())
     with pytest.raises(Crash):
         run_md(make_cfg(key_types=KEYS))
-    assert store.active_set(MD)["key_types"] == ["p256"]
-    assert store.active_set(MD)["certs"]["p256"]["serial"] == first.certificates["p256"]["serial"]
+    assert store.active_set(MD).key_types == ["p256"]
+    assert store.active_set(MD).certs["p256"].serial == first.certificates["p256"]["serial"]
     orders_before = fake_ca.count("newOrder")
     result = run_md(make_cfg(key_types=KEYS))
     assert set(result.reasons) == {Reason.KEYS_ADDED, Reason.RESUME}

@@ -9,11 +9,11 @@ import pytest
 import requests
 
 from mdcore.acme.problems import ACME_NS, AcmeProblemError
-from mdcore.clock import FakeClock, from_iso
+from mdcore.clock import FakeClock
 from mdcore.config import MdConfig
 from mdcore.errors import MdError, NetworkError
-from mdcore.job import JobState
 from mdcore.manager import Action, MdResult, Reason, ensure_many
+from mdcore.state.job import JobState
 from mdcore.store import Store
 
 from .fakeacme import FakeAcme, problem
@@ -26,11 +26,11 @@ DETAIL = "Invalid response from http://www.example.org/.well-known/acme-challeng
 
 
 def _job(store: Store, md: str = "www.example.org") -> JobState:
-    return JobState.load(store.job_path(md), md)
+    return store.read_job(md)
 
 
 def _retry_in(job: JobState, clock: FakeClock) -> float:
-    at = job.retry_at()
+    at = job.next_retry
     assert at is not None
     return (at - clock.now()).total_seconds()
 
@@ -49,7 +49,7 @@ def test_failure_records_job_error_and_backoff(
     assert _retry_in(job, clock) >= 3600  # bad input is not retried hot
     assert events.fired[-1] == ("errored", "www.example.org")
     assert store.active_set("www.example.org") is None
-    assert job.log[-1]["type"] == "error" and DETAIL in job.log[-1]["detail"]
+    assert job.log[-1].kind == "error" and DETAIL in job.log[-1].detail
 
 
 def test_second_run_in_backoff_contacts_no_ca(
@@ -63,7 +63,7 @@ def test_second_run_in_backoff_contacts_no_ca(
     before = len(fake_ca.seen)
     result = run_md(make_cfg())
     assert result.action == Action.BACKOFF and not result.changed
-    assert from_iso(job.next_retry) is not None
+    assert job.next_retry is not None
     assert len(fake_ca.seen) == before
 
     clock.advance(46)  # backoff over: tried again, and success clears the job's errors
@@ -144,7 +144,7 @@ def test_failover_to_second_ca(
     events = RecordingEvents()
     result = run_md(make_cfg(cas=[{"url": second.directory_url}]), events=events)
     assert result.changed
-    assert store.active_set("www.example.org")["ca_url"] == second.directory_url
+    assert store.active_set("www.example.org").ca_url == second.directory_url
     assert second.count("newOrder") == 1 and fake_ca.count("newOrder") == 1
     assert "errored" not in events.names()
     assert _job(store).errors == 0
@@ -183,7 +183,7 @@ def test_renewal_failure_keeps_the_old_set(
     with pytest.raises(AcmeProblemError):
         run_md(make_cfg())
     active = store.active_set("www.example.org")
-    assert active is not None and active["certs"]["p256"]["serial"] == first.certificates["p256"]["serial"]
+    assert active is not None and active.certs["p256"].serial == first.certificates["p256"]["serial"]
     later = run_md(make_cfg())  # within the backoff: the old certificate is still reported
     assert later.action == Action.BACKOFF and Reason.RENEW_WINDOW in later.reasons
     assert later.certificates["p256"]["serial"] == first.certificates["p256"]["serial"]
@@ -203,5 +203,5 @@ def test_failover_gives_each_ca_its_own_deadline(
     second.processing_retry_after = "20"  # the second CA needs a minute of polling too
     start = clock.monotonic()
     result = run_md(make_cfg(cas=[{"url": second.directory_url}], order_timeout=120))
-    assert result.changed and store.active_set("www.example.org")["ca_url"] == second.directory_url
+    assert result.changed and store.active_set("www.example.org").ca_url == second.directory_url
     assert clock.monotonic() - start > 120  # the first CA's time ran out, the second had its own

@@ -80,7 +80,7 @@ def test_key_type_removed_needs_no_ca(run_md: Run, make_cfg: MakeCfg, fake_ca: F
     assert result.reasons == [Reason.KEYS_REMOVED] and result.changed
     assert list(result.certificates) == ["p256"] and len(fake_ca.seen) == requests_before
     assert result.certificates["p256"]["serial"] == first.certificates["p256"]["serial"]
-    assert store.active_set(first.md)["key_types"] == ["p256"]
+    assert store.active_set(first.md).key_types == ["p256"]
     assert not os.path.exists(os.path.join(store.active_dir(first.md), "rsa2048"))
     assert (os.stat(result.certificates["p256"]["key_path"]).st_mode & 0o777) == 0o600
 

@@ -10,7 +10,11 @@ import pytest
 from mdcore.clock import FakeClock
 from mdcore.errors import StoreError, StoreLockedError
 from mdcore.fsutil import atomic_write, write_json
+from mdcore.state.certset import CertSet
+from mdcore.state.order import OrderState
 from mdcore.store import SET_FILE, Store, check_md_name
+
+from .helpers import cert_set
 
 FILES = ("privkey.pem", "cert.pem", "chain.pem", "fullchain.pem")
 
@@ -19,24 +23,25 @@ def _mode(path: str) -> int:
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
-def stage(store: Store, md: str, tag: str, key_types: tuple[str, ...] = ("p256",)) -> dict:
-    """A complete staging set whose files say which set they belong to."""
-    folder = store.begin_staging(md, {"md": md, "orders": {}})
+def stage(store: Store, md: str, tag: str, key_types: tuple[str, ...] = ("p256",)) -> CertSet:
+    """A complete staging set whose files (and names) say which set they belong to."""
+    folder = store.begin_staging(OrderState(md, [tag], list(key_types), "https://ca.test/dir"))
     for kt in key_types:
         os.makedirs(os.path.join(folder, kt), exist_ok=True)
         for name in FILES:
             atomic_write(os.path.join(folder, kt, name), ("%s %s %s" % (tag, kt, name)).encode())
-    return {"md": md, "key_types": list(key_types), "tag": tag}
+    return cert_set(md, key_types, names=[tag])
 
 
 def active_tag(store: Store, md: str) -> str:
     info = store.active_set(md)
     assert info is not None
-    for kt in info["key_types"]:
+    (tag,) = info.names
+    for kt in info.key_types:
         for name in FILES:
             with open(os.path.join(store.active_dir(md), kt, name)) as handle:
-                assert handle.read() == "%s %s %s" % (info["tag"], kt, name)  # complete, never mixed
-    return info["tag"]
+                assert handle.read() == "%s %s %s" % (tag, kt, name)  # complete, never mixed
+    return tag
 
 
 def test_setup_modes(tmp_path, clock: FakeClock) -> None:
@@ -58,8 +63,9 @@ def test_unusable_store(tmp_path, clock: FakeClock) -> None:
 
 def test_activate_links_domains_to_archive(store: Store) -> None:
     info = stage(store, "example.org", "one", ("p256", "rsa2048"))
-    target = store.activate("example.org", info)
-    assert target == store.path("archive", "example.org.1")
+    sealed = store.activate("example.org", info)
+    assert sealed.set_id and set(sealed.certs["p256"].files) == set(FILES)
+    target = store.path("archive", "example.org.1")
     assert os.readlink(store.active_dir("example.org")) == os.path.join("..", "archive", "example.org.1")
     assert active_tag(store, "example.org") == "one"
     assert not os.path.exists(store.staging_dir("example.org"))
@@ -87,7 +93,7 @@ def test_recover_activates_sealed_staging(store: Store) -> None:
     store.activate("example.org", stage(store, "example.org", "old"))
     info = stage(store, "example.org", "new")
     # crash right after sealing: set.json written, rename not done
-    write_json(os.path.join(store.staging_dir("example.org"), SET_FILE), info)
+    write_json(os.path.join(store.staging_dir("example.org"), SET_FILE), info.to_json())
     assert active_tag(store, "example.org") == "old"
     actions = store.recover()
     assert actions and "sealed staging" in actions[0]
@@ -126,7 +132,8 @@ def test_recover_ignores_incomplete_archive(store: Store) -> None:
 def test_unsealed_staging_is_kept_for_resume(store: Store) -> None:
     stage(store, "example.org", "partial")
     assert store.recover() == []
-    assert store.pending_order("example.org") == {"md": "example.org", "orders": {}}
+    assert store.pending_order("example.org") == OrderState("example.org", ["partial"], ["p256"],
+                                                            "https://ca.test/dir")
     assert store.active_set("example.org") is None
 
 
@@ -191,3 +198,60 @@ def test_invalid_md_names(store: Store, name: str) -> None:
 )
 def test_valid_md_names(name: str) -> None:
     assert check_md_name(name) == name
+
+
+def test_concurrent_first_setups_never_fail(tmp_path, clock: FakeClock) -> None:
+    """Concurrent first runs raced on one shared probe file before they took the lock."""
+    import threading
+
+    errors: list[Exception] = []
+
+    def setup(n: int) -> None:
+        try:
+            Store(str(tmp_path / "store"), clock).setup()
+        except StoreError as exc:  # pragma: no cover - what the test must never see
+            errors.append(exc)
+
+    threads = [threading.Thread(target=setup, args=(n,)) for n in range(64)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and not [n for n in os.listdir(tmp_path / "store") if n.startswith(".probe")]
+
+
+def test_recover_removes_temp_files_of_killed_runs(store: Store) -> None:
+    store.activate("example.org", stage(store, "example.org", "old"))
+    info = stage(store, "example.org", "new")
+    dead = ".tmp-999999999-1-1"  # no such process
+    staged_key = os.path.join(store.staging_dir("example.org"), "p256", dead)
+    with open(staged_key, "w") as handle:
+        handle.write("-----BEGIN PRIVATE KEY-----\npartial")
+    for folder in (store.path("jobs"), os.path.join(store.active_dir("example.org"), "p256")):
+        with open(os.path.join(folder, dead), "w"):
+            pass
+    mine = os.path.join(store.path("jobs"), ".tmp-%d-1-1" % os.getpid())  # a live writer's: kept
+    with open(mine, "w"):
+        pass
+    assert "removed 3 temp file(s) of killed runs" in store.recover()
+    assert not os.path.exists(staged_key) and os.path.exists(mine)
+    with open(os.path.join(store.staging_dir("example.org"), "p256", dead), "w"):
+        pass  # left by this very process, before its own activation: never archived either
+    store.activate("example.org", info)
+    assert sorted(os.listdir(os.path.join(store.active_dir("example.org"), "p256"))) == sorted(FILES)
+
+
+def test_a_full_disk_at_setup_is_a_note_not_the_end(store: Store, monkeypatch) -> None:
+    import errno as errnos
+
+    real_open = os.open
+
+    def full(path, *args, **kwargs):
+        if os.path.basename(path).startswith(".probe"):
+            raise OSError(errnos.ENOSPC, "No space left on device", path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", full)
+    store.setup()
+    assert store.notes == ["store %s: No space left on device: new certificates, staples and status cannot be "
+                           "written" % store.root]

@@ -11,12 +11,11 @@ from __future__ import annotations
 import datetime
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
-from .clock import Clock, Deadline, from_iso, to_iso
+from .clock import Clock, Deadline, to_iso
 from .config import CaConfig, MdConfig
 from .errors import MdError
-from .job import JobState
+from .state.job import AriState
 from .store import Store
 
 FIRST_CHECK = datetime.timedelta(hours=1)
@@ -25,27 +24,6 @@ RECHECK_UNSUPPORTED = datetime.timedelta(days=7)  # a CA without renewalInfo may
 RECHECK_AFTER_ERROR = datetime.timedelta(hours=1)
 RECHECK_MIN = datetime.timedelta(minutes=1)
 RECHECK_MAX = datetime.timedelta(days=1)
-
-
-@dataclass
-class AriState:
-    """What we know of one certificate's renewal info (jobs/<md>.json "ari" per key type)."""
-
-    cert_id: str
-    supported: bool = True
-    window_start: str | None = None
-    window_end: str | None = None
-    chosen: str | None = None  # the renewal time picked inside the window
-    next_check: str | None = None
-    explanation_url: str | None = None
-    last_error: str | None = None
-
-    @classmethod
-    def from_dict(cls, doc: dict) -> AriState:
-        return cls(**{k: doc.get(k) for k in cls.__dataclass_fields__ if k in doc or k == "cert_id"})
-
-    def chosen_at(self) -> datetime.datetime | None:
-        return from_iso(self.chosen) if self.supported else None
 
 
 def _ca_for(cfg: MdConfig, ca_url: str | None) -> CaConfig | None:
@@ -63,36 +41,36 @@ def refresh_ari(store: Store, cfg: MdConfig, clock: Clock, transport_factory: Ca
     current = store.active_set(cfg.name)
     if not current:
         return []
-    ca = _ca_for(cfg, current.get("ca_url"))
-    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    ca = _ca_for(cfg, current.ca_url)
+    job = store.load_job(cfg.name)
     now = clock.now()
     notes: list[str] = []
     changed = False
-    for kt, facts in current.get("certs", {}).items():
-        cert_id = facts.get("ari_cert_id")
+    for kt, facts in current.certs.items():
+        cert_id = facts.ari_cert_id
         if not cert_id or ca is None:
             continue
-        state = AriState.from_dict(job.ari[kt]) if kt in job.ari else AriState(cert_id)
+        state = job.ari.get(kt) or AriState(cert_id)
         if state.cert_id != cert_id:
             state = AriState(cert_id)
         # A certificate we know nothing about (e.g. activated by crash recovery) is first asked
         # about an hour after issuance: a fresh certificate is never due.
-        due = from_iso(state.next_check) or (from_iso(facts.get("not_before")) or now) + FIRST_CHECK
-        if due is not None and due > now:
+        due = state.next_check or facts.not_before + FIRST_CHECK
+        if due > now:
             continue
         state = _poll(transport_factory(ca, cfg, clock), state, now, clock, rng or random.Random(), timeout)
-        job.ari[kt] = asdict(state)
+        job.ari[kt] = state
         changed = True
         if state.last_error:
             notes.append("ARI for %s: %s" % (kt, state.last_error))
         elif state.supported:
             notes.append("ARI for %s suggests %s .. %s, renewal picked at %s%s" % (
-                kt, state.window_start, state.window_end, state.chosen,
+                kt, to_iso(state.window_start), to_iso(state.window_end), to_iso(state.chosen),
                 (" (%s)" % state.explanation_url) if state.explanation_url else ""))
     if changed:
         for line in notes:
             job.add_log(now, "ari", line)
-        job.save(store.job_path(cfg.name))
+        store.save_job(job)
     return notes
 
 
@@ -104,26 +82,27 @@ def _poll(transport, state: AriState, now: datetime.datetime, clock: Clock, rng:
     try:
         base = transport.directory(deadline).get("renewalInfo")
         if not base:
-            state.supported, state.next_check = False, to_iso(now + RECHECK_UNSUPPORTED)
+            state.supported, state.next_check = False, now + RECHECK_UNSUPPORTED
             return state
         resp = transport.get("%s/%s" % (base.rstrip("/"), state.cert_id), deadline)
         if resp.status_code != 200:
             raise MdError("renewalInfo answered HTTP %d" % resp.status_code)
         window = resp.json()["suggestedWindow"]
         start, end = from_iso_any(window["start"]), from_iso_any(window["end"])
-    except (MdError, ValueError, KeyError, TypeError) as exc:
+    except (MdError, ValueError, KeyError, TypeError, AttributeError) as exc:  # whatever the CA sent
         state.last_error = "renewalInfo not usable: %s" % exc
-        state.next_check = to_iso(now + RECHECK_AFTER_ERROR)
+        state.next_check = now + RECHECK_AFTER_ERROR
         return state
     retry = parse_retry_after(resp.headers.get("Retry-After"), clock)
     wait = datetime.timedelta(seconds=retry) if retry is not None else RECHECK_DEFAULT
     wait = min(max(wait, RECHECK_MIN), RECHECK_MAX)
-    if (to_iso(start), to_iso(end)) != (state.window_start, state.window_end) or not state.chosen:
-        state.chosen = to_iso(_pick(start, end, rng))  # a new window: pick again, else keep the pick
+    if (start, end) != (state.window_start, state.window_end) or not state.chosen:
+        state.chosen = _pick(start, end, rng)  # a new window: pick again, else keep the pick
     state.supported, state.last_error = True, None
-    state.window_start, state.window_end = to_iso(start), to_iso(end)
-    state.explanation_url = resp.json().get("explanationURL")
-    state.next_check = to_iso(now + wait)
+    state.window_start, state.window_end = start, end
+    explanation = resp.json().get("explanationURL")
+    state.explanation_url = explanation if isinstance(explanation, str) else None
+    state.next_check = now + wait
     return state
 
 
@@ -133,15 +112,3 @@ def from_iso_any(text: str) -> datetime.datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.timezone.utc)
     return value.astimezone(datetime.timezone.utc).replace(microsecond=0)
-
-
-def ari_renew_at(ari: dict, key_types: list[str]) -> datetime.datetime | None:
-    """The earliest renewal time ARI picked for the active certificates (from a job's "ari"
-    mapping of key type -> AriState dict), if the CA gave any."""
-    times = []
-    for kt in key_types:
-        if isinstance(ari.get(kt), dict):
-            chosen = AriState.from_dict(ari[kt]).chosen_at()
-            if chosen is not None:
-                times.append(chosen)
-    return min(times) if times else None

@@ -26,11 +26,11 @@ from .fleet import commands as fleet_commands
 from .fsutil import ensure_dir
 from .hostconfig import HostConfig, load_host_config
 from .manager import MdResult, Reason, drive_many, forced_member_error
-from .notify import CommandNotifier, check_expiring
+from .notify import CommandNotifier
 from .ocsp import StapleTarget, StaplingConfig, managed_targets, refresh_staples
 from .ocsp.state import OcspStatus, StapleAction, StapleResult
 from .reload import ReloadOutcome, reload_server
-from .status import build_status, render_html, render_prometheus, report_json, write_status_files
+from .status import build_status, check_expiring, render_html, render_prometheus, report_json, write_status_files
 from .status.json_view import KeyNames
 from .store import Store
 from .webglue import cli as webglue_cli
@@ -100,7 +100,7 @@ def staple_targets(store: Store, cfg: HostConfig) -> list[StapleTarget]:
     if opts.nginx_dir:
         ensure_dir(opts.nginx_dir, 0o755)  # OCSP responses are public; nginx reads them at load
         overrides = {md: {kt: {"staple_file": os.path.join(opts.nginx_dir, "%s.%s.der" % (md, kt))}
-                          for kt in (store.active_set(md) or {}).get("key_types", [])}
+                          for kt in [c.key_type for c in store.readable_active_certs(md)]}
                      for md in store.managed_names()}
     targets = managed_targets(store, overrides, haproxy_ocsp_files=opts.haproxy_ocsp_files)
     return targets + [StapleTarget.from_dict(other) for other in opts.others]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import threading
 from typing import Any
+
+from . import faults
 
 DIR_MODE = 0o700
 PRIVATE_MODE = 0o600
@@ -40,11 +43,13 @@ def atomic_write(path: str, data: bytes, mode: int = PRIVATE_MODE, durable: bool
     fd, tmp = _create_temp(folder, mode)
     try:
         try:
+            faults.point("temp", tmp)  # a kill here leaves an empty temp file (cleaned by Store.recover)
             _write_all(fd, data)
             if durable:
                 os.fsync(fd)
         finally:
             os.close(fd)
+        faults.point("replace", path)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -80,6 +85,67 @@ def _create_temp(folder: str, mode: int) -> tuple[int, str]:
             os.unlink(tmp)
             raise
         return fd, tmp
+
+
+def rename(src: str, dst: str) -> None:
+    """os.rename of a store path, a write point of the fault suite."""
+    faults.point("rename", dst)
+    os.rename(src, dst)
+
+
+def replace(src: str, dst: str) -> None:
+    faults.point("replace", dst)
+    os.replace(src, dst)
+
+
+def symlink(target: str, path: str) -> None:
+    faults.point("symlink", path)
+    os.symlink(target, path)
+
+
+def unlink(path: str) -> None:
+    faults.point("unlink", path)
+    os.unlink(path)
+
+
+def rmtree(path: str) -> None:
+    """Remove a folder tree if it is there."""
+    if os.path.lexists(path):
+        faults.point("rmtree", path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_dead_temp_files(folder: str, all_of_them: bool = False) -> int:
+    """Remove the temp files of atomic_write in ``folder`` whose process no longer runs (killed
+    mid-write); returns how many. A live process's temp file (its pid is in the name) stays,
+    unless ``all_of_them`` (a folder nothing writes into any more)."""
+    removed = 0
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    for name in names:
+        if not name.startswith(TEMP_PREFIX):
+            continue
+        pid = name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if not all_of_them and pid.isdigit() and (int(pid) == os.getpid() or _alive(int(pid))):
+            continue
+        try:
+            unlink(os.path.join(folder, name))
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_json(path: str, obj: Any, mode: int = PRIVATE_MODE, durable: bool = True) -> None:

@@ -3,7 +3,6 @@ checks of what the CA sent, and activation. Called with the store lock held."""
 
 from __future__ import annotations
 
-import datetime
 import os
 import threading
 from collections.abc import Callable
@@ -27,14 +26,17 @@ from .challenges.dnspersist01 import DnsPersistSolver
 from .challenges.http01 import StandaloneSolver, WebrootSolver
 from .challenges.rfc2136 import Rfc2136Solver
 from .challenges.tlsalpn01 import TlsAlpnSolver
-from .clock import Clock, Deadline, from_iso, to_iso
+from .clock import Clock, Deadline
 from .config import HTTP01_STANDALONE, AccountConfig, CaConfig, DnsProvider, MdConfig, account_config_of
 from .errors import ConfigError, MdError, NoAccountError
 from .events import EventSink
-from .fsutil import atomic_write, ensure_dir, read_bytes, write_json
+from .fsutil import atomic_write, ensure_dir, read_bytes
 from .keys import generate_key, key_from_pem, key_spec, key_to_pem, make_csr
 from .persist_records import known_issuers, remember, remembered
-from .store import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE, KEY_FILE, ORDER_FILE, Store
+from .state.certset import CertInfo, CertSet
+from .state.fields import CorruptStateError, NewerStateError
+from .state.order import OrderState
+from .store import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE, KEY_FILE, SET_FILES, Store
 
 # One registration per CA even when many domains are issued in parallel threads.
 _ACCOUNT_LOCK = threading.Lock()
@@ -144,22 +146,19 @@ def check_may_use_account(store: Store, cfg: MdConfig, ca: CaConfig) -> None:
         raise no_account_error(ca, cfg.account_holder)
 
 
-def _order_info(cfg: MdConfig, ca: CaConfig) -> dict:
-    return {"md": cfg.name, "names": list(cfg.domains), "key_types": list(cfg.key_types), "ca_url": ca.url,
-            "orders": {}}
-
-
-def _pending_matches(pending: dict | None, cfg: MdConfig, ca: CaConfig) -> bool:
-    return bool(pending) and pending.get("ca_url") == ca.url and \
-        sorted(pending.get("names", [])) == sorted(cfg.domains) and \
-        sorted(pending.get("key_types", [])) == sorted(cfg.key_types)
+def _pending_matches(pending: OrderState | None, cfg: MdConfig, ca: CaConfig) -> bool:
+    return pending is not None and pending.matches(cfg.domains, cfg.key_types, ca.url)
 
 
 def resumable(store: Store, cfg: MdConfig) -> bool:
     """Whether staging holds an interrupted renewal for this very configuration that a run can
     finish: an order still in flight, or a certificate already downloaded for a key type. (An
-    order that failed is forgotten when it fails, so a later attempt is not called a resume.)"""
-    pending = store.pending_order(cfg.name)
+    order that failed is forgotten when it fails, so a later attempt is not called a resume.)
+    An order.json that does not read is none: the order sets it aside."""
+    try:
+        pending = store.pending_order(cfg.name)
+    except (CorruptStateError, NewerStateError):
+        return False
     if not any(_pending_matches(pending, cfg, ca) for ca in cfg.cas):
         return False
     return store.order_in_progress(cfg.name, list(cfg.key_types))
@@ -173,31 +172,31 @@ def _keep_files(store: Store, md: str, staging: str, key_types: list[str]) -> No
         folder = ensure_dir(os.path.join(staging, kt))
         if os.path.exists(os.path.join(folder, FULLCHAIN_FILE)):
             continue  # copied before an interruption
-        for name in (KEY_FILE, CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE):  # fullchain last: it marks "done"
+        for name in SET_FILES:  # fullchain last: it marks "done"
             data = read_bytes(os.path.join(active, kt, name))
             if data is None:
                 raise MdError("the active set of %s lacks %s/%s" % (md, kt, name))
             atomic_write(os.path.join(folder, name), data, 0o600 if name == KEY_FILE else 0o644)
 
 
-def keep_only(store: Store, cfg: MdConfig, clock: Clock, keep: list[str]) -> dict:
+def keep_only(store: Store, cfg: MdConfig, clock: Clock, keep: list[str]) -> CertSet:
     """Activate a new set holding only the active certificates of ``keep`` (key types were removed
     from the configuration): nothing is ordered, no CA is contacted. Returns set.json."""
-    current = store.active_set(cfg.name) or {}
+    current = store.active_set(cfg.name)
+    if current is None:
+        raise MdError("managed domain %s has no active set to keep certificates of" % cfg.name)
     store.discard_staging(cfg.name)
-    staging = store.begin_staging(cfg.name, {"md": cfg.name, "names": list(cfg.domains), "key_types": list(keep),
-                                             "ca_url": current.get("ca_url"), "orders": {}})
+    staging = store.begin_staging(OrderState(cfg.name, list(cfg.domains), list(keep), current.ca_url))
     _keep_files(store, cfg.name, staging, keep)
-    set_info = dict(current, key_types=list(keep), created=to_iso(clock.now()),
-                    orders={kt: url for kt, url in (current.get("orders") or {}).items() if kt in keep},
-                    certs={kt: current["certs"][kt] for kt in keep})
-    store.activate(cfg.name, set_info)
-    return set_info
+    cert_set = current.with_changes(key_types=list(keep), created=clock.now(),
+                                    orders={kt: url for kt, url in current.orders.items() if kt in keep},
+                                    certs={kt: current.certs[kt] for kt in keep})
+    return store.activate(cfg.name, cert_set)
 
 
 def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: EventSink,
            deadline: Deadline, replaces: dict | None = None,
-           transport_factory: TransportFactory = transport_for, keep: list[str] | None = None) -> dict:
+           transport_factory: TransportFactory = transport_for, keep: list[str] | None = None) -> CertSet:
     """Order (or resume) one certificate per key type and activate the set; returns set.json.
     ``keep``: key types whose active certificates go into the new set unchanged (only when the
     active set is from this CA: a set holds the certificates of one CA)."""
@@ -208,15 +207,14 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
     with _ACCOUNT_LOCK:
         account, key = ensure_account(transport, AccountStore(store.path("accounts")), account_options(ca, cfg),
                                       deadline)
-    pending = store.pending_order(cfg.name)
-    if not _pending_matches(pending, cfg, ca):
+    pending = _pending_or_none(store, cfg.name)
+    if pending is None or not _pending_matches(pending, cfg, ca):
         store.discard_staging(cfg.name)
-        pending = _order_info(cfg, ca)
-        store.begin_staging(cfg.name, pending)
+        pending = OrderState(cfg.name, list(cfg.domains), list(cfg.key_types), ca.url)
+        store.begin_staging(pending)
     staging = store.staging_dir(cfg.name)
-    order_path = os.path.join(staging, ORDER_FILE)
-    current = store.active_set(cfg.name) or {}
-    keep = [kt for kt in (keep or []) if current.get("ca_url") == ca.url and kt in current.get("certs", {})]
+    current = store.active_set(cfg.name)
+    keep = [kt for kt in (keep or []) if current is not None and current.ca_url == ca.url and kt in current.certs]
     _keep_files(store, cfg.name, staging, keep)
     directory = transport.directory(deadline) if cfg.challenge.type == ChallengeType.DNSPERSIST01 else None
     solvers = make_solvers(cfg, store, clock, ca.url, directory)
@@ -227,41 +225,48 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
                 continue  # downloaded before an interruption
 
             def remember(url: str, kt: str = kt) -> None:
-                pending["orders"][kt] = url
-                write_json(order_path, pending)
+                pending.orders[kt] = url
+                store.save_order(pending)
 
             cert_key = _staging_key(folder, kt)
             flow = OrderFlow(transport, account, key, solvers, clock,
                              on_event=lambda ev: events.fire(ev, cfg.name), on_order_url=remember)
             req = OrderRequest(names=list(cfg.domains), csr_der=make_csr(cert_key, list(cfg.domains)),
-                               resume_url=pending["orders"].get(kt), profile=cfg.profile,
+                               resume_url=pending.orders.get(kt), profile=cfg.profile,
                                replaces=(replaces or {}).get(kt), preferred_chain=cfg.preferred_chain)
             try:
                 issued = flow.run(req, deadline)
             except OrderDeadError:
-                pending["orders"].pop(kt, None)  # resuming a dead order would only fail again
-                write_json(order_path, pending)
+                pending.orders.pop(kt, None)  # resuming a dead order would only fail again
+                store.save_order(pending)
                 raise
             try:
                 _write_chain(folder, issued.fullchain_pem, cert_key, cfg.domains)
             except MdError:
                 # Resuming this (valid) order would download the same bad certificate forever.
-                pending["orders"].pop(kt, None)
-                write_json(order_path, pending)
+                pending.orders.pop(kt, None)
+                store.save_order(pending)
                 raise
     finally:
         for solver in {id(s): s for s in solvers.values()}.values():
             solver.close()
-    orders = {kt: url for kt, url in (current.get("orders") or {}).items() if kt in keep}
-    orders.update(pending["orders"])
-    set_info = {
-        "md": cfg.name, "names": list(cfg.domains), "key_types": list(cfg.key_types), "ca_url": ca.url,
-        "account_url": account.url, "created": to_iso(clock.now()), "orders": orders,
-        "certs": {kt: current["certs"][kt] if kt in keep else facts_json(_facts(staging, kt))
-                  for kt in cfg.key_types},
-    }
-    store.activate(cfg.name, set_info)
-    return set_info
+    orders = {kt: url for kt, url in current.orders.items() if kt in keep} if current else {}
+    orders.update(pending.orders)
+    cert_set = CertSet(md=cfg.name, names=list(cfg.domains), key_types=list(cfg.key_types), ca_url=ca.url,
+                       account_url=account.url, created=clock.now(), orders=orders,
+                       certs={kt: current.certs[kt] if current and kt in keep else cert_info(_facts(staging, kt))
+                              for kt in cfg.key_types})
+    return store.activate(cfg.name, cert_set)
+
+
+def _pending_or_none(store: Store, md: str) -> OrderState | None:
+    """The order in staging; one that does not read is set aside (its orders are lost: a new one
+    is made) and staging starts afresh."""
+    try:
+        return store.pending_order(md)
+    except CorruptStateError as exc:
+        store.set_aside_corrupt(exc)
+        return None
 
 
 def rollover_account(store: Store, cfg: MdConfig, clock: Clock) -> str:
@@ -311,16 +316,7 @@ def _facts(folder_root: str, kt: str) -> CertFacts:
     return CertFacts.of(split_pem_chain(pem)[0])
 
 
-def facts_json(facts: CertFacts) -> dict:
-    return {
-        "serial": facts.serial, "sha256_fingerprint": facts.sha256_fingerprint, "issuer": facts.issuer,
-        "subject": facts.subject, "names": facts.names, "not_before": to_iso(facts.not_before),
-        "not_after": to_iso(facts.not_after), "ocsp_url": facts.ocsp_url, "ari_cert_id": facts.ari_cert_id,
-    }
-
-
-def lifetime_of(cert: dict) -> tuple[datetime.datetime, datetime.datetime]:
-    nb, na = from_iso(cert.get("not_before")), from_iso(cert.get("not_after"))
-    if nb is None or na is None:
-        raise MdError("the store's set.json lacks the certificate's validity")
-    return nb, na
+def cert_info(facts: CertFacts) -> CertInfo:
+    return CertInfo(serial=facts.serial, sha256_fingerprint=facts.sha256_fingerprint, issuer=facts.issuer,
+                    subject=facts.subject, names=list(facts.names), not_before=facts.not_before,
+                    not_after=facts.not_after, ocsp_url=facts.ocsp_url, ari_cert_id=facts.ari_cert_id)

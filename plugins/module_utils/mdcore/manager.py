@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 from .acme.account import AccountStore
 from .acme.problems import AcmeProblemError
 from .acme.resources import ChallengeType
-from .ari import FIRST_CHECK, ari_renew_at, refresh_ari
-from .clock import Clock, Deadline, from_iso, to_iso
+from .ari import FIRST_CHECK, refresh_ari
+from .clock import Clock, Deadline, to_iso
 from .config import MdConfig
+from .due import due_times
 from .errors import ConfigError, MdError, StoreError
 from .events import NO_EVENTS, URGENT, EventName, EventSink
-from .issuance import TransportFactory, keep_only, lifetime_of, obtain, resumable, transport_for
-from .job import JobError, JobState
+from .issuance import TransportFactory, keep_only, obtain, resumable, transport_for
 from .ocsp.persist import staple_state
 from .policy import backoff_seconds
+from .state.certset import CertSet
+from .state.job import AriState, ConfigSnapshot, FleetSnapshot, JobError, JobState
 from .store import Store
 from .window import Window
 
@@ -101,29 +103,20 @@ def config_digest(cfg: MdConfig, store: Store | None = None) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def renew_at(set_info: dict, window: Window) -> datetime.datetime | None:
-    starts = [window.start(*lifetime_of(c)) for c in set_info.get("certs", {}).values()]
-    return min(starts) if starts else None
+def effective_renew_at(current: CertSet, job: JobState, cfg: MdConfig) -> tuple[datetime.datetime | None, bool]:
+    """When the active set is due, and whether that time came from the CA's ARI window
+    (due.due_times: the one rule, shared with the status views)."""
+    due = due_times(current, Window.parse(cfg.renew_window), Window.parse(cfg.warn_window),
+                    job.ari if cfg.ari and not cfg.imported else None)
+    return due.renew_at, due.via_ari
 
 
-def effective_renew_at(current: dict, job: JobState, cfg: MdConfig) -> tuple[datetime.datetime | None, bool]:
-    """When the active set is due, and whether that time came from the CA's ARI window. ARI wins
-    (the CA may want early renewal, e.g. before a mass revocation) but never later than the warn
-    window opens, so an ARI answer can not let a certificate run into expiry."""
-    window_at = renew_at(current, Window.parse(cfg.renew_window))
-    ari_at = ari_renew_at(job.ari, current.get("key_types", [])) if cfg.ari else None
-    if ari_at is None or window_at is None:
-        return window_at, False
-    warn_at = renew_at(current, Window.parse(cfg.warn_window))
-    return (min(ari_at, warn_at) if warn_at else ari_at), True
-
-
-def _revoked(store: Store, md: str, current: dict) -> bool:
+def _revoked(store: Store, md: str, current: CertSet) -> bool:
     """Stapling found an active certificate revoked: an emergency renewal (with a new key, which
     every order gets). Compared by fingerprint, so the renewed certificate is not flagged."""
-    for kt, facts in current.get("certs", {}).items():
+    for kt, facts in current.certs.items():
         state = staple_state(store, md, kt)
-        if state and state.renew_required and state.cert_sha256 == facts.get("sha256_fingerprint"):
+        if state and state.renew_required and state.cert_sha256 == facts.sha256_fingerprint:
             return True
     return False
 
@@ -141,10 +134,10 @@ def member_plan(store: Store, cfg: MdConfig, now: datetime.datetime) -> Plan:
     if not current:
         plan.reasons.append(Reason.NOT_IMPORTED)
     else:
-        plan.renew_at = renew_at(current, Window.parse(cfg.renew_window))
-        if sorted(current.get("names", [])) != sorted(cfg.domains):
+        plan.renew_at = effective_renew_at(current, JobState(cfg.name), cfg)[0]  # never ARI: the issuer asks
+        if not current.same_names(cfg.domains):
             plan.reasons.append(Reason.NAMES_CHANGED)
-        if set(current.get("key_types", [])) != set(cfg.key_types):  # sets: reordering is no change
+        if not current.same_key_types(cfg.key_types):
             plan.reasons.append(Reason.KEYS_CHANGED)
         if plan.renew_at is not None and plan.renew_at <= now:
             plan.reasons.append(Reason.ISSUER_LATE)
@@ -165,23 +158,23 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
         return member_plan(store, cfg, now)
     current = store.active_set(cfg.name)
     plan = Plan(cfg.name, Action.NONE)
-    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    job = store.read_job(cfg.name)
     via_ari = False
     if current:
         plan.renew_at, via_ari = effective_renew_at(current, job, cfg)
     if force:
         plan.reasons.append(Reason.FORCED)
-    active_kts = [kt for kt in (current or {}).get("key_types", []) if kt in (current or {}).get("certs", {})]
+    active_kts = list(current.key_types) if current else []
     if not current:
         plan.reasons.append(Reason.NO_CERT)
     else:
-        if sorted(current.get("names", [])) != sorted(cfg.domains):
+        if not current.same_names(cfg.domains):
             plan.reasons.append(Reason.NAMES_CHANGED)
         if set(cfg.key_types) - set(active_kts):  # compared as sets: reordering is no change
             plan.reasons.append(Reason.KEYS_ADDED)
         if set(active_kts) - set(cfg.key_types):
             plan.reasons.append(Reason.KEYS_REMOVED)
-        if current.get("ca_url") not in [c.url for c in cfg.cas]:
+        if current.ca_url not in [c.url for c in cfg.cas]:
             plan.reasons.append(Reason.CA_CHANGED)
         if plan.renew_at is not None and plan.renew_at <= now:
             plan.reasons.append(Reason.ARI if via_ari else Reason.RENEW_WINDOW)
@@ -197,92 +190,90 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
     if current and set(plan.reasons) <= KEY_TYPE_REASONS and \
             {Reason.KEYS_ADDED, Reason.KEYS_REMOVED} & set(plan.reasons):
         plan.keep = [kt for kt in cfg.key_types if kt in active_kts]
-    retry_at = job.retry_at()
-    same_input = job.last_error is not None and job.notified.get("config") == config_digest(cfg, store)
+    retry_at = job.next_retry
+    same_input = job.last_error is not None and job.input_digest == config_digest(cfg, store)
     if not force and not ignore_backoff and job.errors and retry_at and retry_at > now and same_input:
         plan.action, plan.retry_at = Action.BACKOFF, retry_at
     return plan
 
 
 def _result(store: Store, cfg: MdConfig, plan: Plan, changed: bool, error: MdError | None = None) -> MdResult:
-    current = store.active_set(cfg.name) or {}
+    current = store.active_set(cfg.name)
     certs = {}
     base = store.active_dir(cfg.name)
-    for kt, facts in current.get("certs", {}).items():
+    for kt, facts in (current.certs if current else {}).items():
         folder = os.path.join(base, kt)
-        certs[kt] = dict(facts, cert_path=os.path.join(folder, "cert.pem"),
+        doc = facts.to_json()
+        doc.pop("files", None)
+        certs[kt] = dict(doc, cert_path=os.path.join(folder, "cert.pem"),
                          chain_path=os.path.join(folder, "chain.pem"),
                          fullchain_path=os.path.join(folder, "fullchain.pem"),
                          key_path=os.path.join(folder, "privkey.pem"))
-    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    job = store.read_job(cfg.name)
     at = effective_renew_at(current, job, cfg)[0] if current else None
     problem = error.problem.to_dict() if isinstance(error, AcmeProblemError) else None
     now = store.clock.now()
-    valid = bool(certs) and all(kt in certs and (from_iso(certs[kt].get("not_after")) or now) > now
-                                for kt in cfg.key_types)
+    valid = current is not None and all(kt in current.certs and current.certs[kt].not_after > now
+                                        for kt in cfg.key_types)
     return MdResult(cfg.name, plan.action, changed, plan.reasons, to_iso(at), certs,
-                    dict(current.get("orders", {})), str(error) if error else None, problem, valid=valid,
+                    dict(current.orders) if current else {}, str(error) if error else None, problem, valid=valid,
                     last_error=job.last_error.message if job.last_error else None,
-                    retry_at=job.next_retry if job.errors else None)
+                    retry_at=to_iso(job.next_retry) if job.errors else None)
 
 
-def config_snapshot(cfg: MdConfig) -> dict:
+def config_snapshot(cfg: MdConfig) -> ConfigSnapshot:
     """What status views need to know of the config; never secrets (no EAB key)."""
-    return {"names": list(cfg.domains), "key_types": list(cfg.key_types), "cas": [c.url for c in cfg.cas],
-            "challenge": cfg.challenge.type, "renew_window": cfg.renew_window, "warn_window": cfg.warn_window,
-            "contact": list(cfg.contact), "profile": cfg.profile, "ari": cfg.ari, **fleet_snapshot(cfg)}
-
-
-def fleet_snapshot(cfg: MdConfig) -> dict:
-    """A shared domain's fleet facts for status views (absent for per-host domains)."""
-    if not cfg.issuer:
-        return {}
-    return {"fleet": {"issuer": cfg.issuer, "members": list(cfg.members), "issued_here": not cfg.imported}}
+    fleet = FleetSnapshot(cfg.issuer, list(cfg.members), not cfg.imported) if cfg.issuer else None
+    return ConfigSnapshot(names=list(cfg.domains), key_types=list(cfg.key_types), cas=[c.url for c in cfg.cas],
+                          challenge=cfg.challenge.type, renew_window=Window.parse(cfg.renew_window).text,
+                          warn_window=Window.parse(cfg.warn_window).text, contact=list(cfg.contact),
+                          profile=cfg.profile, ari=cfg.ari, fleet=fleet)
 
 
 def remember_config(store: Store, cfg: MdConfig) -> None:
-    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    job = store.load_job(cfg.name)
     snapshot = config_snapshot(cfg)
     if job.config != snapshot:
         job.config = snapshot
-        job.save(store.job_path(cfg.name))
+        store.save_job(job)
 
 
 def _record_failure(store: Store, cfg: MdConfig, clock: Clock, exc: MdError) -> None:
-    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    job = store.load_job(cfg.name)
     now = clock.now()
     job.errors += 1
-    job.last_run = to_iso(now)
+    job.last_run = now
     delay = backoff_seconds(job.errors)
     if not exc.retry_hot:
         delay = max(delay, 3600.0)  # bad input: not retried hot
     if exc.retry_after:
         delay = max(delay, exc.retry_after)
-    job.next_retry = to_iso(now + datetime.timedelta(seconds=delay))
+    job.next_retry = now + datetime.timedelta(seconds=delay)
     prob = exc.problem if isinstance(exc, AcmeProblemError) else None
     job.last_error = JobError(str(exc), prob.type if prob else None, prob.detail if prob else None,
                               exc.retry_hot)
-    job.notified["config"] = config_digest(cfg, store)
+    job.input_digest = config_digest(cfg, store)
     job.add_log(now, "error", str(exc))
-    job.save(store.job_path(cfg.name))
+    store.save_job(job)
 
 
-def _record_success(store: Store, cfg: MdConfig, clock: Clock, set_info: dict, kept: list[str] | None = None) -> None:
-    job = JobState.load(store.job_path(cfg.name), cfg.name)
+def _record_success(store: Store, cfg: MdConfig, clock: Clock, cert_set: CertSet,
+                    kept: list[str] | None = None) -> None:
+    job = store.load_job(cfg.name)
     now = clock.now()
     kept = kept or []
     job.errors, job.next_retry, job.last_error = 0, None, None
-    job.last_run = job.last_success = to_iso(now)
+    job.last_run = job.last_success = now
     # New certificates: their first ARI check waits a while (a fresh certificate is not due); the
     # ones kept from the previous set keep their ARI state.
     job.ari = {kt: (job.ari[kt] if kt in kept and kt in job.ari else
-                    {"cert_id": c.get("ari_cert_id"), "supported": True, "next_check": to_iso(now + FIRST_CHECK)})
-               for kt, c in set_info["certs"].items() if c.get("ari_cert_id")}
-    new = [kt for kt in set_info["certs"] if kt not in kept]
+                    AriState(c.ari_cert_id, next_check=now + FIRST_CHECK))
+               for kt, c in cert_set.certs.items() if c.ari_cert_id}
+    new = [kt for kt in cert_set.certs if kt not in kept]
     job.add_log(now, "renewed", "new certificate set %s%s" % (
-        ", ".join("%s serial %s" % (kt, set_info["certs"][kt]["serial"]) for kt in new) or "without new certificates",
+        ", ".join("%s serial %s" % (kt, cert_set.certs[kt].serial) for kt in new) or "without new certificates",
         "; kept %s" % ", ".join(kept) if kept else ""))
-    job.save(store.job_path(cfg.name))
+    store.save_job(job)
 
 
 def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, check_mode: bool = False,
@@ -324,7 +315,7 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
             last = StoreError("cannot write the store %s: %s" % (store.root, exc.strerror or exc))
             break
         _record_success(store, cfg, clock, set_info, kept=plan.keep)
-        events.fire(EventName.RENEWED, cfg.name, {"serials": {k: c["serial"] for k, c in set_info["certs"].items()},
+        events.fire(EventName.RENEWED, cfg.name, {"serials": set_info.serials(),
                                                   URGENT: Reason.REVOKED in plan.reasons})
         return _result(store, cfg, plan, True)
     if last is None:  # cfg.validate() guarantees at least one CA
@@ -357,14 +348,14 @@ def _replaces(store: Store, cfg: MdConfig, ca) -> dict:
     """ARI cert ids of the certificates a renewal replaces (RFC 9773 "replaces"): only for the same
     CA and names, and only where that CA answered renewalInfo."""
     current = store.active_set(cfg.name)
-    if not cfg.ari or not current or current.get("ca_url") != ca.url or \
-            sorted(current.get("names", [])) != sorted(cfg.domains):
+    if not cfg.ari or not current or current.ca_url != ca.url or not current.same_names(cfg.domains):
         return {}
-    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    job = store.read_job(cfg.name)
     out = {}
-    for kt, facts in current.get("certs", {}).items():
-        if job.ari.get(kt, {}).get("supported") and facts.get("ari_cert_id"):
-            out[kt] = facts["ari_cert_id"]
+    for kt, facts in current.certs.items():
+        ari = job.ari.get(kt)
+        if ari is not None and ari.supported and facts.ari_cert_id:
+            out[kt] = facts.ari_cert_id
     return out
 
 

@@ -25,14 +25,35 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import os
 import re
-import shutil
+import secrets
+import threading
 from dataclasses import dataclass
 
 from .clock import Clock, Deadline
 from .errors import StoreError, StoreLockedError
-from .fsutil import DIR_MODE, PRIVATE_MODE, PUBLIC_MODE, atomic_write, ensure_dir, fsync_dir, read_json, write_json
+from .fsutil import (
+    DIR_MODE,
+    PRIVATE_MODE,
+    PUBLIC_MODE,
+    atomic_write,
+    ensure_dir,
+    fsync_dir,
+    read_bytes,
+    remove_dead_temp_files,
+    rename,
+    replace,
+    rmtree,
+    symlink,
+    unlink,
+    write_json,
+)
+from .state.certset import CertSet
+from .state.fields import CorruptStateError, NewerStateError, read_state, set_aside
+from .state.job import JobState
+from .state.order import OrderState
 
 SET_FILE = "set.json"
 ORDER_FILE = "order.json"
@@ -40,7 +61,9 @@ KEY_FILE = "privkey.pem"
 CERT_FILE = "cert.pem"
 CHAIN_FILE = "chain.pem"
 FULLCHAIN_FILE = "fullchain.pem"
+SET_FILES = (KEY_FILE, CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE)  # fullchain last: it marks a key type done
 
+STORE_FOLDERS = ("accounts", "archive", "domains", "staging", "jobs", "ocsp", "status")
 MD_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$")
 
 
@@ -67,6 +90,21 @@ class ActiveCert:
     chain_path: str
     fullchain_path: str
     key_path: str
+
+
+def _subfolders(folder: str, depth: int) -> list[str]:
+    out = []
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return out
+    with entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                out.append(entry.path)
+                if depth > 1:
+                    out += _subfolders(entry.path, depth - 1)
+    return out
 
 
 class StoreLock:
@@ -115,6 +153,8 @@ class Store:
         self.clock = clock or Clock()
         self.challenges_dir = os.path.abspath(challenges_dir) if challenges_dir else default_challenges_dir(self.root)
         self.keep_archive = keep_archive
+        self.notes: list[str] = []  # repairs made while reading (corrupt files set aside), for the run's report
+        self._notes_lock = threading.Lock()
 
     # -- layout -----------------------------------------------------------------------------
     def path(self, *parts: str) -> str:
@@ -128,16 +168,36 @@ class Store:
                              % (self.challenges_dir, self.root, default_challenges_dir(self.root)))
         try:
             ensure_dir(self.root)
-            for sub in ("accounts", "archive", "domains", "staging", "jobs", "ocsp", "status"):
+            for sub in STORE_FOLDERS:
                 ensure_dir(self.path(sub))
             ensure_dir(self.challenges_dir, 0o755)
-            probe = self.path(".probe")
-            with open(probe, "wb"):
-                pass
-            os.unlink(probe)
         except OSError as exc:
             raise StoreError("store %s is not usable: %s" % (self.root, exc.strerror or exc)) from None
+        self._probe()
         return self
+
+    def _probe(self) -> None:
+        """Can the store be written? A probe file of this process's own (concurrent first runs
+        raced on one shared name before they took the lock). A full disk is no reason to stop:
+        the run still reloads, reports and keeps the old sets, and names every write that fails."""
+        probe = self.path(".probe-%d-%d" % (os.getpid(), threading.get_ident()))
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+            try:
+                os.write(fd, b"probe")
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                self.note("store %s: %s: new certificates, staples and status cannot be written"
+                          % (self.root, exc.strerror))
+            else:
+                raise StoreError("store %s is not usable: %s" % (self.root, exc.strerror or exc)) from None
+        finally:
+            try:
+                os.unlink(probe)
+            except OSError:
+                pass
 
     def lock(self, wait_seconds: float = 60.0) -> StoreLock:
         return StoreLock(self.path("store.lock"), self.clock, wait_seconds)
@@ -164,21 +224,31 @@ class Store:
         except FileNotFoundError:
             return []
 
-    def active_set(self, md: str) -> dict | None:
-        """The set.json of the active set of ``md`` or None."""
-        return read_json(os.path.join(self.active_dir(md), SET_FILE))
+    def active_set(self, md: str) -> CertSet | None:
+        """The set.json of the active set of ``md`` or None. Raises CorruptStateError (or
+        NewerStateError) naming the file when it does not read: an active set is never guessed."""
+        return read_state(os.path.join(self.active_dir(md), SET_FILE), CertSet.from_json)
 
     def active_certs(self, md: str) -> list[ActiveCert]:
         info = self.active_set(md)
         if not info:
             return []
         base = self.active_dir(md)
-        return [self._active_cert(md, base, kt) for kt in info.get("key_types", [])]
+        return [self._active_cert(md, base, kt) for kt in info.key_types]
+
+    def readable_active_certs(self, md: str) -> list[ActiveCert]:
+        """active_certs(), or none when set.json does not read: a damaged domain never stops the
+        others (its own run and status report it)."""
+        try:
+            return self.active_certs(md)
+        except (CorruptStateError, NewerStateError):
+            return []
 
     def list_active(self) -> list[ActiveCert]:
+        """Every active certificate whose set reads."""
         out: list[ActiveCert] = []
         for md in self.managed_names():
-            out.extend(self.active_certs(md))
+            out.extend(self.readable_active_certs(md))
         return out
 
     @staticmethod
@@ -203,30 +273,76 @@ class Store:
         suffix = target.rsplit(".", 1)[-1]
         return int(suffix) if suffix.isdigit() else None
 
+    # -- jobs -------------------------------------------------------------------------------
+    def read_job(self, md: str) -> JobState:
+        """The renewal job of ``md`` (a fresh one when there is none); raises CorruptStateError."""
+        return read_state(self.job_path(md), lambda doc: JobState.from_json(doc, md)) or JobState(md)
+
+    def load_job(self, md: str) -> JobState:
+        """The job for a locked run: a corrupt job file (derived state) is set aside and the job
+        starts afresh, saying so in its log and in the run's notes."""
+        try:
+            return self.read_job(md)
+        except CorruptStateError as exc:
+            job = JobState(md)
+            job.add_log(self.clock.now(), "note", self.set_aside_corrupt(exc) + "; the job starts afresh")
+            return job
+
+    def save_job(self, job: JobState) -> None:
+        self.write_state(self.job_path(job.md), job.to_json())
+
+    # -- corrupt and unwritable files -------------------------------------------------------
+    def note(self, text: str) -> None:
+        with self._notes_lock:
+            self.notes.append(text)
+
+    def set_aside_corrupt(self, exc: CorruptStateError) -> str:
+        """Rename the corrupt file of ``exc`` to <file>.corrupt-<time>; returns what was done (also
+        kept in :attr:`notes`)."""
+        aside = set_aside(exc.path, self.clock)
+        text = "%s; set aside as %s" % (exc, os.path.basename(aside))
+        self.note(text)
+        return text
+
+    def write_state(self, path: str, doc: dict, mode: int = PRIVATE_MODE) -> None:
+        """write_json, with a full disk or a read-only store as a StoreError naming the file."""
+        try:
+            write_json(path, doc, mode)
+        except OSError as exc:
+            raise StoreError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
+
     # -- staging ----------------------------------------------------------------------------
-    def pending_order(self, md: str) -> dict | None:
-        return read_json(os.path.join(self.staging_dir(md), ORDER_FILE))
+    def pending_order(self, md: str) -> OrderState | None:
+        """staging/<md>/order.json or None; raises CorruptStateError naming it."""
+        return read_state(os.path.join(self.staging_dir(md), ORDER_FILE), OrderState.from_json)
 
     def order_in_progress(self, md: str, key_types: list[str] | None = None) -> bool:
         """Whether staging holds work a run resumes: an order still in flight, or a certificate
         already downloaded for a key type (of ``key_types``, default those of the pending order).
-        An order.json whose orders all failed (they are forgotten when they fail) is none."""
-        pending = self.pending_order(md)
-        if not isinstance(pending, dict):
+        An order.json whose orders all failed (they are forgotten when they fail) is none, and so
+        is one that does not read (the next order sets it aside)."""
+        try:
+            pending = self.pending_order(md)
+        except (CorruptStateError, NewerStateError):
             return False
-        if pending.get("orders"):
+        if pending is None:
+            return False
+        if pending.orders or pending.ordering:
             return True
-        kts = key_types if key_types is not None else pending.get("key_types") or []
+        kts = key_types if key_types is not None else pending.key_types
         staging = self.staging_dir(md)
-        return any(isinstance(kt, str) and os.path.exists(os.path.join(staging, kt, FULLCHAIN_FILE)) for kt in kts)
+        return any(os.path.exists(os.path.join(staging, kt, FULLCHAIN_FILE)) for kt in kts)
 
-    def begin_staging(self, md: str, order_info: dict) -> str:
-        folder = ensure_dir(self.staging_dir(md))
-        write_json(os.path.join(folder, ORDER_FILE), order_info)
+    def begin_staging(self, order: OrderState) -> str:
+        folder = ensure_dir(self.staging_dir(order.md))
+        self.save_order(order)
         return folder
 
+    def save_order(self, order: OrderState) -> None:
+        self.write_state(os.path.join(self.staging_dir(order.md), ORDER_FILE), order.to_json())
+
     def discard_staging(self, md: str) -> None:
-        shutil.rmtree(self.staging_dir(md), ignore_errors=True)
+        rmtree(self.staging_dir(md))
 
     def stage_set(self, md: str, files: dict[str, dict[str, bytes]]) -> str:
         """A complete set made elsewhere (a fleet import: key type -> file name -> bytes) into a
@@ -237,7 +353,7 @@ class Store:
         staging = ensure_dir(self.staging_dir(md))
         for kt, per in files.items():
             folder = ensure_dir(os.path.join(staging, kt))
-            for name in (KEY_FILE, CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE):
+            for name in SET_FILES:
                 atomic_write(os.path.join(folder, name), per[name], PRIVATE_MODE if name == KEY_FILE else PUBLIC_MODE)
         return staging
 
@@ -250,16 +366,25 @@ class Store:
             return None
         return os.path.normpath(os.path.join(self.path("domains"), target))
 
-    def activate(self, md: str, set_info: dict) -> str:
-        """Seal staging/<md> (set.json last), move it into the archive and point domains/<md> at it."""
+    def activate(self, md: str, cert_set: CertSet) -> CertSet:
+        """Seal staging/<md> (set.json last), move it into the archive and point domains/<md> at
+        it. set.json gets a set id and each file's sha256 (a damaged file is noticed later);
+        returns the set as sealed."""
         staging = self.staging_dir(md)
-        for kt in set_info["key_types"]:
-            for name in (KEY_FILE, CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE):
-                if not os.path.isfile(os.path.join(staging, kt, name)):
+        certs = {}
+        for kt in cert_set.key_types:
+            digests = {}
+            for name in SET_FILES:
+                data = read_bytes(os.path.join(staging, kt, name))
+                if not data:
                     raise StoreError("staging of %s is incomplete: %s/%s missing" % (md, kt, name))
-        write_json(os.path.join(staging, SET_FILE), set_info, PUBLIC_MODE)
+                digests[name] = hashlib.sha256(data).hexdigest()
+            certs[kt] = cert_set.certs[kt].with_files(digests)
+        sealed = cert_set.with_changes(md=md, certs=certs, set_id=secrets.token_hex(8))
+        self.write_state(os.path.join(staging, SET_FILE), sealed.to_json(), PUBLIC_MODE)
         fsync_dir(staging)
-        return self._finish_activation(md)
+        self._finish_activation(md)
+        return sealed
 
     def _finish_activation(self, md: str) -> str:
         nums = self._archive_numbers(md)
@@ -268,8 +393,10 @@ class Store:
         staging = self.staging_dir(md)
         order_file = os.path.join(staging, ORDER_FILE)
         if os.path.exists(order_file):
-            os.unlink(order_file)  # the order is done; the archive keeps its URL in set.json
-        os.rename(staging, target)
+            unlink(order_file)  # the order is done; the archive keeps its URL in set.json
+        for folder in [staging] + _subfolders(staging, depth=1):
+            remove_dead_temp_files(folder, all_of_them=True)  # a set in the archive holds its files only
+        rename(staging, target)
         fsync_dir(self.path("archive"))
         self._point_active(md, number)
         self._prune_archive(md)
@@ -279,9 +406,9 @@ class Store:
         link = self.active_dir(md)
         tmp = self.path("domains", ".%s.tmp" % md)
         if os.path.lexists(tmp):
-            os.unlink(tmp)
-        os.symlink(os.path.join("..", "archive", "%s.%d" % (md, number)), tmp)
-        os.replace(tmp, link)
+            unlink(tmp)
+        symlink(os.path.join("..", "archive", "%s.%d" % (md, number)), tmp)
+        replace(tmp, link)
         fsync_dir(self.path("domains"))
 
     def _prune_archive(self, md: str) -> None:
@@ -289,12 +416,16 @@ class Store:
         nums = self._archive_numbers(md)
         for num in nums[: max(0, len(nums) - self.keep_archive)]:  # [:-0] would keep everything
             if num != active:
-                shutil.rmtree(self.path("archive", "%s.%d" % (md, num)), ignore_errors=True)
+                rmtree(self.path("archive", "%s.%d" % (md, num)))
 
     def recover(self) -> list[str]:
-        """Finish what a crashed run left: sealed staging gets activated, the newest complete
-        archive set becomes active. Unsealed staging stays (its order is resumed). Returns actions."""
+        """Finish what a crashed run left: temp files of killed runs go (a partial key file must
+        never move into the archive), sealed staging gets activated, the newest complete archive
+        set becomes active. Unsealed staging stays (its order is resumed). Returns actions."""
         actions = []
+        removed = self._remove_dead_temp_files()
+        if removed:
+            actions.append("removed %d temp file(s) of killed runs" % removed)
         for entry in sorted(os.listdir(self.path("staging"))):
             if os.path.exists(os.path.join(self.path("staging", entry), SET_FILE)):
                 self._finish_activation(entry)
@@ -309,18 +440,31 @@ class Store:
                 actions.append("activated archived set %s.%d" % (md, nums[-1]))
         for leftover in os.listdir(self.path("domains")):
             if leftover.startswith(".") and leftover.endswith(".tmp"):
-                os.unlink(self.path("domains", leftover))
+                unlink(self.path("domains", leftover))
         return actions
+
+    def _remove_dead_temp_files(self) -> int:
+        """atomic_write's temp files (.tmp-<pid>-...) whose process is gone, in the store's folders
+        (staging and the active sets too: staples for haproxy are written beside fullchain.pem).
+        The caller holds the lock, so no other run of ours is writing."""
+        folders = [self.root] + [self.path(sub) for sub in STORE_FOLDERS]
+        for top in ("staging", "ocsp", "accounts", "status"):
+            folders += _subfolders(self.path(top), depth=2)
+        for md in self.managed_names():
+            folder = self.active_folder(md)
+            if folder:
+                folders += [folder] + _subfolders(folder, depth=1)
+        return sum(remove_dead_temp_files(folder) for folder in folders)
 
     def remove_md(self, md: str) -> None:
         """Forget a managed domain: its link, staging, job and archive sets. (Archive sets left
         behind would make recover() activate the newest one again.)"""
         for path in (self.active_dir(md), self.job_path(md)):
             if os.path.lexists(path):
-                os.unlink(path)
+                unlink(path)
         self.discard_staging(md)
         for num in self._archive_numbers(md):
-            shutil.rmtree(self.path("archive", "%s.%d" % (md, num)), ignore_errors=True)
+            rmtree(self.path("archive", "%s.%d" % (md, num)))
 
 
 __all__ = ["Store", "StoreLock", "ActiveCert", "check_md_name", "default_challenges_dir", "DIR_MODE"]

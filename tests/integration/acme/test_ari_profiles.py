@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from mdcore.ari import AriState
 from mdcore.clock import FakeClock, from_iso
-from mdcore.job import JobState
 from mdcore.manager import Action, Reason, ensure_md
 from mdcore.store import Store
 
@@ -27,13 +25,13 @@ def test_shortlived_profile_and_ari_driven_renewal_with_replaces(pebble_ari, ngi
     clock = FakeClock(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2))
     planned = ensure_md(store, webroot_cfg(pebble_ari, ["ari.example"], profile="shortlived"), clock)
     assert planned.action == Action.NONE
-    state = AriState.from_dict(JobState.load(store.job_path("ari.example"), "ari.example").ari["p256"])
+    state = store.read_job("ari.example").ari["p256"]
     assert state.supported and state.window_start and state.window_end and state.next_check
-    chosen = from_iso(state.chosen)
-    assert from_iso(state.window_start) <= chosen <= from_iso(state.window_end)
-    assert planned.renew_at == state.chosen or from_iso(planned.renew_at) <= chosen
+    chosen = state.chosen
+    assert chosen is not None and state.window_start <= chosen <= state.window_end
+    assert from_iso(planned.renew_at) <= chosen
     # the status views say the same as the plan
-    from mdcore.status.model import build_status
+    from mdcore.status import build_status
 
     view = build_status(store, clock).get("ari.example")
     assert view is not None and view.renew_at == from_iso(planned.renew_at)
@@ -43,8 +41,8 @@ def test_shortlived_profile_and_ari_driven_renewal_with_replaces(pebble_ari, ngi
     renewed = ensure_md(store, webroot_cfg(pebble_ari, ["ari.example"], profile="shortlived"), clock)
     assert renewed.changed and renewed.reasons == [Reason.ARI]
     assert renewed.certificates["p256"]["serial"] != cert["serial"]
-    log = JobState.load(store.job_path("ari.example"), "ari.example").log
-    assert any(entry["type"] == "ari" and "suggests" in entry["detail"] for entry in log)
+    log = store.read_job("ari.example").log
+    assert any(entry.kind == "ari" and "suggests" in entry.detail for entry in log)
 
 
 def test_ari_unsupported_ca_falls_back_to_window(pebble, nginx_challenges, tmp_path):
@@ -53,9 +51,9 @@ def test_ari_unsupported_ca_falls_back_to_window(pebble, nginx_challenges, tmp_p
     ensure_md(store, webroot_cfg(pebble, ["noari.example"]))
     clock = FakeClock(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2))
     result = ensure_md(store, webroot_cfg(pebble, ["noari.example"]), clock)
-    state = AriState.from_dict(JobState.load(store.job_path("noari.example"), "noari.example").ari["p256"])
+    state = store.read_job("noari.example").ari["p256"]
     assert state.supported is False and result.action == Action.NONE
-    assert from_iso(state.next_check) > clock.now() + datetime.timedelta(days=6)
+    assert state.next_check is not None and state.next_check > clock.now() + datetime.timedelta(days=6)
 
 
 def test_renewal_order_names_the_certificate_it_replaces(pebble_ari, nginx_challenges, tmp_path):

@@ -50,9 +50,9 @@ def test_kill_9_mid_renewal_keeps_old_set_and_next_run_resumes(pebble_factory, c
     # the old set is complete and still the active one; the order in progress is remembered
     assert snapshot(store.active_dir("crash.example")) == before
     pending = store.pending_order("crash.example")
-    assert pending and pending["orders"]["p256"]
+    assert pending and pending.orders["p256"]
     resumed = ensure_md(store, dns_cfg(pebble, challtestsrv, ["crash.example"]), force=True)
-    assert resumed.order_urls["p256"] == pending["orders"]["p256"]
+    assert resumed.order_urls["p256"] == pending.orders["p256"]
     assert resumed.certificates["p256"]["serial"] != first.certificates["p256"]["serial"]
     cert = resumed.certificates["p256"]
     verify_chain(pebble, tmp_path, cert["cert_path"], cert["chain_path"])

@@ -73,7 +73,7 @@ def test_missing_record_is_named_by_the_precheck_then_the_same_order_issues(pebb
     assert "CA was not asked to validate" in message and "no TXT record" in message, message
     assert want in message, message
     assert validations(pebble_persist, mark) == 0  # the CA never checked: no failed validation
-    order_url = store.pending_order("persist.example")["orders"]["p256"]
+    order_url = store.pending_order("persist.example").orders["p256"]
 
     entries = published(cfg, store, txt)
     assert [e["zone_line"] for e in entries] == [want]

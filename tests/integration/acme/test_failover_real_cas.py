@@ -28,7 +28,7 @@ def test_first_ca_refuses_second_issues(pebble_eab, pebble, nginx_challenges, tm
                                        cas=[{"url": pebble.directory_url, "ca_bundle": pebble.ca_bundle}]))
     result = ensure_md(store, cfg, Clock())
     assert result.action == Action.ORDER and result.changed and result.error is None
-    assert store.active_set("failover.example")["ca_url"] == pebble.directory_url
+    assert store.active_set("failover.example").ca_url == pebble.directory_url
     verify_chain(pebble, tmp_path, result.certificates["p256"]["cert_path"], result.certificates["p256"]["chain_path"])
 
 
@@ -40,4 +40,4 @@ def test_unreachable_first_ca_fails_over_within_the_deadline(pebble, nginx_chall
     doc.update(acme_directory=dead, ca_bundle=None, cas=[{"url": pebble.directory_url, "ca_bundle": pebble.ca_bundle}])
     result = ensure_md(store, md_config_from_dict(doc), Clock())
     assert result.action == Action.ORDER and result.changed
-    assert store.active_set("failover2.example")["ca_url"] == pebble.directory_url
+    assert store.active_set("failover2.example").ca_url == pebble.directory_url

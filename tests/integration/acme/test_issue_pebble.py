@@ -122,7 +122,7 @@ def test_names_change_triggers_order_and_check_mode_plans_only(pebble_standalone
     bigger = standalone_cfg(pebble_standalone, ["grow.example", "www.grow.example"], name="grow")
     planned = ensure_md(store, bigger, check_mode=True)
     assert planned.changed and planned.reasons == [Reason.NAMES_CHANGED]
-    assert sorted(store.active_set("grow")["names"]) == ["grow.example"]
+    assert sorted(store.active_set("grow").names) == ["grow.example"]
     done = ensure_md(store, bigger)
     assert sorted(done.certificates["p256"]["names"]) == ["grow.example", "www.grow.example"]
 
@@ -133,7 +133,7 @@ def test_interrupted_order_is_resumed_not_duplicated(pebble, challtestsrv, tmp_p
     store = Store(str(tmp_path / "store"))
     with pytest.raises(ChallengeError):
         ensure_md(store, dns_cfg(pebble, challtestsrv, ["resume.example"], mode="fail-if:%s" % marker))
-    remembered = store.pending_order("resume.example")["orders"]["p256"]
+    remembered = store.pending_order("resume.example").orders["p256"]
     marker.unlink()
     result = ensure_md(store, dns_cfg(pebble, challtestsrv, ["resume.example"], mode="fail-if:%s" % marker),
                        force=True)

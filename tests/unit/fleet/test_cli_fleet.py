@@ -66,7 +66,7 @@ def test_export_import_fleet_state(bundle, stores, fake_ca, tmp_path) -> None:
     doc = json.loads(out)
     issuer_set = stores[ISSUER].active_set(MD)
     assert doc == {"kind": "set", "md": MD, "ca_url": None, "issuer": ISSUER, "action": "imported", "changed": True,
-                   "serials": {kt: issuer_set["certs"][kt]["serial"] for kt in ("p256", "rsa2048")},
+                   "serials": {kt: issuer_set.certs[kt].serial for kt in ("p256", "rsa2048")},
                    "account_url": None, "key_thumbprint": None, "warnings": [],
                    "reload": {"outcome": "reloaded", "detail": "", "why": "new certificates"}}
     assert (tmp_path / "reloads").read_text() == "reload\n"
@@ -75,7 +75,7 @@ def test_export_import_fleet_state(bundle, stores, fake_ca, tmp_path) -> None:
     (shop,) = status["managed-domains"]
     assert shop["fleet"]["issuer"] == ISSUER and shop["fleet"]["issued-here"] is False
     assert shop["fleet"]["imported"]["from"] == ISSUER and shop["renewal"]["issued-by"] == ISSUER
-    assert shop["health"] == "ok" and shop["cert"]["p256"]["serial"] == issuer_set["certs"]["p256"]["serial"]
+    assert shop["health"] == "ok" and shop["cert"]["p256"]["serial"] == issuer_set.certs["p256"].serial
 
     before = tree(stores[MEMBER].path("domains"))
     code, out, _err = mdfleet(member, "import", "--json", stdin=data.encode())

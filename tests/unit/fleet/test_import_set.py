@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mdcore.clock import FakeClock
+from mdcore.clock import FakeClock, to_iso
 from mdcore.config import MdConfig
 from mdcore.fleet.bundle import BundleError, parse_bundle
 from mdcore.fleet.share import ImportAction, export_set, import_set
@@ -44,8 +44,8 @@ def do_import(store: Store, cfg: MdConfig | None, data: bytes, clock: FakeClock,
 
 
 def fingerprints(store: Store) -> dict[str, str]:
-    info = store.active_set(MD) or {}
-    return {kt: c["sha256_fingerprint"] for kt, c in info.get("certs", {}).items()}
+    info = store.active_set(MD)
+    return {kt: c.sha256_fingerprint for kt, c in (info.certs if info else {}).items()}
 
 
 def complete(store: Store) -> bool:
@@ -53,7 +53,7 @@ def complete(store: Store) -> bool:
     if info is None:
         return False
     return all(os.path.isfile(os.path.join(store.active_dir(MD), kt, name))
-               for kt in info["key_types"] for name in ("privkey.pem", "cert.pem", "chain.pem", "fullchain.pem"))
+               for kt in info.key_types for name in ("privkey.pem", "cert.pem", "chain.pem", "fullchain.pem"))
 
 
 def test_import_activates_the_issuers_set_with_its_modes(bundle, stores, shared_cfg, clock) -> None:
@@ -62,10 +62,10 @@ def test_import_activates_the_issuers_set_with_its_modes(bundle, stores, shared_
     assert (result.action, result.changed, result.issuer) == (ImportAction.IMPORTED, True, ISSUER)
     issuer_set = stores[ISSUER].active_set(MD)
     assert fingerprints(member) == fingerprints(stores[ISSUER])
-    assert result.serials == {kt: issuer_set["certs"][kt]["serial"] for kt in KEYS}
+    assert result.serials == {kt: issuer_set.certs[kt].serial for kt in KEYS}
     info = member.active_set(MD)
-    assert info["imported"]["from"] == ISSUER and info["imported"]["at"] == "2026-11-29T12:00:00Z"
-    assert info["orders"] == issuer_set["orders"] and info["account_url"] == issuer_set["account_url"]
+    assert info.imported.source == ISSUER and to_iso(info.imported.at) == "2026-11-29T12:00:00Z"
+    assert info.orders == issuer_set.orders and info.account_url == issuer_set.account_url
     for kt in KEYS:
         folder = os.path.join(member.active_dir(MD), kt)
         assert stat.S_IMODE(os.stat(os.path.join(folder, "privkey.pem")).st_mode) == 0o600

@@ -177,7 +177,7 @@ def test_veto_postpones_the_order(run_md, make_cfg, store, notifier, runner, net
 def test_failing_renewed_command_keeps_the_new_certificate(run_md, make_cfg, store, notifier, runner):
     runner.fail(EventName.RENEWED, 9)
     result = run_md(make_cfg(["www.example.org"]), events=notifier)
-    assert result.changed and store.active_set("www.example.org")["certs"]["p256"]["serial"]
+    assert result.changed and store.active_set("www.example.org").certs["p256"].serial
     assert [p.event for p in NotifyState.load(store, "www.example.org").pending] == ["renewed"]
 
 

@@ -10,9 +10,9 @@ from mdcore.ocsp.state import OcspStatus, StapleState
 
 
 def _revoke_active(store, md: str, key_type: str = "p256") -> None:
-    facts = store.active_set(md)["certs"][key_type]
+    facts = store.active_set(md).certs[key_type]
     book = StapleBook.load(store)
-    book.put("%s/%s" % (md, key_type), StapleState(cert_path="x", cert_sha256=facts["sha256_fingerprint"], md=md,
+    book.put("%s/%s" % (md, key_type), StapleState(cert_path="x", cert_sha256=facts.sha256_fingerprint, md=md,
                                                    key_type=key_type, status=OcspStatus.REVOKED,
                                                    renew_required=True, new_key_required=True,
                                                    revocation_reason="keyCompromise"))

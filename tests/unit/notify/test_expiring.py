@@ -4,8 +4,7 @@ once a day per domain, for monitored files too; the status then shows what happe
 from __future__ import annotations
 
 from mdcore.events import EventName
-from mdcore.notify import check_expiring, expiring_details
-from mdcore.status import build_status, md_json
+from mdcore.status import build_status, check_expiring, expiring_details, md_json
 from unit.status.synth import DAY, Spec, write_md
 
 

@@ -473,7 +473,7 @@ def test_per_certificate_files_of_older_releases_are_imported(store, setup_md, c
 
 def test_broken_book_fails_the_run_clearly_and_status_survives(store, setup_md, clock, http, config, rng, web):
     from mdcore.errors import OcspError
-    from mdcore.status.model import build_status
+    from mdcore.status import build_status
 
     run(store, setup_md, clock, http, config, rng)
     der = read(web / "www.der")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from mdcore.clock import to_iso
 from mdcore.ocsp.persist import StapleBook
 from mdcore.ocsp.state import OcspStatus, StapleState
+from mdcore.state.order import OrderState
 from mdcore.store import Store
 
 DAY = datetime.timedelta(days=1)
@@ -129,8 +130,9 @@ def write_md(root: str, now: datetime.datetime, spec: Spec, book: StapleBook | N
         job["log"].append({"when": to_iso(now - DAY), "type": "error", "detail": "too many certificates"})
     _write(os.path.join(root, "jobs", spec.name + ".json"), json.dumps(job), 0o600)
     if spec.order_pending:
-        _write(os.path.join(root, "staging", spec.name, "order.json"),
-               json.dumps({"md": spec.name, "orders": {"p256": "https://ca.test/order/9"}}), 0o600)
+        order = OrderState(spec.name, names, list(spec.key_types), "https://ca.test/dir",
+                           orders={"p256": "https://ca.test/order/9"})
+        _write(os.path.join(root, "staging", spec.name, "order.json"), json.dumps(order.to_json()), 0o600)
 
 
 def make_store(root: str, now: datetime.datetime, specs: list[Spec]) -> str:

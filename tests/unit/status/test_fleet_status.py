@@ -158,7 +158,7 @@ def test_the_fleet_views_match_their_schemas(tmp_path, clock) -> None:
 
 
 def test_expiring_still_fires_on_a_member(tmp_path, clock) -> None:
-    from mdcore.notify import check_expiring
+    from mdcore.status import check_expiring
 
     from ..helpers import RecordingEvents
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mdcore.ocsp.state import OcspStatus
 from mdcore.status import build_status, md_json, render_html, render_prometheus, report_json
-from mdcore.status.timefmt import http_date
+from mdcore.timefmt import http_date
 
 from .conftest import SECRETS, validate
 from .synth import DAY, Spec, fleet_mix

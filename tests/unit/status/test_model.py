@@ -12,7 +12,8 @@ import pytest
 from mdcore.ocsp.persist import StapleBook
 from mdcore.ocsp.state import OcspStatus
 from mdcore.status import Health, MdState, build_status
-from mdcore.status.model import StapleHealth, managed_domain_names
+from mdcore.status.build import managed_domain_names
+from mdcore.status.model import StapleHealth
 
 from .synth import DAY, Spec
 
@@ -176,13 +177,17 @@ def test_unreadable_store_files_do_not_break_status(synth, clock):
     with open(store.path("ocsp", "staples.json"), "w") as handle:
         json.dump(doc, handle)
     report = build_status(store, clock)
-    assert report.get("a.example").health == Health.INCOMPLETE
-    assert report.get("b.example").health == Health.OK
-    assert report.get("b.example").certs[0].staple.status == "none"
+    a, b = report.get("a.example"), report.get("b.example")
+    # never guessed: a set.json that does not read is an error of that domain, named with its file
+    assert a.health == Health.ERROR and a.state == MdState.ERROR
+    assert "a.example/set.json is corrupt: not JSON" in a.health_descr and "renew --force a.example" in a.health_descr
+    # a job file is derived state: shown, and set aside by the next run
+    assert b.health == Health.ERROR and "b.example.json is corrupt: job must be a JSON object" in b.health_descr
+    assert b.state == MdState.COMPLETE and b.certs[0].staple.status == "none"
     with open(store.path("ocsp", "staples.json"), "w") as handle:
         handle.write("garbage")
     report = build_status(store, clock)
-    assert report.get("b.example").health == Health.OK and report.get("b.example").certs[0].staple.status == "none"
+    assert report.get("b.example").certs[0].staple.status == "none"
 
 
 def test_empty_or_missing_store(tmp_path, clock):

@@ -22,17 +22,17 @@ from ..clock import Clock, from_iso, to_iso
 from ..config import CaConfig, MdConfig
 from ..errors import ConfigError, MdError, StoreError
 from ..fsutil import read_bytes, read_json
-from ..issuance import facts_json
-from ..job import JobState
+from ..issuance import cert_info
 from ..keys import key_to_pem
 from ..manager import remember_config
+from ..state.certset import CertInfo, CertSet, Imported
+from ..state.fields import CorruptStateError, NewerStateError, read_state
 from ..store import SET_FILE, Store
 from .bundle import (
     BUNDLE_VERSION,
     KIND_ACCOUNT,
     KIND_SET,
     SET_FILES,
-    SET_INFO_KEYS,
     AccountBundle,
     BundleError,
     SetBundle,
@@ -85,8 +85,8 @@ def export_set(store: Store, cfg: MdConfig | None, md: str, host: str, clock: Cl
     if cfg.imported:
         raise ConfigError("%s is imported on this host from %s: export it on %s" % (md, cfg.issuer, cfg.issuer))
     folder = store.active_folder(md)
-    info = read_json(os.path.join(folder, SET_FILE)) if folder else None
-    if not isinstance(info, dict):
+    info = read_state(os.path.join(folder, SET_FILE), CertSet.from_json) if folder else None
+    if info is None:
         raise MdError("%s has no certificate set on this host (%s) yet: order it first (mdfleet renew %s)"
                       % (md, host, md))
     if not same_config(info, cfg):
@@ -100,7 +100,7 @@ def export_set(store: Store, cfg: MdConfig | None, md: str, host: str, clock: Cl
             if not data:
                 raise StoreError("the active set of %s lacks %s/%s" % (md, kt, name))
             files[kt][name] = data
-    return set_bundle(host, to_iso(clock.now()), md, info, files)
+    return set_bundle(host, to_iso(clock.now()), md, info.to_json(), files)
 
 
 def export_account(store: Store, ca_url: str, eab_kid: str | None, host: str, clock: Clock) -> bytes:
@@ -143,7 +143,7 @@ def import_set(store: Store, cfg: MdConfig | None, bundle: SetBundle, host: str,
     return result
 
 
-def compare_with_active(active: dict | None, cfg: MdConfig, facts: dict[str, CertFacts],
+def compare_with_active(active: CertSet | None, cfg: MdConfig, facts: dict[str, CertFacts],
                         now: datetime.datetime) -> tuple[str, str | None]:
     """IMPORTED (the bundle is wanted), UNCHANGED (same certificates) or REFUSED (older than the
     active set, with the warning to show)."""
@@ -151,53 +151,51 @@ def compare_with_active(active: dict | None, cfg: MdConfig, facts: dict[str, Cer
         return ImportAction.IMPORTED, None
     if not same_config(active, cfg):
         return ImportAction.IMPORTED, None  # the active set is for another config: any valid set is better
-    certs = active.get("certs") if isinstance(active.get("certs"), dict) else {}
-    ours = {kt: (certs.get(kt) if isinstance(certs.get(kt), dict) else {}) for kt in cfg.key_types}
-    if all(ours[kt].get("sha256_fingerprint") == facts[kt].sha256_fingerprint for kt in cfg.key_types):
+    ours: dict[str, CertInfo] = active.certs
+    if all(ours[kt].sha256_fingerprint == facts[kt].sha256_fingerprint for kt in cfg.key_types):
         return ImportAction.UNCHANGED, None
     older = []
     for kt in cfg.key_types:
-        since, until = _time(ours[kt].get("not_before")), _time(ours[kt].get("not_after"))
-        if since is None or until is None or until <= now:
-            continue  # an active certificate that cannot be dated or has expired: never kept over a valid one
+        since, until = ours[kt].not_before, ours[kt].not_after
+        if until <= now:
+            continue  # an expired active certificate is never kept over a valid one
         if facts[kt].not_before < since:
             older.append("%s serial %s from %s (active: serial %s from %s)" % (
-                kt, facts[kt].serial, to_iso(facts[kt].not_before), ours[kt].get("serial"), to_iso(since)))
+                kt, facts[kt].serial, to_iso(facts[kt].not_before), ours[kt].serial, to_iso(since)))
     if older:
         return ImportAction.REFUSED, ("the bundle of %s is older than the active set, which is kept: %s"
                                       % (cfg.name, "; ".join(older)))
     return ImportAction.IMPORTED, None
 
 
-def same_config(info: dict, cfg: MdConfig) -> bool:
+def same_config(info: CertSet, cfg: MdConfig) -> bool:
     """A set.json is for ``cfg``'s names and key types (both compared as sets: order is no change)."""
-    return sorted(info.get("names") or []) == sorted(cfg.domains) and \
-        set(info.get("key_types") or []) == set(cfg.key_types)
+    return info.same_names(cfg.domains) and info.same_key_types(cfg.key_types)
 
 
-def _time(text: object) -> datetime.datetime | None:
+def member_set_info(bundle: SetBundle, cfg: MdConfig, facts: dict[str, CertFacts], now: datetime.datetime) -> CertSet:
+    """The issuer's set.json with facts computed here and where it came from."""
+    info = bundle.set_info
+    return CertSet(md=cfg.name, names=list(info["names"]), key_types=list(cfg.key_types),
+                   certs={kt: cert_info(facts[kt]) for kt in cfg.key_types}, ca_url=info.get("ca_url"),
+                   account_url=info.get("account_url"), created=_created(info.get("created")),
+                   orders=dict(info.get("orders") or {}), imported=Imported(bundle.issuer, now, bundle.created))
+
+
+def _created(text: str | None) -> datetime.datetime | None:
     try:
-        return from_iso(text) if isinstance(text, str) else None
-    except ValueError:
+        return from_iso(text)
+    except ValueError:  # the bundle checks only that it is a short string: a fact, not a decision
         return None
 
 
-def member_set_info(bundle: SetBundle, cfg: MdConfig, facts: dict[str, CertFacts], now: datetime.datetime) -> dict:
-    """The issuer's set.json with facts computed here and where it came from."""
-    info = {k: v for k, v in bundle.set_info.items() if k in SET_INFO_KEYS}
-    info.update(md=cfg.name, key_types=list(cfg.key_types),
-                certs={kt: facts_json(facts[kt]) for kt in cfg.key_types},
-                imported={"from": bundle.issuer, "at": to_iso(now), "created": bundle.created})
-    return info
-
-
 def _log_import(store: Store, cfg: MdConfig, issuer: str, serials: dict, now: datetime.datetime) -> None:
-    job = JobState.load(store.job_path(cfg.name), cfg.name)
+    job = store.load_job(cfg.name)
     job.errors, job.next_retry, job.last_error, job.ari = 0, None, None, {}
-    job.last_run = job.last_success = to_iso(now)
+    job.last_run = job.last_success = now
     job.add_log(now, "imported", "imported %s from %s" % (
         ", ".join("%s serial %s" % (kt, serial) for kt, serial in serials.items()), issuer))
-    job.save(store.job_path(cfg.name))
+    store.save_job(job)
 
 
 # -- import of an account ---------------------------------------------------------------------
@@ -261,17 +259,17 @@ def fleet_state(store: Store, host: str, holder: str | None, holds_accounts: boo
 def _set_state(store: Store, cfg: MdConfig) -> dict:
     try:
         active = store.active_set(cfg.name)
-    except ValueError:  # a set.json that does not parse: shown as no set
+    except (CorruptStateError, NewerStateError):  # a set.json that does not read: shown as no set
         active = None
     certs = {}
-    for kt, facts in ((active or {}).get("certs") or {}).items():
-        if isinstance(facts, dict):
-            certs[kt] = {k: facts.get(k) for k in ("serial", "sha256_fingerprint", "not_before", "not_after")}
-    imported = (active or {}).get("imported")
+    for kt, facts in (active.certs if active else {}).items():
+        doc = facts.to_json()
+        certs[kt] = {k: doc[k] for k in ("serial", "sha256_fingerprint", "not_before", "not_after")}
+    imported = active.imported if active else None
     return {"issuer": cfg.issuer, "issued_here": not cfg.imported, "members": list(cfg.members),
             "names": sorted(cfg.domains), "key_types": list(cfg.key_types),
-            "active_key_types": list((active or {}).get("key_types") or []), "certs": certs,
-            "imported": dict(imported) if isinstance(imported, dict) else None}
+            "active_key_types": list(active.key_types) if active else [], "certs": certs,
+            "imported": imported.to_json() if imported else None}
 
 
 def account_identities(store: Store) -> dict:

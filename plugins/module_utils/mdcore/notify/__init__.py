@@ -1,9 +1,9 @@
-"""Events to a message command (mod_md's MDMessageCmd): the CommandNotifier EventSink, its
-per-domain bookkeeping in <store>/events/, and the 'expiring' check run on every drive."""
+"""Events to a message command (mod_md's MDMessageCmd): the CommandNotifier EventSink and its
+per-domain bookkeeping in <store>/events/. (The 'expiring' check reads a status report: it is
+mdcore.status.expiring; notify imports nothing of status.)"""
 
 from .command import RATE_LIMITS, CommandNotifier, Delivery, RunOutcome, run_command
-from .expiring import check_expiring, expiring_details
 from .state import NotifyState, all_states, state_path
 
-__all__ = ["CommandNotifier", "Delivery", "RunOutcome", "run_command", "RATE_LIMITS", "check_expiring",
-           "expiring_details", "NotifyState", "all_states", "state_path"]
+__all__ = ["CommandNotifier", "Delivery", "RunOutcome", "run_command", "RATE_LIMITS", "NotifyState", "all_states",
+           "state_path"]

@@ -21,11 +21,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..clock import Clock
+from ..clock import Clock, to_iso
 from ..errors import MdError
 from ..events import URGENT, EventName, EventSink
-from ..status.timefmt import parse_iso, unix
 from ..store import CERT_FILE, FULLCHAIN_FILE, KEY_FILE, Store
+from ..timefmt import unix
 from .state import Attempt, NotifyState, PendingEvent, all_states
 
 HOUR, DAY = 3600.0, 86400.0
@@ -256,24 +256,22 @@ class CommandNotifier(EventSink):
             return {"cert_paths": md}
         try:
             info = self.store.active_set(md)
-        except (MdError, OSError, ValueError):
+        except MdError:  # a set.json that does not read: the event goes out without its facts
             return {}
-        if not isinstance(info, dict):
+        if info is None:
             return {}
-        key_types = [k for k in info.get("key_types", []) if isinstance(k, str)]
-        certs = info.get("certs") if isinstance(info.get("certs"), dict) else {}
+        key_types = list(info.key_types)
         base = self.store.active_dir(md)
-        ends = sorted(c["not_after"] for c in certs.values() if isinstance(c, dict) and c.get("not_after"))
         out: dict[str, object] = {
-            "domains": [n for n in info.get("names", []) if isinstance(n, str)], "key_types": key_types,
+            "domains": list(info.names), "key_types": key_types,
             "cert_paths": ":".join(os.path.join(base, kt, CERT_FILE) for kt in key_types),
             "fullchain_paths": ":".join(os.path.join(base, kt, FULLCHAIN_FILE) for kt in key_types),
             "key_paths": ":".join(os.path.join(base, kt, KEY_FILE) for kt in key_types),
-            "serial": [certs.get(kt, {}).get("serial", "") for kt in key_types],
+            "serial": [info.certs[kt].serial for kt in key_types],
         }
-        if ends:
-            out["not_after"] = ends[0]
-            out["not_after_unix"] = unix(parse_iso(ends[0]))
+        first = min(info.certs.values(), key=lambda c: c.not_after)
+        out["not_after"] = to_iso(first.not_after)
+        out["not_after_unix"] = unix(first.not_after)
         return out
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from ..clock import to_iso
 from ..errors import StoreError
 from ..fsutil import ensure_dir, read_json, write_json
-from ..status.timefmt import parse_iso
 from ..store import Store, check_md_name
+from ..timefmt import parse_iso
 
 EVENTS_DIR = "events"
 STATE_VERSION = 1

@@ -59,7 +59,7 @@ def managed_targets(store: Store, overrides: dict | None = None, domains: list |
 def unmatched_selection(store: Store, domains: list | None, overrides: dict | None) -> list[str]:
     """Warnings for names in ``domains`` and ``overrides`` (and key types in the latter) that match
     no active certificate of the store: a typo would otherwise staple nothing, silently."""
-    active = {md: set((store.active_set(md) or {}).get("key_types", [])) for md in store.managed_names()}
+    active = {md: {c.key_type for c in store.readable_active_certs(md)} for md in store.managed_names()}
     where = "in the store %s: nothing is stapled for it" % store.root
     out = ["domains: no managed domain %r %s" % (md, where) for md in domains or [] if md not in active]
     for md, options in sorted((overrides or {}).items()):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError
 from ..keys import key_spec
-from .timefmt import http_date
+from ..timefmt import http_date
 
 
 class MemberState:

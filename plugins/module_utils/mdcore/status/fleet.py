@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from ..timefmt import http_date, human_delta
 from .drift import MemberState, SharedCert, fleet_of, serial_text, serials_of, shared_certs
 from .html_view import badge, esc
 from .model import Health
 from .palette import HEALTH_COLOURS, css
-from .timefmt import http_date, human_delta
 
 UNREACHABLE = "unreachable"
 DRIFT = "drift"  # a member serves another serial than its issuer (or none): urgent before its copy expires

@@ -8,9 +8,9 @@ import datetime
 import html
 import re
 
+from ..timefmt import http_date, human_delta
 from .model import Health, MdView, StatusReport
 from .palette import css
-from .timefmt import http_date, human_delta
 
 
 def esc(value: object) -> str:

@@ -9,8 +9,8 @@ import datetime
 from ..errors import ConfigError
 from ..events import EventName
 from ..keys import key_spec
+from ..timefmt import http_date, unix
 from .model import CertView, FleetView, Health, MdView, NotifyFailure, NotifyView, RenewalView, StapleView, StatusReport
-from .timefmt import http_date, unix
 
 RENEW_MODE_MANUAL = 0  # mod_md's MD_RENEW_MANUAL: static files
 RENEW_MODE_AUTO = 1  # MD_RENEW_AUTO

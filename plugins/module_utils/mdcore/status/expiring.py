@@ -1,18 +1,16 @@
 """The 'expiring' event: fired on each drive for every domain (or monitored file) with a
 certificate inside its warn window (mod_md's MDWarnWindow, default 10% of the lifetime left) or
-already expired. The notifier's rate limit keeps it to one message a day per domain."""
+already expired. The notifier's rate limit keeps it to one message a day per domain. It reads a
+status report, so it lives here (status -> events), not in notify."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..clock import to_iso
 from ..events import EventName, EventSink
-from ..status.timefmt import unix
-
-if TYPE_CHECKING:  # no import at run time: status imports nothing of notify either
-    from ..status.model import StatusReport
-    from ..store import Store
+from ..store import Store
+from ..timefmt import unix
+from .model import StatusReport
+from .notify_view import notify_view
 
 
 def expiring_details(md, now) -> dict | None:
@@ -29,8 +27,6 @@ def expiring_details(md, now) -> dict | None:
 def check_expiring(store: Store, report: StatusReport, notifier: EventSink) -> list[str]:
     """Fire 'expiring' for every domain of ``report`` inside its warn window; returns their names.
     The report's notify views are refreshed, so status written afterwards shows failures."""
-    from ..status.model import notify_view
-
     fired = []
     for md in report.domains:
         details = expiring_details(md, report.generated)

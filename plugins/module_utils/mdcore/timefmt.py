@@ -1,11 +1,11 @@
-"""Times in status views: fast parsing of the store's ISO stamps, mod_md's HTTP-date text and
+"""Times in status views and event details: fast parsing of the store's ISO stamps, mod_md's HTTP-date text and
 Unix timestamps for machines."""
 
 from __future__ import annotations
 
 import datetime
 
-from ..clock import from_iso
+from .clock import from_iso
 
 UTC = datetime.timezone.utc
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

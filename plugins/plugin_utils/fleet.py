@@ -13,7 +13,7 @@ the engine's own rules (module_utils/mdcore), so what is compared here is what t
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import normalize_name
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_name_for, normalize_name
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import ConfigError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.keys import key_spec
 
@@ -69,11 +69,11 @@ def _key_types(entry: dict, defaults: dict, where: str) -> list[str]:
 
 def md_summary(entry: object, defaults: dict, where: str) -> dict:
     """What the fleet compares of one managed domain entry (the engine's name rule: the given name,
-    else the first name with * as _), plus the entry without secrets."""
+    else md_name_for the first name), plus the entry without secrets."""
     if not isinstance(entry, dict):
         raise FleetError("%s: must be a dictionary" % where)
     names = _names(entry, where)
-    return {"name": str(entry.get("name") or names[0].replace("*", "_")), "domains": names,
+    return {"name": str(entry.get("name") or md_name_for(names[0])), "domains": names,
             "key_types": _key_types(entry, defaults, where), "issuer": str(entry["issuer"]) if entry.get("issuer")
             else None, "challenge": entry.get("challenge") or defaults.get("challenge") or HTTP01,
             "cas": cas_of(_strip_secrets(entry), _strip_secrets(defaults)), "entry": _strip_secrets(entry)}

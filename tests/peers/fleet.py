@@ -206,12 +206,18 @@ class Fleet:
     count: int
     first_address: int = 2
     prefix: str = "h"
+    ports: tuple[int, int] | None = None  # (http, https); default: free on every address of the fleet
+    spare: int = 0  # further addresses after the hosts' (e.g. a balancer's) where the ports are free too
     hosts: list[FleetHost] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        addresses = ["127.0.0.%d" % (self.first_address + i) for i in range(self.count)]
-        self.http_port = free_port_on(addresses + ["127.0.0.1"])
-        self.https_port = free_port_on(addresses, {self.http_port})
+        addresses = ["127.0.0.%d" % (self.first_address + i) for i in range(self.count + self.spare)]
+        self.spare_addresses = addresses[self.count:]
+        addresses = addresses[:self.count]
+        if self.ports is None:
+            http = free_port_on(addresses + self.spare_addresses + ["127.0.0.1"])
+            self.ports = (http, free_port_on(addresses, {http}))
+        self.http_port, self.https_port = self.ports
         for i, addr in enumerate(addresses):
             name = "%s%d" % (self.prefix, i + 1)
             self.hosts.append(FleetHost(name, addr, self.root / name, self.http_port, self.https_port))
@@ -262,3 +268,15 @@ def wait_served(host_address: str, port: int, name: str, roots: Path, serial: st
         return got if got == serial else None
 
     return poll(check, timeout, "%s:%d to serve serial %s for %s" % (host_address, port, serial, name), 0.2)
+
+
+def wait_changed(host_address: str, port: int, name: str, roots: Path, old: str, timeout: float = 20.0) -> str:
+    """Poll until a serial other than `old` is served (after a renewal's reload); returns it."""
+    def check() -> str | None:
+        try:
+            got = served_serial(host_address, port, name, roots)
+        except PeerError:
+            return None
+        return got if got != old else None
+
+    return poll(check, timeout, "%s:%d to serve another serial than %s for %s" % (host_address, port, old, name), 0.2)

@@ -59,7 +59,7 @@ class FleetRun:
     def counts(self) -> dict[str, int]:
         return pebble_counts(self.pebble.log_path)
 
-    def play(self, book: str, inventory: Path, *extra: str, timeout: float = 900):
+    def play(self, book: str, inventory: Path, *extra: str, timeout: float = 1800):
         path = PLAYBOOKS / book if "/" not in book else Path(book)
         # pipelining: one process per module instead of a copy + run (a third faster on these hosts)
         return ansible_playbook(self.collections, path, str(inventory), "-e", "deploy_become=false",

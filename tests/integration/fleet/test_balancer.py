@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from peers.fleet import HostNginx
 
 from .conftest import ok, serials
 
 
+@pytest.mark.timeout(1800)
 def test_round_robin_balancer(fleet_run, tmp_path):
     run = fleet_run(3, spare=1)
     lb_address = run.fleet.spare_addresses[0]

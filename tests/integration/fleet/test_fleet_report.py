@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from peers.fleet import wait_changed
 
 from .conftest import ok, shared_fleet, unreachable
@@ -17,6 +19,7 @@ def report(run, inventory, out) -> dict:
     return {entry["md"]: entry for entry in doc["shared"]}
 
 
+@pytest.mark.timeout(1800)
 def test_report_shows_drift_and_unreachable_issuer(fleet_run, tmp_path):
     run = fleet_run(2)
     inventory = shared_fleet(run, tmp_path / "hosts.json", point_to="h2")

@@ -3,9 +3,12 @@ and a second deploy orders nothing (the first-issue step orders only what is mis
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import ok, recap
 
 
+@pytest.mark.timeout(1800)
 def test_per_host_fleet_deploy_twice(fleet_run, tmp_path):
     run = fleet_run(3)
     host_vars = {}

@@ -48,17 +48,21 @@ def deploy_renew_distribute(run, inventory, count: int, forks: str) -> None:
     assert "PRIVATE KEY" not in proc.stdout
 
 
+# Several playbook runs over N hosts: longer than the Makefile's 900 s per test on a loaded machine.
+@pytest.mark.timeout(2400)
 def test_shared_fleet_of_five(fleet_run, tmp_path):
     run = fleet_run(5)
     deploy_renew_distribute(run, shared_fleet(run, tmp_path / "hosts.json"), 5, "5")
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_shared_fleet_of_twenty(fleet_run, tmp_path):
     run = fleet_run(20)
     deploy_renew_distribute(run, shared_fleet(run, tmp_path / "hosts.json"), 20, "10")
 
 
+@pytest.mark.timeout(2400)
 def test_member_and_issuer_unreachable(fleet_run, tmp_path):
     run = fleet_run(3)
     inventory = shared_fleet(run, tmp_path / "hosts.json", point_to="h2")

@@ -18,7 +18,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO, TextIO
 
-from . import VERSION, persist_cli
+from . import VERSION, persist_cli, retire
 from .clock import Clock, to_iso
 from .errors import ConfigError, MdError, StoreLockedError
 from .events import NO_EVENTS, URGENT, EventName, EventSink
@@ -30,6 +30,7 @@ from .notify import CommandNotifier
 from .ocsp import StapleTarget, StaplingConfig, managed_targets, refresh_staples
 from .ocsp.state import OcspStatus, StapleAction, StapleResult
 from .reload import ReloadOutcome, reload_server
+from .retire import retire_unconfigured
 from .status import build_status, check_expiring, render_html, render_prometheus, report_json, write_status_files
 from .status.json_view import KeyNames
 from .store import Store
@@ -48,11 +49,12 @@ class RunReport:
     reloads: list[dict] = field(default_factory=list)
     status_files: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    retired: list[dict] = field(default_factory=list)  # domains no longer configured, moved to retired/
 
     @property
     def changed(self) -> bool:
         return any(d.get("changed") for d in self.domains) or any(s.get("changed") for s in self.staples) or \
-            any(r.get("outcome") == ReloadOutcome.RELOADED for r in self.reloads)
+            any(r.get("outcome") == ReloadOutcome.RELOADED for r in self.reloads) or bool(self.retired)
 
 
 def _notifier(store: Store, cfg: HostConfig, clock: Clock) -> EventSink:
@@ -165,6 +167,10 @@ def run(cfg: HostConfig, clock: Clock, *, acme: bool = True, staple: bool = True
     with store.lock(cfg.lock_wait):
         store.recover()
         events = _notifier(store, cfg, clock)
+        if acme and not names:  # a whole-host run knows every domain this host manages
+            report.retired = retire_unconfigured(store, {d.name for d in cfg.domains}, clock)
+            if report.retired:
+                _reload(cfg, report, "managed domains retired")
         if acme:
             _install(cfg, events, _acme(store, cfg, clock, events, names, force, report, ignore_backoff), report)
         if staple and _staple(store, cfg, clock, events, report):
@@ -188,6 +194,14 @@ def after_import(store: Store, cfg: HostConfig, clock: Clock, md: str) -> tuple[
     return report.reloads[0], report.errors[reload_problems:]
 
 
+def _retired(args, cfg: HostConfig, clock: Clock, out: TextIO) -> int:
+    store = Store(cfg.store, clock, challenges_dir=cfg.challenges_dir)
+    if not args.purge:
+        return retire.run(args, store, clock, out)
+    with store.setup().lock(cfg.lock_wait):
+        return retire.run(args, store, clock, out)
+
+
 def _print(report: RunReport, as_json: bool, out: TextIO) -> None:
     if as_json:
         doc = asdict(report)
@@ -206,6 +220,8 @@ def _print(report: RunReport, as_json: bool, out: TextIO) -> None:
             (" error: %s" % staple["error"]) if staple["error"] else ""))
         for warning in staple["warnings"]:
             out.write("%-30s ocsp note: %s\n" % (staple["name"], warning))
+    for entry in report.retired:
+        out.write("%-30s retired (no longer configured): its sets are in %s\n" % (entry["md"], entry["folder"]))
     for reload in report.reloads:
         if reload["outcome"] != ReloadOutcome.SKIPPED:
             out.write("web server: %s (%s) %s\n" % (reload["outcome"], reload["why"], reload["detail"]))
@@ -249,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "default: the config's status.key_names")
     sub.add_parser("check-config", help="validate the configuration and exit")
     persist_cli.add_parser(sub)
+    retire.add_parser(sub)
     fleet_commands.add_parsers(sub)
     webglue_cli.add_parser(sub)
     return parser
@@ -274,6 +291,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
             return EXIT_OK
         if args.command == persist_cli.COMMAND:
             return persist_cli.run(args, cfg, clock, out)
+        if args.command == retire.COMMAND:
+            return _retired(args, cfg, clock, out)
         if args.command in fleet_commands.COMMANDS:
             return fleet_commands.run_command(args, cfg, clock, out, err, inp or sys.stdin.buffer)
         if args.command == "drive":

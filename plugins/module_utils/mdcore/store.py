@@ -12,6 +12,7 @@ Layout (root default /var/lib/mdfleet, 0700):
   ocsp/<md>/<keytype>.der                          copies for certificates without staple files of their own
   events/<md>.json                                 message command bookkeeping (rate limits, retries)
   status/                                          md-status.json, domains/<md>.json, index.html, .prom
+  retired/<md>/<time>/<md>.<N>/, job.json          sets of domains no longer configured (kept until purged)
   store.lock                                       one lock per store
 
 http-01 tokens go to a folder beside the store (<root>-challenges, 0755), which web servers serve.
@@ -64,6 +65,7 @@ FULLCHAIN_FILE = "fullchain.pem"
 SET_FILES = (KEY_FILE, CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE)  # fullchain last: it marks a key type done
 
 STORE_FOLDERS = ("accounts", "archive", "domains", "staging", "jobs", "ocsp", "status")
+RETIRED_DIR = "retired"  # sets of managed domains no longer configured (Store.retire_md)
 MD_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$")
 
 
@@ -455,6 +457,59 @@ class Store:
             if folder:
                 folders += [folder] + _subfolders(folder, depth=1)
         return sum(remove_dead_temp_files(folder) for folder in folders)
+
+    # -- retiring ---------------------------------------------------------------------------
+    def retire_md(self, md: str, when: str) -> str:
+        """A managed domain the configuration no longer lists: its archive sets move to
+        retired/<md>/<when>/ (kept, never served, stapled or reported: `mdfleet retired --purge`
+        deletes them), then its link, staging and job go. The sets leave archive/ first, so
+        recover() cannot activate one again, and a run killed half-way is finished by the next
+        (the dangling link or the staging left behind still name the domain). Returns the folder."""
+        target = ensure_dir(self.path(RETIRED_DIR, check_md_name(md), when))
+        ensure_dir(self.path(RETIRED_DIR), DIR_MODE)
+        for num in self._archive_numbers(md):
+            rename(self.path("archive", "%s.%d" % (md, num)), os.path.join(target, "%s.%d" % (md, num)))
+        fsync_dir(self.path("archive"))
+        if os.path.exists(self.job_path(md)):
+            rename(self.job_path(md), os.path.join(target, "job.json"))  # its history goes with it
+        if os.path.lexists(self.active_dir(md)):
+            unlink(self.active_dir(md))
+            fsync_dir(self.path("domains"))
+        self.discard_staging(md)
+        return target
+
+    def stored_names(self) -> list[str]:
+        """Every managed domain the store holds something of: an active link (also a dangling one
+        a killed retirement left), archive sets or staging."""
+        names = set()
+        for entry in os.listdir(self.path("domains")):
+            if not entry.startswith("."):
+                names.add(entry)
+        for entry in os.listdir(self.path("archive")):
+            md, _, num = entry.rpartition(".")
+            if md and num.isdigit():
+                names.add(md)
+        names.update(e for e in os.listdir(self.path("staging")) if not e.startswith("."))
+        return sorted(names)
+
+    def retired(self) -> list[tuple[str, str, str]]:
+        """(md, when, folder) of every retired domain's sets, oldest first."""
+        out = []
+        base = self.path(RETIRED_DIR)
+        for md in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            for when in sorted(os.listdir(os.path.join(base, md))):
+                out.append((md, when, os.path.join(base, md, when)))
+        return out
+
+    def purge_retired(self, folder: str) -> None:
+        """Delete one retired domain's sets for good (keys included)."""
+        base = self.path(RETIRED_DIR)
+        if os.path.dirname(os.path.dirname(os.path.abspath(folder))) != base:
+            raise StoreError("%s is not a retired set of the store %s" % (folder, self.root))
+        rmtree(folder)
+        parent = os.path.dirname(folder)
+        if not os.listdir(parent):
+            os.rmdir(parent)
 
     def remove_md(self, md: str) -> None:
         """Forget a managed domain: its link, staging, job and archive sets. (Archive sets left

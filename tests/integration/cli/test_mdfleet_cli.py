@@ -119,3 +119,37 @@ def test_drive_publishes_status_for_the_web_server_with_mod_md_names(pebble_stan
     assert (publish / "domains" / "one.json").exists() and (os.stat(publish).st_mode & 0o777) == 0o755
     ours = json.loads(mdfleet(config, "status", "--json", "--key-names", "mdfleet").stdout)
     assert {"p256", "rsa2048"} <= set(next(md for md in ours["managed-domains"] if md["name"] == "two")["cert"])
+
+
+def test_domain_removed_from_the_config_is_retired(pebble_standalone, tmp_path):
+    """It used to be stapled, reported and announced ('expiring') until it expired."""
+    events = tmp_path / "events.jsonl"
+    recorder = str(Path(__file__).with_name("record_event.py"))
+    doc = pebble_config(pebble_standalone, tmp_path, message_cmd=[sys.executable, recorder, str(events)])
+    config = write_config(tmp_path, doc)
+    assert mdfleet(config, "drive").returncode == 0
+    store = Path(doc["store"])
+    doc["domains"] = [d for d in doc["domains"] if d["name"] != "two"]
+    config = write_config(tmp_path, doc)
+    events.write_text("")
+    proc = mdfleet(config, "drive", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [r["md"] for r in report["retired"]] == ["two"] and report["changed"]
+    assert not (store / "domains" / "two").exists()
+    status = json.loads(mdfleet(config, "status", "--json").stdout)
+    assert [md["name"] for md in status["managed-domains"]] == ["one"]
+    assert not (store / "status" / "domains" / "two.json").exists()
+    assert all(s["md"] != "two" for s in report["staples"])  # no longer stapled
+    assert all(json.loads(line)["argv"][-1] != "two" for line in events.read_text().splitlines())
+    listed = json.loads(mdfleet(config, "retired", "--json").stdout)["retired"]
+    assert [(e["md"], e["purged"]) for e in listed] == [("two", False)]
+    kept = Path(listed[0]["folder"])
+    assert (kept / "two.1" / "rsa2048" / "privkey.pem").exists()  # kept until purged
+    assert mdfleet(config, "retired", "--purge", "--older-than", "1").returncode == 0  # too young
+    assert kept.exists()
+    purged = json.loads(mdfleet(config, "retired", "--purge", "--json").stdout)
+    assert purged["changed"] and not kept.exists()
+    # back in the configuration: ordered again, as a new domain
+    doc = pebble_config(pebble_standalone, tmp_path, message_cmd=[sys.executable, recorder, str(events)])
+    assert mdfleet(write_config(tmp_path, doc), "drive").returncode == 0 and (store / "domains" / "two").exists()

@@ -30,8 +30,8 @@ def test_a_retirement_killed_half_way_is_finished(run_md, make_cfg, store: Store
     run_md(make_cfg(["gone.example.org"]))
     # killed after the sets left archive/: the link dangles, the job is still there
     os.makedirs(store.path("retired", "gone.example.org", "x"))
-    os.rename(store.path("archive", "gone.example.org.1"), store.path("retired", "gone.example.org", "x",
-                                                                     "gone.example.org.1"))
+    os.rename(store.path("archive", "gone.example.org.1"),
+              store.path("retired", "gone.example.org", "x", "gone.example.org.1"))
     assert store.stored_names() == ["gone.example.org"] and store.active_set("gone.example.org") is None
     done = retire_unconfigured(store, set(), clock)
     assert [d["md"] for d in done] == ["gone.example.org"] and store.stored_names() == []

@@ -486,8 +486,8 @@ class Store:
             if not entry.startswith("."):
                 names.add(entry)
         for entry in os.listdir(self.path("archive")):
-            md, _, num = entry.rpartition(".")
-            if md and num.isdigit():
+            md, dot, num = entry.rpartition(".")
+            if md and dot and num.isdigit():
                 names.add(md)
         names.update(e for e in os.listdir(self.path("staging")) if not e.startswith("."))
         return sorted(names)

@@ -43,8 +43,8 @@ def test_round_trips() -> None:
     order = OrderState("a.example", ["a.example"], ["p256"], "https://ca/dir", {"p256": "https://ca/o/1"},
                        {"rsa2048": T0})
     assert OrderState.from_json(json.loads(json.dumps(order.to_json()))) == order
-    sset = cert_set("a.example", ["p256", "rsa2048"]).with_changes(ca_url="https://ca/dir", created=T0,
-                                                                    orders={"p256": "https://ca/o/1"})
+    sset = cert_set("a.example", ["p256", "rsa2048"]).with_changes(
+        ca_url="https://ca/dir", created=T0, orders={"p256": "https://ca/o/1"})
     assert CertSet.from_json(json.loads(json.dumps(sset.to_json()))) == sset
     assert sset.to_json()["version"] == job.to_json()["version"] == order.to_json()["version"] == 1
 

@@ -1,0 +1,214 @@
+"""Idle runs of the host engine: `mdfleet drive` with nothing due, `status --json` / `--prometheus`.
+
+Not a test: it prints figures (issue 13 targets on this machine: idle drive of 1,000 managed domains
+with stapling on at most 0.3 s wall, 20 domains at most 0.1 s, status of 1,000 at most 0.3 s). What
+one size does:
+
+* a store built for real: one local pebble + challtestsrv + OCSP responder (tests/peers/stack.py,
+  127.0.0.1 only), N managed domains of one name each (P-256, http-01 through the engine's standalone
+  listener), issued by one `mdfleet renew`, then one `mdfleet drive` that fetches every staple, so
+  the next drives find nothing due;
+* timed, each as its own process the way the systemd timer starts it (`python3 -m mdcore`, Debian's
+  /usr/bin/python3 and the venv's; `-B` since the hardened unit cannot write .pyc files, but with
+  the .pyc files the role's install compiles): an idle `drive`, `status --json`, `status
+  --prometheus`; median and best of --runs, wall and CPU (the child's rusage);
+* the breakdown of one idle drive inside one process: imports (the CLI module and what the run
+  imports on its way), config, recover, retire check, plan (the ACME step), staple book, status
+  files, and the rest.
+
+Run: /work/venv/bin/python bench/idle_bench.py [--n 20 --n 1000] [--runs 5] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+ENGINE = ROOT / "plugins" / "module_utils"
+TESTS = ROOT / "tests"
+DEBIAN_PYTHON = "/usr/bin/python3"
+TARGETS = {"drive": {20: 0.1, 1000: 0.3}, "status --json": {1000: 0.3}, "status --prometheus": {1000: 0.3}}
+
+# Runs one idle drive in this process with timing probes around the steps of mdcore.cli.run.
+PROBE = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import mdcore.cli as cli
+t_import = time.perf_counter() - t0
+spans = {}
+def probe(owner, name, label):
+    inner = getattr(owner, name)
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spans[label] = spans.get(label, 0.0) + time.perf_counter() - start
+    setattr(owner, name, timed)
+probe(cli, "load_host_config", "config")
+probe(cli.Store, "recover", "recover")
+probe(cli, "retire_unconfigured", "retire check")
+probe(cli, "_acme", "plan (acme step)")
+probe(cli, "_staple", "staple book")
+probe(cli, "_status", "status files")
+mods = len(sys.modules)
+t1 = time.perf_counter()
+rc = cli.main(["--config", sys.argv[1], "drive"], out=open("/dev/null", "w"))
+total = time.perf_counter() - t1
+spans["rest of the run"] = total - sum(spans.values())
+spans["imports (mdcore.cli)"] = t_import
+print(json.dumps({"rc": rc, "spans": spans, "modules_before_run": mods, "modules_after_run": len(sys.modules)}))
+"""
+
+
+def pythons() -> list[tuple[str, str]]:
+    found = [("venv", sys.executable)]
+    if os.path.exists(DEBIAN_PYTHON) and os.path.realpath(DEBIAN_PYTHON) != os.path.realpath(sys.executable):
+        found.append(("debian", DEBIAN_PYTHON))
+    return found
+
+
+def engine(python: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ENGINE))
+    proc = subprocess.run([python, "-m", "mdcore", *args], env=env, capture_output=True, text=True, timeout=3600)
+    if check and proc.returncode != 0:
+        raise SystemExit("idle_bench: mdfleet %s failed (rc %d): %s" % (" ".join(args), proc.returncode,
+                                                                         (proc.stderr or proc.stdout)[-2000:]))
+    return proc
+
+
+def timed(python: str, argv: list[str], runs: int) -> dict:
+    """Median and best wall / CPU seconds of `python -B -m mdcore ARGV`, each run a fresh process."""
+    env = dict(os.environ, PYTHONPATH=str(ENGINE))
+    walls, cpus = [], []
+    for _run in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run([python, "-B", "-m", "mdcore", *argv], env=env, capture_output=True, timeout=600)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        if proc.returncode != 0:
+            raise SystemExit("idle_bench: %s failed (rc %d): %s" % (" ".join(argv), proc.returncode,
+                                                                     proc.stderr.decode()[-2000:]))
+    return {"wall": statistics.median(walls), "best": min(walls), "cpu": statistics.median(cpus)}
+
+
+def breakdown(python: str, config: Path) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ENGINE))
+    proc = subprocess.run([python, "-B", "-c", PROBE, str(config)], env=env, capture_output=True, text=True,
+                          timeout=600)
+    if proc.returncode != 0:
+        raise SystemExit("idle_bench: the probed drive failed: %s" % proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def write_config(work: Path, stack: dict, n: int, http_port: int) -> Path:
+    doc = {
+        "store": str(work / "store"),
+        "challenges_dir": str(work / "challenges"),
+        "workers": 8,
+        "defaults": {"acme_directory": stack["directory_url"], "ca_bundle": stack["ca_bundle"], "agree_tos": True,
+                     "contact": ["mailto:hostmaster@idle.mdfleet.test"], "key_types": ["p256"],
+                     "http01_mode": "standalone", "standalone_address": "127.0.0.1", "standalone_port": http_port},
+        "domains": [{"name": "d%04d" % i, "domains": ["d%04d.idle.mdfleet.test" % i]} for i in range(n)],
+        "stapling": {"enabled": True},
+    }
+    path = work / "config.json"
+    path.write_text(json.dumps(doc, indent=1))
+    return path
+
+
+def compile_engine(python: str) -> None:
+    """What the role's install does on hosts: the engine's .pyc files exist beside it."""
+    subprocess.run([python, "-m", "compileall", "-q", str(ENGINE / "mdcore")], check=True, capture_output=True)
+
+
+def one_size(n: int, base: Path, runs: int) -> dict:
+    work = base / ("n%d" % n)
+    acme = work / "acme"
+    acme.mkdir(parents=True)
+    from peers.ports import free_port
+
+    http_port = free_port()
+    subprocess.run([sys.executable, "-m", "peers.stack", "start", "--dir", str(acme), "--http-port", str(http_port),
+                    "--ocsp", "builtin", "--ttl", "7200"], cwd=str(TESTS), check=True, capture_output=True)
+    try:
+        stack = json.loads((acme / "stack.json").read_text())
+        config = write_config(work, stack, n, http_port)
+        start = time.perf_counter()
+        engine(sys.executable, "--config", str(config), "renew")
+        issued = time.perf_counter() - start
+        engine(sys.executable, "--config", str(config), "drive")  # fetches the staples the renewal left
+        figures: dict = {"n": n, "issue_seconds": issued, "runs": {}}
+        for label, python in pythons():
+            compile_engine(python)
+            engine(python, "--config", str(config), "drive")  # under this python: nothing due
+            for what, argv in (("drive", ["drive"]), ("status --json", ["status", "--json"]),
+                               ("status --prometheus", ["status", "--prometheus"])):
+                figures["runs"]["%s %s" % (label, what)] = timed(python, ["--config", str(config), *argv], runs)
+            figures["breakdown " + label] = breakdown(python, config)
+        return figures
+    finally:
+        subprocess.run([sys.executable, "-m", "peers.stack", "stop", "--dir", str(acme)], cwd=str(TESTS),
+                       capture_output=True)
+
+
+def target_of(what: str, n: int) -> str:
+    limit = TARGETS.get(what.split(" ", 1)[1], {}).get(n)
+    return "<= %.1f" % limit if limit else "-"
+
+
+def print_size(fig: dict) -> None:
+    n = fig["n"]
+    print("\n%d managed domains (issued in %.1f s by one `mdfleet renew`)" % (n, fig["issue_seconds"]))
+    print("| run | median wall s | best s | CPU s | target s |")
+    print("|---|---|---|---|---|")
+    for what, row in fig["runs"].items():
+        print("| %s | %.3f | %.3f | %.3f | %s |" % (what, row["wall"], row["best"], row["cpu"], target_of(what, n)))
+    for key in sorted(k for k in fig if k.startswith("breakdown ")):
+        probe = fig[key]
+        parts = sorted(probe["spans"].items(), key=lambda kv: -kv[1])
+        print("%s (one idle drive in one process, %d modules loaded by the CLI, %d after the run): %s"
+              % (key, probe["modules_before_run"], probe["modules_after_run"],
+                 ", ".join("%s %.0f ms" % (name, s * 1000) for name, s in parts)))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, action="append", help="managed domains (default: 20 and 1000)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args()
+    sys.path.insert(0, str(TESTS))
+    base = Path(tempfile.mkdtemp(prefix="idle-bench-"))
+    try:
+        results = [one_size(n, base, args.runs) for n in (args.n or [20, 1000])]
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    print("idle_bench: %s, Python %s (venv) and %s, %d cores, load average %s"
+          % (platform.machine(), platform.python_version(), DEBIAN_PYTHON, os.cpu_count() or 0,
+             " ".join("%.1f" % x for x in os.getloadavg())))
+    for fig in results:
+        print_size(fig)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -130,7 +130,7 @@ options:
 notes:
   - Web servers that read the staple file only at start (nginx) need a reload when the task reports a change; haproxy
     gets new responses over its runtime API without a reload.
-  - Runs on the managed host; needs python3-cryptography (38 or newer) and python3-requests.
+  - Runs on the managed host; needs python3-cryptography (38 or newer).
 seealso:
   - module: mdfleet.md.acme_md_order
   - module: mdfleet.md.md_status

@@ -1,6 +1,6 @@
 """Fixtures of the engine's unit tests: a fake clock, a fake CA and a store in tmp_path.
 
-Nothing here touches the network (the fake CA is a requests adapter) or really sleeps
+Nothing here touches the network (the fake CA answers the engine's HTTP interface) or really sleeps
 (FakeClock.sleep advances the clock).
 """
 
@@ -44,7 +44,7 @@ def fake_ca(clock: FakeClock, test_ca: TestCA) -> FakeAcme:
 
 @pytest.fixture
 def transport(fake_ca: FakeAcme, clock: FakeClock) -> AcmeTransport:
-    return AcmeTransport(fake_ca.directory_url, clock, session=fake_ca.session())
+    return AcmeTransport(fake_ca.directory_url, clock, http=fake_ca.http())
 
 
 @pytest.fixture

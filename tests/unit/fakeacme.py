@@ -1,4 +1,4 @@
-"""A minimal in-memory ACME server (RFC 8555) behind a requests adapter, with fault injection.
+"""A minimal in-memory ACME server (RFC 8555) behind the engine's HTTP interface, with fault injection.
 
 It is strict where it matters for the client's correctness: every POST must be a flattened JWS
 whose signature verifies (ES256/ES384/RS256), whose ``url`` header is the request URL and whose
@@ -26,16 +26,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
 
-from mdcore.clock import Clock
+from mdcore.clock import Clock, Deadline
+from mdcore.net import Headers, HttpReply, Transport
 
 from .testca import TestCA
 
@@ -205,7 +203,7 @@ Validator = Callable[[str, str, str, str], str | None]  # (type, domain, token, 
 
 
 class FakeAcme:
-    """One CA at ``base`` (e.g. https://ca.test). ``session()`` gives a requests.Session routed to it."""
+    """One CA at ``base`` (e.g. https://ca.test). ``http()`` gives an HTTP transport routed to it."""
 
     def __init__(
         self,
@@ -258,10 +256,8 @@ class FakeAcme:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def session(self) -> requests.Session:
-        session = requests.Session()
-        session.mount(self.base + "/", FakeAdapter(self))
-        return session
+    def http(self) -> FakeHttp:
+        return FakeHttp(self)
 
     def inject(self, kind: str, *faults: Fault) -> None:
         """Queue faults for the next requests of ``kind`` (a route name, or "post" for any POST)."""
@@ -695,45 +691,24 @@ class FakeAcme:
         return Reply(200, self.ca.chain_pem(cert, alternate=True), {"Content-Type": PEM_CHAIN})
 
 
-class FakeAdapter(BaseAdapter):
-    """requests transport adapter that hands requests to a FakeAcme instead of the network."""
+class FakeHttp(Transport):
+    """The engine's HTTP interface (mdcore.net.Transport), answered by a FakeAcme instead of the
+    network. ``timeout`` in what the server saw is what was left of the exchange's deadline."""
 
     def __init__(self, server: FakeAcme) -> None:
-        super().__init__()
         self.server = server
 
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: Any = None,
-    ) -> requests.Response:
-        body = request.body.encode() if isinstance(request.body, str) else request.body
-        reply = self.server.handle(
-            request.method or "GET", request.url or "", dict(request.headers), body, timeout, verify
-        )
-        resp = requests.Response()
-        resp.status_code = reply.status
-        headers = CaseInsensitiveDict(reply.headers)
+    def exchange(self, method: str, url: str, body: bytes | None, deadline: Deadline,
+                 headers: dict | None = None) -> HttpReply:
+        reply = self.server.handle(method, url, dict(headers or {}), body, deadline.remaining(), None)
+        out = Headers({k.lower(): v for k, v in reply.headers.items()})
         if isinstance(reply.body, (dict, list)):
             content = json.dumps(reply.body).encode()
-            headers.setdefault("Content-Type", "application/json")
+            out.setdefault("content-type", "application/json")
         elif isinstance(reply.body, str):
             content = reply.body.encode()
         else:
             content = reply.body or b""
         if reply.nonce:
-            headers["Replay-Nonce"] = self.server.new_nonce()
-        resp.headers = headers
-        resp._content = b"" if request.method == "HEAD" else content
-        resp.encoding = "utf-8"
-        resp.url = request.url or ""
-        resp.request = request
-        resp.reason = "fake"
-        return resp
-
-    def close(self) -> None:
-        pass
+            out["replay-nonce"] = self.server.new_nonce()
+        return HttpReply(reply.status, out, b"" if method == "HEAD" else content, url)

@@ -51,7 +51,7 @@ class FakeNet:
         opts = TransportOptions(
             verify=ca.ca_bundle or True, proxy=cfg.proxy, request_timeout=cfg.request_timeout
         )
-        return AcmeTransport(ca.url, clock, opts, session=fake.session())
+        return AcmeTransport(ca.url, clock, opts, http=fake.http())
 
     def total(self) -> int:
         return sum(len(ca.seen) for ca in self.cas.values())

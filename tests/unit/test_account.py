@@ -48,7 +48,7 @@ def test_reused_from_the_store(
     fake_ca: FakeAcme, transport: AcmeTransport, accounts: AccountStore, deadline: Deadline, clock: FakeClock
 ) -> None:
     first, key = ensure_account(transport, accounts, AccountOptions(), deadline)
-    other = AcmeTransport(fake_ca.directory_url, clock, session=fake_ca.session())
+    other = AcmeTransport(fake_ca.directory_url, clock, http=fake_ca.http())
     again, key2 = ensure_account(other, accounts, AccountOptions(), deadline)
     assert again.url == first.url and key2.thumbprint() == key.thumbprint()
     assert fake_ca.count("newAccount") == 1
@@ -81,7 +81,7 @@ def test_terms_of_service_required(
     clock: FakeClock, test_ca: TestCA, accounts: AccountStore, deadline: Deadline
 ) -> None:
     fake = FakeAcme(clock, test_ca, tos="https://ca.test/tos.pdf")
-    transport = AcmeTransport(fake.directory_url, clock, session=fake.session())
+    transport = AcmeTransport(fake.directory_url, clock, http=fake.http())
     with pytest.raises(ConfigError, match="terms of service.*tos.pdf.*agree_tos"):
         ensure_account(transport, accounts, AccountOptions(), deadline)
     assert fake.count("newAccount") == 0
@@ -91,7 +91,7 @@ def test_terms_of_service_required(
 
 def _eab_ca(clock: FakeClock, test_ca: TestCA) -> tuple[FakeAcme, AcmeTransport]:
     fake = FakeAcme(clock, test_ca, eab_keys={"kid-1": EAB_KEY}, eab_required=True)
-    return fake, AcmeTransport(fake.directory_url, clock, session=fake.session())
+    return fake, AcmeTransport(fake.directory_url, clock, http=fake.http())
 
 
 def test_eab_required_but_missing(

@@ -8,13 +8,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mdcore.acme.jws import AccountKey, sign_request
+from mdcore.clock import Deadline
 
 from .fakeacme import FakeAcme
 
 
 def _post(fake: FakeAcme, url: str, jws: dict) -> tuple[int, dict]:
-    resp = fake.session().post(url, data=json.dumps(jws), headers={"Content-Type": "application/jose+json"})
-    return resp.status_code, resp.json()
+    resp = fake.http().exchange("POST", url, json.dumps(jws).encode(), Deadline(fake.clock, 10),
+                                {"Content-Type": "application/jose+json"})
+    return resp.status, resp.json()
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ import datetime
 from collections.abc import Callable
 
 import pytest
-import requests
 
 from mdcore.acme.problems import ACME_NS, AcmeProblemError
 from mdcore.clock import FakeClock
 from mdcore.config import MdConfig
 from mdcore.errors import MdError, NetworkError
 from mdcore.manager import Action, MdResult, Reason, ensure_many
+from mdcore.net import HttpFailure
 from mdcore.state.job import JobState
 from mdcore.store import Store
 
@@ -122,7 +122,7 @@ def test_rate_limit_retry_after_is_kept(
 
 
 def test_unreachable_ca(run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme, store: Store) -> None:
-    fake_ca.inject("directory", requests.exceptions.ConnectionError("Connection refused"))
+    fake_ca.inject("directory", HttpFailure(HttpFailure.UNREACHABLE, fake_ca.directory_url, "Connection refused"))
     with pytest.raises(NetworkError, match="cannot reach https://ca.test/dir: Connection refused"):
         run_md(make_cfg())
     job = _job(store)

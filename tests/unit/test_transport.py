@@ -6,7 +6,6 @@ import datetime
 import socket
 
 import pytest
-import requests
 
 from mdcore import USER_AGENT
 from mdcore.acme.jws import AccountKey
@@ -15,6 +14,7 @@ from mdcore.acme.resources import AccountRef
 from mdcore.acme.transport import AcmeTransport, TransportOptions, parse_links, parse_retry_after
 from mdcore.clock import Deadline, FakeClock, to_http_date
 from mdcore.errors import DeadlineExceeded, MdError, NetworkError
+from mdcore.net import HttpClient, HttpFailure, HttpTimeout
 
 from .fakeacme import FakeAcme, Reply, problem
 
@@ -39,22 +39,14 @@ def test_one_head_new_nonce_for_a_whole_run(
     assert fake_ca.count("newOrder") == 3
 
 
-def test_user_agent_and_verify_reach_the_wire(
-    fake_ca: FakeAcme, clock: FakeClock, deadline: Deadline
-) -> None:
-    opts = TransportOptions(verify="/etc/ssl/private-ca.pem", request_timeout=7)
-    AcmeTransport(fake_ca.directory_url, clock, opts, session=fake_ca.session()).directory(deadline)
-    seen = fake_ca.seen[0]
-    assert seen.headers["User-Agent"] == USER_AGENT and USER_AGENT.startswith("mdfleet.md/")
-    assert seen.verify == "/etc/ssl/private-ca.pem"
-    assert seen.timeout == 7
-
-
-def test_proxy_setting(fake_ca: FakeAcme, clock: FakeClock) -> None:
-    t = AcmeTransport(
-        fake_ca.directory_url, clock, TransportOptions(proxy="http://proxy:3128"), session=fake_ca.session()
-    )
-    assert t.session.proxies == {"http": "http://proxy:3128", "https": "http://proxy:3128"}
+def test_options_reach_the_http_client(fake_ca: FakeAcme, clock: FakeClock, deadline: Deadline) -> None:
+    opts = TransportOptions(verify="/etc/ssl/private-ca.pem", request_timeout=7, proxy="http://proxy:3128")
+    own = AcmeTransport(fake_ca.directory_url, clock, opts)
+    assert isinstance(own.http, HttpClient) and own.http.verify == "/etc/ssl/private-ca.pem"
+    assert own.http.user_agent == USER_AGENT and USER_AGENT.startswith("mdfleet.md/")
+    assert own.http.route("https://ca.test/dir") == "http://proxy:3128"
+    AcmeTransport(fake_ca.directory_url, clock, opts, http=fake_ca.http()).directory(deadline)
+    assert fake_ca.seen[0].timeout == 7  # each exchange: request_timeout, within the order's deadline
 
 
 def test_request_timeout_is_bounded_by_the_deadline(
@@ -73,14 +65,26 @@ def test_bad_nonce_is_retried_with_nonces_from_error_responses(
     assert fake_ca.count("newNonce") == 1
 
 
-def test_bad_nonce_gives_up(
-    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline
+def test_bad_nonce_is_retried_as_long_as_it_takes(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline, clock: FakeClock
 ) -> None:
-    fake_ca.inject("post", *[problem("badNonce", "stale")] * 50)
-    with pytest.raises(AcmeProblemError, match="badNonce") as err:
+    fake_ca.inject("post", *[problem("badNonce", "stale")] * 12)  # more than any fixed count of retries
+    started = clock.monotonic()
+    _new_order(transport, account, deadline)
+    assert fake_ca.count("newOrder") == 13
+    assert clock.monotonic() - started < 15  # short pauses after the first retries, no hot loop
+
+
+def test_bad_nonce_gives_up_at_the_deadline(
+    fake_ca: FakeAcme, transport: AcmeTransport, account: Account, clock: FakeClock
+) -> None:
+    deadline = Deadline(clock, 30)
+    fake_ca.inject("post", *[problem("badNonce", "stale")] * 1000)  # a CA that rejects every nonce
+    with pytest.raises(AcmeProblemError, match=r"\(\d+ nonces rejected until the deadline\): badNonce: stale") as err:
         _new_order(transport, account, deadline)
-    assert 2 <= fake_ca.count("newOrder") <= 10
     assert err.value.problem.type.endswith("badNonce")
+    assert clock.monotonic() <= deadline.expires  # the order's deadline bounds it (by the injected clock)
+    assert 10 <= fake_ca.count("newOrder") <= 40  # asked every few seconds, not thousands of times
 
 
 def test_short_503_is_waited_for_inline(
@@ -151,19 +155,24 @@ def test_expired_deadline_sends_nothing(
     "exc,err,text",
     [
         (
-            requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed\nmore"),
+            HttpFailure(HttpFailure.TLS, "https://ca.test/dir", "certificate verify failed: self-signed certificate"),
             NetworkError,
-            "TLS failure talking to https://ca.test/dir: certificate verify failed",
+            "TLS failure talking to https://ca.test/dir: certificate verify failed: self-signed certificate",
         ),
         (
-            requests.exceptions.ConnectionError("Max retries exceeded: Connection refused"),
+            HttpFailure(HttpFailure.UNREACHABLE, "https://ca.test/dir", "Connection refused"),
             NetworkError,
-            "cannot reach https://ca.test/dir: Max retries exceeded",
+            "cannot reach https://ca.test/dir: Connection refused",
         ),
         (
-            requests.exceptions.ReadTimeout("read timed out"),
+            HttpTimeout("https://ca.test/dir", 30, 0),
             DeadlineExceeded,
-            "no answer from https://ca.test/dir",
+            "GET https://ca.test/dir: no answer within 30s",
+        ),
+        (
+            HttpTimeout("https://ca.test/dir", 30, 17),
+            DeadlineExceeded,
+            "GET https://ca.test/dir: answer not complete within 30s (17 bytes arrived: the peer sends too slowly)",
         ),
     ],
 )
@@ -181,12 +190,9 @@ def test_connection_refused_on_real_loopback(clock: FakeClock) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again: nothing listens there
-    session = requests.Session()
-    session.trust_env = False  # no proxy from the environment
-    transport = AcmeTransport("http://127.0.0.1:%d/dir" % port, clock, session=session)
+    transport = AcmeTransport("http://127.0.0.1:%d/dir" % port, clock, http=HttpClient(trust_env=False))
     with pytest.raises(NetworkError, match="cannot reach http://127.0.0.1:%d/dir" % port) as raised:
         transport.directory(Deadline(clock, 10))
-    # the cause, not urllib3's wrapping ("HTTPConnectionPool(...): Max retries exceeded ...")
     assert str(raised.value) == "cannot reach http://127.0.0.1:%d/dir: Connection refused" % port
 
 
@@ -214,10 +220,8 @@ def test_untrusted_tls_certificate_on_real_loopback(clock: FakeClock, tmp_path) 
 
     thread = threading.Thread(target=serve_one, daemon=True)
     thread.start()
-    session = requests.Session()
-    session.trust_env = False
     url = "https://127.0.0.1:%d/dir" % listener.getsockname()[1]
-    transport = AcmeTransport(url, clock, session=session)
+    transport = AcmeTransport(url, clock, http=HttpClient(trust_env=False))
     try:
         with pytest.raises(NetworkError) as raised:
             transport.directory(Deadline(clock, 10))
@@ -247,7 +251,7 @@ def test_non_acme_directory(
 def test_missing_replay_nonce(
     fake_ca: FakeAcme, transport: AcmeTransport, account: Account, clock: FakeClock, deadline: Deadline
 ) -> None:
-    fresh = AcmeTransport(fake_ca.directory_url, clock, session=fake_ca.session())
+    fresh = AcmeTransport(fake_ca.directory_url, clock, http=fake_ca.http())
     fake_ca.inject("newNonce", Reply(200, b"", nonce=False))
     with pytest.raises(NetworkError, match="Replay-Nonce"):
         _new_order(fresh, account, deadline)

@@ -85,8 +85,8 @@ def _poll(transport, state: AriState, now: datetime.datetime, clock: Clock, rng:
             state.supported, state.next_check = False, now + RECHECK_UNSUPPORTED
             return state
         resp = transport.get("%s/%s" % (base.rstrip("/"), state.cert_id), deadline)
-        if resp.status_code != 200:
-            raise MdError("renewalInfo answered HTTP %d" % resp.status_code)
+        if resp.status != 200:
+            raise MdError("renewalInfo answered HTTP %d" % resp.status)
         window = resp.json()["suggestedWindow"]
         start, end = from_iso_any(window["start"]), from_iso_any(window["end"])
     except (MdError, ValueError, KeyError, TypeError, AttributeError) as exc:  # whatever the CA sent

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import BinaryIO, TextIO
 
 from . import VERSION, persist_cli, retire
-from .clock import Clock, to_iso
+from .clock import Clock, Deadline, to_iso
 from .errors import ConfigError, MdError, StoreLockedError
 from .events import NO_EVENTS, URGENT, EventName, EventSink
 from .fleet import commands as fleet_commands
@@ -37,6 +37,7 @@ from .store import Store
 from .webglue import cli as webglue_cli
 
 DEFAULT_CONFIG = "/etc/mdfleet/config.json"
+RUN_RESERVE = 120.0  # seconds of a run kept for stapling, reloads and status after the orders
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 
 
@@ -64,7 +65,7 @@ def _notifier(store: Store, cfg: HostConfig, clock: Clock) -> EventSink:
 
 
 def _acme(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, names: list[str] | None,
-          force: bool, report: RunReport, ignore_backoff: bool = False) -> list[str]:
+          force: bool, report: RunReport, ignore_backoff: bool = False, deadline: Deadline | None = None) -> list[str]:
     """Renew what is due (or the named domains); returns the domains that got a new set."""
     unknown = sorted(set(names or []) - {d.name for d in cfg.domains})
     if unknown:
@@ -75,7 +76,7 @@ def _acme(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, names:
             if md.imported:  # a forced renewal of a shared domain happens on its issuer only
                 raise forced_member_error(md)
     results = drive_many(store, chosen, clock, workers=cfg.workers, force=force, events=events,
-                         ignore_backoff=ignore_backoff)
+                         ignore_backoff=ignore_backoff, deadline=deadline)
     activated = []
     for md, res in zip(chosen, results, strict=True):
         if isinstance(res, MdResult):
@@ -108,7 +109,8 @@ def staple_targets(store: Store, cfg: HostConfig) -> list[StapleTarget]:
     return targets + [StapleTarget.from_dict(other) for other in opts.others]
 
 
-def _staple(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, report: RunReport) -> bool:
+def _staple(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, report: RunReport,
+            deadline: Deadline | None = None) -> bool:
     """Refresh what is due; returns whether a staple file changed."""
     opts = cfg.stapling
     if not opts.enabled:
@@ -116,7 +118,7 @@ def _staple(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, repo
     config = StaplingConfig(window=opts.window, timeout=opts.timeout, proxy=opts.proxy,
                             keep_seconds=opts.keep_days * 86400.0, haproxy_socket=opts.haproxy_socket,
                             workers=cfg.workers)
-    results = refresh_staples(store, staple_targets(store, cfg), clock, config=config)
+    results = refresh_staples(store, staple_targets(store, cfg), clock, config=config, deadline=deadline)
     changed = False
     for res in results:
         report.staples.append(_staple_entry(res))
@@ -163,20 +165,32 @@ def run(cfg: HostConfig, clock: Clock, *, acme: bool = True, staple: bool = True
         force: bool = False, ignore_backoff: bool = False) -> RunReport:
     """One locked run over the store: the parts of `drive` that ``acme``/``staple`` select."""
     report = RunReport()
+    run = Deadline(clock, cfg.run_timeout)  # the lock wait included: see run_deadlines()
     store = Store(cfg.store, clock, challenges_dir=cfg.challenges_dir).setup()
-    with store.lock(cfg.lock_wait):
+    with store.lock(min(cfg.lock_wait, run.remaining())):
         store.recover()
         events = _notifier(store, cfg, clock)
         if acme and not names:  # a whole-host run knows every domain this host manages
             report.retired = retire_unconfigured(store, {d.name for d in cfg.domains}, clock)
             if report.retired:
                 _reload(cfg, report, "managed domains retired")
+        orders, staples = run_deadlines(run)
         if acme:
-            _install(cfg, events, _acme(store, cfg, clock, events, names, force, report, ignore_backoff), report)
-        if staple and _staple(store, cfg, clock, events, report):
+            activated = _acme(store, cfg, clock, events, names, force, report, ignore_backoff, orders)
+            _install(cfg, events, activated, report)
+        if staple and _staple(store, cfg, clock, events, report, staples):
             _reload(cfg, report, "new OCSP staples")
         _status(store, cfg, clock, events, report)
     return report
+
+
+def run_deadlines(run: Deadline) -> tuple[Deadline, Deadline]:
+    """How a run shares its time (run_timeout): orders start and end before RUN_RESERVE is left,
+    which stapling (each exchange within what is left), the reloads and the status files use.
+    Reloads, config tests and event commands have timeouts of their own; the role sets the
+    service's TimeoutStartSec above run_timeout, so systemd never kills a run in the middle."""
+    reserve = min(RUN_RESERVE, run.seconds / 10)
+    return run.within(run.remaining() - reserve), run
 
 
 def after_import(store: Store, cfg: HostConfig, clock: Clock, md: str) -> tuple[dict, list[str]]:

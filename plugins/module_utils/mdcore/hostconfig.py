@@ -17,9 +17,9 @@ from .jsonconfig import config_error as _fail
 from .jsonconfig import load_json_file
 from .window import Window
 
-TOP_KEYS = frozenset({"store", "challenges_dir", "workers", "lock_wait", "defaults", "domains", "message_cmd",
-                      "message_timeout", "stapling", "reload", "status", "comment", "host", "account_holder",
-                      "accounts"})
+TOP_KEYS = frozenset({"store", "challenges_dir", "workers", "lock_wait", "run_timeout", "defaults", "domains",
+                      "message_cmd", "message_timeout", "stapling", "reload", "status", "comment", "host",
+                      "account_holder", "accounts"})
 STAPLING_KEYS = frozenset({"enabled", "window", "timeout", "proxy", "keep_days", "others", "haproxy_socket",
                            "nginx_dir", "haproxy_ocsp_files"})
 RELOAD_KEYS = frozenset({"test_command", "reload_command", "timeout"})
@@ -56,6 +56,9 @@ class HostConfig:
     challenges_dir: str | None = None
     workers: int = 4
     lock_wait: float = 600.0
+    # The longest one run (mdfleet drive/renew/staple) takes, its wait for the store lock included:
+    # below the service's TimeoutStartSec, so systemd never kills a run (docs/architecture.md).
+    run_timeout: float = 1680.0
     domains: list[MdConfig] = field(default_factory=list)
     message_cmd: list[str] = field(default_factory=list)
     message_timeout: float = 30.0
@@ -106,6 +109,11 @@ def parse_host_config(doc: object, path: str = "config.json") -> HostConfig:
         raise _fail(path, "top level", str(exc)) from None
     if cfg.workers < 1:
         raise _fail(path, "workers", "must be at least 1")
+    run_timeout = doc.get("run_timeout", cfg.run_timeout)
+    if isinstance(run_timeout, bool) or not isinstance(run_timeout, (int, float)) or \
+            not 0 < run_timeout < float("inf"):
+        raise _fail(path, "run_timeout", "must be a positive number of seconds, not %r" % (run_timeout,))
+    cfg.run_timeout = float(run_timeout)
     cfg.message_cmd = _argv(path, "message_cmd", doc.get("message_cmd"))
     for key in ("host", "account_holder"):
         if doc.get(key) is not None:

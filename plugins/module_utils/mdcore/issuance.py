@@ -9,12 +9,12 @@ from collections.abc import Callable
 from typing import Protocol
 
 try:
-    import requests
     from cryptography.hazmat.primitives import serialization
 except ImportError:  # reported by deps.missing_libraries(); see deps.py
     pass
 
 from .acme.account import AccountOptions, AccountStore, ensure_account, rollover_key
+from .acme.account_gate import ACCOUNTS
 from .acme.order import OrderFlow, OrderRequest
 from .acme.problems import OrderDeadError
 from .acme.resources import ChallengeType
@@ -37,9 +37,6 @@ from .state.certset import CertInfo, CertSet
 from .state.fields import CorruptStateError, NewerStateError
 from .state.order import OrderState
 from .store import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE, KEY_FILE, SET_FILES, Store
-
-# One registration per CA even when many domains are issued in parallel threads.
-_ACCOUNT_LOCK = threading.Lock()
 
 
 def make_solvers(cfg: MdConfig, store: Store, clock: Clock, ca_url: str = "",
@@ -75,44 +72,30 @@ class TransportSettings(Protocol):
     request_timeout: float
 
 
-# One HTTP session (connection pool, TLS sessions) per CA for all orders of a run: parallel orders
-# reuse keep-alive connections instead of paying a TLS handshake each.
-_SESSIONS: dict[tuple, requests.Session] = {}
-
-
-def _new_session(ca: CaConfig, cfg: TransportSettings) -> requests.Session:
-    """A session that reads the environment once instead of on every request.
-
-    With trust_env on, requests scans all of os.environ twice per request for proxy settings
-    (getproxies + proxy_bypass): 8 to 12% of the engine's CPU per certificate in bench/ (1.6 to
-    2.4 ms of ~20 ms, in a shell with ~75 variables). The same settings are taken here, once per
-    CA: HTTP(S)_PROXY / NO_PROXY as they apply to the directory's host (ACME resources live on
-    that host), and an explicit ``proxy`` wins over them (with trust_env on, requests let the
-    environment win). The CA bundle from REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE is kept by
-    _verify_for.
-    """
-    session = requests.Session()
-    session.trust_env = False
-    if not cfg.proxy:
-        session.proxies.update(requests.utils.get_environ_proxies(ca.url))
-    return session
+# One transport per CA for all orders of a run (and of the process): the directory is fetched
+# once, nonces from every answer feed one pool, keep-alive connections and TLS sessions are
+# shared, instead of each order paying a directory GET, a newNonce HEAD and a handshake.
+_TRANSPORTS: dict[tuple, AcmeTransport] = {}
+_TRANSPORTS_LOCK = threading.Lock()
 
 
 def _verify_for(ca: CaConfig) -> bool | str:
-    # What requests itself would pick with trust_env on: the configured bundle, else the one the
+    # What requests picked with trust_env on: the configured bundle, else the one the
     # environment names, else the default trust store.
     return ca.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
 def transport_for(ca: CaConfig, cfg: TransportSettings, clock: Clock) -> AcmeTransport:
-    """The transport to ``ca``; ``cfg`` (a domain's or an account's config) gives proxy and timeout."""
-    with _ACCOUNT_LOCK:
-        key = (ca.url, ca.ca_bundle, cfg.proxy)
-        session = _SESSIONS.get(key)
-        if session is None:
-            session = _SESSIONS[key] = _new_session(ca, cfg)
-    return AcmeTransport(ca.url, clock, TransportOptions(verify=_verify_for(ca), proxy=cfg.proxy,
-                                                         request_timeout=cfg.request_timeout), session=session)
+    """The shared transport to ``ca``; ``cfg`` (a domain's or an account's config) gives proxy and
+    timeout. An explicit ``proxy`` wins over HTTPS_PROXY / NO_PROXY, which are read once per CA."""
+    verify = _verify_for(ca)
+    key = (ca.url, verify, cfg.proxy, cfg.request_timeout, id(clock))
+    with _TRANSPORTS_LOCK:
+        found = _TRANSPORTS.get(key)
+        if found is None:
+            found = _TRANSPORTS[key] = AcmeTransport(
+                ca.url, clock, TransportOptions(verify=verify, proxy=cfg.proxy, request_timeout=cfg.request_timeout))
+        return found
 
 
 def fetch_directory(ca: CaConfig, cfg: MdConfig, clock: Clock) -> dict:
@@ -120,7 +103,7 @@ def fetch_directory(ca: CaConfig, cfg: MdConfig, clock: Clock) -> dict:
     return transport_for(ca, cfg, clock).directory(Deadline(clock, cfg.request_timeout))
 
 
-# How obtain() gets its transport; tests pass one whose requests.Session talks to a fake CA.
+# How obtain() gets its transport; tests pass one whose HTTP client is a fake CA.
 TransportFactory = Callable[[CaConfig, TransportSettings, Clock], AcmeTransport]
 
 
@@ -204,9 +187,8 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
         raise ConfigError("managed domain %s is ordered by %s, not on this host" % (cfg.name, cfg.issuer))
     check_may_use_account(store, cfg, ca)
     transport = transport_factory(ca, cfg, clock)
-    with _ACCOUNT_LOCK:
-        account, key = ensure_account(transport, AccountStore(store.path("accounts")), account_options(ca, cfg),
-                                      deadline)
+    account, key = ACCOUNTS.ensure(transport, AccountStore(store.path("accounts")), account_options(ca, cfg),
+                                   deadline)
     pending = _pending_or_none(store, cfg.name)
     if pending is None or not _pending_matches(pending, cfg, ca):
         store.discard_staging(cfg.name)
@@ -278,7 +260,7 @@ def rollover_account(store: Store, cfg: MdConfig, clock: Clock) -> str:
     transport = transport_for(ca, cfg, clock)
     deadline = Deadline(clock, cfg.order_timeout)
     accounts = AccountStore(store.path("accounts"))
-    with _ACCOUNT_LOCK:
+    with ACCOUNTS.exclusive(accounts.folder(ca.url, ca.eab_kid)):
         account, key = ensure_account(transport, accounts, account_options(ca, cfg), deadline)
         new = rollover_key(transport, accounts, account, key, cfg.account_key_type, deadline)
     return new.thumbprint()

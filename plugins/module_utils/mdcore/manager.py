@@ -20,7 +20,7 @@ from .ari import FIRST_CHECK, refresh_ari
 from .clock import Clock, Deadline, to_iso
 from .config import MdConfig
 from .due import due_times
-from .errors import ConfigError, MdError, StoreError
+from .errors import ConfigError, DeadlineExceeded, MdError, StoreError
 from .events import NO_EVENTS, URGENT, EventName, EventSink
 from .issuance import TransportFactory, keep_only, obtain, resumable, transport_for
 from .ocsp.persist import staple_state
@@ -278,9 +278,11 @@ def _record_success(store: Store, cfg: MdConfig, clock: Clock, cert_set: CertSet
 
 def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, check_mode: bool = False,
              events: EventSink = NO_EVENTS, transport_factory: TransportFactory = transport_for,
-             ignore_backoff: bool = False) -> MdResult:
+             ignore_backoff: bool = False, deadline: Deadline | None = None) -> MdResult:
     """Plan and, unless check_mode, obtain. The caller holds the store lock. A shared domain
-    imported here is never ordered (``force`` on it is refused, naming its issuer)."""
+    imported here is never ordered (``force`` on it is refused, naming its issuer). ``deadline``:
+    the run's, which the order's own (order_timeout per CA) never outlasts; an order due when it
+    has passed is left for the next run (an error, nothing recorded in the job)."""
     if force and cfg.imported:
         raise forced_member_error(cfg)
     if not check_mode:
@@ -292,6 +294,9 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
         return _result(store, cfg, plan, False)
     if check_mode:
         return _result(store, cfg, plan, True)
+    if deadline is not None and deadline.expired():
+        raise DeadlineExceeded("%s not ordered: the run's time (run_timeout) was used up before its turn; "
+                               "the next run orders it" % cfg.name)
     if set(plan.keep) == set(cfg.key_types):  # only key types removed: a new set, no CA involved
         set_info = keep_only(store, cfg, clock, plan.keep)
         _record_success(store, cfg, clock, set_info, kept=plan.keep)
@@ -302,6 +307,8 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
     # Failover: each CA gets an order deadline of its own (a first CA stuck in 'processing' must
     # not eat the next one's time), all of them within one bound for the domain.
     total = Deadline(clock, cfg.order_timeout * len(cfg.cas))
+    if deadline is not None:
+        total = deadline.within(total.seconds)
     last: MdError | None = None
     for ca in cfg.cas:  # failover: the next CA gets its turn when one fails
         try:
@@ -379,15 +386,17 @@ def _result_without_store(cfg: MdConfig) -> MdResult:
 
 def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int = 8, force: bool = False,
                events: EventSink = NO_EVENTS, transport_factory: TransportFactory = transport_for,
-               ignore_backoff: bool = False) -> list[MdResult | MdError]:
+               ignore_backoff: bool = False, deadline: Deadline | None = None) -> list[MdResult | MdError]:
     """Several managed domains, ``workers`` orders at a time; the caller holds the lock. Errors are
     returned in place of results so one failing domain never stops the others. ``force`` applies
-    to the domains ordered here (callers refuse a forced renewal of a named imported domain)."""
+    to the domains ordered here (callers refuse a forced renewal of a named imported domain).
+    ``deadline``: the run's (see drive_md)."""
 
     def one(cfg: MdConfig) -> MdResult | MdError:
         try:
             return drive_md(store, cfg, clock, force=force and not cfg.imported, events=events,
-                            transport_factory=transport_factory, ignore_backoff=ignore_backoff)
+                            transport_factory=transport_factory, ignore_backoff=ignore_backoff,
+                            deadline=deadline)
         except MdError as exc:
             return exc
 

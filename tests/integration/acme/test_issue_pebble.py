@@ -33,7 +33,7 @@ def test_http01_webroot_served_by_real_nginx(pebble, nginx_challenges, tmp_path)
 
 
 def test_second_run_contacts_no_ca_and_keeps_set(pebble_standalone, tmp_path, monkeypatch):
-    import requests
+    from mdcore.net.client import HttpClient
 
     store = Store(str(tmp_path / "store"))
     first = ensure_md(store, standalone_cfg(pebble_standalone, ["idem.example"]))
@@ -41,7 +41,7 @@ def test_second_run_contacts_no_ca_and_keeps_set(pebble_standalone, tmp_path, mo
     def no_network(*_args, **_kwargs):
         raise AssertionError("a run with nothing to do contacted the CA")
 
-    monkeypatch.setattr(requests.Session, "request", no_network)
+    monkeypatch.setattr(HttpClient, "exchange", no_network)
     second = ensure_md(store, standalone_cfg(pebble_standalone, ["idem.example"]))
     assert second.action == Action.NONE and not second.changed
     assert second.certificates["p256"]["serial"] == first.certificates["p256"]["serial"]

@@ -13,6 +13,7 @@ import pytest
 
 from mdcore.clock import FakeClock
 from mdcore.errors import OcspError
+from mdcore.net import Headers
 from mdcore.ocsp import HttpReply, StaplingConfig, Transport
 from mdcore.store import Store
 from peers.ocsp_fault_responder import Fault, FaultResponder
@@ -59,7 +60,7 @@ class FakeTransport(Transport):
     def mode(self, value: str) -> None:
         self.responder.mode = value
 
-    def exchange(self, method, url, body, deadline):
+    def exchange(self, method, url, body, deadline, headers=None):
         self.calls.append((method, url))
         if self.error:
             raise OcspError(self.error)
@@ -69,7 +70,7 @@ class FakeTransport(Transport):
             deadline.clock.advance(deadline.seconds)
             raise OcspError("responder ocsp.test did not answer within %gs" % deadline.seconds)
         status, payload = self.responder.build(self.mode, body)
-        return HttpReply(status, "application/ocsp-response", payload)
+        return HttpReply(status, Headers({"content-type": "application/ocsp-response"}), payload, url)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from mdcore.clock import Clock, Deadline
-from mdcore.ocsp.httpwire import PeerClosed, ResponseReader, TooLarge, WireError, encode_request
+from mdcore.net.wire import PeerClosed, ResponseReader, TooLarge, WireError, encode_request
 
 
 def read(*pieces: bytes, max_body: int = 1024, close: bool = True, seconds: float = 5.0,

@@ -1,5 +1,7 @@
-"""The plain-http OCSP transport against a real HTTP/1.1 server on loopback: kept-alive
-connections are reused (every request answered), closed ones replaced, oversize answers refused."""
+"""Stapling's transport (the engine's one HTTP client, net/client.py, with stapling's messages)
+against a real HTTP/1.1 server on loopback: kept-alive connections are reused (every request
+answered), closed ones replaced, oversize answers refused. Written for the plain-http transport
+that the shared client replaced, and kept as its contract."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 
 from mdcore.clock import Clock, Deadline
 from mdcore.errors import OcspError
-from mdcore.ocsp.plainhttp import PlainHttpTransport
+from mdcore.ocsp.fetch import DefaultTransport
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -63,7 +65,7 @@ def url(srv) -> str:
 
 
 def test_kept_alive_connection_serves_every_request(server):
-    transport = PlainHttpTransport()
+    transport = DefaultTransport(proxy=None)
     try:
         replies = [transport.exchange("POST", url(server), b"req", Deadline(Clock(), 5)) for _i in range(5)]
     finally:
@@ -74,7 +76,7 @@ def test_kept_alive_connection_serves_every_request(server):
 
 def test_connection_close_answers_open_a_new_connection(server):
     server.close_each = True
-    transport = PlainHttpTransport()
+    transport = DefaultTransport(proxy=None)
     try:
         for _i in range(3):
             assert transport.exchange("POST", url(server), b"req", Deadline(Clock(), 5)).status == 200
@@ -85,7 +87,7 @@ def test_connection_close_answers_open_a_new_connection(server):
 
 def test_oversize_answer_is_refused(server):
     server.body_size = 4096
-    transport = PlainHttpTransport(max_bytes=1024)
+    transport = DefaultTransport(max_bytes=1024)
     try:
         with pytest.raises(OcspError, match="more than 1024 bytes"):
             transport.exchange("POST", url(server), b"req", Deadline(Clock(), 5))
@@ -95,7 +97,7 @@ def test_oversize_answer_is_refused(server):
 
 def test_get_targets_and_host_header(server):
     port = server.server_address[1]
-    transport = PlainHttpTransport()
+    transport = DefaultTransport(proxy=None)
     try:
         for url_ in ("http://127.0.0.1:%d/ocsp/MEow%%2B%%3D" % port, "http://127.0.0.1:%d" % port,
                      "http://127.0.0.1:%d?x=1#frag" % port):
@@ -108,11 +110,11 @@ def test_get_targets_and_host_header(server):
     assert server.connections == 1
 
 
-@pytest.mark.parametrize("bad", ["https://127.0.0.1/", "http://user@127.0.0.1/", "http://127.0.0.1:99999/",
-                                 "http:///x"])
+@pytest.mark.parametrize("bad", ["ftp://127.0.0.1/", "http://user@127.0.0.1/", "http://127.0.0.1:99999/",
+                                 "http:///x", "127.0.0.1/ocsp"])
 def test_urls_it_cannot_serve_are_refused(bad):
-    transport = PlainHttpTransport()
-    with pytest.raises(OcspError, match="not a plain http:// responder URL"):
+    transport = DefaultTransport(proxy=None)
+    with pytest.raises(OcspError, match="responder URL .* is not usable"):
         transport.exchange("GET", bad, None, Deadline(Clock(), 1))
 
 
@@ -120,6 +122,6 @@ def test_unreachable_responder_is_a_clear_error():
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    transport = PlainHttpTransport()
+    transport = DefaultTransport(proxy=None)
     with pytest.raises(OcspError, match="unreachable: Connection refused"):
         transport.exchange("POST", "http://127.0.0.1:%d/" % port, b"req", Deadline(Clock(), 2))

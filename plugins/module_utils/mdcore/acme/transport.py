@@ -1,36 +1,38 @@
 """HTTP side of ACME: directory, nonce pool, signed POSTs, badNonce retry, Retry-After, deadlines.
 
 Modelled on certbot's ClientNetwork: every response feeds the nonce pool, so a run needs one
-newNonce request at most. Every request and every wait is bounded by the run's deadline.
+newNonce request at most. One transport per CA is shared by every order of a run (issuance.py):
+the directory is fetched once, the nonce pool and the HTTP client (net/client.py: keep-alive
+connections) are thread-safe. Every exchange ends within min(request_timeout, what is left of
+the order's deadline), the whole answer included; badNonce is retried until that deadline.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime
 import email.utils
 import json
-import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-try:
-    import requests
-    from requests.structures import CaseInsensitiveDict
-except ImportError:  # reported by deps.missing_libraries(); see deps.py
-    pass
-
 from .. import USER_AGENT
 from ..clock import Clock, Deadline
 from ..errors import DeadlineExceeded, MdError, NetworkError
+from ..net import HttpClient, HttpFailure, HttpReply, HttpTimeout, Transport
 from .jws import AccountKey, sign_request
 from .problems import BAD_NONCE, AcmeProblemError, Problem
 
 JOSE = "application/jose+json"
 PROBLEM = "application/problem+json"
-BAD_NONCE_RETRIES = 5
+# badNonce is retried until the order's deadline: at once twice, then after these pauses (a CA
+# that rejects every nonce is asked every few seconds, not in a hot loop).
+BAD_NONCE_PAUSES = (0.0, 0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 # A 503/429 asking us to come back within this many seconds is waited for; longer is an error.
 MAX_INLINE_RETRY_AFTER = 10.0
+BUSY_RETRIES = 3
 
 
 @dataclass
@@ -44,7 +46,7 @@ class TransportOptions:
 @dataclass
 class AcmeResponse:
     status: int
-    headers: Mapping[str, str]  # case-insensitive (requests' CaseInsensitiveDict)
+    headers: Mapping[str, str]  # case-insensitive (net.Headers)
     body: Any  # parsed JSON, or bytes for certificates
     location: str | None
     links: dict  # rel -> [urls]
@@ -81,81 +83,95 @@ def parse_links(header: str | None) -> dict:
 
 
 class AcmeTransport:
-    """One ACME server endpoint. Thread-safe for nonces only if used from one thread."""
+    """One ACME server endpoint, safe to share between threads. ``http``: the HTTP client (tests
+    inject a fake one); by default one of its own for ``options``."""
 
     def __init__(self, directory_url: str, clock: Clock, options: TransportOptions | None = None,
-                 session: requests.Session | None = None) -> None:
+                 http: Transport | None = None) -> None:
         self.directory_url = directory_url
         self.clock = clock
         self.options = options or TransportOptions()
-        self.session = session or requests.Session()
-        self.session.headers["User-Agent"] = self.options.user_agent
-        self.session.verify = self.options.verify
-        if self.options.proxy:
-            self.session.proxies = {"http": self.options.proxy, "https": self.options.proxy}
-        self._nonces: list[str] = []
+        self.http = http or HttpClient(verify=self.options.verify, proxy=self.options.proxy,
+                                       user_agent=self.options.user_agent)
+        self._nonces: collections.deque[str] = collections.deque()  # append/pop are atomic
         self._directory: dict | None = None
+        self._directory_lock = threading.Lock()
 
     # -- plain HTTP -------------------------------------------------------------------------
-    def _http(self, method: str, url: str, deadline: Deadline, **kwargs) -> requests.Response:
+    def _http(self, method: str, url: str, deadline: Deadline, body: bytes | None = None,
+              headers: dict | None = None) -> HttpReply:
         if deadline.expired():
-            raise DeadlineExceeded("gave up on %s %s: the run's deadline passed" % (method, url))
+            raise DeadlineExceeded("gave up on %s %s: the order's deadline passed" % (method, url))
         try:
-            # verify is passed per request: requests lets REQUESTS_CA_BUNDLE override session.verify
-            resp = self.session.request(method, url, timeout=deadline.bounded(self.options.request_timeout),
-                                        verify=self.options.verify, **kwargs)
-        except requests.exceptions.SSLError as exc:
-            raise NetworkError("TLS failure talking to %s: %s" % (url, _first_line(exc))) from None
-        except requests.exceptions.Timeout:
-            raise DeadlineExceeded("no answer from %s in time" % url) from None
-        except requests.exceptions.RequestException as exc:
-            raise NetworkError("cannot reach %s: %s" % (url, _first_line(exc))) from None
-        nonce = resp.headers.get("Replay-Nonce")
+            reply = self.http.exchange(method, url, body, deadline.within(self.options.request_timeout), headers)
+        except HttpTimeout as exc:
+            raise DeadlineExceeded("%s %s: %s" % (method, url, exc.reason)) from None
+        except HttpFailure as exc:
+            if exc.kind == HttpFailure.TLS:
+                raise NetworkError("TLS failure talking to %s: %s" % (url, exc.reason)) from None
+            raise NetworkError("cannot reach %s: %s" % (url, exc.reason)) from None
+        nonce = reply.headers.get("replay-nonce")
         if nonce:
             self._nonces.append(nonce)
-        return resp
+        return reply
 
     def directory(self, deadline: Deadline) -> dict:
         if self._directory is None:
-            resp = self._http("GET", self.directory_url, deadline)
-            if resp.status_code != 200:
-                raise NetworkError("ACME directory %s answered HTTP %d" % (self.directory_url, resp.status_code))
-            try:
-                body = resp.json()
-            except ValueError:
-                raise NetworkError("ACME directory %s did not return JSON" % self.directory_url) from None
-            if not isinstance(body, dict) or "newNonce" not in body or "newOrder" not in body:
-                raise NetworkError("%s is not an ACME directory" % self.directory_url)
-            self._directory = body
+            with self._directory_lock:  # one GET for every thread that needs it first
+                if self._directory is None:
+                    self._directory = self._fetch_directory(deadline)
         return self._directory
 
+    def _fetch_directory(self, deadline: Deadline) -> dict:
+        resp = self._http("GET", self.directory_url, deadline, headers={"Accept": "application/json"})
+        if resp.status != 200:
+            moved = resp.headers.get("location")
+            raise NetworkError("ACME directory %s answered HTTP %d%s" % (
+                self.directory_url, resp.status, " (Location: %s)" % moved if moved else ""))
+        try:
+            body = resp.json()
+        except ValueError:
+            raise NetworkError("ACME directory %s did not return JSON" % self.directory_url) from None
+        if not isinstance(body, dict) or "newNonce" not in body or "newOrder" not in body:
+            raise NetworkError("%s is not an ACME directory" % self.directory_url)
+        return body
+
     def _nonce(self, deadline: Deadline) -> str:
-        if self._nonces:
+        try:
             return self._nonces.pop()
+        except IndexError:
+            pass
         resp = self._http("HEAD", self.directory(deadline)["newNonce"], deadline)
-        if not self._nonces:
-            raise NetworkError("CA gave no Replay-Nonce (HTTP %d)" % resp.status_code)
-        return self._nonces.pop()
+        try:
+            return self._nonces.pop()
+        except IndexError:
+            raise NetworkError("CA gave no Replay-Nonce (HTTP %d)" % resp.status) from None
 
     # -- signed requests --------------------------------------------------------------------
     def post(self, url: str, payload: Any, key: AccountKey, kid: str | None, deadline: Deadline,
              context: str, accept: str | None = None) -> AcmeResponse:
-        """POST a JWS; retries badNonce and short Retry-After; raises AcmeProblemError otherwise."""
-        attempt = 0
+        """POST a JWS; retries badNonce (until the deadline) and short Retry-After; raises
+        AcmeProblemError otherwise."""
+        headers = {"Content-Type": JOSE}
+        if accept:
+            headers["Accept"] = accept
+        rejected = busy = 0
         while True:
-            attempt += 1
             body = sign_request(key, url, payload, self._nonce(deadline), kid)
-            headers = {"Content-Type": JOSE}
-            if accept:
-                headers["Accept"] = accept
-            resp = self._http("POST", url, deadline, data=json.dumps(body), headers=headers)
-            if resp.status_code < 400:
+            resp = self._http("POST", url, deadline, json.dumps(body, separators=(",", ":")).encode(), headers)
+            if resp.status < 400:
                 return self._response(resp)
             problem = self._problem(resp)
-            retry_after = parse_retry_after(resp.headers.get("Retry-After"), self.clock)
-            if problem.type == BAD_NONCE and attempt <= BAD_NONCE_RETRIES:
-                continue
-            if resp.status_code in (429, 503) and retry_after is not None and attempt <= 3 \
+            retry_after = parse_retry_after(resp.headers.get("retry-after"), self.clock)
+            if problem.type == BAD_NONCE:
+                pause = BAD_NONCE_PAUSES[min(rejected, len(BAD_NONCE_PAUSES) - 1)]
+                rejected += 1
+                if pause < deadline.remaining():
+                    self.clock.sleep(pause)
+                    continue
+                raise AcmeProblemError(problem, "%s (%d nonces rejected until the deadline)" % (context, rejected))
+            busy += 1
+            if resp.status in (429, 503) and retry_after is not None and busy <= BUSY_RETRIES \
                     and retry_after <= min(MAX_INLINE_RETRY_AFTER, deadline.remaining()):
                 self.clock.sleep(retry_after)
                 continue
@@ -165,45 +181,28 @@ class AcmeTransport:
                     accept: str | None = None) -> AcmeResponse:
         return self.post(url, None, key, kid, deadline, context, accept=accept)
 
-    def get(self, url: str, deadline: Deadline) -> requests.Response:
+    def get(self, url: str, deadline: Deadline) -> HttpReply:
         """Unauthenticated GET (ARI renewalInfo)."""
         return self._http("GET", url, deadline)
 
     @staticmethod
-    def _problem(resp: requests.Response) -> Problem:
+    def _problem(resp: HttpReply) -> Problem:
         try:
             doc = resp.json()
         except ValueError:
             doc = None
         if isinstance(doc, dict) and doc.get("type"):
-            return Problem.from_json(doc, resp.status_code)
-        return Problem(type="about:blank", detail="HTTP %d: %s" % (resp.status_code, resp.text[:200]),
-                       status=resp.status_code)
+            return Problem.from_json(doc, resp.status)
+        return Problem(type="about:blank", detail="HTTP %d: %s" % (resp.status, resp.text(200)), status=resp.status)
 
     @staticmethod
-    def _response(resp: requests.Response) -> AcmeResponse:
-        ctype = resp.headers.get("Content-Type", "")
-        if "json" in ctype:
+    def _response(resp: HttpReply) -> AcmeResponse:
+        if "json" in resp.content_type:
             try:
                 body: Any = resp.json()
             except ValueError:
                 raise MdError("CA sent invalid JSON from %s" % resp.url) from None
         else:
-            body = resp.content
-        return AcmeResponse(resp.status_code, CaseInsensitiveDict(resp.headers), body,
-                            resp.headers.get("Location"), parse_links(resp.headers.get("Link")))
-
-
-_ERRNO = re.compile(r"\[Errno -?\d+\] ([^)'\"\]\n]+)")
-_TLS = re.compile(r"(certificate verify failed[^)'\"\n]*|wrong version number|tlsv1 alert [a-z ]+|hostname [^)'\"\n]+)")
-
-
-def _first_line(exc: Exception) -> str:
-    """What went wrong, without urllib3's wrapping ("HTTPSConnectionPool(...): Max retries
-    exceeded ... (Caused by NewConnectionError('<...>: Failed to establish ...: [Errno 111]
-    Connection refused'))" becomes "connection refused")."""
-    text = str(exc) or exc.__class__.__name__
-    found = _TLS.search(text) or _ERRNO.search(text)
-    if found:
-        return found.group(1).strip().rstrip(".")
-    return text.splitlines()[0][:300]
+            body = resp.body
+        return AcmeResponse(resp.status, resp.headers, body, resp.headers.get("location"),
+                            parse_links(resp.headers.get("link")))

@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..acme.account import AccountStore, ca_id, ensure_account, rollover_key
+from ..acme.account_gate import ACCOUNTS
 from ..clock import Clock, Deadline
 from ..config import AccountConfig, CaConfig, MdConfig, account_config_of
 from ..errors import ConfigError, MdError
-from ..issuance import _ACCOUNT_LOCK, TransportFactory, account_options_for, transport_for
+from ..issuance import TransportFactory, account_options_for, transport_for
 from ..store import Store
 from .bundle import BundleError
 from .verify import load_account_key, same_key
@@ -84,7 +85,7 @@ def ensure_accounts(store: Store, configs: list[AccountConfig], host: str, holde
         try:
             known = accounts.load(ca.url, ca.eab_kid) is not None
             transport = transport_factory(ca, acct, clock)  # no request for a known account (unless a
-            with _ACCOUNT_LOCK:                             # key rollover was interrupted: then one)
+            with ACCOUNTS.exclusive(accounts.folder(ca.url, ca.eab_kid)):  # rollover was interrupted)
                 found = ensure_account(transport, accounts, account_options_for(acct),
                                        Deadline(clock, ACCOUNT_DEADLINE))
             if not known:
@@ -132,7 +133,7 @@ def rollover(store: Store, acct: AccountConfig, host: str, holder: str | None, c
         raise MdError("no valid ACME account for %s in this store: run mdfleet account ensure first" % ca.url)
     deadline = Deadline(clock, ACCOUNT_DEADLINE)
     transport = transport_factory(ca, acct, clock)
-    with _ACCOUNT_LOCK:
+    with ACCOUNTS.exclusive(accounts.folder(ca.url, ca.eab_kid)):
         new = rollover_key(transport, accounts, found[0], found[1], acct.account_key_type, deadline)
     return AccountOutcome(ca.url, ca.eab_kid, ca_id(ca.url, ca.eab_kid), AccountAction.ROLLED_OVER,
                           account_url=found[0].url, key_thumbprint=new.thumbprint())

@@ -2,21 +2,20 @@
 and for other certificate files (MDStapleOthers).
 
 One file per responsibility: config (targets, knobs), state (constants, persisted metadata,
-results), request (CertID, DER request), fetch (HTTP transport with deadlines), verify (response
+results), request (CertID, DER request), fetch (the exchange, through the engine's HTTP client), verify (response
 checks), timing (windows, backoff), persist (store layout, pruning), outputs (staple files,
 haproxy runtime API), refresh (the facade).
 """
 
 from .config import FetchMethod, StapleTarget, StaplingConfig, Window, parse_duration
-from .fetch import HttpReply, RequestsTransport, Transport
+from .fetch import DefaultTransport, HttpReply, Transport
 from .persist import prune, staple_state, staple_state_of_file
-from .plainhttp import DefaultTransport, PlainHttpTransport
 from .refresh import managed_targets, refresh_staples, staple_store, unmatched_selection
 from .state import OcspStatus, StapleAction, StapleResult, StapleState
 
 __all__ = [
     "FetchMethod", "StaplingConfig", "StapleTarget", "Window", "parse_duration",
-    "HttpReply", "RequestsTransport", "Transport", "DefaultTransport", "PlainHttpTransport",
+    "HttpReply", "Transport", "DefaultTransport",
     "prune", "staple_state", "staple_state_of_file",
     "managed_targets", "refresh_staples", "staple_store", "unmatched_selection",
     "OcspStatus", "StapleAction", "StapleResult", "StapleState",

@@ -19,9 +19,8 @@ from ..fsutil import sync_filesystems
 from ..store import Store
 from . import persist
 from .config import StapleTarget, StaplingConfig
-from .fetch import Transport, fetch
+from .fetch import DefaultTransport, Transport, fetch
 from .outputs import HaproxyNoSlot, differs, haproxy_set_ocsp, write_output
-from .plainhttp import DefaultTransport
 from .request import CertId, Subject, build_request, read_subject, with_issuer
 from .state import OcspStatus, StapleAction, StapleResult, StapleState
 from .timing import Decision, decide, next_retry
@@ -123,8 +122,10 @@ class _Job:
 def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
                     now: datetime.datetime | None = None, check_mode: bool = False,
                     config: StaplingConfig | None = None, transport: Transport | None = None,
-                    rng: random.Random | None = None, prune: bool = True) -> list[StapleResult]:
+                    rng: random.Random | None = None, prune: bool = True,
+                    deadline: Deadline | None = None) -> list[StapleResult]:
     """Refresh the staples of ``targets``; returns one :class:`StapleResult` per target, in order.
+    ``deadline``: the run's; every exchange ends within it (and within ``config.timeout``).
 
     Per-certificate failures are reported in the results (``error``/``last_error``), never raised;
     MdError is raised only for problems of the whole run. ``check_mode`` reads but never writes or
@@ -148,14 +149,14 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
                 # the pool talks to responders; a few writer threads verify, store and serve the
                 # answers as they come (renaming over existing files waits for the disk on ext4)
                 with ThreadPoolExecutor(max_workers=min(WRITERS, config.workers)) as writers:
-                    futures = [pool.submit(_exchange, job, clock, config, transport) for job in due]
+                    futures = [pool.submit(_exchange, job, clock, config, transport, deadline) for job in due]
                     stored = [writers.submit(_finish, f.result(), clock, now, config, rng)
                               for f in as_completed(futures)]
                     for future in stored:
                         future.result()
         else:
             for job in due:
-                _finish(_exchange(job, clock, config, transport), clock, now, config, rng)
+                _finish(_exchange(job, clock, config, transport, deadline), clock, now, config, rng)
     finally:
         if own:
             transport.close()
@@ -247,13 +248,18 @@ def _check(job: _Job, now: datetime.datetime) -> None:
 
 
 # -- one exchange -----------------------------------------------------------------------------
-def _exchange(job: _Job, clock: Clock, config: StaplingConfig, transport: Transport) -> _Job:
-    """The network part (runs in the worker pool): issuer, request, one exchange under a deadline.
-    Leaves the answer (or the OcspError) in the job for :func:`_finish`."""
+def _exchange(job: _Job, clock: Clock, config: StaplingConfig, transport: Transport,
+              run: Deadline | None = None) -> _Job:
+    """The network part (runs in the worker pool): issuer, request, one exchange under a deadline
+    (``config.timeout``, within the run's). Leaves the answer (or the OcspError) in the job for
+    :func:`_finish`."""
     try:
+        if run is not None and run.expired():
+            raise OcspError("not asked: the run's time (run_timeout) was used up before this exchange")
+        deadline = run.within(config.timeout) if run is not None else Deadline(clock, config.timeout)
         subject = with_issuer(job.subject, job.target.issuer_path)
         request_der, job.certid = build_request(subject)
-        job.answer = fetch(transport, subject.responder_url, request_der, config, Deadline(clock, config.timeout))
+        job.answer = fetch(transport, subject.responder_url, request_der, config, deadline)
     except OcspError as exc:
         job.failure = exc
     return job

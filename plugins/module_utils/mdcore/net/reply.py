@@ -1,0 +1,93 @@
+"""What every HTTP exchange of the engine returns, the one interface both sides talk through
+(:class:`Transport`), and the one error type of the network layer (:class:`HttpFailure`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..clock import Deadline
+from ..errors import DeadlineExceeded, NetworkError
+
+
+class Headers(dict):
+    """Response headers under lower-case names; ``get``, ``[]`` and ``in`` take any case."""
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return dict.get(self, name.lower(), default)
+
+    def __getitem__(self, name: str) -> Any:
+        return dict.__getitem__(self, name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and dict.__contains__(self, name.lower())
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    headers: Headers
+    body: bytes
+    url: str = ""
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    def json(self) -> Any:
+        """The body as JSON (ValueError when it is none)."""
+        return json.loads(self.body)
+
+    def text(self, limit: int = 200) -> str:
+        return self.body[:limit].decode("utf-8", "replace")
+
+
+class Transport:
+    """One HTTP exchange that ends before ``deadline``: the interface of the ACME side
+    (acme/transport.py) and of stapling (ocsp/fetch.py). :class:`~.client.HttpClient` is the one
+    implementation that talks to the network; tests inject their own."""
+
+    def exchange(self, method: str, url: str, body: bytes | None, deadline: Deadline,
+                 headers: dict | None = None) -> HttpReply:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class HttpFailure(NetworkError):
+    """An exchange that produced no complete answer. ``kind`` says why (the constants below),
+    ``reason`` is the short cause ("Connection refused"); each side words its own message
+    from them (acme/transport.py, ocsp/fetch.py)."""
+
+    BAD_URL = "bad-url"
+    UNREACHABLE = "unreachable"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    CLOSED = "closed"
+    TOO_LARGE = "too-large"
+    PROTOCOL = "protocol"
+    PROXY = "proxy"
+
+    def __init__(self, kind: str, url: str, reason: str, *, seconds: float | None = None,
+                 received: int = 0) -> None:
+        self.kind, self.url, self.reason = kind, url, reason
+        self.seconds, self.received = seconds, received
+        super().__init__("%s: %s" % (url, reason))
+
+
+class HttpTimeout(HttpFailure, DeadlineExceeded):
+    """The deadline passed before the answer was complete (``received`` bytes had arrived)."""
+
+    def __init__(self, url: str, seconds: float, received: int) -> None:
+        super().__init__(self.TIMEOUT, url, slow_reason(seconds, received), seconds=seconds, received=received)
+
+
+def slow_reason(seconds: float, received: int) -> str:
+    if not received:
+        return "no answer within %gs" % seconds
+    return "answer not complete within %gs (%d bytes arrived: the peer sends too slowly)" % (seconds, received)
+
+
+__all__ = ["Headers", "HttpReply", "Transport", "HttpFailure", "HttpTimeout"]

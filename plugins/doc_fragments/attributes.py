@@ -12,7 +12,7 @@ author:
   - mdfleet.md contributors (@mdfleet)
 requirements:
   - Python 3.10 or newer on the managed host (Debian 12 has 3.11)
-  - cryptography, requests and josepy (Debian 12 - python3-cryptography, python3-requests, python3-josepy)
+  - cryptography (Debian 12 - python3-cryptography)
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.

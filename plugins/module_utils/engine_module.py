@@ -12,7 +12,7 @@ from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.deps import miss
 
 
 def engine_module(**kwargs) -> AnsibleModule:
-    """An AnsibleModule that has already failed cleanly if cryptography or josepy is missing."""
+    """An AnsibleModule that has already failed cleanly if cryptography is missing."""
     module = AnsibleModule(**kwargs)
     missing = missing_libraries()
     if missing:

@@ -45,8 +45,8 @@ options:
     type: str
     default: root
 notes:
-  - The engine needs cryptography, requests and josepy on the host (Debian 12 - python3-cryptography,
-    python3-requests, python3-josepy); this action does not install them.
+  - The engine needs cryptography on the host (Debian 12 - python3-cryptography); this action does not
+    install it.
 seealso:
   - module: ansible.builtin.copy
     description: What copies the zipapp (check mode, checksums).

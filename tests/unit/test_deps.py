@@ -20,9 +20,9 @@ def test_missing_library_names_the_debian_package(monkeypatch):
     real = deps.importlib.import_module
 
     def fake(name):
-        if name == "josepy":
+        if name == "cryptography":
             raise ImportError(name)
         return real(name)
 
     monkeypatch.setattr(deps.importlib, "import_module", fake)
-    assert deps.missing_libraries() == ["josepy (Debian: python3-josepy)"]
+    assert deps.missing_libraries() == ["cryptography (Debian: python3-cryptography)"]

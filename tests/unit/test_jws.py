@@ -8,11 +8,12 @@ import hashlib
 import hmac
 import json
 
-import josepy
 import pytest
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from mdcore.acme.jws import AccountKey, dns01_txt_value, eab_binding, key_authorization, sign_request
+from mdcore.acme.jws import AccountKey, dns01_txt_value, eab_binding, key_authorization, public_jwk, sign_request
+from mdcore.acme.jws import jwk_thumbprint as engine_thumbprint
 from mdcore.errors import ConfigError
 
 from .fakeacme import b64u, b64u_decode, jwk_thumbprint, verify_jws_signature
@@ -80,13 +81,12 @@ def test_no_nonce_header_when_none_given() -> None:  # inner keyChange JWS
 
 def test_thumbprint_rfc7638_vector() -> None:
     assert jwk_thumbprint(RFC7638_JWK) == RFC7638_THUMBPRINT  # the test's own implementation is right
-    key = AccountKey(KEYS["RS256"]())
     pub = rsa.RSAPublicNumbers(
         int.from_bytes(b64u_decode(RFC7638_JWK["e"]), "big"),
         int.from_bytes(b64u_decode(RFC7638_JWK["n"]), "big"),
     ).public_key()
-    key._jwk = josepy.JWKRSA(key=pub)  # the RFC gives only the public key: put it behind our code path
-    assert key.thumbprint() == RFC7638_THUMBPRINT
+    assert public_jwk(pub) == {k: RFC7638_JWK[k] for k in ("e", "kty", "n")}  # the RFC gives the public key only
+    assert engine_thumbprint(public_jwk(pub)) == RFC7638_THUMBPRINT
 
 
 @pytest.mark.parametrize("alg", sorted(KEYS))
@@ -160,3 +160,13 @@ def test_signature_helper_rejects_wrong_key_type() -> None:
     ec_jwk = AccountKey(KEYS["ES256"]()).public_jwk
     assert not verify_jws_signature("RS256", ec_jwk, signing_input, b64u_decode(jws["signature"]))
     assert not verify_jws_signature("ES256", rsa_key.public_jwk, signing_input, b64u_decode(jws["signature"]))
+
+
+@pytest.mark.parametrize("alg", sorted(KEYS))
+def test_jwk_and_thumbprint_equal_josepys(alg: str) -> None:
+    """The engine computes them itself now; josepy (what it used before) is the reference."""
+    josepy = pytest.importorskip("josepy")
+    key = AccountKey(KEYS[alg]())
+    theirs = (josepy.JWKEC if alg.startswith("ES") else josepy.JWKRSA)(key=key.key.public_key())
+    assert key.public_jwk == theirs.to_partial_json()
+    assert key.thumbprint() == b64u(theirs.thumbprint(hash_function=hashes.SHA256))

@@ -1,6 +1,6 @@
 """mdcore: the mdfleet engine (ACME client, store, renewal policy, OCSP, status).
 
-Pure Python: depends on cryptography and josepy only (HTTP is its own: net/), never on Ansible.
+Pure Python: depends on cryptography only (HTTP and JWS are its own: net/, acme/jws.py), never on Ansible.
 Imported by the collection's modules as module_utils and run on hosts by the
 ``mdfleet`` command. Inside this package only relative imports are used.
 """

@@ -1,6 +1,6 @@
 """The engine's third-party libraries, checked in one place.
 
-Engine files import cryptography and josepy inside ``try`` blocks, so that importing the
+Engine files import cryptography inside ``try`` blocks, so that importing the
 engine never fails (Ansible's import sanity test, and a clear message on a host that lacks them);
 callers ask :func:`missing_libraries` first and report what is missing.
 """
@@ -15,7 +15,6 @@ MIN_PYTHON = (3, 10)
 
 REQUIRED = (
     ("cryptography", "cryptography (Debian: python3-cryptography)"),
-    ("josepy", "josepy (Debian: python3-josepy)"),
 )
 
 

@@ -2,39 +2,43 @@
 engine's one import of dnspython (also for dnsclient/: RFC 2136 updates, zone lookups).
 
 dnspython is optional: Debian ships it as python3-dnspython (12: 2.3), the venv pins a newer one.
-It is imported guarded, like every third-party library of the engine (see deps.py); other files
-take ``dns`` from here (None without it). The entry point of this file is :func:`txt_values`;
+It is imported at its first use (below), unlike the engine's other libraries (see deps.py); other
+files take ``dns`` from here (None without it). The entry point of this file is :func:`txt_values`;
 callers ask :func:`available` first and skip what needs it when it is missing, or call
 :func:`require_dnspython` where a configuration cannot work without it. Every lookup has a deadline.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import ipaddress
+import sys
 from dataclasses import dataclass
-
-try:
-    import dns.exception
-    import dns.flags
-    import dns.message
-    import dns.name
-    import dns.query
-    import dns.rcode
-    import dns.rdata
-    import dns.rdataclass
-    import dns.rdatatype
-    import dns.resolver
-    import dns.rrset
-    import dns.tsig
-    import dns.update
-
-    HAVE_DNSPYTHON = True
-except ImportError:  # optional: the callers say what they skip without it
-    HAVE_DNSPYTHON = False
-    dns = None  # type: ignore[assignment]
 
 from .errors import ConfigError, NetworkError
 
+# dnspython is found at start-up but imported at its first use: dns.query imports requests and
+# urllib3 (for DNS over HTTPS, which the engine does not use), 0.1 s of every run's start-up, also
+# of the runs that never ask a DNS server.
+HAVE_DNSPYTHON = importlib.util.find_spec("dns") is not None
+_SUBMODULES = ("exception", "flags", "message", "name", "query", "rcode", "rdata", "rdataclass", "rdatatype",
+               "resolver", "rrset", "tsig", "update")
+
+
+class _Dnspython:
+    """Stands for the ``dns`` package until an attribute is asked for; then it is imported."""
+
+    def __getattr__(self, name: str):
+        try:
+            for sub in _SUBMODULES:
+                importlib.import_module("dns." + sub)
+        except ImportError as exc:
+            raise ConfigError("%s cannot be imported: %s" % (DNSPYTHON_LABEL, exc)) from None
+        return getattr(sys.modules["dns"], name)
+
+
+dns = _Dnspython() if HAVE_DNSPYTHON else None  # type: ignore[assignment]
 DNSPYTHON_LABEL = "dnspython (Debian: python3-dnspython)"
 DEFAULT_PORT = 53
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import datetime
-import email.utils
 import json
 import threading
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from .. import USER_AGENT
 from ..clock import Clock, Deadline
 from ..errors import DeadlineExceeded, MdError, NetworkError
 from ..net import HttpClient, HttpFailure, HttpReply, HttpTimeout, Transport
+from ..net.client import INVALID_URL
 from .jws import AccountKey, sign_request
 from .problems import BAD_NONCE, AcmeProblemError, Problem
 
@@ -59,6 +59,8 @@ def parse_retry_after(value: str | None, clock: Clock) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # the HTTP-date form is rare: not imported at every start (10 ms)
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -100,6 +102,8 @@ class AcmeTransport:
     # -- plain HTTP -------------------------------------------------------------------------
     def _http(self, method: str, url: str, deadline: Deadline, body: bytes | None = None,
               headers: dict | None = None) -> HttpReply:
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):  # from a CA's document
+            raise NetworkError("cannot reach %s: %s" % (url, INVALID_URL))
         if deadline.expired():
             raise DeadlineExceeded("gave up on %s %s: the order's deadline passed" % (method, url))
         try:

@@ -33,6 +33,7 @@ from .wire import PeerClosed, ResponseReader, TooLarge, WireError, encode_reques
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024  # certificate chains and orders are a few KB
 MAX_IDLE = 16  # idle connections kept per origin
 RESOLVE_TTL = 300.0  # seconds a name lookup is reused
+INVALID_URL = "invalid URL (not http:// or https://)"
 
 
 class _Origin:
@@ -181,9 +182,11 @@ class HttpClient(Transport):
 
     # -- pieces ------------------------------------------------------------------------------
     def _origin(self, url: str) -> tuple[_Origin, str]:
+        if not isinstance(url, str):  # a hostile peer's document may hold anything
+            raise HttpFailure(HttpFailure.BAD_URL, repr(url), INVALID_URL)
         scheme, sep, rest = url.partition("://")
         if not sep or scheme not in ("http", "https"):
-            raise HttpFailure(HttpFailure.BAD_URL, url, "not an http:// or https:// URL")
+            raise HttpFailure(HttpFailure.BAD_URL, url, INVALID_URL)
         rest = rest.split("#", 1)[0]
         cut = min([i for i in (rest.find("/"), rest.find("?")) if i >= 0], default=len(rest))
         netloc, target = rest[:cut], rest[cut:]

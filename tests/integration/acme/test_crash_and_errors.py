@@ -37,11 +37,14 @@ def snapshot(folder: str) -> dict:
 
 
 def test_kill_9_mid_renewal_keeps_old_set_and_next_run_resumes(pebble_factory, challtestsrv, tmp_path):
-    pebble = pebble_factory(env={"PEBBLE_AUTHZREUSE": "0"})  # the renewal must validate again
+    pebble = pebble_factory(env={"PEBBLE_AUTHZREUSE": "0"})
     store = Store(str(tmp_path / "store"))
     first = ensure_md(store, dns_cfg(pebble, challtestsrv, ["crash.example"]))
     before = snapshot(store.active_dir("crash.example"))
-    doc = base_doc(pebble, domains=["crash.example"], challenge="dns-01",
+    # The renewal adds a name: its authorization is new, so the dns-01 hook (which kills the run)
+    # is called even when pebble reuses crash.example's valid one (it did, despite AUTHZREUSE=0).
+    names = ["crash.example", "more.crash.example"]
+    doc = base_doc(pebble, domains=names, challenge="dns-01",
                    dns_command=[sys.executable, HOOK, challtestsrv.management_url, "kill-parent"])
     utils = str(Path(__file__).resolve().parents[3] / "plugins" / "module_utils")
     proc = subprocess.run([sys.executable, "-c", RUNNER.format(utils=utils, store=store.root, doc=json.dumps(doc))],
@@ -51,7 +54,7 @@ def test_kill_9_mid_renewal_keeps_old_set_and_next_run_resumes(pebble_factory, c
     assert snapshot(store.active_dir("crash.example")) == before
     pending = store.pending_order("crash.example")
     assert pending and pending.orders["p256"]
-    resumed = ensure_md(store, dns_cfg(pebble, challtestsrv, ["crash.example"]), force=True)
+    resumed = ensure_md(store, dns_cfg(pebble, challtestsrv, names), force=True)
     assert resumed.order_urls["p256"] == pending.orders["p256"]
     assert resumed.certificates["p256"]["serial"] != first.certificates["p256"]["serial"]
     cert = resumed.certificates["p256"]

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HOST_PY = "/usr/bin/python3"  # the host's python, as on a Debian 12 web server
 NAME = "www.bench.mdfleet.test"
 NETNS_MARK = "MDFLEET_DEPLOY_BENCH_NETNS"
+SLOWEST = 8  # tasks printed per deploy (--json has them all)
 
 
 def run(argv: list[str], **kw) -> subprocess.CompletedProcess:
@@ -112,10 +113,12 @@ def inventory(host: Path, stack: dict, nginx: list[str]) -> dict:
     }}}
 
 
-def playbook(collections: Path, inv: Path, log: Path) -> dict:
-    """One ansible-playbook run of deploy.yml: wall seconds, the recap, tasks and module runs."""
+def playbook(collections: Path, inv: Path, log: Path, pipelining: bool) -> dict:
+    """One ansible-playbook run of deploy.yml: wall seconds, the recap, tasks and module runs, and
+    every task's time (slowest first)."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-               ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
+               ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_RETRY_FILES_ENABLED="0",
+               ANSIBLE_PIPELINING="1" if pipelining else "0")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(inv), "mdfleet.md.deploy",
@@ -145,7 +148,7 @@ def playbook(collections: Path, inv: Path, log: Path) -> dict:
             slow.append((seconds(span["end"]) - seconds(span["start"]), task["task"]["name"], len(items)))
     slow.sort(reverse=True)
     return {"wall": wall, "cpu": cpu, "changed": stats["changed"], "ok": stats["ok"], "tasks": tasks,
-            "module_runs": runs, "slowest": [{"seconds": round(s, 2), "task": n, "items": i} for s, n, i in slow[:3]]}
+            "module_runs": runs, "slowest": [{"seconds": round(s, 2), "task": n, "items": i} for s, n, i in slow]}
 
 
 def seconds(stamp: str) -> float:
@@ -183,7 +186,7 @@ def startup(host: Path, runs: int) -> dict:
     return out
 
 
-def one_round(label: str, collections: Path, work: Path, stack: dict, startup_runs: int) -> dict:
+def one_round(label: str, collections: Path, work: Path, stack: dict, args: argparse.Namespace) -> dict:
     host = work / ("host-%d" % len(list(work.glob("host-*"))))
     (host / "www").mkdir(parents=True)
     (host / "bin").mkdir()  # like /usr/local/bin, it exists before the role runs
@@ -192,9 +195,9 @@ def one_round(label: str, collections: Path, work: Path, stack: dict, startup_ru
     try:
         inv = host / "inventory.json"
         inv.write_text(json.dumps(inventory(host, stack, nginx), indent=2))
-        first = playbook(collections, inv, host / "deploy-1.log")
-        second = playbook(collections, inv, host / "deploy-2.log")
-        return {"rev": label, "first": first, "second": second, "startup": startup(host, startup_runs)}
+        first = playbook(collections, inv, host / "deploy-1.log", args.pipelining)
+        second = playbook(collections, inv, host / "deploy-2.log", args.pipelining)
+        return {"rev": label, "first": first, "second": second, "startup": startup(host, args.startup_runs)}
     finally:
         run(nginx + ["-s", "quit"])
 
@@ -215,8 +218,9 @@ def in_namespace(args: argparse.Namespace) -> int:
         revs = [(rev,) + export_collection(rev, work) for rev in args.rev]
         for number in range(args.rounds):
             for _rev, collections, label in revs:  # interleaved: a busy moment hits every revision alike
-                res = one_round(label, collections, work, stack, args.startup_runs)
+                res = one_round(label, collections, work, stack, args)
                 res["round"] = number + 1
+                res["pipelining"] = args.pipelining
                 results.append(res)
                 print_round(res)
     finally:
@@ -242,14 +246,15 @@ def print_round(res: dict) -> None:
     if "check-config-cold" in up:
         print("        without the .pyc files the deploy left beside the sources: check-config %.3f s (CPU %.3f s)"
               % (up["check-config-cold"], up["check-config-cold-cpu"]), flush=True)
-    print("        slowest tasks of the first deploy: %s" % "; ".join(
-        "%s %.2f s%s" % (t["task"], t["seconds"], " (%d items)" % t["items"] if t["items"] else "")
-        for t in f["slowest"]), flush=True)
+    for part, run_ in (("first deploy", f), ("second run", s)):
+        print("        slowest tasks of the %s: %s" % (part, "; ".join(
+            "%s %.2f s%s" % (t["task"], t["seconds"], " (%d items)" % t["items"] if t["items"] else "")
+            for t in run_["slowest"][:SLOWEST])), flush=True)
 
 
 def summary(results: list[dict]) -> None:
-    print("\nmedians over %d round(s) (best wall in brackets); %s, %d cores, load average %s" % (
-        max(r["round"] for r in results), platform.python_version(), os.cpu_count(),
+    print("\nmedians over %d round(s) (best wall in brackets); ANSIBLE_PIPELINING=%d; %s, %d cores, load average %s" % (
+        max(r["round"] for r in results), results[0]["pipelining"], platform.python_version(), os.cpu_count(),
         " ".join("%.1f" % x for x in os.getloadavg())))
     print("| revision | first deploy s | CPU s | tasks / module runs | second run s | CPU s | changed (2nd) "
           "| check-config s (CPU) | idle drive s (CPU) |")
@@ -279,7 +284,8 @@ def main() -> int:
                         "repeat to compare; default '.')")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--startup-runs", type=int, default=5)
-    parser.add_argument("--json", help="write every round's figures to this file")
+    parser.add_argument("--pipelining", action="store_true", help="ANSIBLE_PIPELINING=1 (as the fleet tests run)")
+    parser.add_argument("--json", help="write every round's figures to this file (with every task's time)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, hosts)")
     args = parser.parse_args()
     args.rev = args.rev or ["."]

@@ -50,6 +50,23 @@ def test_reload_passes_the_reload_commands_exit_code_on(tmp_path, store, web):
     assert mdfleet("webglue", "--file", glue, "reload") == (4, "", "")
 
 
+def test_reload_with_test_writes_tests_then_reloads(tmp_path, store, web):
+    mark = tmp_path / "reloaded"
+    glue = write_glue(tmp_path, store, web, test_command=[PY, "-c", "pass"],
+                      reload_command=[PY, "-c", "open(%r, 'w').close()" % str(mark)])
+    code, out, err = mdfleet("webglue", "--file", glue, "reload", "--test")
+    assert (code, err) == (0, "") and mark.exists()
+    assert json.loads(out) == {"changed": [str(web / "stapling" / (MD + ".conf"))]}
+
+
+def test_reload_with_a_failing_test_never_reloads(tmp_path, store, web):
+    mark = tmp_path / "reloaded"
+    glue = write_glue(tmp_path, store, web, test_command=[PY, "-c", "raise SystemExit(3)"],
+                      reload_command=[PY, "-c", "open(%r, 'w').close()" % str(mark)])
+    code, _out, _err = mdfleet("webglue", "--file", glue, "reload", "--test")
+    assert code == 3 and not mark.exists()
+
+
 def test_haproxy_not_serving_in_time_is_exit_1_naming_the_file(tmp_path, store, web):
     glue = write_glue(tmp_path, store, web, server="haproxy", reload_command=[PY, "-c", "pass"],
                       haproxy={"cert_dir": str(web / "certs"), "socket": str(tmp_path / "gone.sock")})

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from ..clock import Clock
 from .commands import reload_and_wait, run_command, sync_files
-from .config import load_glue_config
+from .config import GlueConfig, load_glue_config
 
 GLUE_FILE = "webglue.json"  # beside config.json, written by the role
 
@@ -24,22 +24,33 @@ def add_parser(sub) -> None:
     sync.add_argument("--no-test", action="store_true", help="only write the files")
     reload = actions.add_parser("reload", help="reload; haproxy: wait until it serves the new certificates")
     reload.add_argument("--timeout", type=float, default=15.0, help="seconds to wait (default %(default)s)")
+    reload.add_argument("--test", action="store_true",
+                        help="first write the files and run the config test (as sync does); reload only if it passes")
 
 
 def main(args: argparse.Namespace, clock: Clock, out: TextIO, err: TextIO) -> int:
-    """Run `webglue sync` or `webglue reload`; raises MdError (the caller reports it)."""
+    """Run `webglue sync` or `webglue reload [--test]`; raises MdError (the caller reports it)."""
     cfg = load_glue_config(args.file or os.path.join(os.path.dirname(os.path.abspath(args.config)), GLUE_FILE))
     if args.glue_command == "reload":
+        if args.test:  # one command for the role's handler: a failed test never reaches the reload
+            code = _sync(cfg, clock, out, err, test=True)
+            if code != 0:
+                return code
         code, missing = reload_and_wait(cfg, clock, args.timeout)
         if missing:
             err.write("mdfleet webglue: haproxy does not serve %s after %gs\n" % (", ".join(missing), args.timeout))
         return code
+    return _sync(cfg, clock, out, err, test=not args.no_test)
+
+
+def _sync(cfg: GlueConfig, clock: Clock, out: TextIO, err: TextIO, test: bool) -> int:
+    """Write the files (a JSON line of the changed ones), then run the config test if asked."""
     result = sync_files(cfg, clock)
     out.write(json.dumps({"changed": result.changed}) + "\n")
     out.flush()
     for note in result.notes:
         err.write("mdfleet webglue: %s\n" % note)
-    if args.no_test or not cfg.test_command:
+    if not test or not cfg.test_command:
         return 0
     return run_command(cfg.test_command)
 

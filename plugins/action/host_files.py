@@ -25,6 +25,7 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         try:
             args["files"] = [one for entry in args.get("files") or [] for one in self._render(entry, task_vars)]
+            args["links"] = [one for entry in args.get("links") or [] for one in self._links(entry)]
         except AnsibleError as exc:
             raise AnsibleActionFail("host_files: %s" % exc) from None
         result.update(self._execute_module(module_name="mdfleet.md.host_files", module_args=args, task_vars=task_vars))
@@ -49,6 +50,15 @@ class ActionModule(ActionBase):
                 rendered["content"] = self._template(template, path, task_vars, variables)
             out.append(rendered)
         return out
+
+    def _links(self, entry: Mapping) -> list[dict]:
+        """The entry's links: one per item of its loop (path and src formatted with the item)."""
+        if not isinstance(entry, Mapping) or "path" not in entry or "src" not in entry:
+            raise AnsibleActionFail("host_files: every entry of links needs a path and a src: %r" % (entry,))
+        if entry.get("loop") is None:
+            return [{"path": entry["path"], "src": entry["src"]}]
+        return [{"path": self._item_path(entry["path"], item), "src": self._item_path(entry["src"], item)}
+                for item in entry["loop"]]
 
     @staticmethod
     def _item_path(pattern: str, item) -> str:

@@ -83,13 +83,18 @@ options:
     default: []
     suboptions:
       path:
-        description: The link.
-        type: path
-        required: true
-      src:
-        description: What it points to (as written into the link).
+        description: The link. With O(links[].loop), a Python %-format applied to each item.
         type: str
         required: true
+      src:
+        description:
+          - What it points to (as written into the link). With O(links[].loop), a Python %-format applied to each item.
+        type: str
+        required: true
+      loop:
+        description: One link per item; O(links[].path) and O(links[].src) are %-formats applied to each item.
+        type: list
+        elements: raw
   prune:
     description: Remove files and links of a folder that match a pattern and are neither in O(files)/O(links) nor kept.
     type: list
@@ -171,7 +176,7 @@ ARGUMENT_SPEC = dict(
         template=dict(type="str"), loop=dict(type="list", elements="raw"), loop_var=dict(type="str", default="item"),
         force=dict(type="bool", default=True))),
     links=dict(type="list", elements="dict", default=[], options=dict(
-        path=dict(type="path", required=True), src=dict(type="str", required=True))),
+        path=dict(type="str", required=True), src=dict(type="str", required=True), loop=dict(type="list", elements="raw"))),
     prune=dict(type="list", elements="dict", default=[], options=dict(
         path=dict(type="path", required=True), pattern=dict(type="str", required=True),
         keep=dict(type="list", elements="path", default=[]))),
@@ -197,6 +202,9 @@ def wanted(params: dict) -> HostFiles:
             raise MdError("%s: no content (templates and loops are rendered by the host_files action)" % entry["path"])
         files.append(WantFile(entry["path"], entry["content"].encode("utf-8"), mode(entry["mode"], entry["path"]),
                               entry["force"]))
+    for link in params["links"]:
+        if link["loop"] is not None:
+            raise MdError("%s: a loop of links is expanded by the host_files action" % link["path"])
     return HostFiles(
         dirs=[WantDir(d["path"], mode(d["mode"], d["path"])) for d in params["dirs"]], files=files,
         links=[WantLink(link["path"], link["src"]) for link in params["links"]],

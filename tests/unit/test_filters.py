@@ -44,3 +44,16 @@ def test_one_name_twice_is_refused(filters):
 
     with pytest.raises(AnsibleFilterError, match="already used"):
         filters.managed_domains([{"domains": ["A.example"]}, {"domains": ["a.example"]}])
+
+
+def test_ready_key_types_come_from_one_find_in_the_configured_order(ansible_collections_dir):
+    sys.path.insert(0, str(ansible_collections_dir))
+    try:
+        ready = importlib.import_module("ansible_collections.mdfleet.md.plugins.filter.managed_domains_ready")
+    finally:
+        sys.path.remove(str(ansible_collections_dir))
+    mds = [{"name": "a.example", "key_types": ["rsa2048", "p256"]}, {"name": "b.example", "key_types": ["p256"]}]
+    found = ["/s/domains/a.example/p256/fullchain.pem", "/s/domains/a.example/rsa2048/fullchain.pem",
+             "/s/domains/other.example/p256/fullchain.pem", "/s/domains/b.example/p384/fullchain.pem"]
+    assert ready.managed_domains_ready(mds, found, "/s/") == {"a.example": ["rsa2048", "p256"], "b.example": []}
+    assert ready.managed_domains_ready(mds, [], "/s") == {"a.example": [], "b.example": []}

@@ -15,7 +15,7 @@ description:
     C(fullchain.pem) files that one C(ansible.builtin.find) found below the store's C(domains/) folder
     (C(<store>/domains/<md>/<key type>/fullchain.pem)), and returns managed domain name -> the key types whose
     certificate file exists, in the configured order (an empty list when none exists yet).
-  - One find for every domain and key type instead of one C(stat) per pair: each costs a module run.
+  - One find for every domain and key type instead of one C(stat) per pair (each costs a module run).
 options:
   _input:
     description: The managed domains (each with C(name) and C(key_types)).

@@ -402,6 +402,13 @@ retry_at:
   returned: always
   type: str
   sample: "2026-12-01T11:30:00Z"
+damage:
+  description: What was found wrong with the active set (its set.json or one of its files, named), else
+    null. A damaged set is never used as valid; it is replaced by a new order where the domain is
+    ordered here.
+  returned: always
+  type: str
+  sample: "/var/lib/mdfleet/domains/shop/p256/privkey.pem is not the file activated with the set (damaged)"
 certificates:
   description: Per key type the active certificate's facts (serial, not_before, not_after,
     sha256_fingerprint, issuer, names, ocsp_url, ari_cert_id) and file paths. No key material.

@@ -5,8 +5,17 @@ webglue (mdcore/webglue/cli.py), and the fleet's fleet-state, export, import and
 `drive` is mod_md's housekeeping for the whole host, run by the systemd timer: renew what is due,
 reload the web server (only after its config test passed), refresh OCSP staples (and reload again
 when a staple file changed: nginx reads ssl_stapling_file only at load), write the status files,
-fire the events. Exit codes: 0 all fine, 1 something failed (details printed), 2 bad configuration
-or usage, 3 the store is locked by another run.
+fire the events. Every step runs even when an earlier one failed, and one broken domain or file
+never stops the others. Exit codes:
+
+  0  all fine (repairs made, such as a corrupt derived file set aside and rebuilt, are printed)
+  1  something failed (each problem printed on one line: a renewal, a reload, a staple lost, ...)
+  2  bad configuration or usage
+  3  the store is locked by another run (that run does the work)
+  4  degraded, still serving: every certificate and staple the web server has is still valid, but
+     something needs attention (a staple refresh failed while the stored good response is served;
+     a damaged active set was replaced)
+  70 a bug in mdfleet: one line; the traceback only with MDFLEET_TRACEBACK=1
 """
 
 from __future__ import annotations
@@ -21,15 +30,15 @@ from typing import BinaryIO, TextIO
 from . import VERSION, persist_cli, retire
 from .clock import Clock, Deadline, to_iso
 from .errors import ConfigError, MdError, StoreLockedError
-from .events import NO_EVENTS, URGENT, EventName, EventSink
+from .events import NO_EVENTS, EventName, EventSink
 from .fleet import commands as fleet_commands
 from .fsutil import ensure_dir
 from .hostconfig import HostConfig, load_host_config
-from .manager import MdResult, Reason, drive_many, forced_member_error
+from .manager import MdResult, drive_many, forced_member_error
 from .notify import CommandNotifier
 from .ocsp import StapleTarget, StaplingConfig, managed_targets, refresh_staples
 from .ocsp.state import OcspStatus, StapleAction, StapleResult
-from .reload import ReloadOutcome, reload_server
+from .reload import ReloadOutcome, ReloadResult, reload_server
 from .retire import retire_unconfigured
 from .status import build_status, check_expiring, render_html, render_prometheus, report_json, write_status_files
 from .status.json_view import KeyNames
@@ -38,7 +47,8 @@ from .webglue import cli as webglue_cli
 
 DEFAULT_CONFIG = "/etc/mdfleet/config.json"
 RUN_RESERVE = 120.0  # seconds of a run kept for stapling, reloads and status after the orders
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_DEGRADED = 0, 1, 2, 3, 4
+EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE): one line, the traceback only with MDFLEET_TRACEBACK=1
 
 
 @dataclass
@@ -51,6 +61,11 @@ class RunReport:
     status_files: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     retired: list[dict] = field(default_factory=list)  # domains no longer configured, moved to retired/
+    degraded: list[str] = field(default_factory=list)  # still serving, needs attention (exit 4)
+    warnings: list[str] = field(default_factory=list)  # repairs and notes (exit 0)
+
+    def exit_code(self) -> int:
+        return EXIT_FAILED if self.errors else EXIT_DEGRADED if self.degraded else EXIT_OK
 
     @property
     def changed(self) -> bool:
@@ -83,17 +98,22 @@ def _acme(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, names:
             report.domains.append(asdict(res))
             if res.changed:
                 activated.append(md.name)
+            if res.damage:  # replaced when it changed; a member waits for its issuer
+                (report.degraded if res.changed else report.errors).append("%s: %s" % (md.name, res.damage))
         else:
             report.domains.append({"md": md.name, "changed": False, "error": str(res)})
             report.errors.append("%s: %s" % (md.name, res))
     return activated
 
 
-def _reload(cfg: HostConfig, report: RunReport, why: str) -> bool:
+def _reload(cfg: HostConfig, report: RunReport, why: str) -> bool | None:
+    """Config test, then reload: True when reloaded, False when nothing is configured, None when
+    it failed (reported)."""
     result = reload_server(cfg.reload)
     report.reloads.append(dict(asdict(result), why=why))
     if not result.ok:
         report.errors.append("web server not reloaded (%s): %s" % (why, result.detail))
+        return None
     return result.outcome == ReloadOutcome.RELOADED
 
 
@@ -129,11 +149,19 @@ def _staple(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, repo
         if res.error or res.status == OcspStatus.REVOKED:
             events.fire(EventName.OCSP_ERRORED, who, {"error": res.error or "certificate revoked",
                                                       "status": res.status})
-            if res.error:
+            if res.error and _still_served(res, clock):
+                report.degraded.append("stapling %s: %s (the stored response, valid until %s, is still served)"
+                                       % (res.name, res.error, to_iso(res.next_update)))
+            elif res.error:
                 report.errors.append("stapling %s: %s" % (res.name, res.error))
         for problem in res.output_errors:
             report.errors.append("stapling %s: %s" % (res.name, problem))
     return changed
+
+
+def _still_served(res: StapleResult, clock: Clock) -> bool:
+    """A refresh failed, but the good response stored before is valid and in the staple files."""
+    return res.status == OcspStatus.GOOD and res.next_update is not None and res.next_update > clock.now()
 
 
 def _staple_entry(res: StapleResult) -> dict:
@@ -152,35 +180,73 @@ def _status(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, repo
                                              publish_dir=cfg.status_publish_dir, key_names=cfg.status_key_names)
 
 
-def _install(cfg: HostConfig, events: EventSink, activated: list[str], report: RunReport) -> None:
-    """New sets are active: the web server's config test, its reload, then `installed` (urgent
-    after an emergency renewal of a revoked certificate)."""
-    if activated and _reload(cfg, report, "new certificates"):
-        urgent = {d["md"] for d in report.domains if Reason.REVOKED in (d.get("reasons") or [])}
-        for md in activated:
-            events.fire(EventName.INSTALLED, md, {URGENT: md in urgent})
+def _install(store: Store, cfg: HostConfig, events: EventSink, report: RunReport) -> None:
+    """Activated sets the web server has not loaded yet (store.pending_installs: this run's, and
+    those of runs that were killed or whose reload failed): their `renewed` if it never went out,
+    the web server's config test and reload, then `installed` (urgent after an emergency renewal).
+    A failed reload keeps them: every later run tries again."""
+    pending = store.pending_installs()
+    if not pending:
+        return
+    active = {entry.md: _active_id(store, entry.md) for entry in pending}
+    for entry in pending:
+        details = entry.events.get(EventName.RENEWED)
+        if details is not None and active[entry.md] == entry.set_id:
+            events.fire(EventName.RENEWED, entry.md, details)
+            store.event_fired(entry.md, entry.set_id, EventName.RENEWED)
+    result = _reload(cfg, report, "new certificates")
+    if result is None:
+        return
+    for entry in pending:
+        if result and active[entry.md] == entry.set_id:
+            events.fire(EventName.INSTALLED, entry.md, entry.events.get(EventName.INSTALLED) or {})
+        store.drop_install(entry.md)  # loaded (or a set never activated: nothing to load)
+
+
+def _active_id(store: Store, md: str) -> str | None:
+    current = store.intact_set(md)
+    return current.set_id if current else None
+
+
+def _step(report: RunReport, what: str, action) -> object:
+    """One step of a run: its failure is reported and the run goes on with the next step."""
+    try:
+        return action()
+    except StoreLockedError:
+        raise
+    except ConfigError:
+        raise
+    except MdError as exc:
+        report.errors.append("%s: %s" % (what, exc))
+    except OSError as exc:  # the store or the web server's files (a full disk, a read-only file system)
+        report.errors.append("%s: %s%s" % (what, exc.strerror or exc, " (%s)" % exc.filename if exc.filename else ""))
+    return None
 
 
 def run(cfg: HostConfig, clock: Clock, *, acme: bool = True, staple: bool = True, names: list[str] | None = None,
         force: bool = False, ignore_backoff: bool = False) -> RunReport:
-    """One locked run over the store: the parts of `drive` that ``acme``/``staple`` select."""
+    """One locked run over the store: the parts of `drive` that ``acme``/``staple`` select. The
+    sets activated before (also by runs that were killed) are reloaded first."""
     report = RunReport()
     run = Deadline(clock, cfg.run_timeout)  # the lock wait included: see run_deadlines()
     store = Store(cfg.store, clock, challenges_dir=cfg.challenges_dir).setup()
     with store.lock(min(cfg.lock_wait, run.remaining())):
-        store.recover()
+        _step(report, "recovery", store.recover)
         events = _notifier(store, cfg, clock)
         if acme and not names:  # a whole-host run knows every domain this host manages
-            report.retired = retire_unconfigured(store, {d.name for d in cfg.domains}, clock)
+            report.retired = _step(report, "retirement",
+                                   lambda: retire_unconfigured(store, {d.name for d in cfg.domains}, clock)) or []
             if report.retired:
                 _reload(cfg, report, "managed domains retired")
         orders, staples = run_deadlines(run)
         if acme:
-            activated = _acme(store, cfg, clock, events, names, force, report, ignore_backoff, orders)
-            _install(cfg, events, activated, report)
-        if staple and _staple(store, cfg, clock, events, report, staples):
+            _step(report, "renewal",
+                  lambda: _acme(store, cfg, clock, events, names, force, report, ignore_backoff, orders))
+        _step(report, "reload", lambda: _install(store, cfg, events, report))
+        if staple and _step(report, "stapling", lambda: _staple(store, cfg, clock, events, report, staples)):
             _reload(cfg, report, "new OCSP staples")
-        _status(store, cfg, clock, events, report)
+        _step(report, "status", lambda: _status(store, cfg, clock, events, report))
+    report.warnings.extend(store.notes)
     return report
 
 
@@ -200,12 +266,14 @@ def after_import(store: Store, cfg: HostConfig, clock: Clock, md: str) -> tuple[
     reload's result and the problems met, as warnings."""
     report = RunReport()
     events = _notifier(store, cfg, clock)
-    _install(cfg, events, [md], report)
+    _install(store, cfg, events, report)
     reload_problems = len(report.errors)  # told by the reload result itself
-    if _staple(store, cfg, clock, events, report):
+    if _step(report, "stapling", lambda: _staple(store, cfg, clock, events, report)):
         _reload(cfg, report, "new OCSP staples")
-    _status(store, cfg, clock, events, report)
-    return report.reloads[0], report.errors[reload_problems:]
+    _step(report, "status", lambda: _status(store, cfg, clock, events, report))
+    first = report.reloads[0] if report.reloads else \
+        dict(asdict(ReloadResult(ReloadOutcome.SKIPPED, "nothing to reload")), why="new certificates")
+    return first, report.errors[reload_problems:] + report.degraded + store.notes
 
 
 def _retired(args, cfg: HostConfig, clock: Clock, out: TextIO) -> int:
@@ -324,7 +392,20 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     except MdError as exc:
         err.write("mdfleet: %s\n" % exc)
         return EXIT_FAILED
+    except OSError as exc:  # the store or a file named by the config, outside every step
+        err.write("mdfleet: %s%s\n" % (exc.strerror or exc, ": %s" % exc.filename if exc.filename else ""))
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: one line (the timer's journal and Ansible show it), never a crash dump
+        if os.environ.get("MDFLEET_TRACEBACK"):
+            raise
+        err.write("mdfleet: internal error: %s: %s (a bug in mdfleet: please report it; MDFLEET_TRACEBACK=1 "
+                  "shows where)\n" % (type(exc).__name__, exc))
+        return EXIT_INTERNAL
     _print(report, getattr(args, "json", False), out)
     for problem in report.errors:
         err.write("mdfleet: %s\n" % problem)
-    return EXIT_FAILED if report.errors else EXIT_OK
+    for problem in report.degraded:
+        err.write("mdfleet: degraded: %s\n" % problem)
+    for note in report.warnings:
+        err.write("mdfleet: warning: %s\n" % note)
+    return report.exit_code()

@@ -1,4 +1,4 @@
-"""The engine's write points, for the fault suite (tests/faults): every change the engine makes to
+"""The engine's write points, for fault tests (tests/integration/cli): every change the engine makes to
 the store (a temp file created, a file replaced, a folder renamed, a link swapped, a file removed)
 first calls :func:`point`. With ``MDFLEET_FAULT_KILL_AT=N`` in the environment the N-th point of
 the process kills it (SIGKILL, as a power cut or the OOM killer would); ``MDFLEET_FAULT_TRACE=FILE``

@@ -16,7 +16,7 @@ except ImportError:  # reported by deps.missing_libraries(); see deps.py
 from .acme.account import AccountOptions, AccountStore, ensure_account, rollover_key
 from .acme.account_gate import ACCOUNTS
 from .acme.order import OrderFlow, OrderRequest
-from .acme.problems import OrderDeadError
+from .acme.problems import AcmeProblemError, OrderDeadError
 from .acme.resources import ChallengeType
 from .acme.transport import AcmeTransport, TransportOptions
 from .certs import CertFacts, split_pem_chain, to_pem
@@ -29,7 +29,7 @@ from .challenges.tlsalpn01 import TlsAlpnSolver
 from .clock import Clock, Deadline
 from .config import HTTP01_STANDALONE, AccountConfig, CaConfig, DnsProvider, MdConfig, account_config_of
 from .errors import ConfigError, MdError, NoAccountError
-from .events import EventSink
+from .events import URGENT, EventName, EventSink
 from .fsutil import atomic_write, ensure_dir, read_bytes
 from .keys import generate_key, key_from_pem, key_spec, key_to_pem, make_csr
 from .persist_records import known_issuers, remember, remembered
@@ -179,10 +179,13 @@ def keep_only(store: Store, cfg: MdConfig, clock: Clock, keep: list[str]) -> Cer
 
 def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: EventSink,
            deadline: Deadline, replaces: dict | None = None,
-           transport_factory: TransportFactory = transport_for, keep: list[str] | None = None) -> CertSet:
+           transport_factory: TransportFactory = transport_for, keep: list[str] | None = None,
+           urgent: bool = False) -> CertSet:
     """Order (or resume) one certificate per key type and activate the set; returns set.json.
     ``keep``: key types whose active certificates go into the new set unchanged (only when the
-    active set is from this CA: a set holds the certificates of one CA)."""
+    active set is from this CA: a set holds the certificates of one CA). The activation's events
+    (``renewed``, ``installed``; ``urgent``: after a revocation) are remembered with it, so a
+    killed run's are fired by the next one."""
     if cfg.imported:  # the manager never plans an order for it; this guards every other caller
         raise ConfigError("managed domain %s is ordered by %s, not on this host" % (cfg.name, cfg.issuer))
     check_may_use_account(store, cfg, ca)
@@ -195,7 +198,7 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
         pending = OrderState(cfg.name, list(cfg.domains), list(cfg.key_types), ca.url)
         store.begin_staging(pending)
     staging = store.staging_dir(cfg.name)
-    current = store.active_set(cfg.name)
+    current = store.intact_set(cfg.name)
     keep = [kt for kt in (keep or []) if current is not None and current.ca_url == ca.url and kt in current.certs]
     _keep_files(store, cfg.name, staging, keep)
     directory = transport.directory(deadline) if cfg.challenge.type == ChallengeType.DNSPERSIST01 else None
@@ -203,16 +206,24 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
     try:
         for kt in cfg.key_types:
             folder = ensure_dir(os.path.join(staging, kt))
-            if os.path.exists(os.path.join(folder, FULLCHAIN_FILE)):
+            if os.path.exists(os.path.join(folder, FULLCHAIN_FILE)) and _staged_usable(store, staging, kt):
                 continue  # downloaded before an interruption
 
             def remember(url: str, kt: str = kt) -> None:
                 pending.orders[kt] = url
+                pending.ordering.pop(kt, None)
                 store.save_order(pending)
 
-            cert_key = _staging_key(folder, kt)
+            cert_key = _staging_key(store, folder, kt)
             flow = OrderFlow(transport, account, key, solvers, clock,
                              on_event=lambda ev: events.fire(ev, cfg.name), on_order_url=remember)
+            if kt not in pending.orders and kt in pending.ordering:  # killed between newOrder and its URL
+                lost = flow.find_lost_order(list(cfg.domains), set(pending.orders.values()), deadline)
+                if lost:
+                    remember(lost)
+            if kt not in pending.orders:  # written before newOrder: see OrderState.ordering
+                pending.ordering[kt] = clock.now()
+                store.save_order(pending)
             req = OrderRequest(names=list(cfg.domains), csr_der=make_csr(cert_key, list(cfg.domains)),
                                resume_url=pending.orders.get(kt), profile=cfg.profile,
                                replaces=(replaces or {}).get(kt), preferred_chain=cfg.preferred_chain)
@@ -221,6 +232,10 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
             except OrderDeadError:
                 pending.orders.pop(kt, None)  # resuming a dead order would only fail again
                 store.save_order(pending)
+                raise
+            except AcmeProblemError:
+                if kt not in pending.orders and pending.ordering.pop(kt, None):  # the CA refused: no order exists
+                    store.save_order(pending)
                 raise
             try:
                 _write_chain(folder, issued.fullchain_pem, cert_key, cfg.domains)
@@ -238,7 +253,9 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
                        account_url=account.url, created=clock.now(), orders=orders,
                        certs={kt: current.certs[kt] if current and kt in keep else cert_info(_facts(staging, kt))
                               for kt in cfg.key_types})
-    return store.activate(cfg.name, cert_set)
+    announce = {EventName.RENEWED: {"serials": cert_set.serials(), URGENT: urgent},
+                EventName.INSTALLED: {URGENT: urgent}}
+    return store.activate(cfg.name, cert_set, events=announce)
 
 
 def _pending_or_none(store: Store, md: str) -> OrderState | None:
@@ -266,12 +283,17 @@ def rollover_account(store: Store, cfg: MdConfig, clock: Clock) -> str:
     return new.thumbprint()
 
 
-def _staging_key(folder: str, key_type: str):
-    """The key for this order: kept in staging so a resumed order finalizes with the same key."""
+def _staging_key(store: Store, folder: str, key_type: str):
+    """The key for this order: kept in staging so a resumed order finalizes with the same key. One
+    that does not read is set aside and the order goes on with a new key (a CSR of any key
+    finalizes a pending order)."""
     path = os.path.join(folder, KEY_FILE)
     pem = read_bytes(path)
     if pem:
-        return key_from_pem(pem)
+        try:
+            return key_from_pem(pem)
+        except Exception as exc:  # whatever the PEM parser makes of garbage
+            store.set_aside_corrupt(CorruptStateError(path, "not a private key (%s)" % type(exc).__name__))
     key = generate_key(key_spec(key_type))
     atomic_write(path, key_to_pem(key))
     return key
@@ -291,6 +313,27 @@ def _write_chain(folder: str, fullchain: bytes, key, names: list[str]) -> None:
     atomic_write(os.path.join(folder, CERT_FILE), to_pem(leaf), 0o644)
     atomic_write(os.path.join(folder, CHAIN_FILE), b"".join(to_pem(c) for c in certs[1:]), 0o644)
     atomic_write(os.path.join(folder, FULLCHAIN_FILE), b"".join(to_pem(c) for c in certs), 0o644)
+
+
+def _staged_usable(store: Store, staging: str, kt: str) -> bool:
+    """A certificate downloaded before an interruption, for the staged key? One that does not read
+    is set aside: the order (its URL is remembered) downloads it again."""
+    folder = os.path.join(staging, kt)
+    try:
+        leaf = split_pem_chain(read_bytes(os.path.join(folder, FULLCHAIN_FILE)) or b"")[0]
+        key = key_from_pem(read_bytes(os.path.join(folder, KEY_FILE)) or b"")
+        pub = serialization.PublicFormat.SubjectPublicKeyInfo
+        if leaf.public_key().public_bytes(serialization.Encoding.DER, pub) == \
+                key.public_key().public_bytes(serialization.Encoding.DER, pub):
+            _facts(staging, kt)
+            return True
+        reason = "its certificate is not for the staged key"
+    except Exception as exc:  # garbage in a staged file, whatever the parser raises
+        reason = "does not read (%s)" % type(exc).__name__
+    for name in (FULLCHAIN_FILE, CERT_FILE, CHAIN_FILE):
+        if os.path.lexists(os.path.join(folder, name)):
+            store.set_aside_corrupt(CorruptStateError(os.path.join(folder, name), "staged, but %s" % reason))
+    return False
 
 
 def _facts(folder_root: str, kt: str) -> CertFacts:

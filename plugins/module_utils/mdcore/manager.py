@@ -26,6 +26,7 @@ from .issuance import TransportFactory, keep_only, obtain, resumable, transport_
 from .ocsp.persist import staple_state
 from .policy import backoff_seconds
 from .state.certset import CertSet
+from .state.fields import CorruptStateError
 from .state.job import AriState, ConfigSnapshot, FleetSnapshot, JobError, JobState
 from .store import Store
 from .window import Window
@@ -52,6 +53,7 @@ class Reason:
     ARI = "renewal time suggested by the CA (ARI) reached"
     REVOKED = "certificate revoked (OCSP)"
     NOT_IMPORTED = "no set imported from the issuer yet"
+    DAMAGED = "the active set is damaged"
     ISSUER_LATE = "renew window reached: the issuer should have renewed (distribution is late)"
 
 
@@ -68,6 +70,7 @@ class Plan:
     renew_at: datetime.datetime | None = None
     retry_at: datetime.datetime | None = None
     keep: list[str] = field(default_factory=list)  # key types whose active certificates go into the new set
+    damage: str | None = None  # what is wrong with the active set (its set.json or a file)
 
 
 @dataclass
@@ -84,6 +87,7 @@ class MdResult:
     valid: bool = False  # every configured key type has an active certificate that has not expired
     last_error: str | None = None  # the job's latest failure (kept while it backs off)
     retry_at: str | None = None  # when a backing-off domain is tried again
+    damage: str | None = None  # the active set was found damaged (and is replaced where ordered here)
 
 
 def config_digest(cfg: MdConfig, store: Store | None = None) -> str:
@@ -126,12 +130,24 @@ def forced_member_error(cfg: MdConfig) -> ConfigError:
                        "distribute it (playbooks/distribute.yml)" % (cfg.name, cfg.issuer, cfg.name, cfg.issuer))
 
 
+def active_or_damage(store: Store, md: str) -> tuple[CertSet | None, str | None]:
+    """The active set and what is damaged in it (None: intact). A set.json that does not read is
+    no set and the damage; one of a newer mdfleet is refused (NewerStateError)."""
+    try:
+        current = store.active_set(md)
+    except CorruptStateError as exc:
+        return None, str(exc)
+    return current, store.damage(md, current) if current else None
+
+
 def member_plan(store: Store, cfg: MdConfig, now: datetime.datetime) -> Plan:
     """A shared domain imported here is never ordered: the plan only says what it waits for. The
     renew window (never ARI: the issuer asks its CA) tells when distribution is late."""
-    current = store.active_set(cfg.name)
-    plan = Plan(cfg.name, Action.NONE)
-    if not current:
+    current, damage = active_or_damage(store, cfg.name)
+    plan = Plan(cfg.name, Action.NONE, damage=damage)
+    if damage:
+        plan.reasons.append(Reason.DAMAGED)
+    elif not current:
         plan.reasons.append(Reason.NOT_IMPORTED)
     else:
         plan.renew_at = effective_renew_at(current, JobState(cfg.name), cfg)[0]  # never ARI: the issuer asks
@@ -156,17 +172,20 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
         if force:
             raise forced_member_error(cfg)
         return member_plan(store, cfg, now)
-    current = store.active_set(cfg.name)
-    plan = Plan(cfg.name, Action.NONE)
+    current, damage = active_or_damage(store, cfg.name)
+    plan = Plan(cfg.name, Action.NONE, damage=damage)
     job = store.read_job(cfg.name)
     via_ari = False
     if current:
         plan.renew_at, via_ari = effective_renew_at(current, job, cfg)
     if force:
         plan.reasons.append(Reason.FORCED)
+    if damage:  # replaced by a new order (nothing of it is kept): the web server fails on it otherwise
+        plan.reasons.append(Reason.DAMAGED)
     active_kts = list(current.key_types) if current else []
     if not current:
-        plan.reasons.append(Reason.NO_CERT)
+        if not damage:
+            plan.reasons.append(Reason.NO_CERT)
     else:
         if not current.same_names(cfg.domains):
             plan.reasons.append(Reason.NAMES_CHANGED)
@@ -187,7 +206,7 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
     if not plan.reasons:
         return plan
     plan.action = Action.ORDER
-    if current and set(plan.reasons) <= KEY_TYPE_REASONS and \
+    if current and not damage and set(plan.reasons) <= KEY_TYPE_REASONS and \
             {Reason.KEYS_ADDED, Reason.KEYS_REMOVED} & set(plan.reasons):
         plan.keep = [kt for kt in cfg.key_types if kt in active_kts]
     retry_at = job.next_retry
@@ -198,7 +217,7 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
 
 
 def _result(store: Store, cfg: MdConfig, plan: Plan, changed: bool, error: MdError | None = None) -> MdResult:
-    current = store.active_set(cfg.name)
+    current = store.intact_set(cfg.name)
     certs = {}
     base = store.active_dir(cfg.name)
     for kt, facts in (current.certs if current else {}).items():
@@ -213,12 +232,13 @@ def _result(store: Store, cfg: MdConfig, plan: Plan, changed: bool, error: MdErr
     at = effective_renew_at(current, job, cfg)[0] if current else None
     problem = error.problem.to_dict() if isinstance(error, AcmeProblemError) else None
     now = store.clock.now()
-    valid = current is not None and all(kt in current.certs and current.certs[kt].not_after > now
-                                        for kt in cfg.key_types)
+    damaged = bool(plan.damage) and not changed  # a damaged set that was not replaced in this run
+    valid = current is not None and not damaged and all(
+        kt in current.certs and current.certs[kt].not_after > now for kt in cfg.key_types)
     return MdResult(cfg.name, plan.action, changed, plan.reasons, to_iso(at), certs,
                     dict(current.orders) if current else {}, str(error) if error else None, problem, valid=valid,
                     last_error=job.last_error.message if job.last_error else None,
-                    retry_at=to_iso(job.next_retry) if job.errors else None)
+                    retry_at=to_iso(job.next_retry) if job.errors else None, damage=plan.damage)
 
 
 def config_snapshot(cfg: MdConfig) -> ConfigSnapshot:
@@ -238,7 +258,17 @@ def remember_config(store: Store, cfg: MdConfig) -> None:
         store.save_job(job)
 
 
-def _record_failure(store: Store, cfg: MdConfig, clock: Clock, exc: MdError) -> None:
+def _record_failure(store: Store, cfg: MdConfig, clock: Clock, exc: MdError) -> MdError:
+    """Count the failure in the job (backoff); returns the error to raise: ``exc``, or a StoreError
+    saying both when the job cannot be written either (a full disk fails both)."""
+    try:
+        _write_failure(store, cfg, clock, exc)
+    except StoreError as failed:
+        return StoreError("%s; the failure could not be recorded either: %s" % (exc, failed))
+    return exc
+
+
+def _write_failure(store: Store, cfg: MdConfig, clock: Clock, exc: MdError) -> None:
     job = store.load_job(cfg.name)
     now = clock.now()
     job.errors += 1
@@ -285,11 +315,20 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
     has passed is left for the next run (an error, nothing recorded in the job)."""
     if force and cfg.imported:
         raise forced_member_error(cfg)
-    if not check_mode:
-        remember_config(store, cfg)
-        if cfg.ari and not cfg.imported:  # the issuer asks its CA; a member has nothing to ask
-            refresh_ari(store, cfg, clock, transport_factory, timeout=cfg.request_timeout)
-    plan = plan_md(store, cfg, clock.now(), force, ignore_backoff)
+    try:
+        if not check_mode:
+            remember_config(store, cfg)
+            if cfg.ari and not cfg.imported and store.intact_set(cfg.name):  # a member has nothing to ask
+                refresh_ari(store, cfg, clock, transport_factory, timeout=cfg.request_timeout)
+        plan = plan_md(store, cfg, clock.now(), force, ignore_backoff)
+    except MdError as exc:  # the store (a file of a newer mdfleet, a full disk, an account key) or the config
+        if check_mode:
+            raise
+        failed = _record_failure(store, cfg, clock, exc)
+        events.fire(EventName.ERRORED, cfg.name, {"error": str(failed)})
+        raise failed from None
+    if plan.damage and not check_mode:  # never used silently: reported, and replaced when ordered here
+        events.fire(EventName.ERRORED, cfg.name, {"error": plan.damage})
     if plan.action != Action.ORDER:
         return _result(store, cfg, plan, False)
     if check_mode:
@@ -314,7 +353,7 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
         try:
             set_info = obtain(store, cfg, ca, clock, events, total.within(cfg.order_timeout),
                               replaces=_replaces(store, cfg, ca), transport_factory=transport_factory,
-                              keep=plan.keep)
+                              keep=plan.keep, urgent=Reason.REVOKED in plan.reasons)
         except MdError as exc:
             last = exc
             continue
@@ -322,12 +361,14 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
             last = StoreError("cannot write the store %s: %s" % (store.root, exc.strerror or exc))
             break
         _record_success(store, cfg, clock, set_info, kept=plan.keep)
-        events.fire(EventName.RENEWED, cfg.name, {"serials": set_info.serials(),
-                                                  URGENT: Reason.REVOKED in plan.reasons})
+        if events is not NO_EVENTS:  # else the next run with a message command announces it
+            events.fire(EventName.RENEWED, cfg.name, {"serials": set_info.serials(),
+                                                      URGENT: Reason.REVOKED in plan.reasons})
+            store.event_fired(cfg.name, set_info.set_id, EventName.RENEWED)
         return _result(store, cfg, plan, True)
     if last is None:  # cfg.validate() guarantees at least one CA
         raise MdError("managed domain %s has no CA configured" % cfg.name)
-    _record_failure(store, cfg, clock, last)
+    last = _record_failure(store, cfg, clock, last)
     events.fire(EventName.ERRORED, cfg.name, {"error": str(last), URGENT: Reason.REVOKED in plan.reasons})
     raise last
 
@@ -354,7 +395,7 @@ def ensure_md(store: Store, cfg: MdConfig, clock: Clock | None = None, *, force:
 def _replaces(store: Store, cfg: MdConfig, ca) -> dict:
     """ARI cert ids of the certificates a renewal replaces (RFC 9773 "replaces"): only for the same
     CA and names, and only where that CA answered renewalInfo."""
-    current = store.active_set(cfg.name)
+    current = store.intact_set(cfg.name)
     if not cfg.ari or not current or current.ca_url != ca.url or not current.same_names(cfg.domains):
         return {}
     job = store.read_job(cfg.name)
@@ -399,6 +440,12 @@ def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int
                             deadline=deadline)
         except MdError as exc:
             return exc
+        except OSError as exc:  # the store under us (full disk, read-only, I/O error)
+            return StoreError("cannot use the store for %s: %s%s" % (
+                cfg.name, exc.strerror or exc, " (%s)" % exc.filename if exc.filename else ""))
+        except Exception as exc:  # a bug must not stop the other domains; said in one line
+            return MdError("internal error while handling %s: %s: %s (a bug in mdfleet: please report it)"
+                           % (cfg.name, type(exc).__name__, exc))
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return list(pool.map(one, cfgs))

@@ -59,7 +59,12 @@ def memory_path(store: Store, ca_url: str) -> str:
 
 
 def remembered(store: Store, ca_url: str) -> dict:
-    doc = read_json(memory_path(store, ca_url)) or {}
+    """What this store learnt of the CA's issuer domain names; one that does not read is nothing
+    learnt (derived state: the next challenge or directory rewrites it)."""
+    try:
+        doc = read_json(memory_path(store, ca_url)) or {}
+    except (OSError, ValueError, RecursionError):
+        return {}
     return doc if isinstance(doc, dict) and doc.get("ca_url") == ca_url else {}
 
 

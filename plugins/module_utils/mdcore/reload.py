@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 
 from .hostconfig import ReloadConfig
+from .proc import last_line, run_command
 
 
 class ReloadOutcome:
@@ -26,14 +26,15 @@ class ReloadResult:
 
 
 def _run(argv: list[str], timeout: float) -> tuple[int, str]:
-    try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
-    except FileNotFoundError:
-        return 127, "%s: command not found" % argv[0]
-    except subprocess.TimeoutExpired:
-        return 124, "%s did not finish within %ss" % (argv[0], timeout)
-    text = (proc.stderr or proc.stdout or b"").decode(errors="replace").strip()
-    return proc.returncode, text.splitlines()[-1][:300] if text else ""
+    """The command's exit code and last line; on its timeout it is killed with what it started."""
+    outcome = run_command(argv, None, timeout)
+    if outcome.timed_out:
+        return 124, "%s did not finish within %ss (killed, with its children)" % (argv[0], timeout)
+    if outcome.exit_code is None:  # could not be started: not there, not executable
+        if "No such file" in (outcome.error or ""):
+            return 127, "%s: command not found" % argv[0]
+        return 126, outcome.error or "cannot run %s" % argv[0]
+    return outcome.exit_code, last_line(outcome.output)
 
 
 def reload_server(cfg: ReloadConfig) -> ReloadResult:

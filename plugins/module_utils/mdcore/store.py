@@ -52,7 +52,8 @@ from .fsutil import (
     write_json,
 )
 from .state.certset import CertSet
-from .state.fields import CorruptStateError, NewerStateError, read_state, set_aside
+from .state.fields import CORRUPT_SUFFIX, CorruptStateError, NewerStateError, read_state, set_aside
+from .state.installs import INSTALLS_DIR, PendingInstall, install_path
 from .state.job import JobState
 from .state.order import OrderState
 
@@ -275,6 +276,35 @@ class Store:
         suffix = target.rsplit(".", 1)[-1]
         return int(suffix) if suffix.isdigit() else None
 
+    def intact_set(self, md: str) -> CertSet | None:
+        """The active set, or None when there is none or its set.json does not read (the plan
+        and the status views say so; readers that only use it, e.g. for ``replaces``, take none)."""
+        try:
+            return self.active_set(md)
+        except CorruptStateError:
+            return None
+
+    def damage(self, md: str, cert_set: CertSet) -> str | None:
+        """What is wrong with the active set's files (missing, unreadable, or not the bytes whose
+        sha256 set.json recorded at activation), or None. Web servers read these files: a damaged
+        one fails at their next reload."""
+        folder = self.active_folder(md)
+        if folder is None:
+            return None
+        for kt in cert_set.key_types:
+            for name in SET_FILES:
+                shown = os.path.join(self.active_dir(md), kt, name)
+                try:
+                    data = read_bytes(os.path.join(folder, kt, name))
+                except OSError as exc:
+                    return "%s cannot be read: %s" % (shown, exc.strerror or exc)
+                if not data:
+                    return "%s is missing or empty" % shown
+                want = cert_set.certs[kt].files.get(name)
+                if want and hashlib.sha256(data).hexdigest() != want:
+                    return "%s is not the file activated with the set (damaged)" % shown
+        return None
+
     # -- jobs -------------------------------------------------------------------------------
     def read_job(self, md: str) -> JobState:
         """The renewal job of ``md`` (a fresh one when there is none); raises CorruptStateError."""
@@ -292,6 +322,50 @@ class Store:
 
     def save_job(self, job: JobState) -> None:
         self.write_state(self.job_path(job.md), job.to_json())
+
+    # -- sets the web server has not loaded yet ----------------------------------------------
+    def pending_installs(self) -> list[PendingInstall]:
+        """Every pending install; one that does not read is set aside (its set is reloaded
+        anyway: a reload is due whenever any entry, readable or not, was there)."""
+        folder = self.path(INSTALLS_DIR)
+        try:
+            names = sorted(n for n in os.listdir(folder) if n.endswith(".json") and not n.startswith("."))
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StoreError("cannot read %s: %s" % (folder, exc.strerror or exc)) from None
+        out = []
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                entry = read_state(path, PendingInstall.from_json)
+            except CorruptStateError as exc:
+                self.set_aside_corrupt(exc)
+                entry = PendingInstall(name[:-5], "", self.clock.now())  # still a reload to do
+            if entry is not None:
+                out.append(entry)
+        return out
+
+    def save_install(self, entry: PendingInstall) -> None:
+        try:
+            ensure_dir(self.path(INSTALLS_DIR))
+        except OSError as exc:
+            raise StoreError("cannot create %s: %s" % (self.path(INSTALLS_DIR), exc.strerror or exc)) from None
+        self.write_state(install_path(self.root, check_md_name(entry.md)), entry.to_json())
+
+    def event_fired(self, md: str, set_id: str | None, event: str) -> None:
+        """``event`` of the activation of ``set_id`` went out: the pending install forgets it."""
+        try:
+            entry = read_state(install_path(self.root, check_md_name(md)), PendingInstall.from_json)
+        except CorruptStateError:
+            return  # set aside by the next run's pending_installs()
+        if entry is not None and entry.set_id == set_id and entry.events.pop(event, None) is not None:
+            self.save_install(entry)
+
+    def drop_install(self, md: str) -> None:
+        path = install_path(self.root, check_md_name(md))
+        if os.path.lexists(path):
+            unlink(path)
 
     # -- corrupt and unwritable files -------------------------------------------------------
     def note(self, text: str) -> None:
@@ -368,10 +442,11 @@ class Store:
             return None
         return os.path.normpath(os.path.join(self.path("domains"), target))
 
-    def activate(self, md: str, cert_set: CertSet) -> CertSet:
+    def activate(self, md: str, cert_set: CertSet, events: dict[str, dict] | None = None) -> CertSet:
         """Seal staging/<md> (set.json last), move it into the archive and point domains/<md> at
         it. set.json gets a set id and each file's sha256 (a damaged file is noticed later);
-        returns the set as sealed."""
+        returns the set as sealed. Before the seal, installs/<md>.json remembers that the web
+        server must load it, with ``events`` (name -> details) still to fire for it."""
         staging = self.staging_dir(md)
         certs = {}
         for kt in cert_set.key_types:
@@ -383,6 +458,7 @@ class Store:
                 digests[name] = hashlib.sha256(data).hexdigest()
             certs[kt] = cert_set.certs[kt].with_files(digests)
         sealed = cert_set.with_changes(md=md, certs=certs, set_id=secrets.token_hex(8))
+        self.save_install(PendingInstall(md, sealed.set_id or "", self.clock.now(), dict(events or {})))
         self.write_state(os.path.join(staging, SET_FILE), sealed.to_json(), PUBLIC_MODE)
         fsync_dir(staging)
         self._finish_activation(md)
@@ -396,8 +472,11 @@ class Store:
         order_file = os.path.join(staging, ORDER_FILE)
         if os.path.exists(order_file):
             unlink(order_file)  # the order is done; the archive keeps its URL in set.json
-        for folder in [staging] + _subfolders(staging, depth=1):
-            remove_dead_temp_files(folder, all_of_them=True)  # a set in the archive holds its files only
+        for folder in [staging] + _subfolders(staging, depth=1):  # a set in the archive holds its files only
+            remove_dead_temp_files(folder, all_of_them=True)
+            for name in os.listdir(folder):
+                if CORRUPT_SUFFIX in name:  # staged files set aside while building it
+                    unlink(os.path.join(folder, name))
         rename(staging, target)
         fsync_dir(self.path("archive"))
         self._point_active(md, number)
@@ -476,6 +555,7 @@ class Store:
             unlink(self.active_dir(md))
             fsync_dir(self.path("domains"))
         self.discard_staging(md)
+        self.drop_install(md)  # nothing of it is served any more
         return target
 
     def stored_names(self) -> list[str]:

@@ -153,3 +153,115 @@ def test_domain_removed_from_the_config_is_retired(pebble_standalone, tmp_path):
     # back in the configuration: ordered again, as a new domain
     doc = pebble_config(pebble_standalone, tmp_path, message_cmd=[sys.executable, recorder, str(events)])
     assert mdfleet(write_config(tmp_path, doc), "drive").returncode == 0 and (store / "domains" / "two").exists()
+
+
+RECORDER = str(Path(__file__).with_name("record_event.py"))
+
+
+def _events(log: Path) -> list[list[str]]:
+    return [json.loads(line)["argv"] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_a_missed_reload_is_made_up_by_every_later_run(pebble_standalone, tmp_path):
+    """The config test fails once after activation: the next runs, with nothing due, still reload
+    (and only then say `installed`); once reloaded, nothing more."""
+    marker, broken, log = tmp_path / "reloaded", tmp_path / "broken", tmp_path / "events.log"
+    broken.write_text("x")
+    doc = pebble_config(pebble_standalone, tmp_path, message_cmd=[sys.executable, RECORDER, str(log)], reload={
+        "test_command": [sys.executable, "-c", "import os, sys; sys.exit(os.path.exists(%r))" % str(broken)],
+        "reload_command": [sys.executable, "-c", "open(%r, 'a').write('x')" % str(marker)]})
+    config = write_config(tmp_path, doc)
+    first = mdfleet(config, "drive", "--json")
+    assert first.returncode == 1 and "web server not reloaded (new certificates)" in first.stderr
+    assert sorted(e for e in _events(log) if e[0] == "renewed") == [["renewed", "one"], ["renewed", "two"]]
+    assert not [e for e in _events(log) if e[0] == "installed"] and not marker.exists()
+    assert sorted(os.listdir(tmp_path / "store" / "installs")) == ["one.json", "two.json"]
+    again = mdfleet(config, "drive", "--json")  # still broken: still pending
+    assert again.returncode == 1 and not json.loads(again.stdout)["changed"] and not marker.exists()
+    broken.unlink()
+    made_up = mdfleet(config, "drive", "--json")
+    assert made_up.returncode == 0, made_up.stderr
+    assert marker.read_text() == "x" and json.loads(made_up.stdout)["reloads"][0]["outcome"] == "reloaded"
+    assert sorted(e for e in _events(log) if e[0] == "installed") == [["installed", "one"], ["installed", "two"]]
+    assert os.listdir(tmp_path / "store" / "installs") == []
+    assert mdfleet(config, "drive").returncode == 0 and marker.read_text() == "x"  # nothing more to load
+
+
+def test_a_run_killed_after_activation_is_finished_by_the_next(pebble_standalone, tmp_path):
+    """Killed right after the new set was activated: the next run reloads and delivers the killed
+    run's `renewed` and `installed`."""
+    def config_for(name: str) -> tuple[Path, Path, Path]:
+        folder = tmp_path / name
+        folder.mkdir()
+        marker, log = folder / "reloaded", folder / "events.log"
+        doc = pebble_config(pebble_standalone, folder, message_cmd=[sys.executable, RECORDER, str(log)], reload={
+            "test_command": [sys.executable, "-c", "pass"],
+            "reload_command": [sys.executable, "-c", "open(%r, 'a').write('x')" % str(marker)]})
+        doc["domains"] = doc["domains"][:1]
+        return write_config(folder, doc), marker, log
+
+    # the activation's last write point, the domains/ link swap ("replace .../domains/one"), counted
+    # in a run like the one that is killed (another store: a first drive)
+    traced, _marker, _log = config_for("traced")
+    trace = tmp_path / "trace"
+    env = dict(os.environ, PYTHONPATH=UTILS)
+    subprocess.run([sys.executable, "-m", "mdcore", "--config", str(traced), "drive"], capture_output=True,
+                   env=dict(env, MDFLEET_FAULT_TRACE=str(trace)), timeout=120, check=True)
+    swap = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith("/domains/one")][-1]
+    config, marker, log = config_for("killed")
+    killed = subprocess.run([sys.executable, "-m", "mdcore", "--config", str(config), "drive"], capture_output=True,
+                            env=dict(env, MDFLEET_FAULT_KILL_AT=str(int(swap) + 1)), timeout=120, check=False)
+    assert killed.returncode == -9
+    assert (tmp_path / "killed" / "store" / "domains" / "one").exists() and not marker.exists()
+    assert _events(log) == [["renewing", "one"], ["challenge-setup:http-01:one.cli.example", "one"]]
+    proc = mdfleet(config, "drive", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["reloads"][0]["outcome"] == "reloaded"
+    assert _events(log)[2:] == [["renewed", "one"], ["installed", "one"]] and marker.read_text() == "x"
+
+
+def _account_orders(pebble, store: Path) -> list[str]:
+    """The order URLs in the account's order list at pebble (RFC 8555 7.1.2.1), signed as the store's account."""
+    from mdcore.acme.account import AccountStore
+    from mdcore.acme.transport import AcmeTransport, TransportOptions
+    from mdcore.clock import Clock, Deadline
+
+    clock = Clock()
+    transport = AcmeTransport(pebble.directory_url, clock, TransportOptions(verify=pebble.ca_bundle))
+    ref, key = AccountStore(str(store / "accounts")).load(pebble.directory_url, None)
+    account = transport.post_as_get(ref.url, key, ref.url, Deadline(clock, 30), "account").body
+    listing = transport.post_as_get(account["orders"], key, ref.url, Deadline(clock, 30), "orders").body
+    return list(listing["orders"])
+
+
+def test_a_run_killed_right_after_new_order_resumes_that_order(pebble_standalone, tmp_path):
+    """Killed after newOrder but before the order's URL was written: the marker written before
+    newOrder makes the next run find the order in the account's order list instead of making another."""
+    def config_for(name: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        doc = pebble_config(pebble_standalone, folder)
+        doc["domains"] = [{"name": "lost", "domains": ["%s.lost.cli.example" % name]}]
+        return write_config(folder, doc)
+
+    # the order's URL replaces staging/lost/order.json for the third time (after staging began and
+    # the marker), counted in a run like the one that is killed
+    trace = tmp_path / "trace"
+    env = dict(os.environ, PYTHONPATH=UTILS)
+    subprocess.run([sys.executable, "-m", "mdcore", "--config", str(config_for("traced")), "drive"],
+                   capture_output=True, env=dict(env, MDFLEET_FAULT_TRACE=str(trace)), timeout=120, check=True)
+    writes = [line.split() for line in trace.read_text().splitlines() if line.endswith("/staging/lost/order.json")]
+    replaces = [number for number, what, _path in writes if what == "replace"]
+    assert len(replaces) == 3, writes
+    config = config_for("killed")
+    killed = subprocess.run([sys.executable, "-m", "mdcore", "--config", str(config), "drive"], capture_output=True,
+                            env=dict(env, MDFLEET_FAULT_KILL_AT=replaces[2]), timeout=120, check=False)
+    assert killed.returncode == -9
+    store = tmp_path / "killed" / "store"
+    staged = json.loads((store / "staging" / "lost" / "order.json").read_text())
+    assert staged["orders"] == {} and list(staged["ordering"]) == ["p256"]
+    (lost,) = _account_orders(pebble_standalone, store)  # the CA has the order, the store not its URL
+    proc = mdfleet(config, "drive", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((store / "domains" / "lost" / "set.json").read_text())["orders"] == {"p256": lost}
+    assert _account_orders(pebble_standalone, store) == [lost]  # no second order

@@ -1,5 +1,6 @@
 """`mdfleet drive` end to end: pebble certificates with an OCSP URL, a responder outage, then
-`mdfleet staple` once the responder is up, events and status files along the way."""
+`mdfleet staple` once the responder is up, events and status files along the way; a later
+outage while the good staple is still served is exit 4 (degraded), not a failure."""
 
 from __future__ import annotations
 
@@ -91,3 +92,14 @@ def test_drive_outage_then_staple_with_events_and_status(pebble_factory, tmp_pat
     assert len(events(log)) == before
     code, out, _err = run_cli(config, "status", "--prometheus")
     assert code == 0 and "mdfleet_" in out
+
+    # 4. A refresh is due (a window of nearly the whole lifetime) and the responder is down again:
+    #    the stored good response is still served, so drive is degraded (4), not failed (1).
+    doc = json.loads(config.read_text())
+    doc["stapling"]["window"] = "99.9999%"
+    config.write_text(json.dumps(doc))
+    code, out, err = run_cli(config, "drive", "--json")
+    assert code == 4, err
+    assert "mdfleet: degraded: stapling shop/p256:" in err and "is still served" in err
+    assert json.loads(out)["errors"] == [] and [s["status"] for s in json.loads(out)["staples"]] == ["good"]
+    assert staple.exists() and os.path.getsize(staple) > 0

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from mdcore.clock import FakeClock
-from mdcore.notify import CommandNotifier, RunOutcome
+from mdcore.notify import CommandNotifier
+from mdcore.proc import RunOutcome
 from mdcore.store import Store
 
 COMMAND = ["/usr/local/bin/md-message", "--from-mdfleet"]

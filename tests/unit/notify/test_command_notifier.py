@@ -151,11 +151,27 @@ def test_files_and_odd_names_get_their_own_bookkeeping(store, notifier, runner):
     assert len(runner.calls) == 1 and runner.calls[0][1]["MDFLEET_CERT_PATHS"] == "/etc/ssl/legacy.pem"
 
 
-def test_bookkeeping_failure_never_breaks_a_renewal(store, notifier, runner):
+def test_corrupt_bookkeeping_is_set_aside_and_rebuilt(store, notifier, runner):
     os.makedirs(store.path("events"), exist_ok=True)
     os.makedirs(state_path(store, "a.example"))  # a folder where the file should be
     assert notifier.fire(EventName.RENEWING, "a.example") is True
-    assert notifier.deliveries[-1].error.startswith("event bookkeeping failed")
+    assert notifier.deliveries[-1].ok and os.path.isfile(state_path(store, "a.example"))
+    assert [n for n in os.listdir(store.path("events")) if ".json.corrupt-" in n]
+    with open(state_path(store, "b.example"), "w") as handle:
+        handle.write('{"md": "b.example", "failures": "many"}')  # JSON, but not the bookkeeping
+    assert notifier.fire(EventName.RENEWING, "b.example") is True
+    assert "b.example.json is corrupt: ValueError" in store.notes[-1]
+
+
+def test_bookkeeping_failure_never_breaks_a_renewal(store, notifier, runner, monkeypatch):
+    from mdcore.notify import state as notify_state
+
+    def full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(notify_state, "write_json", full)
+    assert notifier.fire(EventName.RENEWING, "a.example") is True
+    assert notifier.deliveries[-1].error.startswith("event bookkeeping failed: [Errno 28] No space left")
 
 
 def test_notifier_is_an_event_sink_for_the_manager(run_md, make_cfg, store, notifier, runner):

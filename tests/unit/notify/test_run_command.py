@@ -11,7 +11,8 @@ import time
 import pytest
 
 from mdcore.events import EventName
-from mdcore.notify import CommandNotifier, NotifyState, run_command
+from mdcore.notify import CommandNotifier, NotifyState
+from mdcore.proc import run_command
 from peers.wait import poll
 
 RECORDER = r"""

@@ -471,19 +471,20 @@ def test_per_certificate_files_of_older_releases_are_imported(store, setup_md, c
     assert not os.path.exists(legacy) and not os.path.exists(store.path("ocsp", ".pruned"))
 
 
-def test_broken_book_fails_the_run_clearly_and_status_survives(store, setup_md, clock, http, config, rng, web):
-    from mdcore.errors import OcspError
+def test_broken_book_is_set_aside_and_rebuilt(store, setup_md, clock, http, config, rng, web):
+    """The book holds only responses that can be fetched again: a corrupt one is derived state."""
     from mdcore.status import build_status
 
     run(store, setup_md, clock, http, config, rng)
-    der = read(web / "www.der")
     with open(store.path("ocsp", BOOK_FILE), "w", encoding="utf-8") as handle:
         handle.write('{"version": 1, "staples": {"www.example.org/p2')
-    with pytest.raises(OcspError, match="cannot read the staple book .*staples.json"):
-        run(store, setup_md, clock, http, config, rng)
-    assert read(web / "www.der") == der  # what the server reads stays
-    report = build_status(store, clock)
+    report = build_status(store, clock)  # readers (no lock) see no staples, never an error
     assert [md.name for md in report.domains] == [MD]
+    results = run(store, setup_md, clock, http, config, rng)
+    assert [r.action for r in results] == [StapleAction.FETCHED] and read(web / "www.der")
+    aside = [n for n in os.listdir(store.path("ocsp")) if n.startswith(BOOK_FILE + ".corrupt-")]
+    assert len(aside) == 1 and "staples.json is corrupt: not JSON" in store.notes[-1]
+    assert MD + "/p256" in book(store)["staples"]
 
 
 def test_book_of_a_newer_version_is_refused(store, setup_md, clock, http, config, rng):

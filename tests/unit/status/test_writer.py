@@ -77,3 +77,16 @@ def test_published_copy_for_the_web_server(synth, clock, tmp_path):
                                  key_names=KeyNames.MOD_MD)
     assert str(publish / DOMAINS_DIR / "b.example.json") in changed
     assert sorted(os.listdir(publish / DOMAINS_DIR)) == ["a.example.json"]
+
+
+def test_a_folder_where_a_status_file_must_be_is_set_aside(synth, clock):
+    """Status files are derived: whatever stands in their way is set aside (and said), never the end of the run."""
+    store = synth(Spec("a.example"))
+    folder = store.status_dir()
+    os.makedirs(os.path.join(folder, STATUS_JSON, "junk"))
+    os.makedirs(os.path.join(folder, DOMAINS_DIR, "gone.example.json"))  # where a stale file is removed
+    changed = write_status_files(store, build_status(store, clock))
+    assert os.path.join(folder, STATUS_JSON) in changed and os.path.isfile(os.path.join(folder, STATUS_JSON))
+    assert [n for n in os.listdir(folder) if n.startswith(STATUS_JSON + ".corrupt-")]
+    assert [n for n in os.listdir(os.path.join(folder, DOMAINS_DIR)) if n.startswith("gone.example.json.corrupt-")]
+    assert any("a folder where a status file must be; set aside as" in note for note in store.notes)

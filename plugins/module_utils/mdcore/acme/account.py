@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from ..clock import Deadline
 from ..errors import ConfigError, MdError, StoreError
-from ..fsutil import atomic_write, ensure_dir, read_bytes, read_json, write_json
+from ..fsutil import atomic_write, ensure_dir, read_bytes, write_json
 from ..keys import generate_key, key_from_pem, key_spec, key_to_pem
+from ..state.fields import CorruptStateError, obj, opt_str, read_state, req_str, set_aside, str_list
 from .jws import AccountKey, eab_binding, sign_request
 from .problems import AcmeProblemError
 from .resources import AccountRef, Status
@@ -37,6 +38,31 @@ def ca_id(directory_url: str, eab_kid: str | None) -> str:
     return "ACME-%s-%s" % (host, digest)
 
 
+def account_info(doc: object) -> dict:
+    what = "account.json"
+    doc = obj(doc, what)
+    return {"url": req_str(doc, "url", what), "ca_url": req_str(doc, "ca_url", what),
+            "contact": str_list(doc, "contact", what), "eab_kid": opt_str(doc, "eab_kid", what),
+            "status": req_str(doc, "status", what)}
+
+
+def read_key(path: str, what: str) -> AccountKey | None:
+    """A private key file; a StoreError naming it when it does not read. Never replaced silently:
+    an ACME account is bound to its key, which nothing can rebuild."""
+    try:
+        pem = read_bytes(path)
+    except OSError as exc:
+        raise StoreError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
+    if pem is None:
+        return None
+    try:
+        return AccountKey(key_from_pem(pem))
+    except Exception as exc:  # whatever the PEM parser makes of garbage (ValueError, TypeError, UnsupportedAlgorithm)
+        raise StoreError("%s is corrupt (%s): %s cannot be rebuilt, the ACME account is bound to it; restore it "
+                         "from a backup, or move %s away to register a new account"
+                         % (path, type(exc).__name__, what, os.path.dirname(path))) from None
+
+
 class AccountStore:
     """accounts/<ca-id>/account.json and account.key.pem (0600)."""
 
@@ -46,18 +72,27 @@ class AccountStore:
     def folder(self, directory_url: str, eab_kid: str | None) -> str:
         return os.path.join(self.root, ca_id(directory_url, eab_kid))
 
+    def info_path(self, directory_url: str, eab_kid: str | None) -> str:
+        return os.path.join(self.folder(directory_url, eab_kid), "account.json")
+
+    def read_info(self, directory_url: str, eab_kid: str | None) -> dict | None:
+        """account.json, checked; raises CorruptStateError naming it."""
+        return read_state(self.info_path(directory_url, eab_kid), account_info)
+
     def load(self, directory_url: str, eab_kid: str | None) -> tuple[AccountRef, AccountKey] | None:
-        folder = self.folder(directory_url, eab_kid)
-        info = read_json(os.path.join(folder, "account.json"))
-        pem = read_bytes(os.path.join(folder, "account.key.pem"))
-        if not info or not pem or info.get("status") != Status.VALID:
+        """The valid account and its key, or None. An account.json that does not read is none (a
+        locked run rebuilds it from the key: ensure_account); a key that does not read raises."""
+        try:
+            info = self.read_info(directory_url, eab_kid)
+        except CorruptStateError:
+            info = None
+        key = self.load_key(directory_url, eab_kid)
+        if not info or key is None or info["status"] != Status.VALID:
             return None
-        ref = AccountRef(info["url"], info["ca_url"], list(info.get("contact", [])), info.get("eab_kid"))
-        return ref, AccountKey(key_from_pem(pem))
+        return AccountRef(info["url"], info["ca_url"], info["contact"], info["eab_kid"]), key
 
     def load_key(self, directory_url: str, eab_kid: str | None) -> AccountKey | None:
-        pem = read_bytes(os.path.join(self.folder(directory_url, eab_kid), "account.key.pem"))
-        return AccountKey(key_from_pem(pem)) if pem else None
+        return read_key(os.path.join(self.folder(directory_url, eab_kid), "account.key.pem"), "the account key")
 
     def save_key(self, directory_url: str, eab_kid: str | None, key: AccountKey) -> None:
         folder = ensure_dir(self.folder(directory_url, eab_kid))
@@ -69,8 +104,7 @@ class AccountStore:
         return os.path.join(self.folder(directory_url, eab_kid), NEXT_KEY_FILE)
 
     def load_next_key(self, directory_url: str, eab_kid: str | None) -> AccountKey | None:
-        pem = read_bytes(self.next_key_path(directory_url, eab_kid))
-        return AccountKey(key_from_pem(pem)) if pem else None
+        return read_key(self.next_key_path(directory_url, eab_kid), "the new key of an interrupted key rollover")
 
     def save_next_key(self, directory_url: str, eab_kid: str | None, key: AccountKey) -> None:
         ensure_dir(self.folder(directory_url, eab_kid))
@@ -95,6 +129,10 @@ def ensure_account(transport: AcmeTransport, accounts: AccountStore, options: Ac
     """The CA's account from the store, or a new registration (the key is saved before registering,
     so a crash mid-registration finds the same account again with onlyReturnExisting semantics)."""
     url = transport.directory_url
+    try:
+        accounts.read_info(url, options.eab_kid)
+    except CorruptStateError as exc:  # rebuilt below: registering with the same key finds the same account
+        set_aside(exc.path, transport.clock)
     found = accounts.load(url, options.eab_kid)
     if found:
         return finish_rollover(transport, accounts, found[0], found[1], deadline)

@@ -117,9 +117,35 @@ class OrderFlow:
                                    "a new order for %s" % ", ".join(req.names))
         if not resp.location:
             raise MdError("CA created an order without telling its URL")
+        self.on_order_url(resp.location)  # first: a run killed after this resumes the order, never makes another
         _json_object(resp, "new order")
-        self.on_order_url(resp.location)
         return Order.from_json(resp.location, resp.body)
+
+    def find_lost_order(self, names: list[str], known: set[str], deadline: Deadline) -> str | None:
+        """The URL of an order for ``names`` that a run killed right after its newOrder never
+        wrote down: from the account's order list (RFC 8555 7.1.2.1), the newest pending or ready
+        one not in ``known``. None when the CA keeps no list (Let's Encrypt reuses a pending order
+        for the same names instead) or has none."""
+        try:
+            account = self._get(self.account.url, deadline, "account").body
+            listing = account.get("orders")
+            if not isinstance(listing, str):
+                return None
+            urls = self._get(listing, deadline, "the account's orders").body.get("orders")
+        except (AcmeProblemError, MdError):
+            return None
+        wanted = sorted(_identifier(n).value for n in names)
+        for url in reversed(urls if isinstance(urls, list) else []):
+            if not isinstance(url, str) or url in known:
+                continue
+            try:
+                order = Order.from_json(url, self._get(url, deadline, "order").body)
+            except (AcmeProblemError, MdError):
+                continue
+            if order.status in (Status.PENDING, Status.READY) and \
+                    sorted(i.value for i in order.identifiers) == wanted:
+                return url
+        return None
 
     def _authorize(self, order: Order, deadline: Deadline) -> None:
         pending: list[tuple[Authorization, Solver, ChallengeTask, str]] = []

@@ -5,10 +5,9 @@ The command runs as an argument list, never through a shell, with a timeout.
 
 from __future__ import annotations
 
-import subprocess
-
 from ..clock import Clock, Deadline
 from ..errors import ChallengeError, ConfigError
+from ..proc import last_line, run_command
 from .base import ChallengeTask, Solver
 
 
@@ -27,22 +26,19 @@ class DnsCommandSolver(Solver):
 
     def _run(self, action: str, task: ChallengeTask) -> None:
         argv = self.command + [action, task.domain, task.txt_value]
-        try:
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=self.timeout,
-                                  check=False)
-        except FileNotFoundError:
-            raise ChallengeError("dns-01 command not found: %s" % self.command[0]) from None
-        except OSError as exc:  # not executable, a folder, ...
-            raise ChallengeError("cannot run dns-01 command %s: %s"
-                                 % (self.command[0], exc.strerror or exc)) from None
-        except subprocess.TimeoutExpired:
-            raise ChallengeError("dns-01 command %s %s for %s did not finish within %ss"
-                                 % (self.command[0], action, task.domain, self.timeout)) from None
-        if proc.returncode != 0:
-            err = (proc.stderr or proc.stdout or b"").decode(errors="replace").strip().splitlines()
+        outcome = run_command(argv, None, self.timeout)  # on its timeout: killed with what it started
+        if outcome.timed_out:
+            raise ChallengeError("dns-01 command %s %s for %s did not finish within %ss (killed, with its children)"
+                                 % (self.command[0], action, task.domain, self.timeout))
+        if outcome.exit_code is None:
+            if "No such file" in (outcome.error or ""):
+                raise ChallengeError("dns-01 command not found: %s" % self.command[0])
+            raise ChallengeError("dns-01 command: %s" % outcome.error)  # not executable, a folder, ...
+        if outcome.exit_code != 0:
+            err = last_line(outcome.output)
             raise ChallengeError("dns-01 command %s %s for %s failed with exit code %d%s"
-                                 % (self.command[0], action, task.domain, proc.returncode,
-                                    (": " + err[-1][:300]) if err else ""))
+                                 % (self.command[0], action, task.domain, outcome.exit_code,
+                                    (": " + err) if err else ""))
 
     def setup(self, task: ChallengeTask) -> None:
         self._run("setup", task)

@@ -14,14 +14,14 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from .. import VERSION
-from ..acme.account import AccountStore, ca_id
+from ..acme.account import AccountStore, account_info, ca_id
 from ..acme.jws import AccountKey
 from ..acme.resources import AccountRef, Status
 from ..certs import CertFacts
 from ..clock import Clock, from_iso, to_iso
 from ..config import CaConfig, MdConfig
 from ..errors import ConfigError, MdError, StoreError
-from ..fsutil import read_bytes, read_json
+from ..fsutil import read_bytes
 from ..issuance import cert_info
 from ..keys import key_to_pem
 from ..manager import remember_config
@@ -283,11 +283,11 @@ def account_identities(store: Store) -> dict:
     accounts = AccountStore(root)
     for entry in entries:
         try:
-            info = read_json(os.path.join(root, entry, "account.json"))
-            if not isinstance(info, dict) or info.get("status") != Status.VALID:
+            info = read_state(os.path.join(root, entry, "account.json"), account_info)
+            if info is None or info["status"] != Status.VALID:
                 continue
-            found = accounts.load(info["ca_url"], info.get("eab_kid"))
-        except (OSError, ValueError, KeyError, MdError):
+            found = accounts.load(info["ca_url"], info["eab_kid"])
+        except MdError:
             continue  # unreadable: not an identity to compare
         if found is None:
             continue

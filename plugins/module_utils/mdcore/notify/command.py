@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from dataclasses import dataclass
 from ..clock import Clock, to_iso
 from ..errors import MdError
 from ..events import URGENT, EventName, EventSink
+from ..proc import RunOutcome, run_command
 from ..store import CERT_FILE, FULLCHAIN_FILE, KEY_FILE, Store
 from ..timefmt import unix
 from .state import Attempt, NotifyState, PendingEvent, all_states
@@ -32,57 +31,10 @@ HOUR, DAY = 3600.0, 86400.0
 RATE_LIMITS = {EventName.ERRORED: HOUR, EventName.OCSP_ERRORED: HOUR, EventName.RENEWED: DAY,
                EventName.INSTALLED: DAY, EventName.EXPIRING: DAY, EventName.OCSP_RENEWED: DAY}
 RETRIED_UNTIL_DELIVERED = (EventName.RENEWED,)
-OUTPUT_KEEP = 2000  # bytes of the command's output kept in memory for the caller's log
 ENV_PREFIX = "MDFLEET_"
 
 
-@dataclass
-class RunOutcome:
-    exit_code: int | None  # None: not started, or killed after the timeout
-    timed_out: bool = False
-    error: str | None = None  # None when the command exited 0
-    output: str = ""
-
-
 Runner = Callable[[list, dict, float], RunOutcome]
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the command and whatever it started
-    except OSError:
-        proc.kill()
-
-
-def run_command(argv: list[str], env: dict[str, str], timeout: float) -> RunOutcome:
-    """Run ``argv`` (no shell) in its own session; stdin is /dev/null; stdout+stderr captured."""
-    try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, env=env, close_fds=True, start_new_session=True)
-    except (OSError, ValueError) as exc:
-        return RunOutcome(None, error="cannot run %s: %s" % (argv[0], getattr(exc, "strerror", None) or exc))
-    try:
-        out = proc.communicate(timeout=timeout)[0]
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        try:
-            out = proc.communicate(timeout=5)[0]
-        except subprocess.TimeoutExpired:  # a grandchild in another session holds the pipe
-            out = b""
-            for pipe in (proc.stdout,):
-                if pipe is not None:
-                    pipe.close()
-            proc.wait()
-        return RunOutcome(None, True, "timed out after %gs (killed)" % timeout, _tail(out))
-    code = proc.returncode
-    if code == 0:
-        return RunOutcome(0, output=_tail(out))
-    error = "killed by signal %d" % -code if code < 0 else "exit status %d" % code
-    return RunOutcome(code, error=error, output=_tail(out))
-
-
-def _tail(data: bytes | None) -> str:
-    return (data or b"")[-OUTPUT_KEEP:].decode("utf-8", "replace")
 
 
 @dataclass
@@ -163,7 +115,7 @@ class CommandNotifier(EventSink):
             if not state.pending:
                 continue
             with self._lock(state.md):
-                state = NotifyState.load(self.store, state.md)
+                state = NotifyState.load(self.store, state.md, repair=True)
                 keep: list[PendingEvent] = []
                 for pending in state.pending:
                     delivery = self._run(state, pending.event, pending.details, retry=True)
@@ -182,7 +134,7 @@ class CommandNotifier(EventSink):
 
     def _fire(self, event: str, md: str, details: dict) -> bool:
         base = event.split(":", 1)[0]
-        state = NotifyState.load(self.store, md)
+        state = NotifyState.load(self.store, md, repair=True)
         now = self.clock.now()
         limit = RATE_LIMITS.get(base)
         last = state.last_attempt.get(base)
@@ -283,4 +235,4 @@ def _storable(details: dict) -> dict:
         return {}
 
 
-__all__ = ["CommandNotifier", "Delivery", "RunOutcome", "run_command", "RATE_LIMITS"]
+__all__ = ["CommandNotifier", "Delivery", "RATE_LIMITS"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ..clock import to_iso
 from ..errors import StoreError
 from ..fsutil import ensure_dir, read_json, write_json
+from ..state.fields import CorruptStateError
 from ..store import Store, check_md_name
 from ..timefmt import parse_iso
 
@@ -104,13 +105,28 @@ class NotifyState:
     pending: list[PendingEvent] = field(default_factory=list)
 
     @classmethod
-    def load(cls, store: Store, md: str) -> NotifyState:
+    def load(cls, store: Store, md: str, repair: bool = False) -> NotifyState:
+        """The bookkeeping of ``md``; one that does not read starts afresh (worst case one extra
+        message) and, with ``repair`` (a locked writer), is set aside as <file>.corrupt-<time>."""
+        path = state_path(store, md)
         try:
-            doc = read_json(state_path(store, md))
-        except (OSError, ValueError):
-            doc = None  # unreadable: start afresh (worst case one extra message)
+            doc = read_json(path)
+        except (OSError, ValueError, RecursionError) as exc:
+            doc = exc
         if not isinstance(doc, dict):
+            if repair and doc is not None and os.path.lexists(path):
+                reason = "not JSON" if isinstance(doc, Exception) else "not a JSON object"
+                store.set_aside_corrupt(CorruptStateError(path, reason))
             return cls(md)
+        try:
+            return cls._from_doc(md, doc)
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # right JSON, wrong types
+            if repair:
+                store.set_aside_corrupt(CorruptStateError(path, "%s: %s" % (type(exc).__name__, exc)))
+            return cls(md)
+
+    @classmethod
+    def _from_doc(cls, md: str, doc: dict) -> NotifyState:
         suppressed = doc.get("suppressed") if isinstance(doc.get("suppressed"), dict) else {}
         pending = [p for p in (PendingEvent.from_json(x) for x in doc.get("pending") or []) if p is not None]
         return cls(md, _times(doc.get("last_attempt")), _times(doc.get("last_success")),

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from ..clock import from_iso
 from ..errors import OcspError, StoreError
 from ..fsutil import PRIVATE_MODE, PUBLIC_MODE, TEMP_PREFIX, atomic_write, ensure_dir, write_if_changed
+from ..state.fields import CorruptStateError
 from ..store import Store
 from .config import OTHERS_DIR, StapleTarget
 from .state import StapleState
@@ -108,16 +109,23 @@ def _read(path: str) -> dict | None:
             doc = json.loads(handle.read().decode())
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
-        raise OcspError("cannot read the staple book %s: %s" % (path, getattr(exc, "strerror", None) or exc)
-                        ) from None
+    except IsADirectoryError:
+        raise CorruptBookError(path, "a folder where a file must be") from None
+    except OSError as exc:
+        raise OcspError("cannot read the staple book %s: %s" % (path, exc.strerror or exc)) from None
+    except ValueError as exc:  # not UTF-8, not JSON
+        raise CorruptBookError(path, "not JSON (%s)" % exc) from None
+    except RecursionError:
+        raise CorruptBookError(path, "nested too deeply") from None
     staples = doc.get("staples") if isinstance(doc, dict) else None
     if not isinstance(staples, dict):
-        raise OcspError("the staple book %s holds no 'staples' object" % path)
+        raise CorruptBookError(path, "it holds no 'staples' object")
     version = doc.get("version")
-    if not isinstance(version, int) or version > BOOK_VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version > BOOK_VERSION:
         raise OcspError("the staple book %s has version %r; this mdfleet reads up to %d (written by a newer "
-                        "one?)" % (path, version, BOOK_VERSION))
+                        "mdfleet: upgrade it)" % (path, version, BOOK_VERSION))
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise CorruptBookError(path, "'version' must be a positive integer, not %r" % (version,))
     _CACHE[path] = (key, staples)
     return staples
 
@@ -138,6 +146,15 @@ def stored_entries(store: Store) -> dict:
     return cached[1]
 
 
+class CorruptBookError(OcspError):
+    """The staple book does not read. It only holds responses that can be fetched again: a
+    locked run sets it aside and starts an empty one; readers see no staples."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__("the staple book %s is corrupt: %s" % (path, reason))
+        self.path = path
+
+
 class StapleBook:
     """Every staple's :class:`StapleState`, in ``ocsp/staples.json``.
 
@@ -152,10 +169,16 @@ class StapleBook:
 
     @classmethod
     def load(cls, store: Store) -> StapleBook:
-        """The book to change (a private copy of its entries). Raises OcspError when it cannot
-        be read; before the first book exists, the per-certificate files of older releases."""
+        """The book to change (a private copy of its entries); one that is corrupt is set aside
+        (<book>.corrupt-<time>) and the responses are fetched again. Raises OcspError when it
+        cannot be read (a newer mdfleet's, an I/O error); before the first book exists, the
+        per-certificate files of older releases."""
         path = store.path("ocsp", BOOK_FILE)
-        found = _read(path)
+        try:
+            found = _read(path)
+        except CorruptBookError as exc:
+            store.set_aside_corrupt(CorruptStateError(path, str(exc).split(" is corrupt: ", 1)[1]))
+            return cls(path, {})
         if found is None:
             entries, legacy = _import_legacy(store)
             return cls(path, entries, legacy)
@@ -263,9 +286,13 @@ def sync_der(paths: StaplePaths, state: StapleState, written: list | None = None
 
 
 def staple_state(store: Store, md: str, key_type: str) -> StapleState | None:
-    """The persisted stapling metadata of one managed certificate (for status views), or None."""
+    """The persisted stapling metadata of one managed certificate (for the plan and status views),
+    or None; a book that does not read holds none (the stapling run reports it)."""
     key = paths_for(store, StapleTarget(cert_path="", md=md, key_type=key_type)).key
-    return state_of(stored_entries(store).get(key))
+    try:
+        return state_of(stored_entries(store).get(key))
+    except OcspError:
+        return None
 
 
 def staple_state_of_file(store: Store, cert_path: str) -> StapleState | None:

@@ -135,6 +135,9 @@ def _read(store: Store, name: str) -> tuple[CertSet | None, JobState, list[str]]
     except StoreError as exc:
         cert_set = None
         problems.append("%s: the active set cannot be used; renew it (mdfleet renew --force %s)" % (exc, name))
+    damage = store.damage(name, cert_set) if cert_set else None
+    if damage:
+        problems.append("%s; the next run orders a new set (a shared domain waits for its issuer)" % damage)
     try:
         job = store.read_job(name)
     except StoreError as exc:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import json
 import os
 
+from ..errors import StoreError
 from ..fsutil import DIR_MODE, PUBLIC_MODE, ensure_dir, write_if_changed
+from ..state.fields import CorruptStateError
 from ..store import Store, check_md_name
 from .html_view import render_html
 from .json_view import KeyNames, md_json, report_json
@@ -35,6 +37,22 @@ def _json_bytes(doc: dict) -> bytes:
     return (json.dumps(doc, indent=2, sort_keys=False) + "\n").encode()
 
 
+def _write(store: Store, path: str, data: bytes, changed: list[str]) -> None:
+    """Replace a status file when its content differs. Status files are derived: whatever stands
+    in the way (a folder, a file that cannot be read) is set aside; a write that fails (a full
+    disk) is a StoreError naming the file."""
+    try:
+        try:
+            wrote = write_if_changed(path, data, PUBLIC_MODE)
+        except IsADirectoryError:
+            store.set_aside_corrupt(CorruptStateError(path, "a folder where a status file must be"))
+            wrote = write_if_changed(path, data, PUBLIC_MODE)
+    except OSError as exc:
+        raise StoreError("cannot write the status file %s: %s" % (path, exc.strerror or exc)) from None
+    if wrote:
+        changed.append(path)
+
+
 def write_status_files(store: Store, report: StatusReport, prometheus_file: str | None = None,
                        partial: bool = False, publish_dir: str | None = None,
                        key_names: str = KeyNames.MDFLEET) -> list[str]:
@@ -45,14 +63,15 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
     the JSON views name certificates (KeyNames)."""
     changed: list[str] = []
     targets = [(store.status_dir(), DIR_MODE)] + ([(publish_dir, PUBLISH_DIR_MODE)] if publish_dir else [])
-    folders = [ensure_dir(folder, mode) for folder, mode in targets]
-    per_md = [ensure_dir(os.path.join(folder, DOMAINS_DIR), mode) for folder, mode in targets]
+    try:
+        folders = [ensure_dir(folder, mode) for folder, mode in targets]
+        per_md = [ensure_dir(os.path.join(folder, DOMAINS_DIR), mode) for folder, mode in targets]
+    except OSError as exc:
+        raise StoreError("cannot create the status folder %s: %s" % (exc.filename, exc.strerror or exc)) from None
 
     def put(name: str, data: bytes, md_file: bool = False) -> None:
         for folder, md_folder in zip(folders, per_md, strict=True):
-            path = os.path.join(md_folder if md_file else folder, name)
-            if write_if_changed(path, data, PUBLIC_MODE):
-                changed.append(path)
+            _write(store, os.path.join(md_folder if md_file else folder, name), data, changed)
 
     wanted = set()
     for md in report.domains:
@@ -66,18 +85,22 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
     for md_folder in per_md:
         for entry in sorted(os.listdir(md_folder)):
             if entry.endswith(".json") and not entry.startswith(".") and entry not in wanted:
-                os.unlink(os.path.join(md_folder, entry))  # a domain no longer in the store
+                try:
+                    os.unlink(os.path.join(md_folder, entry))  # a domain no longer in the store
+                except IsADirectoryError:
+                    store.set_aside_corrupt(CorruptStateError(os.path.join(md_folder, entry), "a folder"))
                 changed.append(os.path.join(md_folder, entry))
     put(STATUS_JSON, _json_bytes(report_json(report, key_names)))
     put(INDEX_HTML, render_html(report).encode())
     prom = render_prometheus(report).encode()
-    if write_if_changed(os.path.join(folders[0], PROM_FILE), prom, PUBLIC_MODE):
-        changed.append(os.path.join(folders[0], PROM_FILE))
+    _write(store, os.path.join(folders[0], PROM_FILE), prom, changed)
     if prometheus_file:
         # The collector's folder belongs to node_exporter: created when missing, its mode never changed.
-        os.makedirs(os.path.dirname(os.path.abspath(prometheus_file)), mode=0o755, exist_ok=True)
-        if write_if_changed(prometheus_file, prom, PUBLIC_MODE):
-            changed.append(prometheus_file)
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(prometheus_file)), mode=0o755, exist_ok=True)
+        except OSError as exc:
+            raise StoreError("cannot create the folder of %s: %s" % (prometheus_file, exc.strerror or exc)) from None
+        _write(store, prometheus_file, prom, changed)
     return changed
 
 

@@ -1,0 +1,152 @@
+"""Faults of the store around a renewal: a damaged active set is reported (errored event) and
+replaced, a corrupt account key is an error that names it and is never replaced silently, a
+corrupt account.json is rebuilt from the key, a corrupt staged key is set aside, a full disk fails
+the job's write too without a traceback, and a bug in one domain never stops the others."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mdcore.acme.account import AccountStore
+from mdcore.errors import MdError, StoreError
+from mdcore.events import EventName
+from mdcore.manager import Reason, drive_many
+from mdcore.state.fields import CorruptStateError
+from mdcore.state.order import OrderState
+
+from .helpers import RecordingEvents
+
+MD = "www.example.org"
+
+
+def test_a_damaged_key_is_reported_and_replaced(run_md, make_cfg, store) -> None:
+    first = run_md(make_cfg())
+    key = os.path.join(store.active_dir(MD), "p256", "privkey.pem")
+    with open(key, "ab") as handle:
+        handle.write(b"garbage")
+    events = RecordingEvents()
+    result = run_md(make_cfg(), events=events)
+    assert result.changed and Reason.DAMAGED in result.reasons and result.valid
+    assert result.damage == "%s is not the file activated with the set (damaged)" % key
+    assert (EventName.ERRORED, MD) in events.fired and (EventName.RENEWED, MD) in events.fired
+    assert result.certificates["p256"]["serial"] != first.certificates["p256"]["serial"]
+    assert store.damage(MD, store.active_set(MD)) is None
+
+
+def test_a_corrupt_set_json_is_never_guessed(run_md, make_cfg, store) -> None:
+    run_md(make_cfg())
+    with open(os.path.join(store.active_dir(MD), "set.json"), "w") as handle:
+        handle.write("[1]")
+    events = RecordingEvents()
+    result = run_md(make_cfg(), events=events)
+    assert result.changed and result.reasons == [Reason.DAMAGED]
+    assert "set.json is corrupt: set.json must be a JSON object, not a list" in result.damage
+    assert events.names()[:2] == [EventName.ERRORED, EventName.RENEWING]
+
+
+def test_a_corrupt_account_key_is_an_error_naming_it(run_md, make_cfg, store, fake_ca, clock) -> None:
+    run_md(make_cfg())
+    accounts = AccountStore(store.path("accounts"))
+    path = os.path.join(accounts.folder(fake_ca.directory_url, None), "account.key.pem")
+    with open(path, "wb") as handle:
+        handle.write(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    clock.advance(65 * 86400)  # due
+    events = RecordingEvents()
+    with pytest.raises(StoreError, match="account.key.pem is corrupt .*: the account key cannot be rebuilt, the "
+                                         "ACME account is bound to it; restore it from a backup"):
+        run_md(make_cfg(), events=events)
+    assert (EventName.ERRORED, MD) in events.fired
+    with open(path, "rb") as handle:
+        assert b"AAAA" in handle.read()  # never replaced by a new key
+    assert store.read_job(MD).errors == 1
+
+
+def test_a_corrupt_account_json_is_rebuilt_from_its_key(run_md, make_cfg, store, fake_ca, clock) -> None:
+    run_md(make_cfg())
+    accounts = AccountStore(store.path("accounts"))
+    before = accounts.load(fake_ca.directory_url, None)
+    with open(accounts.info_path(fake_ca.directory_url, None), "w") as handle:
+        handle.write('{"url": 5}')
+    result = run_md(make_cfg(), force=True)
+    assert result.changed
+    after = accounts.load(fake_ca.directory_url, None)
+    assert after is not None and after[1].thumbprint() == before[1].thumbprint()
+    folder = accounts.folder(fake_ca.directory_url, None)
+    assert [n for n in os.listdir(folder) if n.startswith("account.json.corrupt-")]
+
+
+def test_a_corrupt_staged_key_is_set_aside(run_md, make_cfg, store) -> None:
+    store.begin_staging(OrderState(MD, [MD], ["p256"], make_cfg().cas[0].url))
+    os.makedirs(os.path.join(store.staging_dir(MD), "p256"))
+    with open(os.path.join(store.staging_dir(MD), "p256", "privkey.pem"), "w") as handle:
+        handle.write("-----BEGIN PRIVATE KEY-----\npartial")
+    result = run_md(make_cfg())
+    assert result.changed and any("privkey.pem is corrupt: not a private key" in n for n in store.notes)
+    archived = os.listdir(os.path.join(store.active_folder(MD), "p256"))
+    assert sorted(archived) == ["cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"]
+
+
+def test_a_full_disk_fails_the_failure_record_too_in_one_line(run_md, make_cfg, store, monkeypatch) -> None:
+    from mdcore import manager
+    from mdcore.errors import NetworkError
+
+    first = run_md(make_cfg())
+
+    def full(*_args, **_kwargs):
+        raise StoreError("cannot write %s: No space left on device" % store.job_path(MD))
+
+    def ca_down(*_args, **_kwargs):
+        raise NetworkError("ca.test did not answer")
+
+    monkeypatch.setattr(store, "save_job", full)
+    with monkeypatch.context() as patch:
+        patch.setattr(manager, "obtain", ca_down)
+        with pytest.raises(StoreError, match="ca.test did not answer; the failure could not be recorded either: "
+                                             "cannot write .*No space left on device"):
+            run_md(make_cfg(), force=True)
+    assert store.active_set(MD).certs["p256"].serial == first.certificates["p256"]["serial"]  # the old set stays
+    # an order that succeeds but cannot record it: the new set is active, its events are still owed
+    with pytest.raises(StoreError, match="jobs/www.example.org.json: No space left on device"):
+        run_md(make_cfg(), force=True)
+    active = store.active_set(MD)
+    assert active.certs["p256"].serial != first.certificates["p256"]["serial"]
+    (owed,) = store.pending_installs()
+    assert owed.set_id == active.set_id and set(owed.events) == {EventName.RENEWED, EventName.INSTALLED}
+
+
+def test_a_bug_in_one_domain_never_stops_the_others(store, make_cfg, clock, net, monkeypatch) -> None:
+    from mdcore import manager
+
+    real = manager.plan_md
+
+    def buggy(store_, cfg, *args, **kwargs):
+        if cfg.name == "bad.example.org":
+            raise KeyError("certs")
+        return real(store_, cfg, *args, **kwargs)
+
+    monkeypatch.setattr(manager, "plan_md", buggy)
+    store.setup()
+    results = drive_many(store, [make_cfg(["bad.example.org"]), make_cfg(["good.example.org"])], clock,
+                         transport_factory=net.transport)
+    assert isinstance(results[0], MdError) and str(results[0]).startswith(
+        "internal error while handling bad.example.org: KeyError: 'certs'")
+    assert results[1].changed and results[1].valid
+
+
+def test_corrupt_state_errors_name_the_file(store) -> None:
+    with open(store.job_path(MD), "w") as handle:
+        handle.write("{")
+    with pytest.raises(CorruptStateError, match=r"jobs/www.example.org.json is corrupt: not JSON"):
+        store.read_job(MD)
+
+
+def test_a_corrupt_order_in_staging_is_set_aside(run_md, make_cfg, store) -> None:
+    os.makedirs(store.staging_dir(MD))
+    with open(os.path.join(store.staging_dir(MD), "order.json"), "w") as handle:
+        handle.write('{"md": 5}')
+    result = run_md(make_cfg())
+    assert result.changed and result.valid
+    assert any("order.json is corrupt" in n and "set aside as order.json.corrupt-" in n for n in store.notes)
+    assert not [n for n in os.listdir(store.active_folder(MD)) if ".corrupt-" in n]  # never archived

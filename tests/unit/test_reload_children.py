@@ -1,0 +1,68 @@
+"""The web server's config test / reload and the dns-01 hook are killed with everything they started
+when they time out (a process group of their own), and a command that cannot run is one line."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import pytest
+
+from mdcore.challenges.base import ChallengeTask
+from mdcore.challenges.dns01 import DnsCommandSolver
+from mdcore.clock import FakeClock
+from mdcore.errors import ChallengeError
+from mdcore.hostconfig import ReloadConfig
+from mdcore.reload import ReloadOutcome, reload_server
+
+# starts a grandchild that would run for a minute, writes its pid, then hangs itself
+HANGS = ("import os, subprocess, sys, time; child = subprocess.Popen([sys.executable, '-c', "
+         "'import time; time.sleep(60)']); open(sys.argv[1], 'w').write(str(child.pid)); time.sleep(60)")
+
+
+def _gone(pid_file) -> bool:
+    pid = int(pid_file.read_text())
+    for _attempt in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:  # a zombie of ours? (it is the test's grandchild: reaped by init, not us)
+            with open("/proc/%d/stat" % pid) as handle:
+                if handle.read().split(") ", 1)[1].startswith("Z"):
+                    return True
+        except OSError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_hanging_config_test_is_killed_with_its_children(tmp_path) -> None:
+    pid_file = tmp_path / "pid"
+    cfg = ReloadConfig(test_command=[sys.executable, "-c", HANGS, str(pid_file)],
+                       reload_command=[sys.executable, "-c", "pass"], timeout=1.0)
+    result = reload_server(cfg)
+    assert result.outcome == ReloadOutcome.TEST_FAILED
+    assert "did not finish within 1.0s (killed, with its children)" in result.detail
+    assert _gone(pid_file)
+
+
+def test_an_unrunnable_reload_is_one_line(tmp_path) -> None:
+    script = tmp_path / "reload"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o644)  # not executable
+    cfg = ReloadConfig(test_command=[sys.executable, "-c", "pass"], reload_command=[str(script)], timeout=5.0)
+    result = reload_server(cfg)
+    assert result.outcome == ReloadOutcome.RELOAD_FAILED and "Permission denied" in result.detail
+    missing = reload_server(ReloadConfig(test_command=[str(tmp_path / "nginx")], reload_command=["x"], timeout=5.0))
+    assert missing.detail.endswith("exited 127: %s: command not found" % (tmp_path / "nginx"))
+
+
+def test_a_hanging_dns_hook_is_killed_with_its_children(tmp_path) -> None:
+    pid_file = tmp_path / "pid"
+    solver = DnsCommandSolver([sys.executable, "-c", HANGS, str(pid_file)], FakeClock(), timeout=1.0)
+    task = ChallengeTask("example.org", "tok", "tok.thumb", "txt-value")
+    with pytest.raises(ChallengeError, match="did not finish within 1.0s"):
+        solver.setup(task)
+    assert _gone(pid_file)

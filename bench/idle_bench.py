@@ -82,10 +82,11 @@ def pythons() -> list[tuple[str, str]]:
 
 def engine(python: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ENGINE))
-    proc = subprocess.run([python, "-m", "mdcore", *args], env=env, capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run([python, "-m", "mdcore", *args], env=env, capture_output=True, text=True, timeout=3600,
+                          check=False)
     if check and proc.returncode != 0:
-        raise SystemExit("idle_bench: mdfleet %s failed (rc %d): %s" % (" ".join(args), proc.returncode,
-                                                                         (proc.stderr or proc.stdout)[-2000:]))
+        detail = (proc.stderr or proc.stdout)[-2000:]
+        raise SystemExit("idle_bench: mdfleet %s failed (rc %d): %s" % (" ".join(args), proc.returncode, detail))
     return proc
 
 
@@ -96,20 +97,21 @@ def timed(python: str, argv: list[str], runs: int) -> dict:
     for _run in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        proc = subprocess.run([python, "-B", "-m", "mdcore", *argv], env=env, capture_output=True, timeout=600)
+        proc = subprocess.run([python, "-B", "-m", "mdcore", *argv], env=env, capture_output=True, timeout=600,
+                              check=False)
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if proc.returncode != 0:
-            raise SystemExit("idle_bench: %s failed (rc %d): %s" % (" ".join(argv), proc.returncode,
-                                                                     proc.stderr.decode()[-2000:]))
+            detail = proc.stderr.decode()[-2000:]
+            raise SystemExit("idle_bench: %s failed (rc %d): %s" % (" ".join(argv), proc.returncode, detail))
     return {"wall": statistics.median(walls), "best": min(walls), "cpu": statistics.median(cpus)}
 
 
 def breakdown(python: str, config: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ENGINE))
     proc = subprocess.run([python, "-B", "-c", PROBE, str(config)], env=env, capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, check=False)
     if proc.returncode != 0:
         raise SystemExit("idle_bench: the probed drive failed: %s" % proc.stderr[-2000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -163,7 +165,7 @@ def one_size(n: int, base: Path, runs: int) -> dict:
         return figures
     finally:
         subprocess.run([sys.executable, "-m", "peers.stack", "stop", "--dir", str(acme)], cwd=str(TESTS),
-                       capture_output=True)
+                       capture_output=True, check=False)
 
 
 def target_of(what: str, n: int) -> str:

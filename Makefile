@@ -20,18 +20,21 @@ PYTEST_COMMON := -m pytest -p no:cacheprovider -ra --timeout=900 $(PYTEST_ARGS)
 TEST_DIRS := $(wildcard tests/unit) $(filter-out tests/unit tests/peers tests/images tests/output,$(patsubst %/,%,$(wildcard tests/*/)))
 # Engine tests again on what a Debian 12 host has (cryptography 38, josepy 1.13, requests 2.28).
 DEB_TEST_DIRS := $(wildcard tests/unit tests/integration)
+# The fault suite (kills at every write point of a renewal against pebble): its own step, once.
+FAULT_DIR := tests/integration/faults
 
 # What `make test` runs after `venv`, in order (.ci/run reads this list to time each step).
-STEPS := ruff pytest pytest-debian sanity ansible-lint molecule
+STEPS := ruff pytest pytest-debian faults sanity ansible-lint molecule
 
 .PHONY: help venv test steps $(STEPS) demo clean
 
 help:
 	@echo "make venv          install apt packages + .venv (scripts/install-deps.sh; idempotent)"
-	@echo "make test          everything CI runs: venv ruff pytest pytest-debian sanity ansible-lint molecule"
+	@echo "make test          everything CI runs: venv ruff pytest pytest-debian faults sanity ansible-lint molecule"
 	@echo "make ruff          lint Python"
 	@echo "make pytest        $(TEST_DIRS) under .venv"
 	@echo "make pytest-debian $(DEB_TEST_DIRS) under $(DEB_PY)"
+	@echo "make faults        $(FAULT_DIR): kill -9 at every write point of a renewal, then check the store"
 	@echo "make sanity        ansible-test sanity on a copy in <tmp>/ansible_collections/mdfleet/md"
 	@echo "make ansible-lint  ansible-lint --profile production"
 	@echo "make molecule      molecule test --all (scenarios in extensions/molecule)"
@@ -51,11 +54,16 @@ ruff:
 
 pytest:
 	mkdir -p $(BUILD)
-	cd $(ROOT) && $(PY) $(PYTEST_COMMON) --junitxml=$(BUILD)/junit-venv.xml $(TEST_DIRS)
+	cd $(ROOT) && $(PY) $(PYTEST_COMMON) --ignore=$(FAULT_DIR) --junitxml=$(BUILD)/junit-venv.xml $(TEST_DIRS)
 
 pytest-debian:
 	mkdir -p $(BUILD)
-	cd $(ROOT) && $(DEB_PY) $(PYTEST_COMMON) --junitxml=$(BUILD)/junit-debian.xml $(DEB_TEST_DIRS)
+	cd $(ROOT) && $(DEB_PY) $(PYTEST_COMMON) --ignore=$(FAULT_DIR) --junitxml=$(BUILD)/junit-debian.xml $(DEB_TEST_DIRS)
+
+# Prints one line of figures (write points, kills, inconsistent stores, wasted orders, tracebacks).
+faults:
+	mkdir -p $(BUILD)
+	cd $(ROOT) && $(PY) $(PYTEST_COMMON) --junitxml=$(BUILD)/junit-faults.xml $(FAULT_DIR)
 
 # ansible-test needs an ansible_collections/<namespace>/<name> tree, outside this git checkout
 # (inside it, git's ignore rules would hide the copy and it would test nothing and pass).

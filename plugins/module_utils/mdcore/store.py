@@ -66,6 +66,9 @@ FULLCHAIN_FILE = "fullchain.pem"
 SET_FILES = (KEY_FILE, CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE)  # fullchain last: it marks a key type done
 
 STORE_FOLDERS = ("accounts", "archive", "domains", "staging", "jobs", "ocsp", "status")
+# Folders written on demand, also by modules the store cannot import (notify: events/,
+# persist_records: dns-persist/): a killed run's temp files there are removed too.
+WRITTEN_FOLDERS = (INSTALLS_DIR, "events", "dns-persist")
 RETIRED_DIR = "retired"  # sets of managed domains no longer configured (Store.retire_md)
 MD_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$")
 
@@ -528,7 +531,7 @@ class Store:
         """atomic_write's temp files (.tmp-<pid>-...) whose process is gone, in the store's folders
         (staging and the active sets too: staples for haproxy are written beside fullchain.pem).
         The caller holds the lock, so no other run of ours is writing."""
-        folders = [self.root] + [self.path(sub) for sub in STORE_FOLDERS]
+        folders = [self.root] + [self.path(sub) for sub in STORE_FOLDERS + WRITTEN_FOLDERS]
         for top in ("staging", "ocsp", "accounts", "status"):
             folders += _subfolders(self.path(top), depth=2)
         for md in self.managed_names():

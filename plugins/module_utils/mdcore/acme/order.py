@@ -18,6 +18,7 @@ from .transport import AcmeResponse, AcmeTransport, parse_retry_after
 PEM_CHAIN = "application/pem-certificate-chain"
 POLL_FIRST = 0.05  # pebble with VA_NOSLEEP answers in milliseconds; real CAs send Retry-After
 POLL_MAX = 3.0
+ORDER_LIST_PAGES = 50  # pages of an account's order list read to find a lost order (pebble: 3 orders a page)
 
 EventFn = Callable[[str], None]
 
@@ -131,11 +132,19 @@ class OrderFlow:
             listing = account.get("orders")
             if not isinstance(listing, str):
                 return None
-            urls = self._get(listing, deadline, "the account's orders").body.get("orders")
+            urls: list = []
+            page: str | None = listing
+            for _page in range(ORDER_LIST_PAGES):  # the list is paginated (Link rel="next"), the newest last
+                resp = self._get(page, deadline, "the account's orders")
+                found = resp.body.get("orders")
+                urls += found if isinstance(found, list) else []
+                page = next(iter(resp.links.get("next", [])), None)
+                if not page:
+                    break
         except (AcmeProblemError, MdError):
             return None
         wanted = sorted(_identifier(n).value for n in names)
-        for url in reversed(urls if isinstance(urls, list) else []):
+        for url in reversed(urls):
             if not isinstance(url, str) or url in known:
                 continue
             try:

@@ -26,7 +26,7 @@ FAULT_DIR := tests/integration/faults
 # What `make test` runs after `venv`, in order (.ci/run reads this list to time each step).
 STEPS := ruff pytest pytest-debian faults sanity ansible-lint molecule
 
-.PHONY: help venv test steps $(STEPS) demo clean
+.PHONY: help venv test steps $(STEPS) demo clean options
 
 help:
 	@echo "make venv          install apt packages + .venv (scripts/install-deps.sh; idempotent)"
@@ -39,6 +39,7 @@ help:
 	@echo "make ansible-lint  ansible-lint --profile production"
 	@echo "make molecule      molecule test --all (scenarios in extensions/molecule)"
 	@echo "make demo          scripts/demo.sh"
+	@echo "make options       regenerate what the option table gives (doc fragments, role specs/defaults, docs/config.md)"
 	@echo "PYTEST_ARGS='-k x -x' narrows the pytest targets."
 
 venv:
@@ -93,6 +94,11 @@ molecule:
 
 demo:
 	bash $(ROOT)/scripts/demo.sh
+
+# The option table (plugins/module_utils/mdcore/options/) -> its checked-in copies; tests/unit/test_options_generated.py
+# fails when one differs.
+options:
+	cd $(ROOT) && $(PY) scripts/gen_options.py
 
 clean:
 	rm -rf $(BUILD)

@@ -17,6 +17,8 @@ APT_PACKAGES=(
   podman runc uidmap slirp4netns fuse-overlayfs containernetworking-plugins debootstrap
   # the role's target Python: what Debian 12 hosts have (engine tests run under it too)
   python3 python3-venv python3-cryptography python3-josepy python3-requests python3-pytest python3-pytest-timeout
+  # property-based tests (they run under the hosts' python3 too)
+  python3-hypothesis
   # optional on hosts: DNS lookups and updates of the engine (dns-persist-01 pre-check, rfc2136 dns-01)
   python3-dnspython
   # authoritative DNS servers for the rfc2136 dns-01 tests (started by the tests, never as services), dig and kdig

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_name_for, normalize_name
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import ConfigError
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.domain import DEFAULT_KEY_TYPES
 
 DOCUMENTATION = r"""
 name: managed_domains
@@ -17,7 +18,7 @@ description:
     C(name) (as the engine names it, that is the given name or else the first domain in its IDNA 2008 ASCII form,
     lower case, with C(*) as C(_)),
     C(domains) (each in its IDNA 2008 ASCII form, as web servers match it), C(key_types) (the domain's,
-    else the defaults', else C([p256])), C(site) (the web server glue options with their defaults filled
+    else the defaults', else the engine's default), C(site) (the web server glue options with their defaults filled
     in) and C(config) (the entry for the host's config.json, that is the domain's options without C(site)
     and without unset values).
   - Fails with a clear message on a managed domain without names, on an invalid name, or on two domains
@@ -79,7 +80,7 @@ def managed_domains(domains, defaults=None, site_defaults=None):
         seen[name] = index
         site = dict(site_defaults)
         site.update({k: v for k, v in (entry.get(SITE_KEY) or {}).items() if v is not None})
-        key_types = entry.get("key_types") or defaults.get("key_types") or ["p256"]
+        key_types = entry.get("key_types") or defaults.get("key_types") or DEFAULT_KEY_TYPES
         config = {k: v for k, v in entry.items() if k != SITE_KEY and v is not None}
         out.append({"name": name, "domains": names, "key_types": list(key_types),
                     "site": site, "config": config})

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.deps import missing_libraries
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import ConfigError
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.check import check_options
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import MODULES
 
 
 def engine_module(**kwargs) -> AnsibleModule:
@@ -18,3 +21,21 @@ def engine_module(**kwargs) -> AnsibleModule:
     if missing:
         module.fail_json(msg=missing_required_lib(", ".join(missing)))
     return module
+
+
+def deprecate(module: AnsibleModule, notes: list[str]) -> None:
+    """The engine's deprecation notes (old spellings it still accepts) as Ansible deprecation warnings."""
+    for note in notes:
+        module.deprecate(note, version="1.0.0", collection_name="mdfleet.md")  # refused from 1.0.0 on
+
+
+def checked_params(module: AnsibleModule, name: str) -> dict:
+    """The module's parameters checked strictly by the engine's option table (durations converted to
+    seconds, no NaN or Infinity, ...); a bad one fails the task naming the parameter."""
+    notes: list[str] = []
+    try:
+        values = check_options(MODULES[name], dict(module.params), "", notes)
+    except ConfigError as exc:
+        module.fail_json(msg=str(exc))
+    deprecate(module, notes)
+    return values

@@ -29,290 +29,13 @@ description:
     valid, the task succeeds with a warning.
 extends_documentation_fragment:
   - mdfleet.md.attributes
+  - mdfleet.md.options.acme_md_order
 attributes:
   check_mode:
     support: full
     details: Reports whether an order would be placed, from the store alone; nothing is written.
   diff_mode:
     support: none
-options:
-  name:
-    description: Name of the managed domain (folder name in the store). Defaults to the first name.
-    type: str
-  domains:
-    description:
-      - DNS names (and IP addresses) the certificate must cover.
-      - Wildcards need O(challenge=dns-01), or O(challenge=dns-persist-01) with O(dns_persist_policy=wildcard).
-    type: list
-    elements: str
-    required: true
-  key_types:
-    description: One certificate per key type.
-    type: list
-    elements: str
-    default: [p256]
-    choices: [rsa2048, rsa3072, rsa4096, p256, p384]
-  acme_directory:
-    description: ACME directory URL of the CA. Either this or O(cas) is required.
-    type: str
-  ca_bundle:
-    description: CA bundle (PEM file) that verifies the ACME server's TLS certificate, for private CAs.
-    type: path
-  eab_kid:
-    description: External Account Binding key identifier given by the CA.
-    type: str
-  eab_hmac_key:
-    description: External Account Binding MAC key (base64url) given by the CA.
-    type: str
-  eab_alg:
-    description: MAC algorithm of the External Account Binding.
-    type: str
-    default: HS256
-    choices: [HS256, HS384, HS512]
-  cas:
-    description:
-      - Further CAs, tried in order when the ones before (and O(acme_directory)) fail (failover).
-    type: list
-    elements: dict
-    suboptions:
-      url:
-        description: ACME directory URL.
-        type: str
-        required: true
-      ca_bundle:
-        description: CA bundle that verifies this ACME server's TLS certificate.
-        type: path
-      eab_kid:
-        description: External Account Binding key identifier.
-        type: str
-      eab_hmac_key:
-        description: External Account Binding MAC key (base64url).
-        type: str
-      eab_alg:
-        description: External Account Binding MAC algorithm.
-        type: str
-        default: HS256
-        choices: [HS256, HS384, HS512]
-  challenge:
-    description:
-      - ACME challenge type to answer.
-      - C(tls-alpn-01) (RFC 8737) listens itself on O(standalone_address):O(tls_alpn_port) while an order is
-        validated, for hosts where nothing else holds that port then, or behind a proxy that routes the
-        C(acme-tls/1) ALPN protocol to it.
-      - C(dns-persist-01) (draft-ietf-acme-dns-persist) validates with a TXT record at
-        C(_validation-persist.<name>) that is published once and names the CA and the ACME account; the
-        engine writes nothing and needs no DNS credentials. The record to publish is returned as
-        RV(dns_persist_records) (also when the module fails) and printed by C(mdfleet dns-persist-record).
-        DNS names only, no IP addresses.
-    type: str
-    default: http-01
-    choices: [http-01, dns-01, tls-alpn-01, dns-persist-01]
-  http01_mode:
-    description:
-      - C(webroot) writes tokens into O(challenges_dir), which the web server serves at
-        C(/.well-known/acme-challenge/); C(standalone) listens itself on O(standalone_address):O(standalone_port).
-    type: str
-    default: webroot
-    choices: [webroot, standalone]
-  standalone_address:
-    description: Address of the engine's own listeners (standalone http-01, tls-alpn-01).
-    type: str
-    default: 0.0.0.0
-  standalone_port:
-    description: Port of the standalone http-01 listener.
-    type: int
-    default: 80
-  tls_alpn_port:
-    description: Port of the tls-alpn-01 listener.
-    type: int
-    default: 443
-  dns_provider:
-    description:
-      - How dns-01 records are placed. C(command) runs O(dns_command); C(rfc2136) sends TSIG-signed dynamic
-        updates (RFC 2136) to the zone's primary as O(rfc2136) says, then waits until every authoritative
-        name server serves them. See docs/dns.md.
-      - C(rfc2136) needs dnspython on the host (Debian C(python3-dnspython)).
-    type: str
-    default: command
-    choices: [command, rfc2136]
-  dns_command:
-    description:
-      - Command (argument list, never run through a shell) called as C(<command...> setup <domain> <txt-value>)
-        and C(<command...> teardown <domain> <txt-value>) for dns-01.
-      - C(<domain>) is the bare name being validated, in its ASCII (IDNA) form, without C(*.) and without
-        C(_acme-challenge.); the command publishes C(<txt-value>) as a TXT record at
-        C(_acme-challenge.<domain>). A wildcard and its apex (C(*.example.org), C(example.org)) give two
-        setup calls for the same C(<domain>) with different values, both of which must be published.
-    type: list
-    elements: str
-  dns_propagation_seconds:
-    description:
-      - Seconds to wait after setting up dns-01 records before asking the CA to validate (with O(dns_provider=rfc2136)
-        after the propagation check).
-    type: float
-    default: 0
-  rfc2136:
-    description:
-      - Settings of O(dns_provider=rfc2136). A C(_acme-challenge) CNAME is followed (acme-dns style delegation into a
-        zone of its own) and the record placed at its target.
-    type: dict
-    suboptions:
-      server:
-        description: IP address of the zone's primary (a host name is not accepted), optionally with a port (V(192.0.2.53:5353), V([2001:db8::53]:53)).
-        type: str
-        required: true
-      port:
-        description: Port of O(rfc2136.server) when it carries none.
-        type: int
-        default: 53
-      zone:
-        description: The zone to update. Found by an SOA query to the server when not given, or when the record's name is outside it.
-        type: str
-      key_name:
-        description: Name of the TSIG key (with O(rfc2136.key_secret); with O(rfc2136.key_file) it picks one of several keys).
-        type: str
-      key_algorithm:
-        description: TSIG algorithm. C(hmac-sha256) when not given, or what O(rfc2136.key_file) says.
-        type: str
-        choices: [hmac-sha256, hmac-sha384, hmac-sha512]
-      key_secret:
-        description: The TSIG key's secret (base64, as C(tsig-keygen) or C(keymgr -t) print it). Never printed.
-        type: str
-      key_file:
-        description: Instead of O(rfc2136.key_secret), a key file on the host as BIND's C(tsig-keygen) or Knot's C(keymgr -t) write it.
-        type: path
-      ttl:
-        description: TTL of the TXT records.
-        type: int
-        default: 60
-      timeout:
-        description: Seconds one DNS exchange may take.
-        type: float
-        default: 10
-      propagation_check:
-        description: Before the CA validates, ask every authoritative name server of the zone directly until all serve the records.
-        type: bool
-        default: true
-      propagation_timeout:
-        description: Seconds the propagation check may take (never beyond O(order_timeout)).
-        type: float
-        default: 120
-      nameserver_port:
-        description: Port the zone's name servers are asked on.
-        type: int
-        default: 53
-      resolvers:
-        description: Recursive resolvers (IP addresses) for names the primary does not hold. Default those of C(/etc/resolv.conf).
-        type: list
-        elements: str
-  dns_command_timeout:
-    description: Seconds the dns-01 command may run.
-    type: float
-    default: 60
-  dns_persist_policy:
-    description:
-      - With O(challenge=dns-persist-01), V(wildcard) adds C(policy=wildcard) to the record, which then also
-        validates C(*.<name>) (and, at CAs that allow it, subdomains of the name). Wildcard names need it.
-      - V(none) validates exactly the name of the record.
-    type: str
-    default: none
-    choices: [none, wildcard]
-  dns_persist_until:
-    description:
-      - With O(challenge=dns-persist-01), the record's C(persistUntil) - after this time the CA no longer accepts
-        the record, so publish a new one before it. Unix seconds or an ISO 8601 time or date (UTC when it names
-        no zone), for example V(2027-06-30).
-      - Unset, the record has no end.
-    type: str
-  dns_persist_issuer:
-    description:
-      - With O(challenge=dns-persist-01), the issuer domain name the record names, when the CA offers several.
-        Must be one the CA's challenges offer.
-      - Unset, the CA's directory (C(issuerDomainNames), else C(caaIdentities)) or its first challenge decides.
-    type: str
-  dns_persist_precheck:
-    description:
-      - With O(challenge=dns-persist-01), look the record up before the CA is asked to validate (a failed
-        validation counts against the CA's limits) and fail with the record to publish when it is missing or
-        wrong. Needs dnspython on the host (Debian C(python3-dnspython)); without it the CA checks alone.
-      - Resolvers that cache a missing record (negative TTL) can make the check fail for a while after the
-        record was published; point O(dns_persist_resolvers) at the zone's authoritative servers, or set
-        this to V(false).
-    type: bool
-    default: true
-  dns_persist_resolvers:
-    description:
-      - DNS servers the pre-check asks (IP addresses, optionally with C(:port); IPv6 as C([address]:port)).
-        Empty means the host's C(/etc/resolv.conf).
-    type: list
-    elements: str
-    default: []
-  contact:
-    description: Account contacts, as e-mail addresses (V(hostmaster@example.org)) or C(mailto:) URIs.
-    type: list
-    elements: str
-    default: []
-  agree_tos:
-    description: Agree to the CA's terms of service when registering an account.
-    type: bool
-    default: false
-  account_key_type:
-    description: Key type of a new ACME account.
-    type: str
-    default: p256
-    choices: [p256, p384, rsa2048, rsa3072, rsa4096]
-  renew_window:
-    description: When to renew, as a percentage of the lifetime left (V(33%)) or a duration before expiry (V(30d)).
-    type: str
-    default: 33%
-  warn_window:
-    description: When a certificate counts as expiring, as percentage or duration.
-    type: str
-    default: 10%
-  preferred_chain:
-    description: Common name of the preferred top issuer among the CA's alternate chains.
-    type: str
-  profile:
-    description: ACME certificate profile to request (CAs that offer profiles), e.g. V(shortlived).
-    type: str
-  ari:
-    description:
-      - Use ACME Renewal Information (RFC 9773) where the CA offers it. The CA's suggested window is
-        polled no more often than its Retry-After allows; a time is picked inside it; renewal orders
-        name the certificate they replace. Never later than the warn window.
-    type: bool
-    default: true
-  proxy:
-    description: HTTP(S) proxy URL for talking to the CA.
-    type: str
-  request_timeout:
-    description: Seconds one HTTP request to the CA may take.
-    type: float
-    default: 30
-  order_timeout:
-    description: Seconds a whole order (validation and finalization included) may take, per CA.
-    type: float
-    default: 300
-  store:
-    description: The mdfleet store folder (created with mode 0700).
-    type: path
-    default: /var/lib/mdfleet
-  challenges_dir:
-    description:
-      - Folder for http-01 tokens that the web server serves at C(/.well-known/acme-challenge/).
-      - Defaults to a folder beside the store, C(<store>-challenges) (V(/var/lib/mdfleet-challenges)), created
-        with mode 0755. It must not be inside the store, which only root may read.
-    type: path
-  force:
-    description: Order new certificates even when the current ones are fine.
-    type: bool
-    default: false
-  account_key_rollover:
-    description:
-      - Replace the ACME account's key with a new one of type O(account_key_type) (RFC 8555 key change)
-        before anything else. Always reports changed; not done in check mode.
-    type: bool
-    default: false
 notes:
   - Private keys stay in the store (mode 0600 in 0700 folders); they are never returned.
 seealso:
@@ -524,78 +247,20 @@ dns_persist_records:
 
 from dataclasses import asdict
 
-from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import engine_module
+from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import deprecate, engine_module
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_config_from_dict
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.issuance import fetch_directory, rollover_account
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.manager import ensure_md, no_valid_certificate
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import (
+    ACME_MD_ORDER,
+    module_argument_spec,
+)
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.persist_records import records_or_none
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 
-KEY_TYPES = ["rsa2048", "rsa3072", "rsa4096", "p256", "p384"]
-
-ARGUMENT_SPEC = dict(
-    name=dict(type="str"),
-    domains=dict(type="list", elements="str", required=True),
-    key_types=dict(type="list", elements="str", default=["p256"], choices=KEY_TYPES),
-    acme_directory=dict(type="str"),
-    ca_bundle=dict(type="path"),
-    eab_kid=dict(type="str"),
-    eab_hmac_key=dict(type="str", no_log=True),
-    eab_alg=dict(type="str", default="HS256", choices=["HS256", "HS384", "HS512"]),
-    cas=dict(type="list", elements="dict", options=dict(
-        url=dict(type="str", required=True),
-        ca_bundle=dict(type="path"),
-        eab_kid=dict(type="str"),
-        eab_hmac_key=dict(type="str", no_log=True),
-        eab_alg=dict(type="str", default="HS256", choices=["HS256", "HS384", "HS512"]),
-    )),
-    challenge=dict(type="str", default="http-01", choices=["http-01", "dns-01", "tls-alpn-01", "dns-persist-01"]),
-    http01_mode=dict(type="str", default="webroot", choices=["webroot", "standalone"]),
-    standalone_address=dict(type="str", default="0.0.0.0"),
-    standalone_port=dict(type="int", default=80),
-    tls_alpn_port=dict(type="int", default=443),
-    dns_provider=dict(type="str", default="command", choices=["command", "rfc2136"]),
-    dns_command=dict(type="list", elements="str"),
-    dns_propagation_seconds=dict(type="float", default=0),
-    dns_command_timeout=dict(type="float", default=60),
-    dns_persist_policy=dict(type="str", default="none", choices=["none", "wildcard"]),
-    dns_persist_until=dict(type="str"),
-    dns_persist_issuer=dict(type="str"),
-    dns_persist_precheck=dict(type="bool", default=True),
-    dns_persist_resolvers=dict(type="list", elements="str", default=[]),
-    rfc2136=dict(type="dict", options=dict(
-        server=dict(type="str", required=True),
-        port=dict(type="int", default=53),
-        zone=dict(type="str"),
-        key_name=dict(type="str"),
-        key_algorithm=dict(type="str", choices=["hmac-sha256", "hmac-sha384", "hmac-sha512"]),
-        key_secret=dict(type="str", no_log=True),
-        key_file=dict(type="path"),
-        ttl=dict(type="int", default=60),
-        timeout=dict(type="float", default=10),
-        propagation_check=dict(type="bool", default=True),
-        propagation_timeout=dict(type="float", default=120),
-        nameserver_port=dict(type="int", default=53),
-        resolvers=dict(type="list", elements="str"),
-    ), mutually_exclusive=[("key_secret", "key_file")], required_one_of=[("key_secret", "key_file")]),
-    contact=dict(type="list", elements="str", default=[]),
-    agree_tos=dict(type="bool", default=False),
-    account_key_type=dict(type="str", default="p256", choices=["p256", "p384", "rsa2048", "rsa3072", "rsa4096"]),
-    renew_window=dict(type="str", default="33%"),
-    warn_window=dict(type="str", default="10%"),
-    preferred_chain=dict(type="str"),
-    profile=dict(type="str"),
-    ari=dict(type="bool", default=True),
-    proxy=dict(type="str"),
-    request_timeout=dict(type="float", default=30),
-    order_timeout=dict(type="float", default=300),
-    store=dict(type="path", default="/var/lib/mdfleet"),
-    challenges_dir=dict(type="path"),
-    force=dict(type="bool", default=False),
-    account_key_rollover=dict(type="bool", default=False),
-)
+ARGUMENT_SPEC = module_argument_spec("acme_md_order")
 
 
 def _persist_records(store, cfg):
@@ -607,8 +272,10 @@ def main() -> None:
                            required_one_of=[("acme_directory", "cas")])
     params = module.params
     cfg = store = None
+    notes: list[str] = []
     try:
-        cfg = md_config_from_dict(params)
+        cfg = md_config_from_dict(params, options=ACME_MD_ORDER, notes=notes)
+        deprecate(module, notes)
         store = Store(params["store"], Clock(), challenges_dir=params["challenges_dir"])
         thumbprint = None
         if params["account_key_rollover"] and not module.check_mode:

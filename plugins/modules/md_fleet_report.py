@@ -22,29 +22,13 @@ description:
   - Meant to run on the controller (a play on C(localhost)); C(playbooks/fleet_status.yml) shows how.
 extends_documentation_fragment:
   - mdfleet.md.attributes
+  - mdfleet.md.options.md_fleet_report
 attributes:
   check_mode:
     support: full
     details: Reports whether the files would change without writing them.
   diff_mode:
     support: none
-options:
-  statuses:
-    description:
-      - Host name to that host's C(md_status) fact (null for a host that gave none, shown as unreachable).
-      - The filter P(mdfleet.md.md_status_by_host#filter) builds it from C(hostvars).
-    type: dict
-    required: true
-  html_path:
-    description: Where to write the HTML report.
-    type: path
-  json_path:
-    description: Where to write the JSON report.
-    type: path
-  title:
-    description: Title of the HTML page.
-    type: str
-    default: mdfleet fleet status
 notes:
   - The report contains what md_status returns (names, dates, serials, paths), nothing secret.
 seealso:
@@ -103,6 +87,7 @@ from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import en
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.fsutil import PUBLIC_MODE, read_bytes, write_if_changed
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import module_argument_spec
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.fleet import (
     build_fleet_report,
     fleet_json,
@@ -111,12 +96,7 @@ from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.fleet imp
 
 URGENT = ("expired", "error", "unreachable", "drift", "incomplete", "expiring")
 
-ARGUMENT_SPEC = dict(
-    statuses=dict(type="dict", required=True),
-    html_path=dict(type="path"),
-    json_path=dict(type="path"),
-    title=dict(type="str", default="mdfleet fleet status"),
-)
+ARGUMENT_SPEC = module_argument_spec("md_fleet_report")
 
 
 def main() -> None:

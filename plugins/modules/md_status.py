@@ -21,6 +21,7 @@ description:
   - Never changes anything and never returns secrets (no key material, no account or EAB data).
 extends_documentation_fragment:
   - mdfleet.md.attributes
+  - mdfleet.md.options.md_status
   - mdfleet.md.attributes.facts
 attributes:
   check_mode:
@@ -30,38 +31,6 @@ attributes:
     support: none
   facts:
     support: full
-options:
-  store:
-    description:
-      - The mdfleet store folder. Defaults to the store named in O(config), else C(/var/lib/mdfleet).
-      - A store that does not exist yet gives an empty list of managed domains.
-    type: path
-  config:
-    description:
-      - The host's mdfleet configuration file (C(/etc/mdfleet/config.json)); when given, its store and
-        its monitored certificate files (C(stapling.others)) are used.
-    type: path
-  names:
-    description: Only these managed domains (by name). All when omitted.
-    type: list
-    elements: str
-  others:
-    description: Further certificate files (PEM) to report, as mod_md reports static certificate files.
-    type: list
-    elements: path
-    default: []
-  warn_window:
-    description: Warn window for the files of O(others) (managed domains have their own).
-    type: str
-    default: 10%
-  key_names:
-    description:
-      - How the facts name each domain's certificates under C(cert) - by our key types (V(mdfleet) - C(p256),
-        C(rsa2048)) or by mod_md's (V(mod_md) - C(secp256r1), C(secp384r1), C(rsa)), so that scripts written for
-        mod_md's md-status work unchanged.
-      - Defaults to the host config's C(status.key_names) when O(config) is given, else V(mdfleet).
-    type: str
-    choices: [mdfleet, mod_md]
 notes:
   - Needs read access to the store (mode 0700, owned by root), so use C(become).
 seealso:
@@ -110,30 +79,22 @@ ansible_facts:
 
 import os
 
-from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import engine_module
+from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import checked_params, engine_module
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.hostconfig import load_host_config
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.host import DEFAULT_STORE
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import module_argument_spec
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status import build_status, report_json
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.json_view import KeyNames
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.window import Window
 
-DEFAULT_STORE = "/var/lib/mdfleet"
-
-ARGUMENT_SPEC = dict(
-    store=dict(type="path"),
-    config=dict(type="path"),
-    names=dict(type="list", elements="str"),
-    others=dict(type="list", elements="path", default=[]),
-    warn_window=dict(type="str", default="10%"),
-    key_names=dict(type="str", choices=list(KeyNames.ALL)),
-)
+ARGUMENT_SPEC = module_argument_spec("md_status")
 
 
 def main() -> None:
     module = engine_module(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    params = module.params
+    params = checked_params(module, "md_status")
     try:
         root, others, key_names = params["store"], list(params["others"]), params["key_names"]
         if params["config"]:
@@ -142,7 +103,6 @@ def main() -> None:
             others += [o["cert"] for o in host.stapling.others]
             key_names = key_names or host.status_key_names
         root = root or DEFAULT_STORE
-        Window.parse(params["warn_window"], "warn_window")
         clock = Clock()
         report = build_status(Store(root, clock), clock, names=params["names"], others=others,
                               warn_window=params["warn_window"])

@@ -30,6 +30,7 @@ description:
     for problems of the whole run (store not usable, locked, bad options).
 extends_documentation_fragment:
   - mdfleet.md.attributes
+  - mdfleet.md.options.ocsp_staple
 attributes:
   check_mode:
     support: full
@@ -37,96 +38,6 @@ attributes:
       Nothing is fetched or written, the store is neither created nor locked.
   diff_mode:
     support: none
-options:
-  store:
-    description: The mdfleet store (responses live in its C(ocsp/) folder).
-    type: path
-    default: /var/lib/mdfleet
-  managed:
-    description: Staple every active certificate of the store (each key type of each managed domain).
-    type: bool
-    default: true
-  domains:
-    description:
-      - With O(managed=true), only these managed domains. Default all.
-      - A name that matches no managed domain of the store (and a domain or key type in O(domain_options)
-        that matches no certificate) gives a warning, as nothing is stapled for it.
-    type: list
-    elements: str
-  domain_options:
-    description:
-      - Per managed domain (key = domain name) a dict with any of C(responder), C(staple_file),
-        C(haproxy_ocsp_file), C(haproxy_socket). A nested dict per key type (for example C(rsa2048)) sets
-        them for one certificate of the domain.
-      - Without C(staple_file) (and C(haproxy_ocsp_file)), the store keeps a copy of the response that
-        nginx can point C(ssl_stapling_file) at, C(<store>/ocsp/<domain>/<key type>.der).
-    type: dict
-    default: {}
-  haproxy_ocsp_files:
-    description: Write C(<fullchain.pem>.ocsp) beside each managed certificate (for haproxy C(crt) lines
-      that load the fullchain file).
-    type: bool
-    default: false
-  certificates:
-    description: Other certificate files to staple (not managed by the store).
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      cert:
-        description: The certificate (PEM). May hold the chain after it, then O(certificates[].chain) is optional.
-        type: path
-        required: true
-      chain:
-        description: PEM file holding the issuer certificate (a chain or fullchain file is fine).
-        type: path
-        aliases: [issuer]
-      responder:
-        description: OCSP responder URL to use instead of the one in the certificate.
-        type: str
-      staple_file:
-        description: Where to write the DER response for nginx C(ssl_stapling_file).
-        type: path
-      haproxy_ocsp_file:
-        description: Where to write the DER response for haproxy, usually C(<crt file>.ocsp).
-        type: path
-      haproxy_socket:
-        description: haproxy stats socket for this certificate (overrides O(haproxy_socket)).
-        type: path
-  window:
-    description: Refresh when this much of a response's validity is left, as a percentage of its lifetime
-      (C(33%)) or a duration (C(2d), C(12h), C(90m), C(30s); a bare number means days, as for the renew
-      window). A duration at least as long as the response's lifetime counts as half of it.
-    type: str
-    default: 33%
-  timeout:
-    description: Deadline in seconds of one exchange with a responder (connect and answer).
-    type: float
-    default: 10
-  proxy:
-    description: HTTP(S) proxy URL for the responders. Default the environment's C(http_proxy)/C(no_proxy).
-    type: str
-  method:
-    description: C(auto) uses GET for short requests (RFC 5019, cache friendly) and POST otherwise.
-    type: str
-    default: auto
-    choices: [auto, get, post]
-  workers:
-    description: Responder exchanges run in parallel.
-    type: int
-    default: 8
-  keep:
-    description: Expired responses are pruned from the store this long after their nextUpdate.
-    type: str
-    default: 7d
-  haproxy_socket:
-    description: haproxy stats socket (unix path, or C(host:port)) to push new responses to with
-      C(set ssl ocsp-response). The socket needs C(level admin).
-    type: path
-  lock_wait:
-    description: Seconds to wait for the store lock held by another mdfleet run.
-    type: float
-    default: 60
 notes:
   - Web servers that read the staple file only at start (nginx) need a reload when the task reports a change; haproxy
     gets new responses over its runtime API without a reload.
@@ -307,49 +218,26 @@ renew_required:
   sample: []
 """
 
-from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import engine_module
+from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import checked_params, engine_module
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.ocsp import (
     StaplingConfig,
-    parse_duration,
     staple_store,
     unmatched_selection,
 )
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import module_argument_spec
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 
-ARGUMENT_SPEC = dict(
-    store=dict(type="path", default="/var/lib/mdfleet"),
-    managed=dict(type="bool", default=True),
-    domains=dict(type="list", elements="str"),
-    domain_options=dict(type="dict", default={}),
-    haproxy_ocsp_files=dict(type="bool", default=False),
-    certificates=dict(type="list", elements="dict", default=[], options=dict(
-        cert=dict(type="path", required=True),
-        chain=dict(type="path", aliases=["issuer"]),
-        responder=dict(type="str"),
-        staple_file=dict(type="path"),
-        haproxy_ocsp_file=dict(type="path"),
-        haproxy_socket=dict(type="path"),
-    )),
-    window=dict(type="str", default="33%"),
-    timeout=dict(type="float", default=10),
-    proxy=dict(type="str"),
-    method=dict(type="str", default="auto", choices=["auto", "get", "post"]),
-    workers=dict(type="int", default=8),
-    keep=dict(type="str", default="7d"),
-    haproxy_socket=dict(type="path"),
-    lock_wait=dict(type="float", default=60),
-)
+ARGUMENT_SPEC = module_argument_spec("ocsp_staple")
 
 
 def main() -> None:
     module = engine_module(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    p = module.params
+    p = checked_params(module, "ocsp_staple")
     try:
         config = StaplingConfig(window=p["window"], timeout=p["timeout"], proxy=p["proxy"], method=p["method"],
-                                workers=p["workers"], keep_seconds=parse_duration(p["keep"], "keep"),
-                                haproxy_socket=p["haproxy_socket"])
+                                workers=p["workers"], keep_seconds=p["keep"], haproxy_socket=p["haproxy_socket"])
         clock = Clock()
         results = staple_store(Store(p["store"], clock), clock, managed=p["managed"], domains=p["domains"],
                                others=p["certificates"], overrides=p["domain_options"],

@@ -16,8 +16,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_name_for, normalize_name
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import ConfigError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.keys import key_spec
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.domain import DEFAULT_KEY_TYPES
 
-DEFAULT_KEY_TYPES = ["p256"]
 HTTP01, TLSALPN01 = "http-01", "tls-alpn-01"
 SECRET_KEYS = ("eab_hmac_key",)
 # Options of a managed domain that its ACME account depends on (config.json's `accounts` entries).

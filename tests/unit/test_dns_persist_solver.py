@@ -231,12 +231,12 @@ def test_wildcard_authorization_without_policy_is_refused_by_the_solver(clock):
 @pytest.mark.parametrize("doc, error", [
     ({"domains": ["*.example.org"]}, "wildcard names need dns_persist_policy: wildcard"),
     ({"domains": ["192.0.2.1"]}, "DNS names only, not IP addresses: 192.0.2.1"),
-    ({"dns_persist_policy": "subdomains"}, "dns_persist_policy must be wildcard or none"),
+    ({"dns_persist_policy": "subdomains"}, "dns_persist_policy: must be one of none, wildcard, not 'subdomains'"),
     ({"dns_persist_issuer": "bad name"}, "dns_persist_issuer 'bad name' is not a lower-case domain name"),
     ({"dns_persist_resolvers": ["ns1.example"]}, "invalid DNS server 'ns1.example'"),
     ({"dns_persist_resolvers": ["127.0.0.1:99999"]}, "port out of range"),
-    ({"dns_persist_resolvers": "127.0.0.1"}, "dns_persist_resolvers must be a list"),
-    ({"dns_persist_precheck": "yes"}, "dns_persist_precheck must be true or false"),
+    ({"dns_persist_resolvers": "127.0.0.1"}, "dns_persist_resolvers: must be a list, not '127.0.0.1'"),
+    ({"dns_persist_precheck": "yes"}, "dns_persist_precheck: must be true or false, not 'yes'"),
     ({"dns_persist_until": "next year"}, "neither unix seconds nor an ISO 8601 time"),
     ({"dns_persist_until": True}, "must be a time"),
 ])

@@ -24,10 +24,10 @@ def test_defaults_and_values():
 @pytest.mark.parametrize("status,says", [
     ({"publish_dir": "/var/lib/mdfleet/status"}, "status.publish_dir: /var/lib/mdfleet/status is inside the store"),
     ({"publish_dir": "www/md-status"}, "status.publish_dir: must be an absolute path"),
-    ({"publish_dir": 5}, "status.publish_dir: must be an absolute path, not 5"),
-    ({"key_names": "apache"}, "status.key_names: must be mdfleet or mod_md, not 'apache'"),
-    ({"prometheus_file": ["a"]}, "status.prometheus_file: must be an absolute path"),
-    ({"html": True}, "status: unknown key html"),
+    ({"publish_dir": 5}, "status.publish_dir: must be a string, not 5"),
+    ({"key_names": "apache"}, "status.key_names: must be one of mdfleet, mod_md, not 'apache'"),
+    ({"prometheus_file": ["a"]}, "status.prometheus_file: must be a string, not ['a']"),
+    ({"html": True}, "status: unknown key html (known: prometheus_file, publish_dir, key_names)"),
 ])
 def test_bad_status_options_are_named(status, says):
     with pytest.raises(ConfigError) as err:

@@ -113,5 +113,5 @@ def test_config():
     assert _cfg().challenge.tls_alpn_port == 443
     with pytest.raises(ConfigError, match="wildcard names need dns-01 or dns-persist-01, not tls-alpn-01"):
         _cfg(domains=["*.example.org"])
-    with pytest.raises(ConfigError, match="not a TCP port"):
+    with pytest.raises(ConfigError, match="tls_alpn_port: must be between 1 and 65535, not 70000"):
         _cfg(tls_alpn_port=70000)

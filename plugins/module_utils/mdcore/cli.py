@@ -136,7 +136,7 @@ def _staple(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, repo
     if not opts.enabled:
         return False
     config = StaplingConfig(window=opts.window, timeout=opts.timeout, proxy=opts.proxy,
-                            keep_seconds=opts.keep_days * 86400.0, haproxy_socket=opts.haproxy_socket,
+                            keep_seconds=opts.keep_seconds, haproxy_socket=opts.haproxy_socket,
                             workers=cfg.workers)
     results = refresh_staples(store, staple_targets(store, cfg), clock, config=config, deadline=deadline)
     changed = False
@@ -365,6 +365,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         if args.command == "webglue":  # reads its own file (webglue.json), not the host config
             return webglue_cli.main(args, clock, out, err)
         cfg = load_host_config(args.config)
+        for note in cfg.notes:  # old spellings still accepted: every command says so
+            err.write("mdfleet: warning: %s\n" % note)
         if args.command == "check-config":
             out.write("%s: OK, %d managed domain(s)\n" % (cfg.path, len(cfg.domains)))
             return EXIT_OK

@@ -11,7 +11,6 @@ try:
 except ImportError:  # only internationalized names need it; they then fail clearly
     idna = None
 
-from .acme.account import ACCOUNT_KEY_TYPES
 from .acme.resources import ChallengeType, Identifier
 from .challenges.dnspersist01 import PersistOptions
 from .challenges.persist_value import POLICY_NONE, POLICY_WILDCARD, check_issuer
@@ -21,6 +20,16 @@ from .dnsquery import parse_nameserver, require_dnspython
 from .errors import ChallengeError, ConfigError, StoreError
 from .fleet.roles import check_host_name, check_host_names, default_host
 from .keys import key_spec
+from .options.check import check_options
+from .options.domain import (
+    ACCOUNT_KEYS,
+    ACCOUNT_OPTIONS,
+    DEFAULT_KEY_TYPES,
+    DEFAULT_RENEW_WINDOW,
+    DEFAULT_WARN_WINDOW,
+    HOST_ENTRY_OPTIONS,
+)
+from .options.model import Option
 from .store import check_md_name
 from .window import Window
 
@@ -164,13 +173,13 @@ class MdConfig:
     name: str
     domains: list[str]
     cas: list[CaConfig]
-    key_types: list[str] = field(default_factory=lambda: ["p256"])
+    key_types: list[str] = field(default_factory=lambda: list(DEFAULT_KEY_TYPES))
     challenge: ChallengeConfig = field(default_factory=ChallengeConfig)
     contact: list[str] = field(default_factory=list)
     agree_tos: bool = False
     account_key_type: str = "p256"
-    renew_window: str = "33%"
-    warn_window: str = "10%"
+    renew_window: str = DEFAULT_RENEW_WINDOW
+    warn_window: str = DEFAULT_WARN_WINDOW
     preferred_chain: str | None = None
     profile: str | None = None
     ari: bool = True  # RFC 9773 renewal information where the CA offers it
@@ -214,8 +223,8 @@ class MdConfig:
         self.key_types = [key_spec(k).name for k in self.key_types]
         if len(set(self.key_types)) != len(self.key_types):
             raise ConfigError("managed domain %r lists a key type twice" % self.name)
-        if not self.cas or not all(ca.url.startswith(("https://", "http://")) for ca in self.cas):
-            raise ConfigError("managed domain %r needs an ACME directory URL (https://...)" % self.name)
+        if not self.cas:
+            raise ConfigError("managed domain %r needs an ACME directory URL (acme_directory or cas)" % self.name)
         for ca in self.cas:
             if bool(ca.eab_kid) != bool(ca.eab_hmac_key):
                 raise ConfigError("EAB needs both eab_kid and eab_hmac_key (%s)" % ca.url)
@@ -229,18 +238,10 @@ class MdConfig:
             if wild:
                 raise ConfigError("wildcard names need dns-01 or dns-persist-01, not %s: %s"
                                   % (chal.type, ", ".join(wild)))
-        for port in (chal.standalone_port, chal.tls_alpn_port):
-            if not 0 < port < 65536:
-                raise ConfigError("port %r is not a TCP port" % port)
-        if chal.type == ChallengeType.HTTP01:
-            if chal.http01_mode not in (HTTP01_WEBROOT, HTTP01_STANDALONE):
-                raise ConfigError("http01_mode must be webroot or standalone")
         _check_dns01(chal)
         self.contact = [contact_uri(c) for c in self.contact]
         Window.parse(self.renew_window, "renew window")
         Window.parse(self.warn_window, "warn window")
-        if self.order_timeout <= 0 or self.request_timeout <= 0:
-            raise ConfigError("timeouts must be positive")
         self._validate_fleet()
         return self
 
@@ -265,8 +266,6 @@ CHALLENGE_TYPES = (ChallengeType.HTTP01, ChallengeType.DNS01, ChallengeType.TLSA
 def _check_dns01(chal: ChallengeConfig) -> None:
     if chal.dns_provider not in DNS_PROVIDERS:
         raise ConfigError("unknown dns_provider %r (%s)" % (chal.dns_provider, " or ".join(DNS_PROVIDERS)))
-    if not 0 <= chal.dns_propagation_seconds <= 86400:  # also refuses NaN
-        raise ConfigError("dns_propagation_seconds must be between 0 and 86400")
     if chal.type != ChallengeType.DNS01:
         return
     if chal.dns_provider == DnsProvider.COMMAND and not chal.dns_command:
@@ -306,8 +305,8 @@ def persist_until(value) -> int | None:
     '2027-06-30T00:00:00Z'; without a zone: UTC)."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise ConfigError("dns_persist_until must be a time, not %r" % value)
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ConfigError("dns_persist_until must be a time (unix seconds or ISO 8601), not %r" % (value,))
     if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
         seconds = int(value)
     else:
@@ -321,102 +320,54 @@ def persist_until(value) -> int | None:
     return seconds
 
 
-# The keys of a managed domain, in module parameters and in the host's config file alike.
-MD_KEYS = frozenset({
-    "name", "domains", "key_types", "acme_directory", "ca_bundle", "eab_kid", "eab_hmac_key", "eab_alg", "cas",
-    "challenge", "http01_mode", "standalone_address", "standalone_port", "tls_alpn_port", "dns_provider",
-    "dns_command", "dns_propagation_seconds", "rfc2136",
-    "dns_command_timeout", "dns_persist_policy", "dns_persist_until", "dns_persist_issuer", "dns_persist_precheck",
-    "dns_persist_resolvers", "contact", "agree_tos", "account_key_type", "renew_window", "warn_window",
-    "preferred_chain", "profile", "ari", "proxy", "request_timeout", "order_timeout", "issuer", "members",
-})
+# The keys of a managed domain in the host config's "domains" entries (options/domain.py).
+MD_KEYS = frozenset(opt.name for opt in HOST_ENTRY_OPTIONS)
+MERGED_KEYS = tuple(opt.name for opt in HOST_ENTRY_OPTIONS if opt.extra.get("merge"))  # rfc2136
 
 
-def _ca_list(doc: dict) -> list[CaConfig]:
-    cas = doc.get("cas") or []
-    if doc.get("acme_directory"):
-        cas = [{"url": doc["acme_directory"], "ca_bundle": doc.get("ca_bundle"), "eab_kid": doc.get("eab_kid"),
-                "eab_hmac_key": doc.get("eab_hmac_key"), "eab_alg": doc.get("eab_alg") or "HS256"}] + list(cas)
-    out = []
-    for item in cas:
-        if not isinstance(item, dict) or not item.get("url"):
-            raise ConfigError("every entry of cas needs a url")
-        out.append(CaConfig(url=item["url"], ca_bundle=item.get("ca_bundle"), eab_kid=item.get("eab_kid"),
-                            eab_hmac_key=item.get("eab_hmac_key"), eab_alg=item.get("eab_alg") or "HS256"))
-    return out
+def _ca(item: dict) -> CaConfig:
+    return CaConfig(url=item["url"], ca_bundle=item.get("ca_bundle"), eab_kid=item.get("eab_kid"),
+                    eab_hmac_key=item.get("eab_hmac_key"), eab_alg=item.get("eab_alg") or "HS256")
 
 
-def _bool(value, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError("%s must be true or false, not %r" % (key, value))
-    return value
+def _ca_list(values: dict) -> list[CaConfig]:
+    """The CAs in the order they are tried: acme_directory (with the top-level EAB keys), then cas."""
+    cas = [_ca(item) for item in values.get("cas") or []]
+    if values.get("acme_directory"):
+        cas.insert(0, _ca(dict(values, url=values["acme_directory"])))
+    return cas
 
 
-def _str_list(value, key: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError("%s must be a list of strings" % key)
-    return list(value)
-
-
-def _list(value, key: str) -> list:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ConfigError("%s must be a list" % key)
-    return list(value)
-
-
-def md_config_from_dict(doc: dict, host: str | None = None, account_holder: str | None = None) -> MdConfig:
-    """Build an MdConfig from module parameters or a config file entry (the same key names);
-    None values take the defaults. ``host``/``account_holder``: the host config's fleet keys.
+def md_config_from_dict(doc: dict, host: str | None = None, account_holder: str | None = None,
+                        notes: list[str] | None = None, options: tuple[Option, ...] = HOST_ENTRY_OPTIONS) -> MdConfig:
+    """An MdConfig from module parameters (``options``: the module's) or a config file entry; None
+    values take the defaults, every value is checked strictly (options/check.py). ``host`` /
+    ``account_holder``: the host config's fleet keys; ``notes`` collects deprecation warnings.
     Raises ConfigError naming the bad key."""
-    if not isinstance(doc, dict):
-        raise ConfigError("a managed domain must be a mapping")
-    domains = doc.get("domains")
-    if isinstance(domains, str) or not isinstance(domains, list):
-        raise ConfigError("domains must be a list of names")
-
-    def get(key: str, default):
-        value = doc.get(key)
-        return default if value is None else value
-
-    try:
-        challenge = ChallengeConfig(
-            type=get("challenge", ChallengeType.HTTP01), http01_mode=get("http01_mode", HTTP01_WEBROOT),
-            standalone_address=get("standalone_address", "0.0.0.0"), standalone_port=int(get("standalone_port", 80)),
-            tls_alpn_port=int(get("tls_alpn_port", 443)),
-            dns_provider=get("dns_provider", DnsProvider.COMMAND),
-            dns_command=list(get("dns_command", [])),
-            dns_propagation_seconds=float(get("dns_propagation_seconds", 0)),
-            dns_command_timeout=float(get("dns_command_timeout", 60)),
-            rfc2136=rfc2136_from_dict(doc["rfc2136"]) if doc.get("rfc2136") is not None else None,
-            dns_persist_policy=str(get("dns_persist_policy", POLICY_NONE)),
-            dns_persist_until=persist_until(doc.get("dns_persist_until")),
-            dns_persist_issuer=str(doc.get("dns_persist_issuer") or "").strip().rstrip(".").lower() or None,
-            dns_persist_precheck=_bool(get("dns_persist_precheck", True), "dns_persist_precheck"),
-            dns_persist_resolvers=_str_list(get("dns_persist_resolvers", []), "dns_persist_resolvers"),
-        )
-        cfg = MdConfig(
-            name=get("name", ""), domains=list(domains), cas=_ca_list(doc),
-            key_types=list(get("key_types", ["p256"])), challenge=challenge, contact=list(get("contact", [])),
-            agree_tos=bool(get("agree_tos", False)), account_key_type=get("account_key_type", "p256"),
-            renew_window=str(get("renew_window", "33%")), warn_window=str(get("warn_window", "10%")),
-            preferred_chain=doc.get("preferred_chain"), profile=doc.get("profile"), ari=bool(get("ari", True)),
-            proxy=doc.get("proxy"),
-            request_timeout=float(get("request_timeout", 30)), order_timeout=float(get("order_timeout", 300)),
-            issuer=doc.get("issuer"), members=_list(doc.get("members"), "members"), host=host,
-            account_holder=account_holder,
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError("invalid managed domain options: %s" % exc) from None
+    values = check_options(options, doc, "", notes)
+    chal = ChallengeConfig(
+        type=values["challenge"], http01_mode=values["http01_mode"], standalone_address=values["standalone_address"],
+        standalone_port=values["standalone_port"], tls_alpn_port=values["tls_alpn_port"],
+        dns_provider=values["dns_provider"], dns_command=values["dns_command"],
+        dns_propagation_seconds=values["dns_propagation_seconds"], dns_command_timeout=values["dns_command_timeout"],
+        rfc2136=rfc2136_from_dict(values["rfc2136"]) if values.get("rfc2136") is not None else None,
+        dns_persist_policy=values["dns_persist_policy"], dns_persist_until=persist_until(values["dns_persist_until"]),
+        dns_persist_issuer=(values["dns_persist_issuer"] or "").strip().rstrip(".").lower() or None,
+        dns_persist_precheck=values["dns_persist_precheck"], dns_persist_resolvers=values["dns_persist_resolvers"],
+    )
+    cfg = MdConfig(
+        name=values.get("name") or "", domains=values["domains"], cas=_ca_list(values), key_types=values["key_types"],
+        challenge=chal, contact=values["contact"], agree_tos=values["agree_tos"],
+        account_key_type=values["account_key_type"], renew_window=values["renew_window"],
+        warn_window=values["warn_window"], preferred_chain=values["preferred_chain"], profile=values["profile"],
+        ari=values["ari"], proxy=values["proxy"], request_timeout=values["request_timeout"],
+        order_timeout=values["order_timeout"], issuer=values.get("issuer"), members=values.get("members") or [],
+        host=host, account_holder=account_holder,
+    )
     return cfg.validate()
 
 
-# The keys of an entry of the host config's "accounts" list (CAs the account holder holds).
-ACCOUNT_KEYS = frozenset({"url", "ca_bundle", "eab_kid", "eab_hmac_key", "eab_alg", "contact", "agree_tos",
-                          "account_key_type", "proxy", "request_timeout"})
-# What an "accounts" entry takes from the host config's defaults when it does not say.
-ACCOUNT_DEFAULTS = ("contact", "agree_tos", "account_key_type", "proxy", "request_timeout")
+ACCOUNT_DEFAULTS = ACCOUNT_KEYS  # what an "accounts" entry takes from the host config's defaults
 
 
 def account_config_from_dict(doc: dict, defaults: dict | None = None) -> AccountConfig:
@@ -425,29 +376,13 @@ def account_config_from_dict(doc: dict, defaults: dict | None = None) -> Account
         raise ConfigError("an account entry must be an object")
     merged = {k: v for k, v in (defaults or {}).items() if k in ACCOUNT_DEFAULTS and v is not None}
     merged.update({k: v for k, v in doc.items() if v is not None})
-    url = merged.get("url")
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-        raise ConfigError("url must be an ACME directory URL (https://...)")
-    ca = _ca_list({"cas": [{k: merged.get(k) for k in ("url", "ca_bundle", "eab_kid", "eab_hmac_key", "eab_alg")}]})[0]
+    values = check_options(ACCOUNT_OPTIONS, merged, "")
+    ca = _ca(values)
     if bool(ca.eab_kid) != bool(ca.eab_hmac_key):
         raise ConfigError("EAB needs both eab_kid and eab_hmac_key (%s)" % ca.url)
-    contact = _list(merged.get("contact"), "contact")
-    if not all(isinstance(c, str) and c.startswith(("mailto:", "tel:")) for c in contact):
-        raise ConfigError("contact must be a list of mailto: URIs")
-    key_type = merged.get("account_key_type", "p256")
-    if key_type not in ACCOUNT_KEY_TYPES:
-        raise ConfigError("account_key_type must be one of %s" % ", ".join(ACCOUNT_KEY_TYPES))
-    agree = merged.get("agree_tos", False)
-    if not isinstance(agree, bool):
-        raise ConfigError("agree_tos must be true or false")
-    try:
-        timeout = float(merged.get("request_timeout", 30))
-    except (TypeError, ValueError):
-        raise ConfigError("request_timeout must be a number of seconds") from None
-    if timeout <= 0:
-        raise ConfigError("request_timeout must be positive")
-    return AccountConfig(ca=ca, contact=contact, agree_tos=agree, account_key_type=key_type,
-                         proxy=merged.get("proxy"), request_timeout=timeout)
+    return AccountConfig(ca=ca, contact=[contact_uri(c) for c in values["contact"]], agree_tos=values["agree_tos"],
+                         account_key_type=values["account_key_type"], proxy=values["proxy"],
+                         request_timeout=values["request_timeout"])
 
 
 def account_config_of(cfg: MdConfig, ca: CaConfig) -> AccountConfig:

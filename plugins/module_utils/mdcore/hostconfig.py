@@ -9,22 +9,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .config import ACCOUNT_KEYS, MD_KEYS, AccountConfig, MdConfig, account_config_from_dict, md_config_from_dict
+from .config import MERGED_KEYS, AccountConfig, MdConfig, account_config_from_dict, md_config_from_dict
 from .errors import ConfigError
 from .fleet.roles import check_host_name, default_host
-from .jsonconfig import argv_list as _argv
 from .jsonconfig import config_error as _fail
 from .jsonconfig import load_json_file
-from .window import Window
+from .options.check import check_options, key_error
+from .options.domain import HOST_DEFAULTS_OPTIONS, HOST_ENTRY_OPTIONS
+from .options.host import DEFAULT_STORE, HOST, HOST_OPTIONS, RELOAD_OPTIONS, STAPLING_OPTIONS, STATUS_OPTIONS
+from .options.model import default_of
+from .options.stapling import DEFAULT_KEEP, DEFAULT_STAPLING_WINDOW
+from .window import duration_seconds
 
-TOP_KEYS = frozenset({"store", "challenges_dir", "workers", "lock_wait", "run_timeout", "defaults", "domains",
-                      "message_cmd", "message_timeout", "stapling", "reload", "status", "comment", "host",
-                      "account_holder", "accounts"})
-STAPLING_KEYS = frozenset({"enabled", "window", "timeout", "proxy", "keep_days", "others", "haproxy_socket",
-                           "nginx_dir", "haproxy_ocsp_files"})
-RELOAD_KEYS = frozenset({"test_command", "reload_command", "timeout"})
-STATUS_KEYS = frozenset({"prometheus_file", "publish_dir", "key_names"})
-NESTED_RFC2136 = "rfc2136"  # the one managed-domain option merged key by key with the defaults'
+SECTIONS = ("defaults", "domains", "accounts", "stapling", "reload", "status")  # checked on their own below
 
 
 @dataclass
@@ -33,16 +30,16 @@ class ReloadConfig:
 
     test_command: list[str] = field(default_factory=list)
     reload_command: list[str] = field(default_factory=list)
-    timeout: float = 60.0
+    timeout: float = default_of(RELOAD_OPTIONS, "timeout")
 
 
 @dataclass
 class StaplingOptions:
     enabled: bool = True
-    window: str = "33%"
-    timeout: float = 10.0
+    window: str = DEFAULT_STAPLING_WINDOW
+    timeout: float = default_of(STAPLING_OPTIONS, "timeout")
     proxy: str | None = None
-    keep_days: float = 7.0
+    keep_seconds: float = duration_seconds(DEFAULT_KEEP) or 0.0  # responses of certificates no longer served
     others: list[dict] = field(default_factory=list)
     haproxy_socket: str | None = None
     nginx_dir: str | None = None  # where nginx reads ssl_stapling_file (<dir>/<md>.<keytype>.der)
@@ -52,16 +49,16 @@ class StaplingOptions:
 @dataclass
 class HostConfig:
     path: str
-    store: str = "/var/lib/mdfleet"
+    store: str = DEFAULT_STORE
     challenges_dir: str | None = None
-    workers: int = 4
-    lock_wait: float = 600.0
+    workers: int = default_of(HOST_OPTIONS, "workers")
+    lock_wait: float = default_of(HOST_OPTIONS, "lock_wait")
     # The longest one run (mdfleet drive/renew/staple) takes, its wait for the store lock included:
     # below the service's TimeoutStartSec, so systemd never kills a run (docs/architecture.md).
-    run_timeout: float = 1680.0
+    run_timeout: float = float(default_of(HOST_OPTIONS, "run_timeout"))
     domains: list[MdConfig] = field(default_factory=list)
     message_cmd: list[str] = field(default_factory=list)
-    message_timeout: float = 30.0
+    message_timeout: float = default_of(HOST_OPTIONS, "message_timeout")
     stapling: StaplingOptions = field(default_factory=StaplingOptions)
     reload: ReloadConfig = field(default_factory=ReloadConfig)
     prometheus_file: str | None = None
@@ -70,6 +67,7 @@ class HostConfig:
     host: str | None = None  # this host's fleet name (inventory_hostname); its FQDN when absent
     account_holder: str | None = None  # the fleet host that holds the ACME accounts
     accounts: list[AccountConfig] = field(default_factory=list)  # further CAs the holder holds
+    notes: list[str] = field(default_factory=list)  # deprecated spellings met: warnings for the operator
 
     @property
     def fleet_host(self) -> str:
@@ -84,84 +82,84 @@ class HostConfig:
         return next((md for md in self.domains if md.name == name), None)
 
 
-def _unknown(path: str, where: str, doc: dict, known: frozenset) -> None:
-    extra = sorted(set(doc) - known)
-    if extra:
-        raise _fail(path, where, "unknown key%s %s" % ("s" if len(extra) > 1 else "", ", ".join(extra)))
-
-
 def parse_host_config(doc: object, path: str = "config.json") -> HostConfig:
+    """The whole file checked against the option table (options/host.py): unknown keys, wrong types,
+    NaN, empty strings where a default belongs - each a ConfigError naming the file and the key."""
+    notes: list[str] = []
     if not isinstance(doc, dict):
         raise _fail(path, "top level", "must be a JSON object")
-    _unknown(path, "top level", doc, TOP_KEYS)
-    defaults = doc.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        raise _fail(path, "defaults", "must be an object")
-    _unknown(path, "defaults", defaults, MD_KEYS)
-    cfg = HostConfig(path=path)
-    cfg.store = str(doc.get("store") or cfg.store)
-    cfg.challenges_dir = doc.get("challenges_dir")
-    try:
-        cfg.workers = int(doc.get("workers", cfg.workers))
-        cfg.lock_wait = float(doc.get("lock_wait", cfg.lock_wait))
-        cfg.message_timeout = float(doc.get("message_timeout", cfg.message_timeout))
-    except (TypeError, ValueError) as exc:
-        raise _fail(path, "top level", str(exc)) from None
-    if cfg.workers < 1:
-        raise _fail(path, "workers", "must be at least 1")
-    run_timeout = doc.get("run_timeout", cfg.run_timeout)
-    if isinstance(run_timeout, bool) or not isinstance(run_timeout, (int, float)) or \
-            not 0 < run_timeout < float("inf"):
-        raise _fail(path, "run_timeout", "must be a positive number of seconds, not %r" % (run_timeout,))
-    cfg.run_timeout = float(run_timeout)
-    cfg.message_cmd = _argv(path, "message_cmd", doc.get("message_cmd"))
+    unknown = sorted(str(k) for k in doc if k not in HOST)
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        raise _fail(path, "top level", "unknown key%s %s (known: %s)" % (plural, ", ".join(unknown), ", ".join(HOST)))
+    scalars = check_options(tuple(opt for name, opt in HOST.items() if name not in SECTIONS),
+                            {k: v for k, v in doc.items() if k not in SECTIONS}, path, notes)
+    cfg = HostConfig(path=path, store=scalars["store"], challenges_dir=scalars["challenges_dir"],
+                     workers=scalars["workers"], lock_wait=scalars["lock_wait"], run_timeout=scalars["run_timeout"],
+                     message_cmd=scalars["message_cmd"],
+                     message_timeout=scalars["message_timeout"], notes=notes)
     for key in ("host", "account_holder"):
-        if doc.get(key) is not None:
+        if scalars[key] is not None:
             try:
-                setattr(cfg, key, check_host_name(doc[key], key))
+                setattr(cfg, key, check_host_name(scalars[key], key))
             except ConfigError as exc:
                 raise _fail(path, key, str(exc)) from None
+    defaults = doc.get("defaults")
+    defaults = {} if defaults is None else defaults
+    check_options(HOST_DEFAULTS_OPTIONS, defaults, path, notes, prefix="defaults", defaults=False, partial=True)
     cfg.accounts = _accounts(path, doc.get("accounts"), defaults)
-    domains = doc.get("domains")
-    if not isinstance(domains, list):
-        raise _fail(path, "domains", "must be a list of managed domains")
-    seen: set[str] = set()
-    for index, entry in enumerate(domains):
-        where = "domains[%d]" % index
-        if not isinstance(entry, dict):
-            raise _fail(path, where, "must be an object")
-        where += " (%s)" % (entry.get("name") or (entry.get("domains") or ["?"])[0])
-        _unknown(path, where, entry, MD_KEYS)
-        merged = dict(defaults)
-        merged.update(entry)
-        if isinstance(defaults.get(NESTED_RFC2136), dict) and isinstance(entry.get(NESTED_RFC2136), dict):
-            # a domain's rfc2136 keys override the defaults' one by one (server and key set once)
-            merged[NESTED_RFC2136] = dict(defaults[NESTED_RFC2136], **entry[NESTED_RFC2136])
-        try:
-            md = md_config_from_dict(merged, host=cfg.host, account_holder=cfg.account_holder)
-        except ConfigError as exc:
-            raise _fail(path, where, str(exc)) from None
-        if md.name in seen:
-            raise _fail(path, where, "managed domain name %r is used twice" % md.name)
-        seen.add(md.name)
-        cfg.domains.append(md)
-    cfg.stapling = _stapling(path, doc.get("stapling") or {})
-    cfg.reload = _reload(path, doc.get("reload") or {})
-    status = doc.get("status") or {}
-    if not isinstance(status, dict):
-        raise _fail(path, "status", "must be an object")
-    _unknown(path, "status", status, STATUS_KEYS)
-    cfg.prometheus_file = _optional_path(path, "status.prometheus_file", status.get("prometheus_file"))
-    cfg.status_publish_dir = _optional_path(path, "status.publish_dir", status.get("publish_dir"))
-    key_names = status.get("key_names", cfg.status_key_names)
-    if key_names not in ("mdfleet", "mod_md"):
-        raise _fail(path, "status.key_names", "must be mdfleet or mod_md, not %r" % (key_names,))
-    cfg.status_key_names = key_names
+    cfg.domains = _domains(path, doc.get("domains"), defaults, cfg, notes)
+    cfg.stapling = _stapling(path, doc.get("stapling"), notes)
+    cfg.reload = _reload(path, doc.get("reload"))
+    status = check_options(STATUS_OPTIONS, {} if doc.get("status") is None else doc["status"], path, notes,
+                           prefix="status")
+    cfg.prometheus_file, cfg.status_publish_dir = status["prometheus_file"], status["publish_dir"]
+    cfg.status_key_names = status["key_names"]
     publish = cfg.status_publish_dir
     if publish and (os.path.abspath(publish) + os.sep).startswith(os.path.abspath(cfg.store) + os.sep):
         raise _fail(path, "status.publish_dir", "%s is inside the store %s, which only root may read: a web "
                                                 "server cannot serve it from there" % (publish, cfg.store))
     return cfg
+
+
+def _label(index: int, entry: dict) -> str:
+    """'domains[1] (shop)': where a managed domain's errors are, also when its name or names are broken."""
+    name = entry.get("name")
+    if not (isinstance(name, str) and name):
+        names = entry.get("domains")
+        name = names[0] if isinstance(names, list) and names and isinstance(names[0], str) else "?"
+    return "domains[%d] (%s)" % (index, name[:60])
+
+
+def _domains(path: str, doc: object, defaults: dict, cfg: HostConfig, notes: list[str]) -> list[MdConfig]:
+    if not isinstance(doc, list):
+        raise _fail(path, "domains", "must be a list of managed domains, not %s" % _shown(doc))
+    out: list[MdConfig] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(doc):
+        if not isinstance(entry, dict):
+            raise _fail(path, "domains[%d]" % index, "must be an object, not %s" % _shown(entry))
+        where = "%s: %s" % (path, _label(index, entry))
+        check_options(HOST_ENTRY_OPTIONS, entry, where, notes, defaults=False, partial=True)  # its own keys
+        merged = dict(defaults)
+        merged.update({k: v for k, v in entry.items() if v is not None})
+        for key in MERGED_KEYS:  # a domain's rfc2136 keys override the defaults' one by one
+            if isinstance(defaults.get(key), dict) and isinstance(entry.get(key), dict):
+                merged[key] = dict(defaults[key], **entry[key])
+        try:
+            md = md_config_from_dict(merged, host=cfg.host, account_holder=cfg.account_holder)
+        except ConfigError as exc:
+            raise ConfigError("%s: %s" % (where, exc)) from None
+        if md.name in seen:
+            raise ConfigError("%s: managed domain name %r is used twice" % (where, md.name))
+        seen.add(md.name)
+        out.append(md)
+    return out
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _accounts(path: str, doc: object, defaults: dict) -> list[AccountConfig]:
@@ -172,9 +170,7 @@ def _accounts(path: str, doc: object, defaults: dict) -> list[AccountConfig]:
     out: list[AccountConfig] = []
     for index, entry in enumerate(doc):
         where = "accounts[%d]" % index
-        if not isinstance(entry, dict):
-            raise _fail(path, where, "must be an object")
-        _unknown(path, where, entry, ACCOUNT_KEYS)
+        check_options(HOST["accounts"].suboptions, entry, path, prefix=where, defaults=False)  # before the defaults
         try:
             out.append(account_config_from_dict(entry, defaults))
         except ConfigError as exc:
@@ -182,56 +178,27 @@ def _accounts(path: str, doc: object, defaults: dict) -> list[AccountConfig]:
     return out
 
 
-def _optional_path(path: str, where: str, value) -> str | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str) or not value.startswith("/"):
-        raise _fail(path, where, "must be an absolute path, not %r" % (value,))
-    return value
+def _stapling(path: str, doc: object, notes: list[str]) -> StaplingOptions:
+    values = check_options(STAPLING_OPTIONS, {} if doc is None else doc, path, notes, prefix="stapling")
+    keep = values["keep"]
+    if values["keep_days"] is not None:
+        if doc.get("keep") is not None:
+            raise key_error(path, "stapling", "give keep or keep_days (deprecated), not both")
+        keep = values["keep_days"] * 86400.0
+        notes.append("%s: stapling.keep_days is deprecated: write \"keep\": \"%gd\"" % (path, values["keep_days"]))
+    return StaplingOptions(enabled=values["enabled"], window=values["window"], timeout=values["timeout"],
+                           proxy=values["proxy"], keep_seconds=keep, others=values["others"],
+                           haproxy_socket=values["haproxy_socket"], nginx_dir=values["nginx_dir"],
+                           haproxy_ocsp_files=values["haproxy_ocsp_files"])
 
 
-def _stapling(path: str, doc: dict) -> StaplingOptions:
-    if not isinstance(doc, dict):
-        raise _fail(path, "stapling", "must be an object")
-    _unknown(path, "stapling", doc, STAPLING_KEYS)
-    opts = StaplingOptions()
-    try:
-        opts.enabled = bool(doc.get("enabled", True))
-        opts.window = str(doc.get("window", opts.window))
-        Window.parse(opts.window, "stapling window")
-        opts.timeout = float(doc.get("timeout", opts.timeout))
-        opts.keep_days = float(doc.get("keep_days", opts.keep_days))
-    except (TypeError, ValueError) as exc:
-        raise _fail(path, "stapling", str(exc)) from None
-    except ConfigError as exc:
-        raise _fail(path, "stapling.window", str(exc)) from None
-    opts.proxy = doc.get("proxy")
-    opts.haproxy_socket = doc.get("haproxy_socket")
-    opts.nginx_dir = doc.get("nginx_dir")
-    opts.haproxy_ocsp_files = bool(doc.get("haproxy_ocsp_files", False))
-    others = doc.get("others") or []
-    if not isinstance(others, list):
-        raise _fail(path, "stapling.others", "must be a list")
-    for index, other in enumerate(others):
-        if not isinstance(other, dict) or not other.get("cert"):
-            raise _fail(path, "stapling.others[%d]" % index, "needs at least a cert path")
-    opts.others = list(others)
-    return opts
-
-
-def _reload(path: str, doc: dict) -> ReloadConfig:
-    if not isinstance(doc, dict):
-        raise _fail(path, "reload", "must be an object")
-    _unknown(path, "reload", doc, RELOAD_KEYS)
-    rel = ReloadConfig(test_command=_argv(path, "reload.test_command", doc.get("test_command")),
-                       reload_command=_argv(path, "reload.reload_command", doc.get("reload_command")))
+def _reload(path: str, doc: object) -> ReloadConfig:
+    values = check_options(RELOAD_OPTIONS, {} if doc is None else doc, path, prefix="reload")
+    rel = ReloadConfig(test_command=values["test_command"], reload_command=values["reload_command"],
+                       timeout=values["timeout"])
     if rel.reload_command and not rel.test_command:
         raise _fail(path, "reload", "a reload_command needs the server's test_command (a broken config must "
                                     "never take a running server down)")
-    try:
-        rel.timeout = float(doc.get("timeout", rel.timeout))
-    except (TypeError, ValueError) as exc:
-        raise _fail(path, "reload.timeout", str(exc)) from None
     return rel
 
 

@@ -81,7 +81,10 @@ _TRANSPORTS_LOCK = threading.Lock()
 
 def _verify_for(ca: CaConfig) -> bool | str:
     # What requests picked with trust_env on: the configured bundle, else the one the
-    # environment names, else the default trust store.
+    # environment names, else the default trust store. A configured bundle that is not there is
+    # this domain's bad input (the TLS context would raise an OSError that reads like a store failure).
+    if ca.ca_bundle and not os.path.isfile(ca.ca_bundle):
+        raise ConfigError("ca_bundle %s (for %s) does not exist or is not a file" % (ca.ca_bundle, ca.url))
     return ca.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 

@@ -39,7 +39,7 @@ KEY_SPECS = {
     "p256": KeySpec("p256", "ec", curve="secp256r1"),
     "p384": KeySpec("p384", "ec", curve="secp384r1"),
 }
-ALIASES = {"rsa": "rsa2048", "secp256r1": "p256", "secp384r1": "p384", "ec": "p256"}
+ALIASES = {"rsa": "rsa2048", "secp256r1": "p256", "secp384r1": "p384"}  # mod_md's names (MDPrivateKeys)
 
 
 def key_spec(name: str) -> KeySpec:

@@ -3,10 +3,13 @@ expiry is warned about (MDWarnWindow) and when an OCSP response is refreshed
 (MDStaplingRenewWindow).
 
 One rule for all of them, mod_md's: a percentage of the lifetime (``33%``) or a duration with a
-unit (``90s``, ``30m``, ``12h``, ``2d``, ``1w``); a bare number means days. A duration at least as
-long as the lifetime would make every run renew: it is capped at half the lifetime. Percentages
-are the better choice now that lifetimes shrink (45 days, 6 days for short-lived certificates,
-hours for some OCSP responses).
+unit (``90s``, ``30m``, ``12h``, ``2d``, ``1w``). A duration at least as long as the lifetime would
+make every run renew: it is capped at half the lifetime. Percentages are the better choice now that
+lifetimes shrink (45 days, 6 days for short-lived certificates, hours for some OCSP responses).
+
+The one duration convention of module, role and host config: a duration is a number of seconds,
+or a number with a unit. A window's bare number is the one exception, mod_md's old spelling for
+days: still read as days, with a deprecation note (options/check.py), so write ``30d``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 DEFAULT = "33%"
 
 
-def duration_seconds(value: str | int | float, what: str = "duration", bare_unit: str = "s") -> float | None:
+def duration_seconds(value: str | int | float, bare_unit: str = "s") -> float | None:
     """'90s', '30m', '12h', '2d', '1w' or a bare number (in ``bare_unit``) -> seconds; None when
     ``value`` is no duration. The one duration grammar of the engine."""
     if isinstance(value, bool):
@@ -34,6 +37,12 @@ def duration_seconds(value: str | int | float, what: str = "duration", bare_unit
     if not match:
         return None
     return float(match.group(1)) * UNIT_SECONDS[(match.group(2) or bare_unit).lower()]
+
+
+def is_bare_number(value: str | int | float) -> bool:
+    """A number without a unit (a window's deprecated spelling of days)."""
+    match = DURATION_RE.match(str(value))
+    return bool(match) and not match.group(2)
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,7 @@ class Window:
             if not 0 < percent < 100:
                 raise ConfigError("%s %r must be between 0%% and 100%%" % (what, raw))
             return cls(raw, percent=percent)
-        seconds = duration_seconds(raw, what, bare_unit="d")
+        seconds = duration_seconds(raw, bare_unit="d")
         if seconds is None:
             raise ConfigError("%s %r is neither a percentage ('33%%') nor a duration ('30d', '12h')" % (what, raw))
         if seconds <= 0:
@@ -78,4 +87,4 @@ class Window:
         return self.text
 
 
-__all__ = ["Window", "DEFAULT", "duration_seconds"]
+__all__ = ["Window", "DEFAULT", "duration_seconds", "is_bare_number"]

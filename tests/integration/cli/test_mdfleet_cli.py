@@ -48,7 +48,7 @@ def test_check_config_names_file_key_and_problem(tmp_path):
     proc = mdfleet(typo, "check-config")
     assert proc.returncode == 2 and "stapling: unknown key windwo" in proc.stderr
     shell = write_config(tmp_path, {"domains": [], "message_cmd": "mail -s x root"})
-    assert "no shell string" in mdfleet(shell, "check-config").stderr
+    assert "never a shell string" in mdfleet(shell, "check-config").stderr
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     proc = mdfleet(broken, "check-config")

@@ -162,3 +162,37 @@ def test_failing_renewal_of_a_valid_certificate_warns(run_playbook, pebble_stand
     assert proc.returncode == 0 and res["later"]["valid"] and res["later"]["plan"] == "none"
     assert any("renewal of warn.example keeps failing (cannot reach https://127.0.0.1:" in w
                for w in res["later"]["warnings"]), res["later"].get("warnings")
+
+
+@pytest.mark.parametrize("bad, says", [
+    ('order_timeout: "nan"', "order_timeout: must be seconds (a number) or a duration such as '90s'"),
+    ("order_timeout: .nan", "order_timeout: must be seconds"),
+    ("order_timeout: .inf", "order_timeout: must be seconds"),
+    ("request_timeout: 0", "request_timeout: must be more than 0 seconds"),
+    ("acme_directory: http://ca.example/dir", "must be an https:// URL (http:// only for a CA on a loopback"),
+    ('dns_propagation_seconds: "1e9"', "dns_propagation_seconds: must be seconds"),
+    ("store: relative/store", "store: must be an absolute path, not 'relative/store'"),
+])
+def test_bad_parameters_fail_naming_them(run_playbook, tmp_path, bad, says):
+    """Values Ansible's own types let through (a float NaN, a string for a raw duration) are the engine's
+    to refuse: a clean failure naming the parameter, never a traceback (issue 10 item 7)."""
+    args = {"domains": ["bad.example"], "acme_directory": "https://127.0.0.1:1/dir", "store": str(tmp_path / "s")}
+    key = bad.split(":")[0]
+    args.pop(key, None)
+    lines = "".join("        %s: %s\n" % (k, json.dumps(v)) for k, v in args.items())
+    proc, res = run_playbook("    - name: bad\n      mdfleet.md.acme_md_order:\n%s        %s\n" % (lines, bad))
+    assert res["bad"]["failed"] and says in res["bad"]["msg"], res["bad"]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "s").exists()
+
+
+def test_durations_take_units_and_old_window_spellings_are_deprecated(run_playbook, tmp_path):
+    """A duration is seconds or a number with a unit; a window's bare number still means days, with a
+    deprecation warning (checked in check mode: nothing is ordered, the CA is never asked)."""
+    args = {"domains": ["dur.example"], "acme_directory": "https://127.0.0.1:1/dir", "store": str(tmp_path / "s"),
+            "order_timeout": "5m", "request_timeout": 20, "renew_window": "30", "key_types": ["secp384r1", "rsa"]}
+    task = "    - name: dur\n      mdfleet.md.acme_md_order: %s\n      check_mode: true\n" % json.dumps(args)
+    proc, res = run_playbook(task)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert res["dur"]["plan"] == "order"
+    assert any("a bare number (30) in a window means days" in d["msg"] for d in res["dur"]["deprecations"])

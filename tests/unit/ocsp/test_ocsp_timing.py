@@ -8,7 +8,7 @@ import random
 import pytest
 
 from mdcore.errors import ConfigError
-from mdcore.ocsp import StapleState, StaplingConfig, Window, parse_duration
+from mdcore.ocsp import StapleState, StaplingConfig, Window
 from mdcore.ocsp.timing import DueReason, backoff_seconds, decide, next_retry
 
 T0 = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.timezone.utc)
@@ -46,12 +46,6 @@ def test_stapling_window_reads_like_the_renew_window():
 
     assert StaplingConfig(window="2").window == window_module.Window.parse("2", "renew window")
     assert StaplingConfig(window=3).window.seconds == 3 * 86400
-
-
-def test_parse_duration_numbers():
-    assert parse_duration("15m") == 900.0
-    with pytest.raises(ConfigError):
-        parse_duration("soon")
 
 
 def test_backoff_doubles_with_jitter_and_caps():

@@ -11,13 +11,14 @@ from ..clock import Deadline
 from ..errors import ConfigError, MdError, StoreError
 from ..fsutil import atomic_write, ensure_dir, read_bytes, write_json
 from ..keys import generate_key, key_from_pem, key_spec, key_to_pem
+from ..options.domain import KEY_TYPES
 from ..state.fields import CorruptStateError, obj, opt_str, read_state, req_str, set_aside, str_list
 from .jws import AccountKey, eab_binding, sign_request
 from .problems import AcmeProblemError
 from .resources import AccountRef, Status
 from .transport import AcmeTransport
 
-ACCOUNT_KEY_TYPES = ("p256", "p384", "rsa2048", "rsa3072", "rsa4096")
+ACCOUNT_KEY_TYPES = KEY_TYPES  # account_key_type's choices in the option table
 NEXT_KEY_FILE = "account.key.next.pem"
 
 

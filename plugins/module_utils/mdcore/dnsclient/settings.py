@@ -8,13 +8,11 @@ from dataclasses import dataclass, field
 
 from ..dnsquery import DEFAULT_PORT, Nameserver, parse_nameserver
 from ..errors import ConfigError
+from ..options.check import check_options
+from ..options.domain import RFC2136_OPTIONS
 from .tsig import TsigKey, check_algorithm, check_key_name, decode_secret, load_key_file, make_key
 
 WHERE = "rfc2136"
-RFC2136_KEYS = frozenset({
-    "server", "port", "zone", "key_name", "key_algorithm", "key_secret", "key_file", "ttl", "timeout",
-    "propagation_check", "propagation_timeout", "nameserver_port", "resolvers",
-})
 DEFAULT_ALGORITHM = "hmac-sha256"
 ZONE_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
 
@@ -61,21 +59,6 @@ def parse_server(text: object, where: str, default_port: int = DEFAULT_PORT) -> 
         raise ConfigError("%s: %s" % (where, exc)) from None
 
 
-def _number(doc: dict, key: str, default: float, low: float, high: float, kind: type = float) -> float:
-    value = doc.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ConfigError("%s.%s must be a number" % (WHERE, key))
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError("%s.%s must be a number, not %r" % (WHERE, key, value)) from None
-    if not low <= number <= high:  # also refuses NaN
-        raise ConfigError("%s.%s must be between %s and %s" % (WHERE, key, low, high))
-    return number
-
-
 def _zone(value: object) -> str | None:
     if value is None or value == "":
         return None
@@ -86,36 +69,24 @@ def _zone(value: object) -> str | None:
 
 
 def rfc2136_from_dict(doc: object) -> Rfc2136Settings:
+    """The settings, typed by the option table (options/domain.py: RFC2136_OPTIONS), then checked as
+    DNS sees them."""
     if not isinstance(doc, dict):
         raise ConfigError("%s must be a mapping (server, key_name, key_secret or key_file, ...)" % WHERE)
-    unknown = sorted(k for k, v in doc.items() if k not in RFC2136_KEYS)
-    if unknown:
-        raise ConfigError("%s: unknown key%s %s" % (WHERE, "s" if len(unknown) > 1 else "", ", ".join(unknown)))
-    if not doc.get("server"):
-        raise ConfigError("%s.server is required (the IP address of the zone's primary)" % WHERE)
-    port = int(_number(doc, "port", DEFAULT_PORT, 1, 65535, int))
-    server = parse_server(doc["server"], "%s.server" % WHERE, port)
-    resolvers = doc.get("resolvers") or []
-    if isinstance(resolvers, str) or not isinstance(resolvers, list):
-        raise ConfigError("%s.resolvers must be a list of IP addresses" % WHERE)
-    check = doc.get("propagation_check", True)
-    if not isinstance(check, bool):
-        raise ConfigError("%s.propagation_check must be true or false, not %r" % (WHERE, check))
+    values = check_options(RFC2136_OPTIONS, doc, "", prefix=WHERE)
+    server = parse_server(values["server"], "%s.server" % WHERE, values["port"])
     settings = Rfc2136Settings(
-        server=server, zone=_zone(doc.get("zone")),
-        key_name=check_key_name(doc["key_name"], "%s.key_name" % WHERE) if doc.get("key_name") else None,
-        key_algorithm=check_algorithm(doc["key_algorithm"], "%s.key_algorithm" % WHERE)
-        if doc.get("key_algorithm") else None,
-        key_secret=doc.get("key_secret") or None, key_file=doc.get("key_file") or None,
-        ttl=int(_number(doc, "ttl", 60, 1, 86400, int)), timeout=_number(doc, "timeout", 10.0, 0.1, 600),
-        propagation_check=check, propagation_timeout=_number(doc, "propagation_timeout", 120.0, 1, 86400),
-        nameserver_port=int(_number(doc, "nameserver_port", DEFAULT_PORT, 1, 65535, int)),
-        resolvers=[parse_server(r, "%s.resolvers" % WHERE) for r in resolvers],
+        server=server, zone=_zone(values["zone"]),
+        key_name=check_key_name(values["key_name"], "%s.key_name" % WHERE) if values["key_name"] else None,
+        key_algorithm=check_algorithm(values["key_algorithm"], "%s.key_algorithm" % WHERE)
+        if values["key_algorithm"] else None,
+        key_secret=values["key_secret"] or None, key_file=values["key_file"] or None,
+        ttl=values["ttl"], timeout=values["timeout"], propagation_check=values["propagation_check"],
+        propagation_timeout=values["propagation_timeout"], nameserver_port=values["nameserver_port"],
+        resolvers=[parse_server(r, "%s.resolvers" % WHERE) for r in values["resolvers"]],
     )
     if settings.key_secret and settings.key_file:
         raise ConfigError("%s: give key_secret or key_file, not both" % WHERE)
-    if settings.key_file is not None and not isinstance(settings.key_file, str):
-        raise ConfigError("%s.key_file must be a path" % WHERE)
     if settings.key_secret is not None:
         if not settings.key_name:
             raise ConfigError("%s: key_secret needs key_name (the TSIG key's name)" % WHERE)

@@ -7,14 +7,14 @@ checks), timing (windows, backoff), persist (store layout, pruning), outputs (st
 haproxy runtime API), refresh (the facade).
 """
 
-from .config import FetchMethod, StapleTarget, StaplingConfig, Window, parse_duration
+from .config import FetchMethod, StapleTarget, StaplingConfig, Window
 from .fetch import DefaultTransport, HttpReply, Transport
 from .persist import prune, staple_state, staple_state_of_file
 from .refresh import managed_targets, refresh_staples, staple_store, unmatched_selection
 from .state import OcspStatus, StapleAction, StapleResult, StapleState
 
 __all__ = [
-    "FetchMethod", "StaplingConfig", "StapleTarget", "Window", "parse_duration",
+    "FetchMethod", "StaplingConfig", "StapleTarget", "Window",
     "HttpReply", "Transport", "DefaultTransport",
     "prune", "staple_state", "staple_state_of_file",
     "managed_targets", "refresh_staples", "staple_store", "unmatched_selection",

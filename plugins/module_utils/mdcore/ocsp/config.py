@@ -9,18 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..window import Window, duration_seconds
-
-
-def parse_duration(value, what: str = "duration") -> float:
-    """'30s', '15m', '12h', '2d', '1w' or a number of seconds -> seconds (timeouts, keep times;
-    refresh windows are :class:`Window`, where a bare number means days as in mod_md)."""
-    seconds = duration_seconds(value, what, bare_unit="s")
-    if seconds is None:
-        raise ConfigError("%s %r is not a duration (e.g. '90s', '30m', '12h', '2d', '1w')" % (what, value))
-    if seconds < 0:
-        raise ConfigError("%s %r must not be negative" % (what, value))
-    return seconds
+from ..window import Window
 
 
 class FetchMethod:
@@ -125,4 +114,4 @@ class StapleTarget:
         return [p for p in (self.staple_file, self.haproxy_ocsp_file) if p]
 
 
-__all__ = ["Window", "FetchMethod", "StaplingConfig", "StapleTarget", "parse_duration", "OTHERS_DIR"]
+__all__ = ["Window", "FetchMethod", "StaplingConfig", "StapleTarget", "OTHERS_DIR"]

@@ -9,6 +9,7 @@ import datetime
 from ..errors import ConfigError
 from ..events import EventName
 from ..keys import key_spec
+from ..options.host import KEY_NAMES
 from ..timefmt import http_date, unix
 from .model import CertView, FleetView, Health, MdView, NotifyFailure, NotifyView, RenewalView, StapleView, StatusReport
 
@@ -39,7 +40,7 @@ class KeyNames:
 
     MDFLEET = "mdfleet"  # our key types, as in the configuration: p256, rsa2048 (the default)
     MOD_MD = "mod_md"  # mod_md's: secp256r1, secp384r1, rsa (for rsa2048), so mod_md users' scripts work
-    ALL = (MDFLEET, MOD_MD)
+    ALL = KEY_NAMES  # (MDFLEET, MOD_MD): status.key_names' choices in the option table
 
 
 def cert_key(key_type: str, key_names: str) -> str:

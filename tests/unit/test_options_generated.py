@@ -1,0 +1,112 @@
+"""The option table (mdcore/options/) is the one source of every option: the checked-in copies it
+generates (doc fragments, the role's argument specs and defaults, docs/config.md) must be what
+scripts/gen_options.py writes from it now, and the modules and the role must take their options
+from it. A copy edited by hand, or a table change without `make options`, fails here."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from mdcore.options import host, modules, role
+from mdcore.options.model import Kind, paragraphs
+
+yaml = pytest.importorskip("yaml")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def generator():
+    spec = importlib.util.spec_from_file_location("gen_options", ROOT / "scripts" / "gen_options.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+GEN = generator()
+
+
+def test_every_generated_file_is_what_the_table_gives():
+    assert GEN.stale() == [], "run `make options` (scripts/gen_options.py) and commit the result"
+
+
+def test_a_hand_edit_is_found(tmp_path):
+    for rel, text in GEN.outputs().items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    assert GEN.stale(tmp_path) == []
+    spec = tmp_path / "roles/managed_domains/meta/argument_specs.yml"
+    spec.write_text(spec.read_text().replace("default: 4\n", "default: 5\n", 1))
+    assert GEN.stale(tmp_path) == ["roles/managed_domains/meta/argument_specs.yml"]
+
+
+@pytest.mark.parametrize("name", sorted(modules.MODULES))
+def test_modules_take_spec_and_docs_from_the_table(name):
+    tree = ast.parse((ROOT / "plugins" / "modules" / ("%s.py" % name)).read_text())
+    assigns = {n.targets[0].id: n.value for n in tree.body if isinstance(n, ast.Assign)
+               and isinstance(n.targets[0], ast.Name)}
+    call = assigns["ARGUMENT_SPEC"]
+    assert isinstance(call, ast.Call) and call.func.id == "module_argument_spec" and call.args[0].value == name
+    doc = yaml.safe_load(assigns["DOCUMENTATION"].value)
+    assert "options" not in doc, "the options come from the doc fragment"
+    assert "mdfleet.md.options.%s" % name in doc["extends_documentation_fragment"]
+
+
+def test_the_fragments_document_the_argument_specs():
+    """What validate-modules checks, here without ansible-test: same names, types, defaults, choices."""
+    fragments = {}
+    exec(compile((ROOT / "plugins/doc_fragments/options.py").read_text(), "options.py", "exec"), fragments)
+    docs = fragments["ModuleDocFragment"]
+    for name in modules.MODULES:
+        doc = yaml.safe_load(getattr(docs, name.upper()))["options"]
+        compare(doc, modules.module_argument_spec(name), name)
+
+
+def compare(doc: dict, spec: dict, where: str) -> None:
+    assert set(doc) == set(spec), where
+    for key, entry in spec.items():
+        for field in ("type", "elements", "default", "choices", "required", "aliases"):
+            assert doc[key].get(field) == entry.get(field), "%s.%s: %s" % (where, key, field)
+        if "options" in entry:
+            compare(doc[key]["suboptions"], entry["options"], "%s.%s" % (where, key))
+
+
+def test_the_generated_yaml_reads_back_as_the_data():
+    data = {"a": "x: y", "b": ["it's", "#no", "- dash", "yes", "1.5", "::1", "0.0.0.0", "30min"], "c": {},
+            "d": [], "e": "word " * 40, "f": [{"g": 1, "h": [True, None]}], "i": "'quoted' " * 20}
+    assert yaml.safe_load(GEN.dump(data)) == data
+
+
+def test_role_mirrors_every_host_key_it_writes():
+    """Each host config key with a role variable is written by the role's vars/main.yml from that variable."""
+    vars_text = (ROOT / "roles/managed_domains/vars/main.yml").read_text()
+    mirrored = [o for o in host.HOST_OPTIONS + host.STAPLING_OPTIONS + host.STATUS_OPTIONS if o.role_var]
+    assert len(mirrored) >= 14
+    for opt in mirrored:
+        assert re.search(r"\b%s\b" % opt.role_var, vars_text), opt.role_var
+        assert opt.role_var in role.ROLE, opt.role_var
+
+
+def test_defaults_of_the_role_mirror_the_engine():
+    defaults = yaml.safe_load((ROOT / "roles/managed_domains/defaults/main.yml").read_text())
+    assert defaults["managed_domains_store"] == host.DEFAULT_STORE
+    assert defaults["managed_domains_stapling_window"] == host.by_name(host.STAPLING_OPTIONS)["window"].default
+    assert defaults["managed_domains_workers"] == host.HOST["workers"].default
+
+
+def test_every_option_is_described_and_typed():
+    def walk(options, where):
+        for opt in options:
+            assert paragraphs(opt.description), "%s%s has no description" % (where, opt.name)
+            assert opt.kind in vars(Kind).values()
+            if opt.choices and opt.default is not None and opt.kind != Kind.LIST:
+                assert opt.default in opt.choices, opt.name
+            walk(opt.suboptions, "%s%s." % (where, opt.name))
+    walk(role.ROLE_OPTIONS, "role: ")
+    walk(host.HOST_OPTIONS, "config.json: ")
+    for name, options in modules.MODULES.items():
+        walk(options, name + ": ")

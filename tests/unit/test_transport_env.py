@@ -64,10 +64,12 @@ def test_environment_is_read_once_per_ca(monkeypatch):
     assert route(c) == "http://first.test:3128"  # not on every request
 
 
-def test_ca_bundle_option_then_environment_then_default(monkeypatch):
+def test_ca_bundle_option_then_environment_then_default(monkeypatch, tmp_path):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/env/bundle.pem")
-    with_option = cfg(ca_bundle="/etc/private-ca.pem")
-    assert transport_for(with_option.cas[0], with_option, CLOCK).options.verify == "/etc/private-ca.pem"
+    bundle = tmp_path / "private-ca.pem"
+    bundle.write_text("")
+    with_option = cfg(ca_bundle=str(bundle))
+    assert transport_for(with_option.cas[0], with_option, CLOCK).options.verify == str(bundle)
     from_env = cfg()
     assert transport_for(from_env.cas[0], from_env, CLOCK).options.verify == "/env/bundle.pem"
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")

@@ -91,6 +91,19 @@ SECTIONS = (
         Option("managed_domains_fleet_forward_timeout", Kind.INT, """
             Seconds a member's web server waits for the issuer when it forwards a challenge.""",
             default=10),
+        Option("managed_domains_account_keys", Kind.LIST, """
+            The fleet's ACME account keys from Ansible Vault instead of an account holder, one per CA; every host
+            uses the same key, so the CA's newAccount returns the same account everywhere (RFC 8555 7.3.1). A host
+            that already has a valid account with another key refuses it (that would be a rollover).""",
+               default=(), elements=Kind.DICT, no_log=True, suboptions=(
+                   Option("url", Kind.STR, "The CA's ACME directory URL.", required=True),
+                   Option("eab_kid", Kind.STR, "The External Account Binding key identifier the account uses there."),
+                   Option("key_pem", Kind.STR, "The account's private key (PEM).", required=True, no_log=True),
+               )),
+        Option("managed_domains_distribute_must_succeed", Kind.BOOL, """
+            Fail the distribution (C(playbooks/distribute.yml), after it did what it could) when an issuer or
+            account holder is unreachable or an import failed; the members keep serving their current sets either
+            way.""", default=True),
     )),
     Section("The engine on the host", (
         Option("managed_domains_install_packages", Kind.BOOL, """

@@ -12,9 +12,10 @@ from mdcore.acme.jws import AccountKey
 from mdcore.acme.problems import AcmeProblemError
 from mdcore.acme.resources import AccountRef
 from mdcore.acme.transport import AcmeTransport, TransportOptions, parse_links, parse_retry_after
-from mdcore.clock import Deadline, FakeClock, to_http_date
+from mdcore.clock import Deadline, FakeClock
 from mdcore.errors import DeadlineExceeded, MdError, NetworkError
 from mdcore.net import HttpClient, HttpFailure, HttpTimeout
+from mdcore.timefmt import http_date
 
 from .fakeacme import FakeAcme, Reply, problem
 
@@ -99,7 +100,7 @@ def test_short_503_is_waited_for_inline(
 def test_retry_after_as_http_date(
     fake_ca: FakeAcme, transport: AcmeTransport, account: Account, deadline: Deadline, clock: FakeClock
 ) -> None:
-    when = to_http_date(clock.now() + datetime.timedelta(seconds=5))
+    when = http_date(clock.now() + datetime.timedelta(seconds=5))
     fake_ca.inject("newOrder", problem("serverInternal", "busy", 503, headers={"Retry-After": when}))
     _new_order(transport, account, deadline)
     assert clock.slept == [5.0]

@@ -93,10 +93,3 @@ def from_iso(text: str | None) -> datetime.datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=datetime.timezone.utc)
     return value if value.tzinfo is datetime.timezone.utc else value.astimezone(datetime.timezone.utc)
-
-
-def to_http_date(dt: datetime.datetime | None) -> str | None:
-    """mod_md's md-status time format, e.g. 'Sun, 29 Nov 2026 00:35:40 GMT'."""
-    if dt is None:
-        return None
-    return dt.astimezone(datetime.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")

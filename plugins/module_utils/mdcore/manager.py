@@ -1,7 +1,8 @@
 """The facade: plan what a managed domain needs and make it so (mod_md's "drive").
 
-Plans are made from the store alone, so a run with nothing to do contacts no CA, and check mode
-answers from the plan without acting.
+Plans are made from the store alone, so a run with nothing to do orders nothing and check mode
+answers from the plan without acting; the only CA request such a run may make is the ARI poll
+(renewalInfo, no more often than the CA's Retry-After allows, ari.py).
 """
 
 from __future__ import annotations

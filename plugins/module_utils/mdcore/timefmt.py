@@ -28,8 +28,8 @@ def unix(moment: datetime.datetime | None) -> int | None:
 
 
 def http_date(moment: datetime.datetime | None) -> str | None:
-    """mod_md's 'Sun, 29 Nov 2026 00:35:40 GMT' (same as clock.to_http_date, without strftime and
-    its locale: a status of 1,000 domains formats some 20,000 of these)."""
+    """mod_md's 'Sun, 29 Nov 2026 00:35:40 GMT', without strftime and its locale (a status of
+    1,000 domains formats some 20,000 of these)."""
     if moment is None:
         return None
     if moment.tzinfo is not UTC:

@@ -11,7 +11,6 @@ import os
 import pytest
 from cryptography.x509 import ocsp
 
-from mdcore.events import EventName
 from mdcore.ocsp import (
     OcspStatus,
     StapleAction,
@@ -65,7 +64,7 @@ def test_first_fetch_persists_and_writes_outputs(store, setup_md, clock, http, c
     [res] = run(store, setup_md, clock, http, config, rng)
     assert res.action == StapleAction.FETCHED and res.status == OcspStatus.GOOD
     assert res.error is None and res.last_error is None and res.changed
-    assert res.responder == OCSP_URL and res.event == EventName.OCSP_RENEWED
+    assert res.responder == OCSP_URL
     assert len(http.calls) == 1 and http.calls[0][0] == "GET"
     der = read(web / "www.der")
     assert der == read(web / "www.pem.ocsp")
@@ -101,7 +100,7 @@ def test_nothing_due_asks_nobody_and_changes_nothing(store, setup_md, clock, htt
     mtime = os.stat(web / "www.der").st_mtime_ns
     clock.advance(3600)
     [res] = run(store, setup_md, clock, http, config, rng)
-    assert res.action == StapleAction.KEPT and not res.changed and res.event is None
+    assert res.action == StapleAction.KEPT and not res.changed and res.error is None
     assert len(http.calls) == 1
     assert os.stat(web / "www.der").st_mtime_ns == mtime
 
@@ -156,7 +155,7 @@ def test_outage_keeps_serving_backs_off_and_recovers(store, setup_md, clock, htt
     [res] = run(store, setup_md, clock, http, config, rng)
     assert res.action == StapleAction.FAILED and res.status == OcspStatus.GOOD
     assert res.error == res.last_error == http.error and res.errors == 1
-    assert res.event == EventName.OCSP_ERRORED and not res.changed
+    assert not res.changed
     sec = datetime.timedelta(seconds=1)
     assert clock.now() + 15 * sec <= res.next_retry <= clock.now() + 45 * sec
     assert read(web / "www.der") == der
@@ -223,7 +222,7 @@ def test_no_responder_is_normal(store, pki, clock, http, config, rng):
     [res] = run(store, targets, clock, http, config, rng)
     assert res.status == OcspStatus.NO_RESPONDER and res.action == StapleAction.SKIPPED
     assert res.error is None and res.last_error is None and res.next_retry is None
-    assert res.event is None and not res.changed and http.calls == []
+    assert res.error is None and not res.changed and http.calls == []
     json_path = store.path("ocsp", BOOK_FILE)
     mtime = os.stat(json_path).st_mtime_ns
     clock.advance(86400)
@@ -245,7 +244,7 @@ def test_revoked_is_recorded_served_and_flags_renewal(store, setup_md, clock, ht
     assert res.revocation_time == when
     assert res.revocation_reason == ("keyCompromise" if new_key else "superseded")
     assert res.renew_required and res.new_key_required is new_key
-    assert "revoked" in res.last_error and res.event == EventName.OCSP_ERRORED
+    assert "revoked" in res.last_error
     staple = ocsp.load_der_ocsp_response(read(web / "www.der"))
     assert staple.certificate_status == ocsp.OCSPCertStatus.REVOKED
     state = staple_state(store, MD, "p256")
@@ -449,26 +448,6 @@ def test_book_lines_one_certificate_each(store, setup_md, clock, http, config, r
         lines = handle.read().splitlines()
     assert lines[0] == '{"version": 1, "staples": {' and lines[-1] == "}}"
     assert lines[1].startswith('"%s/p256": {' % MD)
-
-
-def test_per_certificate_files_of_older_releases_are_imported(store, setup_md, clock, http, config, rng):
-    [first] = run(store, setup_md, clock, http, config, rng)
-    entry = book(store)["staples"][MD + "/p256"]
-    # the layout before the book: ocsp/<md>/<key_type>.json and the hourly prune stamp
-    os.unlink(store.path("ocsp", BOOK_FILE))
-    legacy = os.path.join(store.ocsp_dir(MD), "p256.json")
-    os.makedirs(store.ocsp_dir(MD))
-    with open(legacy, "w", encoding="utf-8") as handle:
-        json.dump(entry, handle)
-    with open(store.path("ocsp", ".pruned"), "w", encoding="ascii") as handle:
-        handle.write("2026-01-01T00:00:00Z\n")
-    assert staple_state(store, MD, "p256").response_sha256 == entry["response_sha256"]  # readers see it at once
-    [plan] = run(store, setup_md, clock, http, config, rng, check_mode=True)
-    assert plan.action == StapleAction.KEPT and os.path.exists(legacy)  # check mode moves nothing
-    [res] = run(store, setup_md, clock, http, config, rng)
-    assert res.action == StapleAction.KEPT and res.this_update == first.this_update and len(http.calls) == 1
-    assert book(store)["staples"][MD + "/p256"] == entry
-    assert not os.path.exists(legacy) and not os.path.exists(store.path("ocsp", ".pruned"))
 
 
 def test_broken_book_is_set_aside_and_rebuilt(store, setup_md, clock, http, config, rng, web):

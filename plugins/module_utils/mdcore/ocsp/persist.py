@@ -15,8 +15,7 @@ end (atomically, like every store file); status views read it once too.
 Crash semantics: a run that dies before its end leaves the previous book, so the responses it
 fetched are forgotten and refetched by the next run (they were due). An output file it already
 wrote may hold such a newer response until then: that is still a valid response for the
-certificate, never a torn file. Releases before the book kept ``<key_type>.json`` /
-``response.json`` files; the first run imports them and removes them once the book is on disk.
+certificate, never a torn file.
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ from .state import StapleState
 OTHERS_STEM = "response"
 BOOK_FILE = "staples.json"
 BOOK_VERSION = 1
-LEGACY_PRUNE_STAMP = ".pruned"  # before the book: when prune last ran (pruning is cheap now)
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,6 @@ def state_of(raw) -> StapleState | None:
 # (st_ino, st_size, st_mtime_ns, st_ctime_ns) -> parsed book, per path: a drive planning 1,000
 # domains asks for staples 1,000 times and must not parse the book each time
 _CACHE: dict[str, tuple[tuple, dict]] = {}
-_LEGACY_CACHE: dict[str, tuple[tuple | None, dict]] = {}
 
 
 def _stat_key(path: str) -> tuple | None:
@@ -131,19 +128,9 @@ def _read(path: str) -> dict | None:
 
 
 def stored_entries(store: Store) -> dict:
-    """Every book entry as stored (JSON dicts by key), for readers: shared, do not change it.
-    Before the first book exists, the per-certificate files of older releases."""
+    """Every book entry as stored (JSON dicts by key), for readers: shared, do not change it."""
     found = _read(store.path("ocsp", BOOK_FILE))
-    if found is not None:
-        return found
-    # before the first book: the old per-certificate files, read once per process (status views
-    # ask per certificate, and reading them all each time would be quadratic)
-    root = store.path("ocsp")
-    key = _stat_key(root)
-    cached = _LEGACY_CACHE.get(root)
-    if cached is None or cached[0] != key:
-        cached = _LEGACY_CACHE[root] = (key, _import_legacy(store)[0])
-    return cached[1]
+    return {} if found is None else found
 
 
 class CorruptBookError(OcspError):
@@ -161,28 +148,23 @@ class StapleBook:
     :meth:`get` hands out a fresh object (callers may change it and :meth:`put` it back);
     :meth:`save` writes the book when something was put or removed. Writers hold the store lock."""
 
-    def __init__(self, path: str, entries: dict, legacy_files: list | None = None) -> None:
+    def __init__(self, path: str, entries: dict) -> None:
         self.path = path
         self._entries = entries  # key -> the JSON dict of a StapleState (as stored)
-        self.legacy_files = list(legacy_files or [])  # old per-certificate files, imported
-        self.dirty = bool(self.legacy_files)
+        self.dirty = False
 
     @classmethod
     def load(cls, store: Store) -> StapleBook:
         """The book to change (a private copy of its entries); one that is corrupt is set aside
         (<book>.corrupt-<time>) and the responses are fetched again. Raises OcspError when it
-        cannot be read (a newer mdfleet's, an I/O error); before the first book exists, the
-        per-certificate files of older releases."""
+        cannot be read (a newer mdfleet's, an I/O error)."""
         path = store.path("ocsp", BOOK_FILE)
         try:
             found = _read(path)
         except CorruptBookError as exc:
             store.set_aside_corrupt(CorruptStateError(path, str(exc).split(" is corrupt: ", 1)[1]))
             return cls(path, {})
-        if found is None:
-            entries, legacy = _import_legacy(store)
-            return cls(path, entries, legacy)
-        return cls(path, dict(found))
+        return cls(path, {} if found is None else dict(found))
 
     def keys(self) -> list[str]:
         return list(self._entries)
@@ -223,50 +205,6 @@ class StapleBook:
             _CACHE[self.path] = (key, dict(self._entries))
         self.dirty = False
         return True
-
-    def drop_legacy_files(self) -> None:
-        """Remove the imported per-certificate files (call once the book is on disk)."""
-        for path in self.legacy_files:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-        self.legacy_files = []
-
-
-def _import_legacy(store: Store) -> tuple[dict, list]:
-    """The per-certificate JSON files of releases before the book, as book entries."""
-    root = store.path("ocsp")
-    entries: dict[str, dict] = {}
-    files: list[str] = []
-    try:
-        names = sorted(os.listdir(root))
-    except OSError:
-        return entries, files
-    for name in names:
-        folder = os.path.join(root, name)
-        if name.startswith(".") or not os.path.isdir(folder):
-            continue
-        if name == OTHERS_DIR:
-            found = [("%s/%s" % (OTHERS_DIR, sub), os.path.join(folder, sub, OTHERS_STEM + ".json"))
-                     for sub in sorted(os.listdir(folder))]
-        else:
-            found = [("%s/%s" % (name, entry[:-5]), os.path.join(folder, entry))
-                     for entry in sorted(os.listdir(folder))
-                     if entry.endswith(".json") and not entry.startswith(".")]
-        for key, path in found:
-            try:
-                with open(path, "rb") as handle:
-                    raw = json.loads(handle.read().decode())
-            except (OSError, ValueError):
-                continue
-            if state_of(raw) is not None:
-                entries[key] = raw
-                files.append(path)
-    stamp = os.path.join(root, LEGACY_PRUNE_STAMP)
-    if os.path.exists(stamp):
-        files.append(stamp)
-    return entries, files
 
 
 def sync_der(paths: StaplePaths, state: StapleState, written: list | None = None) -> bool:

@@ -174,7 +174,6 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
             sync_filesystems(written)  # one flush for the whole run instead of two fsyncs per file
         except OSError as exc:
             raise OcspError("cannot flush the staples written: %s" % (exc.strerror or exc)) from None
-    book.drop_legacy_files()
     return [_result(job, now) for job in jobs]
 
 

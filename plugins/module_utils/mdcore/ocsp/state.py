@@ -7,7 +7,6 @@ import datetime
 from dataclasses import dataclass, field
 
 from ..clock import from_iso, to_iso
-from ..events import EventName
 
 STATE_VERSION = 1
 
@@ -142,15 +141,6 @@ class StapleResult:
     @property
     def changed(self) -> bool:
         return bool(self.changed_files) or self.haproxy_updated
-
-    @property
-    def event(self) -> str | None:
-        """The MDMessageCmd event this outcome fires, if any."""
-        if self.action == StapleAction.FETCHED and self.status == OcspStatus.GOOD:
-            return EventName.OCSP_RENEWED
-        if self.error or self.status == OcspStatus.REVOKED:
-            return EventName.OCSP_ERRORED
-        return None
 
     def to_dict(self) -> dict:
         data = _shallow(self)

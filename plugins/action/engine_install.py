@@ -11,6 +11,9 @@ import os
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import ConfigError
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.check import check_options
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import MODULES, module_argument_spec
 from ansible_collections.mdfleet.md.plugins.plugin_utils.engine_zipapp import (
     BuildError,
     build,
@@ -19,12 +22,7 @@ from ansible_collections.mdfleet.md.plugins.plugin_utils.engine_zipapp import (
 )
 
 ENGINE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils", "mdcore")
-ARGUMENT_SPEC = {
-    "dest": {"type": "path", "required": True},
-    "python": {"type": "path", "default": "/usr/bin/python3"},
-    "owner": {"type": "str", "default": "root"},
-    "group": {"type": "str", "default": "root"},
-}
+ARGUMENT_SPEC = module_argument_spec("engine_install")
 
 
 def cached_build(interpreter: str, location: str) -> tuple[str, dict]:
@@ -58,6 +56,10 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp  # the copy action makes its own
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:  # the table's own rules beyond Ansible's types (absolute paths)
+            args = check_options(MODULES["engine_install"], dict(args), "")
+        except ConfigError as exc:
+            raise AnsibleActionFail(str(exc)) from None
         try:
             path, info = cached_build(args["python"], args["dest"])
         except (BuildError, OSError) as exc:

@@ -154,7 +154,7 @@ options:
         type: str
         choices: [hmac-sha256, hmac-sha384, hmac-sha512]
       key_secret:
-        description: The TSIG key's secret (base64, as C(tsig-keygen) or C(keymgr -t) print it). Never printed.
+        description: The TSIG key's secret (base64, as C(tsig-keygen) or C(keymgr -t) print it).
         type: str
       key_file:
         description: Instead of O(rfc2136.key_secret), a key file on the host as BIND's C(tsig-keygen) or Knot's
@@ -335,7 +335,7 @@ options:
     default: []
     suboptions:
       cert:
-        description: The certificate (PEM). May hold the chain after it, then O(certificates[].chain) is optional.
+        description: The certificate (PEM). May hold the chain after it, then C(chain) (beside C(cert)) is optional.
         type: path
         required: true
       chain:
@@ -443,4 +443,24 @@ options:
     description: Title of the HTML page.
     type: str
     default: mdfleet fleet status
+"""
+
+    ENGINE_INSTALL = r"""
+options:
+  dest:
+    description: Where the zipapp goes on the host (its folder must exist).
+    type: path
+    required: true
+  python:
+    description: The host's Python that runs the engine (the shebang of the zipapp).
+    type: path
+    default: /usr/bin/python3
+  owner:
+    description: Owner of O(dest).
+    type: str
+    default: root
+  group:
+    description: Group of O(dest).
+    type: str
+    default: root
 """

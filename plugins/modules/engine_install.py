@@ -21,29 +21,13 @@ description:
   - This is an action plugin; the copy itself is M(ansible.builtin.copy)'s.
 extends_documentation_fragment:
   - mdfleet.md.attributes
+  - mdfleet.md.options.engine_install
 attributes:
   check_mode:
     support: full
     details: Builds, and reports whether the host's file would change, without copying.
   diff_mode:
     support: none
-options:
-  dest:
-    description: Where the zipapp goes on the host (its folder must exist).
-    type: path
-    required: true
-  python:
-    description: The host's Python that runs the engine (the shebang of the zipapp).
-    type: path
-    default: /usr/bin/python3
-  owner:
-    description: Owner of O(dest).
-    type: str
-    default: root
-  group:
-    description: Group of O(dest).
-    type: str
-    default: root
 notes:
   - The engine needs cryptography on the host (Debian 12 - python3-cryptography); this action does not
     install it.

@@ -86,6 +86,25 @@ def test_failing_config_test_blocks_reload(pebble_standalone, tmp_path):
     assert not marker.exists()
 
 
+def test_unrunnable_config_test_fails_the_reload_cleanly(pebble_standalone, tmp_path):
+    """A test command that cannot be run (no execute permission) is a failed config test naming it,
+    after the new certificates are in place: no traceback, no reload (issue 10 item 7)."""
+    script = tmp_path / "nginx-test"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o644)
+    marker = tmp_path / "reloaded"
+    doc = pebble_config(pebble_standalone, tmp_path, reload={
+        "test_command": [str(script), "-t"],
+        "reload_command": [sys.executable, "-c", "open(%r, 'w').write('x')" % str(marker)]})
+    proc = mdfleet(write_config(tmp_path, doc), "drive", "--json")
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    report = json.loads(proc.stdout)
+    assert [r["outcome"] for r in report["reloads"]] == ["config-test-failed"]
+    assert "cannot run %s: Permission denied" % script in report["reloads"][0]["detail"]
+    assert not marker.exists() and (tmp_path / "store" / "domains" / "one").is_symlink()
+
+
 def test_reload_after_activation(pebble_standalone, tmp_path):
     marker = tmp_path / "reloaded"
     doc = pebble_config(pebble_standalone, tmp_path, reload={

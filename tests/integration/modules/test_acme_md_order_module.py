@@ -164,6 +164,25 @@ def test_failing_renewal_of_a_valid_certificate_warns(run_playbook, pebble_stand
                for w in res["later"]["warnings"]), res["later"].get("warnings")
 
 
+@pytest.mark.parametrize("damaged", ["set", "job"])
+def test_corrupt_store_file_is_named(run_playbook, pebble_standalone, tmp_path, damaged):
+    """A store file that does not read is named in the result, never "Module failed: Expecting value"
+    naming nothing (issue 10 item 7); a job file (derived state) is set aside and rebuilt, so the task
+    goes on."""
+    store = tmp_path / "store"
+    proc, res = run_playbook(order_task("order", pebble_standalone, store))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    path = {"set": store / "domains" / "mod.example" / "set.json", "job": store / "jobs" / "mod.example.json"}[damaged]
+    path.write_text("[1]")
+    proc, res = run_playbook(order_task("again", pebble_standalone, store))
+    assert "Traceback" not in proc.stdout + proc.stderr and "Module failed" not in proc.stdout
+    if damaged == "job":
+        assert proc.returncode == 0 and res["again"]["plan"] == "none", res["again"]
+        assert list((store / "jobs").glob("mod.example.json.corrupt-*"))
+    else:  # a failure naming it (or, where the damaged set is replaced by a new order, its damage)
+        assert str(path) in "%s %s" % (res["again"].get("msg"), res["again"].get("damage")), res["again"]
+
+
 @pytest.mark.parametrize("bad, says", [
     ('order_timeout: "nan"', "order_timeout: must be seconds (a number) or a duration such as '90s'"),
     ("order_timeout: .nan", "order_timeout: must be seconds"),

@@ -173,6 +173,13 @@ def test_engine_install_refuses_bad_arguments(run_playbook):
     proc, res = run_playbook("    - name: install\n      mdfleet.md.engine_install:\n        destination: /x\n")
     assert proc.returncode != 0
     assert "dest" in res["install"]["msg"] and res["install"]["failed"]
+    # the option table's rules beyond Ansible's types: a relative path would land in the remote user's home
+    tasks = ("    - name: %s\n      mdfleet.md.engine_install:\n        dest: %s\n        python: %s\n"
+             "      ignore_errors: true\n")
+    proc, res = run_playbook(tasks % ("dest", "lib/mdfleet.pyz", HOST_PY) + tasks % ("python", "/x.pyz", "python3"))
+    assert res["dest"]["failed"] and res["dest"]["msg"] == "dest: must be an absolute path, not 'lib/mdfleet.pyz'"
+    assert res["python"]["failed"] and res["python"]["msg"] == "python: must be an absolute path, not 'python3'"
+    assert "Traceback" not in proc.stdout + proc.stderr
 
 
 def test_one_build_per_run_for_every_host(collections_path, tmp_path, monkeypatch):

@@ -81,7 +81,7 @@ def test_module_plan_fetch_idempotent(playbook, pki, responder, web, tmp_path, p
 def test_module_bad_input_fails_cleanly(playbook, netns, tmp_path):
     proc, res = playbook([task("bad", store=str(tmp_path / "store"), window="soon")])
     assert proc.returncode != 0
-    assert res["bad"]["failed"] and "stapling window 'soon'" in res["bad"]["msg"]
+    assert res["bad"]["failed"] and "window: 'soon' is neither a percentage" in res["bad"]["msg"]  # names the parameter
     assert "Traceback" not in res["bad"]["msg"]
     proc, res = playbook([task("bad cert", store=str(tmp_path / "store"), managed=False,
                                certificates=[{"cert": str(tmp_path / "missing.pem")}])])

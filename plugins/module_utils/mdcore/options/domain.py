@@ -41,7 +41,7 @@ RFC2136_OPTIONS = (
         TSIG algorithm. C(hmac-sha256) when not given, or what O(rfc2136.key_file) says.""",
            choices=("hmac-sha256", "hmac-sha384", "hmac-sha512"), fold_case=True),
     Option("key_secret", Kind.STR, """
-        The TSIG key's secret (base64, as C(tsig-keygen) or C(keymgr -t) print it). Never printed.""",
+        The TSIG key's secret (base64, as C(tsig-keygen) or C(keymgr -t) print it).""",
            no_log=True, role_note="The role's config task is then no_log."),
     Option("key_file", Kind.PATH, """
         Instead of O(rfc2136.key_secret), a key file on the host as BIND's C(tsig-keygen) or Knot's

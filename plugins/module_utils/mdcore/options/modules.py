@@ -84,8 +84,17 @@ MD_FLEET_REPORT = (
     Option("title", Kind.STR, "Title of the HTML page.", default="mdfleet fleet status"),
 )
 
+# an action plugin (plugins/action/engine_install.py): runs on the controller, the copy is ansible's
+ENGINE_INSTALL = (
+    Option("dest", Kind.PATH, "Where the zipapp goes on the host (its folder must exist).", required=True),
+    Option("python", Kind.PATH, "The host's Python that runs the engine (the shebang of the zipapp).",
+           default="/usr/bin/python3"),
+    Option("owner", Kind.STR, "Owner of O(dest).", default="root"),
+    Option("group", Kind.STR, "Group of O(dest).", default="root"),
+)
+
 MODULES = {"acme_md_order": ACME_MD_ORDER, "ocsp_staple": OCSP_STAPLE, "md_status": MD_STATUS,
-           "md_fleet_report": MD_FLEET_REPORT}
+           "md_fleet_report": MD_FLEET_REPORT, "engine_install": ENGINE_INSTALL}
 
 
 def plain(value):
@@ -126,5 +135,5 @@ def module_argument_spec(module: str) -> dict:
     return argument_spec(MODULES[module])
 
 
-__all__ = ["MODULES", "ACME_MD_ORDER", "OCSP_STAPLE", "MD_STATUS", "MD_FLEET_REPORT", "argument_spec",
+__all__ = ["MODULES", "ACME_MD_ORDER", "OCSP_STAPLE", "MD_STATUS", "MD_FLEET_REPORT", "ENGINE_INSTALL", "argument_spec",
            "module_argument_spec", "spec_of", "plain"]

@@ -9,8 +9,8 @@ DEFAULT_STAPLING_WINDOW = "33%"
 DEFAULT_KEEP = "7d"
 
 OTHER_CERT_OPTIONS = (
-    Option("cert", Kind.PATH, "The certificate (PEM). May hold the chain after it, then O(certificates[].chain) is "
-                              "optional.", required=True),
+    Option("cert", Kind.PATH, "The certificate (PEM). May hold the chain after it, then C(chain) (beside C(cert)) "
+                              "is optional.", required=True),
     Option("chain", Kind.PATH, "PEM file holding the issuer certificate (a chain or fullchain file is fine).",
            aliases=("issuer",)),
     Option("responder", Kind.STR, "OCSP responder URL to use instead of the one in the certificate.", check=http_url),

@@ -84,8 +84,8 @@ CORPUS = [
     (("stapling", "proxy"), 3128, "stapling.proxy: must be a string, not 3128"),
     (("stapling", "proxy"), "proxy.test:3128", "stapling.proxy: 'proxy.test:3128' must be an http:// or https:// URL"),
     (("defaults", "proxy"), 5, "defaults.proxy: must be a string, not 5"),
-    (("domains", 1, "dns_command"), "/usr/local/bin/hook", "domains[1] (*.example.net): dns_command: must be a list of "
-                                                          "arguments (never a shell string)"),
+    (("domains", 1, "dns_command"), "/usr/local/bin/hook",
+     "domains[1] (*.example.net): dns_command: must be a list of arguments (never a shell string)"),
     (("message_cmd",), "/usr/local/bin/md-event", "message_cmd: must be a list of arguments"),
     (("reload", "test_command"), ["/usr/sbin/nginx", ""], "reload.test_command[1]: must be a non-empty string"),
     (("defaults", "acme_directory"), "http://ca.example/dir",
@@ -133,8 +133,8 @@ def test_broken_values_are_refused_naming_file_and_key(path, value, says):
 def test_nan_and_infinity_from_the_file_itself(tmp_path):
     """Python's json reads NaN and Infinity; the check names the key that holds one."""
     path = tmp_path / "config.json"
-    text = json.dumps(BASE).replace('"workers": 4', '"workers": Infinity').replace('"order_timeout": 300',
-                                                                                  '"order_timeout": NaN')
+    text = json.dumps(BASE).replace('"workers": 4', '"workers": Infinity')
+    text = text.replace('"order_timeout": 300', '"order_timeout": NaN')
     path.write_text(text)
     with pytest.raises(ConfigError, match=r"config.json: workers: must be an integer, not inf"):
         load_host_config(str(path))

@@ -200,6 +200,7 @@ def role_option(opt: Option, engine: bool = False, merged: bool = False) -> dict
     if engine and opt.default not in (None, (), {}, []) and not opt.suboptions:
         extra.append("Engine default C(%s)." % _shown_default(opt.default))
     doc = fields(opt, description(opt, for_role, extra), opt.required and not merged, not engine)
+    doc.pop("aliases", None)  # a role's argument specs have none (ansible-lint's schema refuses them)
     if opt.no_log:
         doc["no_log"] = True
     if opt.suboptions:

@@ -115,3 +115,14 @@ def test_every_option_is_described_and_typed():
     walk(host.HOST_OPTIONS, "config.json: ")
     for name, options in modules.MODULES.items():
         walk(options, name + ": ")
+
+
+def test_the_engines_dataclass_defaults_are_the_tables():
+    """A managed domain built without options (tests, the engine's own callers) is the one config.json
+    gives with every key left out: the dataclasses take their defaults from the table, not a copy."""
+    from mdcore.config import AccountConfig, CaConfig, MdConfig, account_config_from_dict, md_config_from_dict
+
+    url = "https://ca.example/dir"
+    assert MdConfig(name="", domains=["a.example"], cas=[CaConfig(url)]).validate() == \
+        md_config_from_dict({"domains": ["a.example"], "acme_directory": url})
+    assert AccountConfig(CaConfig(url)) == account_config_from_dict({"url": url})

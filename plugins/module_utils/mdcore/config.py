@@ -24,12 +24,14 @@ from .options.check import check_options
 from .options.domain import (
     ACCOUNT_KEYS,
     ACCOUNT_OPTIONS,
+    CA_OPTIONS,
     DEFAULT_KEY_TYPES,
     DEFAULT_RENEW_WINDOW,
     DEFAULT_WARN_WINDOW,
+    DOMAIN,
     HOST_ENTRY_OPTIONS,
 )
-from .options.model import Option
+from .options.model import Kind, Option, by_name
 from .store import check_md_name
 from .window import Window
 
@@ -120,13 +122,22 @@ def contact_uri(contact: str) -> str:
     raise ConfigError("contact %r must be an e-mail address (hostmaster@example.org) or a mailto: URI" % (contact,))
 
 
+def table_default(name: str, options: dict = DOMAIN):
+    """A dataclass field whose default is the option table's (options/domain.py), not a copy of it."""
+    opt = options[name]
+    value = opt.default
+    if isinstance(value, (list, tuple)):
+        return field(default_factory=lambda: list(value))
+    return field(default=float(value) if opt.kind == Kind.DURATION else value)
+
+
 @dataclass
 class CaConfig:
     url: str
     ca_bundle: str | None = None  # CA bundle that verifies the ACME server's TLS certificate
     eab_kid: str | None = None
     eab_hmac_key: str | None = None  # secret
-    eab_alg: str = "HS256"
+    eab_alg: str = table_default("eab_alg", by_name(CA_OPTIONS))
 
     def __repr__(self) -> str:  # the HMAC key must never show up in logs or tracebacks
         return "CaConfig(url=%r, eab_kid=%r)" % (self.url, self.eab_kid)
@@ -137,30 +148,30 @@ class AccountConfig:
     """An ACME account to hold for the fleet: a CA and how to register there (mdcore.fleet)."""
 
     ca: CaConfig
-    contact: list[str] = field(default_factory=list)
-    agree_tos: bool = False
-    account_key_type: str = "p256"
+    contact: list[str] = table_default("contact")
+    agree_tos: bool = table_default("agree_tos")
+    account_key_type: str = table_default("account_key_type")
     proxy: str | None = None
-    request_timeout: float = 30.0
+    request_timeout: float = table_default("request_timeout")
 
 
 @dataclass
 class ChallengeConfig:
     type: str = ChallengeType.HTTP01
     http01_mode: str = HTTP01_WEBROOT
-    standalone_address: str = "0.0.0.0"  # where the engine's own listeners bind (http-01, tls-alpn-01)
-    standalone_port: int = 80
-    tls_alpn_port: int = 443
+    standalone_address: str = table_default("standalone_address")  # the engine's own listeners (http-01, tls-alpn-01)
+    standalone_port: int = table_default("standalone_port")
+    tls_alpn_port: int = table_default("tls_alpn_port")
     dns_provider: str = DnsProvider.COMMAND
-    dns_command: list[str] = field(default_factory=list)
-    dns_propagation_seconds: float = 0.0  # a fixed wait after the records are placed (either provider)
-    dns_command_timeout: float = 60.0
+    dns_command: list[str] = table_default("dns_command")
+    dns_propagation_seconds: float = table_default("dns_propagation_seconds")  # after the records are placed
+    dns_command_timeout: float = table_default("dns_command_timeout")
     rfc2136: Rfc2136Settings | None = None
     dns_persist_policy: str = POLICY_NONE  # dns-persist-01: POLICY_WILDCARD covers *.<name> too
     dns_persist_until: int | None = None  # dns-persist-01: the record's persistUntil (unix seconds)
     dns_persist_issuer: str | None = None  # dns-persist-01: which of the CA's issuer domain names
-    dns_persist_precheck: bool = True  # dns-persist-01: look the record up before the CA does
-    dns_persist_resolvers: list[str] = field(default_factory=list)  # where the pre-check asks
+    dns_persist_precheck: bool = table_default("dns_persist_precheck")  # look the record up before the CA does
+    dns_persist_resolvers: list[str] = table_default("dns_persist_resolvers")  # where the pre-check asks
 
     def persist_options(self) -> PersistOptions:
         return PersistOptions(self.dns_persist_policy, self.dns_persist_until, self.dns_persist_issuer,
@@ -175,19 +186,19 @@ class MdConfig:
     cas: list[CaConfig]
     key_types: list[str] = field(default_factory=lambda: list(DEFAULT_KEY_TYPES))
     challenge: ChallengeConfig = field(default_factory=ChallengeConfig)
-    contact: list[str] = field(default_factory=list)
-    agree_tos: bool = False
-    account_key_type: str = "p256"
+    contact: list[str] = table_default("contact")
+    agree_tos: bool = table_default("agree_tos")
+    account_key_type: str = table_default("account_key_type")
     renew_window: str = DEFAULT_RENEW_WINDOW
     warn_window: str = DEFAULT_WARN_WINDOW
     preferred_chain: str | None = None
     profile: str | None = None
-    ari: bool = True  # RFC 9773 renewal information where the CA offers it
+    ari: bool = table_default("ari")  # RFC 9773 renewal information where the CA offers it
     proxy: str | None = None
-    request_timeout: float = 30.0
-    order_timeout: float = 300.0  # deadline for one whole order, polling included
+    request_timeout: float = table_default("request_timeout")
+    order_timeout: float = table_default("order_timeout")  # deadline for one whole order, polling included
     issuer: str | None = None  # a shared domain: the fleet host that orders it (mdcore.fleet)
-    members: list[str] = field(default_factory=list)  # who serves a shared domain (for status)
+    members: list[str] = table_default("members")  # who serves a shared domain (for status)
     host: str | None = None  # this host's fleet name (the host config's "host"), default its FQDN
     account_holder: str | None = None  # the fleet host that holds the ACME accounts, when one does
 
@@ -327,7 +338,7 @@ MERGED_KEYS = tuple(opt.name for opt in HOST_ENTRY_OPTIONS if opt.extra.get("mer
 
 def _ca(item: dict) -> CaConfig:
     return CaConfig(url=item["url"], ca_bundle=item.get("ca_bundle"), eab_kid=item.get("eab_kid"),
-                    eab_hmac_key=item.get("eab_hmac_key"), eab_alg=item.get("eab_alg") or "HS256")
+                    eab_hmac_key=item.get("eab_hmac_key"), eab_alg=item.get("eab_alg") or CaConfig.eab_alg)
 
 
 def _ca_list(values: dict) -> list[CaConfig]:

@@ -160,10 +160,12 @@ def test_old_spellings_are_accepted_with_a_note():
 
 def test_durations_take_units_everywhere():
     doc = changed(("lock_wait",), "10m")
+    doc["run_timeout"] = "28m"
     doc["domains"][0]["order_timeout"] = "1h"
     doc["stapling"]["timeout"] = "2.5s"
     cfg = parse(doc)
-    assert (cfg.lock_wait, cfg.domains[0].order_timeout, cfg.stapling.timeout) == (600.0, 3600.0, 2.5)
+    assert (cfg.lock_wait, cfg.run_timeout, cfg.domains[0].order_timeout, cfg.stapling.timeout) == \
+        (600.0, 1680.0, 3600.0, 2.5)
 
 
 def test_mod_md_names_and_loopback_http():

@@ -54,7 +54,8 @@ class Option:
     ``low``/``high``: bounds of numbers and durations (seconds). ``check``: a further rule, called with
     the typed value, returning it (normalised) or raising ConfigError with what is wrong.
     ``role_var``: the role variable that feeds this host config key; ``role_default`` when the role's
-    default differs from the engine's (or, for a role variable, a template that only defaults/main.yml holds); ``role_note``: paragraphs only the role's docs show.
+    default differs from the engine's (or, for a role variable, a template that only defaults/main.yml
+    holds); ``role_note``: paragraphs only the role's docs show.
     """
 
     name: str

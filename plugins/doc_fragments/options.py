@@ -464,3 +464,102 @@ options:
     type: str
     default: root
 """
+
+    HOST_FILES = r"""
+options:
+  dirs:
+    description: Folders to create (with their parents) or fix.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The folder.
+        type: path
+        required: true
+      mode:
+        description: Its mode, octal (for example V(0755)).
+        type: str
+        required: true
+  files:
+    description: Files to write when their content differs (or fix their mode and owner).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The file. With O(files[].loop), a Python %-format applied to each item, for example
+          V(/etc/x/%(name\)s.conf).
+        type: str
+        required: true
+      mode:
+        description: Its mode, octal (for example V(0644)).
+        type: str
+        required: true
+      content:
+        description: The content. One of O(files[].content) and O(files[].template).
+        type: str
+      template:
+        description: A template of the role or playbook (searched like M(ansible.builtin.template)'s C(src)).
+        type: str
+      loop:
+        description: One file per item, with the item as the variable O(files[].loop_var) of the template.
+        type: list
+        elements: raw
+      loop_var:
+        description: The name of the item's variable.
+        type: str
+        default: item
+      force:
+        description: Replace the content of an existing file; V(false) only creates it (someone else owns its
+          content).
+        type: bool
+        default: true
+  links:
+    description: Symbolic links to create or point elsewhere (replaced atomically).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The link. With O(links[].loop), a Python %-format applied to each item.
+        type: str
+        required: true
+      src:
+        description: What it points to (as written into the link). With O(links[].loop), a Python %-format applied to
+          each item.
+        type: str
+        required: true
+      loop:
+        description: One link per item; O(links[].path) and O(links[].src) are %-formats applied to each item.
+        type: list
+        elements: raw
+  prune:
+    description: Remove files and links of a folder that match a pattern and are neither in O(files)/O(links) nor
+      kept.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The folder (nothing happens when it does not exist).
+        type: path
+        required: true
+      pattern:
+        description: A shell pattern of the names, for example V(mdfleet-*.conf).
+        type: str
+        required: true
+      keep:
+        description: Further paths to keep.
+        type: list
+        elements: path
+        default: []
+  owner:
+    description: Owner of every folder and file.
+    type: str
+    default: root
+  group:
+    description: Group of every folder and file.
+    type: str
+    default: root
+"""

@@ -94,43 +94,46 @@ ENGINE_INSTALL = (
 )
 
 # Ansible glue of the role (plugins/modules/host_files.py; plugins/action/host_files.py renders the templates)
+HOST_DIR_OPTIONS = (
+    Option("path", Kind.PATH, "The folder.", required=True),
+    Option("mode", Kind.STR, "Its mode, octal (for example V(0755)).", required=True),
+)
+HOST_FILE_OPTIONS = (
+    Option("path", Kind.STR, """
+        The file. With O(files[].loop), a Python %-format applied to each item, for example
+        V(/etc/x/%(name\\)s.conf).""", required=True),
+    Option("mode", Kind.STR, "Its mode, octal (for example V(0644)).", required=True),
+    Option("content", Kind.STR, "The content. One of O(files[].content) and O(files[].template)."),
+    Option("template", Kind.STR, "A template of the role or playbook (searched like M(ansible.builtin.template)'s "
+                                 "C(src))."),
+    Option("loop", Kind.LIST, "One file per item, with the item as the variable O(files[].loop_var) of the template.",
+           elements=Kind.RAW),
+    Option("loop_var", Kind.STR, "The name of the item's variable.", default="item"),
+    Option("force", Kind.BOOL, "Replace the content of an existing file; V(false) only creates it (someone else owns "
+                               "its content).", default=True),
+)
+HOST_LINK_OPTIONS = (
+    Option("path", Kind.STR, "The link. With O(links[].loop), a Python %-format applied to each item.", required=True),
+    Option("src", Kind.STR, "What it points to (as written into the link). With O(links[].loop), a Python %-format "
+                            "applied to each item.", required=True),
+    Option("loop", Kind.LIST, "One link per item; O(links[].path) and O(links[].src) are %-formats applied to each "
+                              "item.", elements=Kind.RAW),
+)
+HOST_PRUNE_OPTIONS = (
+    Option("path", Kind.PATH, "The folder (nothing happens when it does not exist).", required=True),
+    Option("pattern", Kind.STR, "A shell pattern of the names, for example V(mdfleet-*.conf).", required=True),
+    Option("keep", Kind.LIST, "Further paths to keep.", elements=Kind.PATH, default=()),
+)
 HOST_FILES = (
     Option("dirs", Kind.LIST, "Folders to create (with their parents) or fix.", elements=Kind.DICT, default=(),
-           suboptions=(
-               Option("path", Kind.PATH, "The folder.", required=True),
-               Option("mode", Kind.STR, "Its mode, octal (for example V(0755)).", required=True),
-           )),
+           suboptions=HOST_DIR_OPTIONS),
     Option("files", Kind.LIST, "Files to write when their content differs (or fix their mode and owner).",
-           elements=Kind.DICT, default=(), suboptions=(
-               Option("path", Kind.STR, """
-                   The file. With O(files[].loop), a Python %-format applied to each item, for example
-                   V(/etc/x/%(name\\)s.conf).""", required=True),
-               Option("mode", Kind.STR, "Its mode, octal (for example V(0644)).", required=True),
-               Option("content", Kind.STR, "The content. One of O(files[].content) and O(files[].template)."),
-               Option("template", Kind.STR, "A template of the role or playbook (searched like "
-                                            "M(ansible.builtin.template)'s C(src))."),
-               Option("loop", Kind.LIST, "One file per item, with the item as the variable O(files[].loop_var) of the "
-                                         "template.", elements=Kind.RAW),
-               Option("loop_var", Kind.STR, "The name of the item's variable.", default="item"),
-               Option("force", Kind.BOOL, "Replace the content of an existing file; V(false) only creates it "
-                                          "(someone else owns its content).", default=True),
-           )),
+           elements=Kind.DICT, default=(), suboptions=HOST_FILE_OPTIONS),
     Option("links", Kind.LIST, "Symbolic links to create or point elsewhere (replaced atomically).",
-           elements=Kind.DICT, default=(), suboptions=(
-               Option("path", Kind.STR, "The link. With O(links[].loop), a Python %-format applied to each item.",
-                      required=True),
-               Option("src", Kind.STR, "What it points to (as written into the link). With O(links[].loop), a "
-                                       "Python %-format applied to each item.", required=True),
-               Option("loop", Kind.LIST, "One link per item; O(links[].path) and O(links[].src) are %-formats "
-                                         "applied to each item.", elements=Kind.RAW),
-           )),
+           elements=Kind.DICT, default=(), suboptions=HOST_LINK_OPTIONS),
     Option("prune", Kind.LIST, "Remove files and links of a folder that match a pattern and are neither in "
-                               "O(files)/O(links) nor kept.", elements=Kind.DICT, default=(), suboptions=(
-               Option("path", Kind.PATH, "The folder (nothing happens when it does not exist).", required=True),
-               Option("pattern", Kind.STR, "A shell pattern of the names, for example V(mdfleet-*.conf).",
-                      required=True),
-               Option("keep", Kind.LIST, "Further paths to keep.", elements=Kind.PATH, default=()),
-           )),
+                               "O(files)/O(links) nor kept.", elements=Kind.DICT, default=(),
+           suboptions=HOST_PRUNE_OPTIONS),
     Option("owner", Kind.STR, "Owner of every folder and file.", default="root"),
     Option("group", Kind.STR, "Group of every folder and file.", default="root"),
 )

@@ -123,12 +123,15 @@ def contact_uri(contact: str) -> str:
 
 
 def table_default(name: str, options: dict = DOMAIN):
-    """A dataclass field whose default is the option table's (options/domain.py), not a copy of it."""
+    """A dataclass default from the option table (options/domain.py), not a copy of it."""
     opt = options[name]
-    value = opt.default
-    if isinstance(value, (list, tuple)):
-        return field(default_factory=lambda: list(value))
-    return field(default=float(value) if opt.kind == Kind.DURATION else value)
+    return float(opt.default) if opt.kind == Kind.DURATION else opt.default
+
+
+def table_list(name: str, options: dict = DOMAIN):
+    """A dataclass default_factory: a fresh copy of the option table's list default."""
+    value = options[name].default
+    return lambda: list(value)
 
 
 @dataclass
@@ -148,7 +151,7 @@ class AccountConfig:
     """An ACME account to hold for the fleet: a CA and how to register there (mdcore.fleet)."""
 
     ca: CaConfig
-    contact: list[str] = table_default("contact")
+    contact: list[str] = field(default_factory=table_list("contact"))
     agree_tos: bool = table_default("agree_tos")
     account_key_type: str = table_default("account_key_type")
     proxy: str | None = None
@@ -163,7 +166,7 @@ class ChallengeConfig:
     standalone_port: int = table_default("standalone_port")
     tls_alpn_port: int = table_default("tls_alpn_port")
     dns_provider: str = DnsProvider.COMMAND
-    dns_command: list[str] = table_default("dns_command")
+    dns_command: list[str] = field(default_factory=table_list("dns_command"))
     dns_propagation_seconds: float = table_default("dns_propagation_seconds")  # after the records are placed
     dns_command_timeout: float = table_default("dns_command_timeout")
     rfc2136: Rfc2136Settings | None = None
@@ -171,7 +174,7 @@ class ChallengeConfig:
     dns_persist_until: int | None = None  # dns-persist-01: the record's persistUntil (unix seconds)
     dns_persist_issuer: str | None = None  # dns-persist-01: which of the CA's issuer domain names
     dns_persist_precheck: bool = table_default("dns_persist_precheck")  # look the record up before the CA does
-    dns_persist_resolvers: list[str] = table_default("dns_persist_resolvers")  # where the pre-check asks
+    dns_persist_resolvers: list[str] = field(default_factory=table_list("dns_persist_resolvers"))  # pre-check asks them
 
     def persist_options(self) -> PersistOptions:
         return PersistOptions(self.dns_persist_policy, self.dns_persist_until, self.dns_persist_issuer,
@@ -186,7 +189,7 @@ class MdConfig:
     cas: list[CaConfig]
     key_types: list[str] = field(default_factory=lambda: list(DEFAULT_KEY_TYPES))
     challenge: ChallengeConfig = field(default_factory=ChallengeConfig)
-    contact: list[str] = table_default("contact")
+    contact: list[str] = field(default_factory=table_list("contact"))
     agree_tos: bool = table_default("agree_tos")
     account_key_type: str = table_default("account_key_type")
     renew_window: str = DEFAULT_RENEW_WINDOW
@@ -198,7 +201,7 @@ class MdConfig:
     request_timeout: float = table_default("request_timeout")
     order_timeout: float = table_default("order_timeout")  # deadline for one whole order, polling included
     issuer: str | None = None  # a shared domain: the fleet host that orders it (mdcore.fleet)
-    members: list[str] = table_default("members")  # who serves a shared domain (for status)
+    members: list[str] = field(default_factory=table_list("members"))  # who serves a shared domain (for status)
     host: str | None = None  # this host's fleet name (the host config's "host"), default its FQDN
     account_holder: str | None = None  # the fleet host that holds the ACME accounts, when one does
 

@@ -71,8 +71,8 @@ HOST_OPTIONS = (
         (seconds, or a duration); orders and stapling end within it. Keep O(lock_wait) < O(run_timeout) < the
         service's C(TimeoutStartSec=), so that systemd never stops a run in the middle.""", default=1680,
            positive=True, high=7 * 86400, role_var="managed_domains_run_timeout", role_note="""
-        The role's default C(managed_domains_service_timeout) is this plus 120 seconds: give it in seconds, or set
-        that one too."""),
+        The role takes seconds only (a number): its default C(managed_domains_service_timeout) is this plus 120
+        seconds."""),
     Option("defaults", Kind.DICT, "Options every managed domain inherits unless it sets them itself.",
            suboptions=HOST_DEFAULTS_OPTIONS),
     Option("domains", Kind.LIST, "The managed domains (mod_md's C(MDomain)): one certificate per key type for a list "

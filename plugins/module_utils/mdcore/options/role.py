@@ -127,7 +127,8 @@ SECTIONS = (
         mirror(HOST["challenges_dir"]),
         mirror(HOST["workers"]),
         mirror(HOST["lock_wait"]),
-        mirror(HOST["run_timeout"]),
+        # seconds only: the default service timeout adds 120 to it in Jinja ("28m" | int would be 0)
+        replace(mirror(HOST["run_timeout"]), kind=Kind.FLOAT),
         mirror(HOST["message_cmd"]),
         mirror(HOST["message_timeout"]),
         mirror(STAPLING["enabled"]),

@@ -255,3 +255,26 @@ def test_a_full_disk_at_setup_is_a_note_not_the_end(store: Store, monkeypatch) -
     store.setup()
     assert store.notes == ["store %s: No space left on device: new certificates, staples and status cannot be "
                            "written" % store.root]
+
+
+def test_recover_lists_the_archive_once(store: Store, monkeypatch) -> None:
+    """recover() over many domains with several sets each: every domain gets its newest set, and
+    archive/ is listed once (it was listed again for every archive entry: quadratic)."""
+    names = ["d%02d.example" % i for i in range(12)] + ["a.b.example", "a.example"]  # dotted names share prefixes
+    for md in names:
+        store.activate(md, stage(store, md, "old"))
+        store.activate(md, stage(store, md, "new"))
+        os.unlink(store.active_dir(md))
+        os.symlink(os.path.join("..", "archive", "%s.1" % md), store.active_dir(md))
+    listed = []
+    real = os.listdir
+
+    def counting(path="."):
+        listed.append(os.path.basename(os.fspath(path)))
+        return real(path)
+
+    monkeypatch.setattr(os, "listdir", counting)
+    assert sorted(store.recover()) == sorted("activated archived set %s.2" % md for md in names)
+    assert listed.count("archive") <= 2  # the temp file sweep and the index (was once per archive entry)
+    monkeypatch.setattr(os, "listdir", real)
+    assert all(active_tag(store, md) == "new" for md in names)

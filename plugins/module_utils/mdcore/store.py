@@ -264,12 +264,19 @@ class Store:
                           os.path.join(folder, FULLCHAIN_FILE), os.path.join(folder, KEY_FILE))
 
     def _archive_numbers(self, md: str) -> list[int]:
-        prefix = md + "."
-        nums = []
+        return self._archive_index().get(md, [])
+
+    def _archive_index(self) -> dict[str, list[int]]:
+        """md -> its archive set numbers, ascending: archive/ listed once (recover() looked at
+        every entry's domain by listing the whole folder again: quadratic in the domains)."""
+        index: dict[str, list[int]] = {}
         for entry in os.listdir(self.path("archive")):
-            if entry.startswith(prefix) and entry[len(prefix):].isdigit():
-                nums.append(int(entry[len(prefix):]))
-        return sorted(nums)
+            md, dot, num = entry.rpartition(".")
+            if md and dot and num.isdigit():
+                index.setdefault(md, []).append(int(num))
+        for nums in index.values():
+            nums.sort()
+        return index
 
     def _active_number(self, md: str) -> int | None:
         try:
@@ -514,10 +521,8 @@ class Store:
             if os.path.exists(os.path.join(self.path("staging", entry), SET_FILE)):
                 self._finish_activation(entry)
                 actions.append("activated sealed staging of %s" % entry)
-        for entry in os.listdir(self.path("archive")):
-            md = entry.rsplit(".", 1)[0]
-            nums = self._archive_numbers(md)
-            if not nums or not os.path.exists(self.path("archive", "%s.%d" % (md, nums[-1]), SET_FILE)):
+        for md, nums in sorted(self._archive_index().items()):
+            if not os.path.exists(self.path("archive", "%s.%d" % (md, nums[-1]), SET_FILE)):
                 continue
             if self._active_number(md) != nums[-1]:
                 self._point_active(md, nums[-1])

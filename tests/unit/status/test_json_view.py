@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mdcore.ocsp.state import OcspStatus
 from mdcore.status import build_status, md_json, render_html, render_prometheus, report_json
+from mdcore.status.json_view import json_text
 from mdcore.timefmt import http_date
 
 from .conftest import SECRETS, validate
@@ -180,3 +181,19 @@ def test_mod_md_key_names_are_a_choice(synth, clock):
     assert set(theirs["managed-domains"][0]["cert"]) == {"valid", "secp256r1", "rsa", "secp384r1"}
     assert theirs["managed-domains"][0]["key-types"] == ["p256", "rsa2048", "p384"]  # the config's names
     validate(theirs, "md-status")
+
+
+def test_json_text_is_one_domain_a_line(synth, clock):
+    """The written views: the same document as json.dumps gives, one top-level key a line and one
+    managed domain a line (readable and diffable without the pure-Python indent encoder)."""
+    store = synth(*fleet_mix(5), Spec("dual.example", key_types=["p256", "rsa2048"]))
+    doc = everything(store, clock)
+    text = json_text(doc)
+    assert json.loads(text) == doc
+    lines = text.splitlines()
+    assert lines[0] == "{" and lines[-1] == "}" and len(lines) == 2 + len(doc) + len(doc["managed-domains"]) + 1
+    domains = [json.loads(line.strip().rstrip(",")) for line in lines if line.startswith("    {")]
+    assert domains == doc["managed-domains"]
+    ordered = json_text(doc, sort_keys=True)
+    assert json.loads(ordered) == doc and ordered.splitlines()[1].startswith('  "generated"')
+    assert json_text({}) == "{}" and json.loads(json_text({"empty": [], "n": 1})) == {"empty": [], "n": 1}

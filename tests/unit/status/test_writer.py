@@ -90,3 +90,23 @@ def test_a_folder_where_a_status_file_must_be_is_set_aside(synth, clock):
     assert [n for n in os.listdir(folder) if n.startswith(STATUS_JSON + ".corrupt-")]
     assert [n for n in os.listdir(os.path.join(folder, DOMAINS_DIR)) if n.startswith("gone.example.json.corrupt-")]
     assert any("a folder where a status file must be; set aside as" in note for note in store.notes)
+
+
+def test_an_idle_run_rewrites_no_domain_file(synth, clock):
+    """A later run with nothing changed (an idle drive a few minutes on) leaves every per-domain
+    file as it was (same inode and mtime); only the views that carry the time are replaced."""
+    store = synth(Spec("a.example"), Spec("b.example", age=70 * DAY), Spec("c.example", key_types=["p256", "rsa2048"]))
+    clock.advance(3600)  # off the synth's whole days: "expires in N days" stays N for the next minutes
+    write_status_files(store, build_status(store, clock))
+    per = os.path.join(store.status_dir(), DOMAINS_DIR)
+    before = {name: os.stat(os.path.join(per, name)) for name in os.listdir(per)}
+    clock.advance(300)
+    changed = write_status_files(store, build_status(store, clock))
+    folder = store.status_dir()
+    assert sorted(changed) == sorted(os.path.join(folder, name) for name in (STATUS_JSON, INDEX_HTML, PROM_FILE))
+    after = {name: os.stat(os.path.join(per, name)) for name in os.listdir(per)}
+    assert {n: (s.st_ino, s.st_mtime_ns) for n, s in after.items()} == \
+        {n: (s.st_ino, s.st_mtime_ns) for n, s in before.items()}
+    whole = json.load(open(os.path.join(folder, STATUS_JSON)))
+    for md in whole["managed-domains"]:
+        assert json.load(open(os.path.join(per, md["name"] + ".json"))) == md

@@ -5,6 +5,7 @@ does. Schema: docs/schemas/md-status.schema.json."""
 from __future__ import annotations
 
 import datetime
+import json
 
 from ..errors import ConfigError
 from ..events import EventName
@@ -212,16 +213,35 @@ def md_json(md: MdView, now: datetime.datetime, key_names: str = KeyNames.MDFLEE
     return doc
 
 
-def report_json(report: StatusReport, key_names: str = KeyNames.MDFLEET) -> dict:
-    """md-status.json: every domain, most urgent first (certificates named as ``key_names`` says)."""
+def report_json(report: StatusReport, key_names: str = KeyNames.MDFLEET,
+                md_docs: dict[int, dict] | None = None) -> dict:
+    """md-status.json: every domain, most urgent first (certificates named as ``key_names`` says).
+    ``md_docs``: md_json() of the domains already made (by id() of their MdView), made once."""
     doc: dict = {"version": report.version, "generator": "mdfleet.md", "host": report.host,
                  "store": report.store}
     _time(doc, "generated", report.generated)
     doc["summary"] = report.summary()
     doc["key-names"] = key_names
-    doc["managed-domains"] = [md_json(md, report.generated, key_names) for md in report.by_urgency()]
+    docs = md_docs or {}
+    doc["managed-domains"] = [docs.get(id(md)) or md_json(md, report.generated, key_names)
+                              for md in report.by_urgency()]
     return doc
 
 
-__all__ = ["KeyNames", "cert_key", "report_json", "md_json", "cert_json", "staple_json", "renewal_json",
+def json_text(doc: dict, sort_keys: bool = False) -> str:
+    """A JSON view as text: one top-level key a line, and one line per item of a list of objects
+    (md-status.json: one managed domain a line). Readable and diffable, and every line comes from
+    json's C encoder: indent=2 runs the pure-Python one, which took most of an idle run of 1,000
+    domains."""
+    lines = []
+    for key, value in sorted(doc.items()) if sort_keys else doc.items():
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            text = "[\n    " + ",\n    ".join(json.dumps(item, sort_keys=sort_keys) for item in value) + "\n  ]"
+        else:
+            text = json.dumps(value, sort_keys=sort_keys)
+        lines.append("  %s: %s" % (json.dumps(key), text))
+    return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
+
+
+__all__ = ["KeyNames", "json_text", "cert_key", "report_json", "md_json", "cert_json", "staple_json", "renewal_json",
            "notify_json", "md_fleet_json"]

@@ -14,7 +14,6 @@ text has its own place (status.prometheus_file).
 
 from __future__ import annotations
 
-import json
 import os
 
 from ..errors import StoreError
@@ -22,7 +21,7 @@ from ..fsutil import DIR_MODE, PUBLIC_MODE, ensure_dir, write_if_changed
 from ..state.fields import CorruptStateError
 from ..store import Store, check_md_name
 from .html_view import render_html
-from .json_view import KeyNames, md_json, report_json
+from .json_view import KeyNames, json_text, md_json, report_json
 from .model import StatusReport
 from .prom_view import render_prometheus
 
@@ -34,7 +33,7 @@ PUBLISH_DIR_MODE = 0o755  # the web server's workers read the published copy
 
 
 def _json_bytes(doc: dict) -> bytes:
-    return (json.dumps(doc, indent=2, sort_keys=False) + "\n").encode()
+    return (json_text(doc) + "\n").encode()
 
 
 def _write(store: Store, path: str, data: bytes, changed: list[str]) -> None:
@@ -74,12 +73,13 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
             _write(store, os.path.join(md_folder if md_file else folder, name), data, changed)
 
     wanted = set()
+    docs = {id(md): md_json(md, report.generated, key_names) for md in report.domains}  # once for both views
     for md in report.domains:
         if md.static:
             continue  # files are named by their path: they live in md-status.json only
         name = check_md_name(md.name)
         wanted.add(name + ".json")
-        put(name + ".json", _json_bytes(md_json(md, report.generated, key_names)), md_file=True)
+        put(name + ".json", _json_bytes(docs[id(md)]), md_file=True)
     if partial:
         return changed
     for md_folder in per_md:
@@ -90,7 +90,7 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
                 except IsADirectoryError:
                     store.set_aside_corrupt(CorruptStateError(os.path.join(md_folder, entry), "a folder"))
                 changed.append(os.path.join(md_folder, entry))
-    put(STATUS_JSON, _json_bytes(report_json(report, key_names)))
+    put(STATUS_JSON, _json_bytes(report_json(report, key_names, docs)))
     put(INDEX_HTML, render_html(report).encode())
     prom = render_prometheus(report).encode()
     _write(store, os.path.join(folders[0], PROM_FILE), prom, changed)

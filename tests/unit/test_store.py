@@ -278,3 +278,36 @@ def test_recover_lists_the_archive_once(store: Store, monkeypatch) -> None:
     assert listed.count("archive") <= 2  # the temp file sweep and the index (was once per archive entry)
     monkeypatch.setattr(os, "listdir", real)
     assert all(active_tag(store, md) == "new" for md in names)
+
+
+def test_after_a_clean_run_recover_walks_no_active_set(store: Store, monkeypatch) -> None:
+    """The last locked run ended (store/.clean-exit): recover() does not list the active sets for
+    temp files. A run killed while it held the lock leaves no marker, and the next run finds its
+    temp files."""
+    for md in ("a.example", "b.example"):
+        store.activate(md, stage(store, md, "one"))
+    with store.lock():
+        store.recover()  # no marker yet (a new store, or one of an older mdfleet): the full walk
+    assert os.path.exists(store.path(".clean-exit"))
+    listed = []
+    real_listdir, real_scandir = os.listdir, os.scandir
+    monkeypatch.setattr(os, "listdir", lambda path=".": listed.append(os.fspath(path)) or real_listdir(path))
+    monkeypatch.setattr(os, "scandir", lambda path=".": listed.append(os.fspath(path)) or real_scandir(path))
+    with store.lock():
+        assert not os.path.exists(store.path(".clean-exit"))  # a kill from here on leaves none
+        assert store.recover() == []
+    assert not [p for p in listed if "archive" + os.sep in p]  # no set folder listed
+    monkeypatch.setattr(os, "listdir", real_listdir)
+    monkeypatch.setattr(os, "scandir", real_scandir)
+    killed = store.lock().__enter__()  # a run killed while it holds the lock never releases it
+    dead = os.path.join(store.active_dir("a.example"), "p256", ".tmp-999999999-1-1")
+    with open(dead, "w"):
+        pass
+    os.close(killed._fd)  # the kernel drops a dead process's flock
+    again = Store(store.root, store.clock)
+    with again.lock():
+        assert again.recover() == ["removed 1 temp file(s) of killed runs"]
+    assert not os.path.exists(dead)
+    with open(dead, "w"):
+        pass
+    assert "removed 1 temp file(s) of killed runs" in again.recover()  # unlocked: always the full walk

@@ -14,6 +14,7 @@ Layout (root default /var/lib/mdfleet, 0700):
   status/                                          md-status.json, domains/<md>.json, index.html, .prom
   retired/<md>/<time>/<md>.<N>/, job.json          sets of domains no longer configured (kept until purged)
   store.lock                                       one lock per store
+  .clean-exit                                      the last locked run ended (not killed): no temp files of ours
 
 http-01 tokens go to a folder beside the store (<root>-challenges, 0755), which web servers serve.
 
@@ -70,6 +71,7 @@ STORE_FOLDERS = ("accounts", "archive", "domains", "staging", "jobs", "ocsp", "s
 # persist_records: dns-persist/): a killed run's temp files there are removed too.
 WRITTEN_FOLDERS = (INSTALLS_DIR, "events", "dns-persist")
 RETIRED_DIR = "retired"  # sets of managed domains no longer configured (Store.retire_md)
+CLEAN_EXIT = ".clean-exit"  # see StoreLock: absent after a killed run (or from an older mdfleet)
 MD_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$")
 
 
@@ -114,12 +116,20 @@ def _subfolders(folder: str, depth: int) -> list[str]:
 
 
 class StoreLock:
-    """An exclusive flock on store.lock, held for a whole run (timer and playbook never overlap)."""
+    """An exclusive flock on store.lock, held for a whole run (timer and playbook never overlap).
 
-    def __init__(self, path: str, clock: Clock, wait_seconds: float) -> None:
+    ``clean_marker``: a file that exists only while no lock holder is at work and the last one
+    ended without being killed. Taking the lock removes it (durably) and says in
+    :attr:`clean_before` whether it was there; releasing it creates it again. A process killed
+    while holding the lock never gets there, so the next run knows it must look for that run's
+    temp files, and an idle run need not walk every active set for them."""
+
+    def __init__(self, path: str, clock: Clock, wait_seconds: float, clean_marker: str | None = None) -> None:
         self.path = path
         self.clock = clock
         self.wait_seconds = wait_seconds
+        self.clean_marker = clean_marker
+        self.clean_before = False
         self._fd: int | None = None
 
     def __enter__(self) -> StoreLock:
@@ -141,10 +151,27 @@ class StoreLock:
                     ) from None
                 self.clock.sleep(deadline.bounded(0.2))
         self._fd = fd
+        self.clean_before = False
+        if self.clean_marker and os.path.exists(self.clean_marker):
+            try:
+                os.unlink(self.clean_marker)
+                fsync_dir(os.path.dirname(self.clean_marker))  # gone before this run writes a temp file
+                self.clean_before = True
+            except OSError:
+                pass  # then the run looks for temp files, as after a killed one
         return self
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
 
     def __exit__(self, *exc) -> None:
         if self._fd is not None:
+            if self.clean_marker:
+                try:  # not fsynced: lost in a crash, the next run only looks for temp files again
+                    os.close(os.open(self.clean_marker, os.O_WRONLY | os.O_CREAT, PRIVATE_MODE))
+                except OSError:
+                    pass
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
@@ -160,6 +187,7 @@ class Store:
         self.challenges_dir = os.path.abspath(challenges_dir) if challenges_dir else default_challenges_dir(self.root)
         self.keep_archive = keep_archive
         self.notes: list[str] = []  # repairs made while reading (corrupt files set aside), for the run's report
+        self._lock: StoreLock | None = None  # the latest lock() (recover() asks it whether the last run was killed)
         self._notes_lock = threading.Lock()
 
     # -- layout -----------------------------------------------------------------------------
@@ -206,7 +234,8 @@ class Store:
                 pass
 
     def lock(self, wait_seconds: float = 60.0) -> StoreLock:
-        return StoreLock(self.path("store.lock"), self.clock, wait_seconds)
+        self._lock = StoreLock(self.path("store.lock"), self.clock, wait_seconds, clean_marker=self.path(CLEAN_EXIT))
+        return self._lock
 
     def staging_dir(self, md: str) -> str:
         return self.path("staging", check_md_name(md))
@@ -514,7 +543,8 @@ class Store:
         never move into the archive), sealed staging gets activated, the newest complete archive
         set becomes active. Unsealed staging stays (its order is resumed). Returns actions."""
         actions = []
-        removed = self._remove_dead_temp_files()
+        clean = self._lock is not None and self._lock.held and self._lock.clean_before  # the last run was not killed
+        removed = 0 if clean else self._remove_dead_temp_files()
         if removed:
             actions.append("removed %d temp file(s) of killed runs" % removed)
         for entry in sorted(os.listdir(self.path("staging"))):
@@ -522,9 +552,9 @@ class Store:
                 self._finish_activation(entry)
                 actions.append("activated sealed staging of %s" % entry)
         for md, nums in sorted(self._archive_index().items()):
-            if not os.path.exists(self.path("archive", "%s.%d" % (md, nums[-1]), SET_FILE)):
-                continue
-            if self._active_number(md) != nums[-1]:
+            if self._active_number(md) == nums[-1]:
+                continue  # the usual case: the newest set is the active one
+            if os.path.exists(self.path("archive", "%s.%d" % (md, nums[-1]), SET_FILE)):
                 self._point_active(md, nums[-1])
                 actions.append("activated archived set %s.%d" % (md, nums[-1]))
         for leftover in os.listdir(self.path("domains")):

@@ -9,6 +9,7 @@ key_type. Per managed domain and staple: mdfleet_* series.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -42,7 +43,16 @@ def parse_dn(text: str | None) -> dict[str, str]:
 
 
 def escape_label(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    text = str(value)
+    if "\\" in text or "\n" in text or '"' in text:  # rare: most values are names and numbers
+        text = text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    return text
+
+
+def label_text(labels: dict[str, object]) -> str:
+    """The inside of a sample's {...}: rendered once per certificate or domain and shared by
+    all of its series (a label set was escaped again for every sample)."""
+    return ",".join('%s="%s"' % (k, escape_label(v)) for k, v in labels.items())
 
 
 def _number(value: float | int | bool) -> str:
@@ -61,7 +71,10 @@ class Family:
         self.samples: list[str] = []
 
     def add(self, labels: dict[str, object], value: float | int | bool) -> None:
-        text = ",".join('%s="%s"' % (k, escape_label(v)) for k, v in labels.items())
+        self.add_text(label_text(labels), value)
+
+    def add_text(self, text: str, value: float | int | bool) -> None:
+        """A sample whose labels are already rendered (label_text)."""
         self.samples.append("%s{%s} %s" % (self.name, text, _number(value)) if text else
                             "%s %s" % (self.name, _number(value)))
 
@@ -73,8 +86,11 @@ class Family:
         return head + "\n".join(self.samples) + "\n"
 
 
+_parsed_dn = functools.lru_cache(maxsize=4096)(parse_dn)  # read only: most certificates share their issuer
+
+
 def _cert_labels(md: MdView, cert) -> dict[str, object]:
-    subject, issuer = parse_dn(cert.subject), parse_dn(cert.issuer)
+    subject, issuer = _parsed_dn(cert.subject), _parsed_dn(cert.issuer)
     path = cert.files.cert if cert.files else ""
     labels: dict[str, object] = {}
     try:
@@ -129,59 +145,64 @@ def render_prometheus(report: StatusReport) -> str:
     summary = Family("mdfleet_managed_domains", "Managed domains (and monitored files) by health")
     generated = Family("mdfleet_status_generated_timestamp_seconds",
                        "When this status was written (alert when it gets old: the timer stopped)")
+    # Each label set is rendered once (label_text) and shared by its series; an added label
+    # (status=, health=) comes last, as dict(labels, status=...) put it.
+    status_labels = [(status, ',status="%s"' % escape_label(status)) for status in OcspStatus.ALL]
+    health_labels = [(health, ',health="%s"' % escape_label(health)) for health in Health.ORDER]
     for md in sorted(report.domains, key=lambda m: m.name):
-        ml = {"md": md.name}
+        ml = label_text({"md": md.name})
         for cert in md.certs:
             labels = _cert_labels(md, cert)
+            cl = label_text(labels)
             if cert.error:
-                f["x509_cert_error"].add(labels, 1)
+                f["x509_cert_error"].add_text(cl, 1)
                 continue
             if cert.not_after is None or cert.not_before is None:
                 continue
             if md.static:
-                f["x509_cert_error"].add(labels, 0)
-            f["x509_cert_not_after"].add(labels, int(cert.not_after.timestamp()))
-            f["x509_cert_not_before"].add(labels, int(cert.not_before.timestamp()))
-            f["x509_cert_expired"].add(labels, cert.not_after <= now)
-            f["x509_cert_expires_in_seconds"].add(labels, int((cert.not_after - now).total_seconds()))
-            f["x509_cert_valid_since_seconds"].add(labels, int((now - cert.not_before).total_seconds()))
+                f["x509_cert_error"].add_text(cl, 0)
+            f["x509_cert_not_after"].add_text(cl, int(cert.not_after.timestamp()))
+            f["x509_cert_not_before"].add_text(cl, int(cert.not_before.timestamp()))
+            f["x509_cert_expired"].add_text(cl, cert.not_after <= now)
+            f["x509_cert_expires_in_seconds"].add_text(cl, int((cert.not_after - now).total_seconds()))
+            f["x509_cert_valid_since_seconds"].add_text(cl, int((now - cert.not_before).total_seconds()))
             st = cert.staple
             if st is not None:
-                sl = {"md": labels["md"], "key_type": labels["key_type"], "filepath": labels["filepath"]}
-                for status in OcspStatus.ALL:
-                    f["mdfleet_ocsp_status"].add(dict(sl, status=status), st.status == status)
-                f["mdfleet_ocsp_errors"].add(sl, st.errors)
+                sl = label_text({"md": labels["md"], "key_type": labels["key_type"], "filepath": labels["filepath"]})
+                for status, text in status_labels:
+                    f["mdfleet_ocsp_status"].add_text(sl + text, st.status == status)
+                f["mdfleet_ocsp_errors"].add_text(sl, st.errors)
                 for key, moment in (("this_update", st.this_update), ("next_update", st.next_update),
                                     ("refresh_at", st.refresh_at), ("last_success", st.last_success)):
                     if moment is not None:
-                        f["mdfleet_ocsp_%s_timestamp_seconds" % key].add(sl, int(moment.timestamp()))
+                        f["mdfleet_ocsp_%s_timestamp_seconds" % key].add_text(sl, int(moment.timestamp()))
         if md.static:
             continue
-        f["mdfleet_md_state"].add(ml, md.state)
-        for health in Health.ORDER:
-            f["mdfleet_md_health"].add(dict(ml, health=health), md.health == health)
+        f["mdfleet_md_state"].add_text(ml, md.state)
+        for health, text in health_labels:
+            f["mdfleet_md_health"].add_text(ml + text, md.health == health)
         times = (("renew_at", md.renew_at), ("warn_at", md.warn_at), ("not_after", md.valid_until))
         for key, moment in times:
             if moment is not None:
-                f["mdfleet_md_%s_timestamp_seconds" % key].add(ml, int(moment.timestamp()))
+                f["mdfleet_md_%s_timestamp_seconds" % key].add_text(ml, int(moment.timestamp()))
         if md.renewal is not None:
-            f["mdfleet_md_renewal_errors"].add(ml, md.renewal.errors)
-            f["mdfleet_md_order_pending"].add(ml, md.renewal.order_pending)
+            f["mdfleet_md_renewal_errors"].add_text(ml, md.renewal.errors)
+            f["mdfleet_md_order_pending"].add_text(ml, md.renewal.order_pending)
             for key, moment in (("last_run", md.renewal.last_run), ("next_run", md.renewal.next_run)):
                 if moment is not None:
-                    f["mdfleet_md_renewal_%s_timestamp_seconds" % key].add(ml, int(moment.timestamp()))
+                    f["mdfleet_md_renewal_%s_timestamp_seconds" % key].add_text(ml, int(moment.timestamp()))
         if md.fleet is not None:
-            fl = dict(ml, issuer=md.fleet.issuer)
-            f["mdfleet_md_imported"].add(fl, md.imported)
+            fl = label_text({"md": md.name, "issuer": md.fleet.issuer})
+            f["mdfleet_md_imported"].add_text(fl, md.imported)
             if md.imported and md.fleet.imported_at is not None:
-                f["mdfleet_md_imported_timestamp_seconds"].add(fl, int(md.fleet.imported_at.timestamp()))
+                f["mdfleet_md_imported_timestamp_seconds"].add_text(fl, int(md.fleet.imported_at.timestamp()))
         if md.notify is not None:
-            f["mdfleet_notify_failures"].add(ml, md.notify.failures)
-            f["mdfleet_notify_pending"].add(ml, len(md.notify.pending))
+            f["mdfleet_notify_failures"].add_text(ml, md.notify.failures)
+            f["mdfleet_notify_pending"].add_text(ml, len(md.notify.pending))
     for health, count in report.summary().items():
         summary.add({"health": health}, count)
     generated.add({}, int(now.timestamp()))
     return "".join(fam.render() for fam in list(f.values()) + [summary, generated])
 
 
-__all__ = ["render_prometheus", "parse_dn", "escape_label"]
+__all__ = ["render_prometheus", "parse_dn", "escape_label", "label_text"]

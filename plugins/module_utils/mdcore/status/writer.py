@@ -14,6 +14,7 @@ text has its own place (status.prometheus_file).
 
 from __future__ import annotations
 
+import json
 import os
 
 from ..errors import StoreError
@@ -30,10 +31,6 @@ DOMAINS_DIR = "domains"
 INDEX_HTML = "index.html"
 PROM_FILE = "mdfleet.prom"
 PUBLISH_DIR_MODE = 0o755  # the web server's workers read the published copy
-
-
-def _json_bytes(doc: dict) -> bytes:
-    return (json_text(doc) + "\n").encode()
 
 
 def _write(store: Store, path: str, data: bytes, changed: list[str]) -> None:
@@ -73,13 +70,15 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
             _write(store, os.path.join(md_folder if md_file else folder, name), data, changed)
 
     wanted = set()
-    docs = {id(md): md_json(md, report.generated, key_names) for md in report.domains}  # once for both views
+    # Each domain's document is made and encoded once: its own file is its line of md-status.json.
+    docs = {id(md): md_json(md, report.generated, key_names) for md in report.domains}
+    lines = {id(doc): json.dumps(doc) for doc in docs.values()}
     for md in report.domains:
         if md.static:
             continue  # files are named by their path: they live in md-status.json only
         name = check_md_name(md.name)
         wanted.add(name + ".json")
-        put(name + ".json", _json_bytes(docs[id(md)]), md_file=True)
+        put(name + ".json", (lines[id(docs[id(md)])] + "\n").encode(), md_file=True)
     if partial:
         return changed
     for md_folder in per_md:
@@ -90,7 +89,7 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
                 except IsADirectoryError:
                     store.set_aside_corrupt(CorruptStateError(os.path.join(md_folder, entry), "a folder"))
                 changed.append(os.path.join(md_folder, entry))
-    put(STATUS_JSON, _json_bytes(report_json(report, key_names, docs)))
+    put(STATUS_JSON, (json_text(report_json(report, key_names, docs), encoded=lines) + "\n").encode())
     put(INDEX_HTML, render_html(report).encode())
     prom = render_prometheus(report).encode()
     _write(store, os.path.join(folders[0], PROM_FILE), prom, changed)

@@ -168,3 +168,27 @@ def test_several_key_types(run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme, ke
     assert fake_ca.count("newOrder") == 2 and fake_ca.count("newNonce") == 1
     serials = {c["serial"] for c in result.certificates.values()}
     assert len(serials) == 2
+
+
+def test_an_idle_run_reads_the_set_and_the_job_once(
+    run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme, store: Store, monkeypatch
+) -> None:
+    """Nothing due (ARI on): the config snapshot, ARI, the plan and the result share one read of
+    set.json and of the job file (they read each three or four times)."""
+    import mdcore.store as store_module
+
+    cfg = make_cfg(["www.example.org"], ari=True)
+    run_md(cfg)
+    reads: list[str] = []
+    real = store_module.read_state
+
+    def counting(path, parse):
+        reads.append(os.path.basename(path))
+        return real(path, parse)
+
+    monkeypatch.setattr(store_module, "read_state", counting)
+    before = len(fake_ca.seen)
+    result = run_md(cfg)
+    assert result.action == Action.NONE and not result.changed and result.certificates
+    assert len(fake_ca.seen) == before
+    assert reads.count("set.json") == 1 and reads.count("www.example.org.json") == 1

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from .clock import Clock, Deadline, to_iso
 from .config import CaConfig, MdConfig
 from .errors import MdError
-from .state.job import AriState
+from .state.certset import CertSet
+from .state.job import AriState, JobState
 from .store import Store
 
 FIRST_CHECK = datetime.timedelta(hours=1)
@@ -36,13 +37,16 @@ def _pick(start: datetime.datetime, end: datetime.datetime, rng: random.Random) 
 
 
 def refresh_ari(store: Store, cfg: MdConfig, clock: Clock, transport_factory: Callable, *,
-                rng: random.Random | None = None, timeout: float = 30.0) -> list[str]:
-    """Poll renewalInfo for the active certificates whose next check is due; returns log lines."""
-    current = store.active_set(cfg.name)
+                rng: random.Random | None = None, timeout: float = 30.0, current: CertSet | None = None,
+                job: JobState | None = None) -> list[str]:
+    """Poll renewalInfo for the active certificates whose next check is due; returns log lines.
+    ``current`` and ``job``: the active set and the job as the caller just read them (``job``
+    is updated in place and saved when an answer changed it)."""
+    current = current or store.active_set(cfg.name)
     if not current:
         return []
     ca = _ca_for(cfg, current.ca_url)
-    job = store.load_job(cfg.name)
+    job = job or store.load_job(cfg.name)
     now = clock.now()
     notes: list[str] = []
     changed = False

@@ -165,17 +165,23 @@ def member_plan(store: Store, cfg: MdConfig, now: datetime.datetime) -> Plan:
     return plan
 
 
+_UNREAD = object()  # _result(current=...): not read by the caller, read here
+
+
 def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = False,
-            ignore_backoff: bool = False) -> Plan:
+            ignore_backoff: bool = False, *, active: tuple[CertSet | None, str | None] | None = None,
+            job: JobState | None = None) -> Plan:
     """What a run does for ``cfg``. ``ignore_backoff`` orders what is due even while backing off
-    from errors (what is not due is never ordered: that needs ``force``)."""
+    from errors (what is not due is never ordered: that needs ``force``). ``active`` (the
+    active set and its damage, as active_or_damage() says) and ``job``: as the caller read them
+    a moment ago."""
     if cfg.imported:
         if force:
             raise forced_member_error(cfg)
         return member_plan(store, cfg, now)
-    current, damage = active_or_damage(store, cfg.name)
+    current, damage = active if active is not None else active_or_damage(store, cfg.name)
     plan = Plan(cfg.name, Action.NONE, damage=damage)
-    job = store.read_job(cfg.name)
+    job = job or store.read_job(cfg.name)
     via_ari = False
     if current:
         plan.renew_at, via_ari = effective_renew_at(current, job, cfg)
@@ -217,8 +223,12 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
     return plan
 
 
-def _result(store: Store, cfg: MdConfig, plan: Plan, changed: bool, error: MdError | None = None) -> MdResult:
-    current = store.intact_set(cfg.name)
+def _result(store: Store, cfg: MdConfig, plan: Plan, changed: bool, error: MdError | None = None, *,
+            current: CertSet | None | object = _UNREAD, job: JobState | None = None) -> MdResult:
+    """``current`` and ``job``: as read for the plan (None for a set that does not read), when
+    nothing changed them since."""
+    if current is _UNREAD:
+        current = store.intact_set(cfg.name)
     certs = {}
     base = store.active_dir(cfg.name)
     for kt, facts in (current.certs if current else {}).items():
@@ -229,7 +239,7 @@ def _result(store: Store, cfg: MdConfig, plan: Plan, changed: bool, error: MdErr
                          chain_path=os.path.join(folder, "chain.pem"),
                          fullchain_path=os.path.join(folder, "fullchain.pem"),
                          key_path=os.path.join(folder, "privkey.pem"))
-    job = store.read_job(cfg.name)
+    job = job or store.read_job(cfg.name)
     at = effective_renew_at(current, job, cfg)[0] if current else None
     problem = error.problem.to_dict() if isinstance(error, AcmeProblemError) else None
     now = store.clock.now()
@@ -251,12 +261,14 @@ def config_snapshot(cfg: MdConfig) -> ConfigSnapshot:
                           profile=cfg.profile, ari=cfg.ari, fleet=fleet)
 
 
-def remember_config(store: Store, cfg: MdConfig) -> None:
+def remember_config(store: Store, cfg: MdConfig) -> JobState:
+    """The job with the config's snapshot in it (saved when it changed); returns the job."""
     job = store.load_job(cfg.name)
     snapshot = config_snapshot(cfg)
     if job.config != snapshot:
         job.config = snapshot
         store.save_job(job)
+    return job
 
 
 def _record_failure(store: Store, cfg: MdConfig, clock: Clock, exc: MdError) -> MdError:
@@ -316,12 +328,20 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
     has passed is left for the next run (an error, nothing recorded in the job)."""
     if force and cfg.imported:
         raise forced_member_error(cfg)
+    job: JobState | None = None
+    current: CertSet | None | object = _UNREAD
     try:
-        if not check_mode:
-            remember_config(store, cfg)
-            if cfg.ari and not cfg.imported and store.intact_set(cfg.name):  # a member has nothing to ask
-                refresh_ari(store, cfg, clock, transport_factory, timeout=cfg.request_timeout)
-        plan = plan_md(store, cfg, clock.now(), force, ignore_backoff)
+        if check_mode:
+            plan = plan_md(store, cfg, clock.now(), force, ignore_backoff)
+        else:
+            # The job and the active set are read once for the config, ARI, the plan and the
+            # result (an idle run read each of them three or four times per domain).
+            job = remember_config(store, cfg)
+            current, damage = active_or_damage(store, cfg.name)
+            if cfg.ari and not cfg.imported and current:  # a member has nothing to ask
+                refresh_ari(store, cfg, clock, transport_factory, timeout=cfg.request_timeout, current=current,
+                            job=job)
+            plan = plan_md(store, cfg, clock.now(), force, ignore_backoff, active=(current, damage), job=job)
     except MdError as exc:  # the store (a file of a newer mdfleet, a full disk, an account key) or the config
         if check_mode:
             raise
@@ -331,7 +351,7 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
     if plan.damage and not check_mode:  # never used silently: reported, and replaced when ordered here
         events.fire(EventName.ERRORED, cfg.name, {"error": plan.damage})
     if plan.action != Action.ORDER:
-        return _result(store, cfg, plan, False)
+        return _result(store, cfg, plan, False, current=current, job=job)
     if check_mode:
         return _result(store, cfg, plan, True)
     if deadline is not None and deadline.expired():

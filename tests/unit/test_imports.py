@@ -1,6 +1,7 @@
 """What a run that talks to nobody imports (issue 13): no HTTP library but the engine's own, no
-JOSE library, no dnspython (dns.query pulls in requests and urllib3). Each command runs in a fresh
-interpreter, the one running the tests (venv, or Debian's python3 under make pytest-debian)."""
+JOSE library, no dnspython (dns.query pulls in requests and urllib3), no challenge listener
+(http.server). Each command runs in a fresh interpreter, the one running the tests (venv, or
+Debian's python3 under make pytest-debian)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ else:
     code = 0
 print(json.dumps({"exit": code, "modules": sorted(sys.modules)}), file=sys.stderr)
 """
-UNWANTED = ("requests", "urllib3", "josepy", "OpenSSL", "chardet", "charset_normalizer", "dns", "urllib.request")
+UNWANTED = ("requests", "urllib3", "josepy", "OpenSSL", "chardet", "charset_normalizer", "dns", "urllib.request",
+            "http.server", "socketserver")  # the challenge listeners: imported when an order needs one
 
 
 def _imported(tmp_path: Path, doc: dict, *args: str) -> set[str]:

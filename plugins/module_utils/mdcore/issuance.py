@@ -21,11 +21,7 @@ from .acme.resources import ChallengeType
 from .acme.transport import AcmeTransport, TransportOptions
 from .certs import CertFacts, split_pem_chain, to_pem
 from .challenges.base import Solver
-from .challenges.dns01 import DnsCommandSolver
 from .challenges.dnspersist01 import DnsPersistSolver
-from .challenges.http01 import StandaloneSolver, WebrootSolver
-from .challenges.rfc2136 import Rfc2136Solver
-from .challenges.tlsalpn01 import TlsAlpnSolver
 from .clock import Clock, Deadline
 from .config import HTTP01_STANDALONE, AccountConfig, CaConfig, DnsProvider, MdConfig, account_config_of
 from .errors import ConfigError, MdError, NoAccountError
@@ -41,16 +37,26 @@ from .store import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE, KEY_FILE, SET_FILES, S
 
 def make_solvers(cfg: MdConfig, store: Store, clock: Clock, ca_url: str = "",
                  directory: dict | None = None) -> dict[str, Solver]:
+    # The solvers are imported when an order needs one: http.server, the DNS UPDATE client and
+    # the TLS-ALPN listener are no part of a run with nothing due.
     chal = cfg.challenge
     if chal.type == ChallengeType.DNSPERSIST01:
         return {ChallengeType.DNSPERSIST01: _persist_solver(cfg, store, clock, ca_url, directory)}
     if chal.type == ChallengeType.DNS01 and chal.dns_provider == DnsProvider.RFC2136 and chal.rfc2136:
+        from .challenges.rfc2136 import Rfc2136Solver
+
         return {ChallengeType.DNS01: Rfc2136Solver(chal.rfc2136, clock, chal.dns_propagation_seconds)}
     if chal.type == ChallengeType.DNS01:
+        from .challenges.dns01 import DnsCommandSolver
+
         return {ChallengeType.DNS01: DnsCommandSolver(chal.dns_command, clock, chal.dns_propagation_seconds,
                                                       chal.dns_command_timeout)}
     if chal.type == ChallengeType.TLSALPN01:
+        from .challenges.tlsalpn01 import TlsAlpnSolver
+
         return {ChallengeType.TLSALPN01: TlsAlpnSolver(chal.standalone_address, chal.tls_alpn_port)}
+    from .challenges.http01 import StandaloneSolver, WebrootSolver
+
     if chal.http01_mode == HTTP01_STANDALONE:
         return {ChallengeType.HTTP01: StandaloneSolver(chal.standalone_address, chal.standalone_port)}
     return {ChallengeType.HTTP01: WebrootSolver(store.challenges_dir)}

@@ -171,14 +171,16 @@ def test_several_key_types(run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme, ke
 
 
 def test_an_idle_run_reads_the_set_and_the_job_once(
-    run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme, store: Store, monkeypatch
+    run_md: Run, make_cfg: MakeCfg, fake_ca: FakeAcme, store: Store, clock: FakeClock, net, monkeypatch
 ) -> None:
     """Nothing due (ARI on): the config snapshot, ARI, the plan and the result share one read of
-    set.json and of the job file (they read each three or four times)."""
+    set.json and of the job file (they read each three or four times); the same Store reads the
+    unchanged set.json no more."""
     import mdcore.store as store_module
 
     cfg = make_cfg(["www.example.org"], ari=True)
     run_md(cfg)
+    fresh = Store(store.root, clock, challenges_dir=store.challenges_dir)  # as a new run's process
     reads: list[str] = []
     real = store_module.read_state
 
@@ -188,7 +190,9 @@ def test_an_idle_run_reads_the_set_and_the_job_once(
 
     monkeypatch.setattr(store_module, "read_state", counting)
     before = len(fake_ca.seen)
-    result = run_md(cfg)
+    result = ensure_md(fresh, cfg, clock, transport_factory=net.transport, lock_wait=1)
     assert result.action == Action.NONE and not result.changed and result.certificates
     assert len(fake_ca.seen) == before
     assert reads.count("set.json") == 1 and reads.count("www.example.org.json") == 1
+    assert fresh.active_set("www.example.org") == fresh.active_set("www.example.org")
+    assert reads.count("set.json") == 1

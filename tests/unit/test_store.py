@@ -11,6 +11,7 @@ from mdcore.clock import FakeClock
 from mdcore.errors import StoreError, StoreLockedError
 from mdcore.fsutil import atomic_write, write_json
 from mdcore.state.certset import CertSet
+from mdcore.state.fields import CorruptStateError
 from mdcore.state.order import OrderState
 from mdcore.store import SET_FILE, Store, check_md_name
 
@@ -311,3 +312,22 @@ def test_after_a_clean_run_recover_walks_no_active_set(store: Store, monkeypatch
     with open(dead, "w"):
         pass
     assert "removed 1 temp file(s) of killed runs" in again.recover()  # unlocked: always the full walk
+
+
+def test_an_unchanged_set_is_read_once_and_a_changed_one_again(store: Store) -> None:
+    """active_set() keeps what it read while the file behind domains/<md> is the same: a new
+    activation, a removed domain set up again, or a set.json changed in place are read anew."""
+    store.activate("example.org", stage(store, "example.org", "one"))
+    first = store.active_set("example.org")
+    assert store.active_set("example.org") is first
+    store.activate("example.org", stage(store, "example.org", "two"))
+    assert active_tag(store, "example.org") == "two" and store.active_set("example.org") is not first
+    store.remove_md("example.org")
+    assert store.active_set("example.org") is None
+    store.activate("example.org", stage(store, "example.org", "three"))  # archive/example.org.1 again
+    assert active_tag(store, "example.org") == "three"
+    path = os.path.join(store.active_dir("example.org"), "set.json")
+    with open(path, "w") as handle:
+        handle.write("{not json")
+    with pytest.raises(CorruptStateError):
+        store.active_set("example.org")

@@ -188,6 +188,7 @@ class Store:
         self.keep_archive = keep_archive
         self.notes: list[str] = []  # repairs made while reading (corrupt files set aside), for the run's report
         self._lock: StoreLock | None = None  # the latest lock() (recover() asks it whether the last run was killed)
+        self._sets: dict[str, tuple[tuple, CertSet]] = {}  # md -> (identity of its set.json, the set): see active_set
         self._notes_lock = threading.Lock()
 
     # -- layout -----------------------------------------------------------------------------
@@ -261,8 +262,28 @@ class Store:
 
     def active_set(self, md: str) -> CertSet | None:
         """The set.json of the active set of ``md`` or None. Raises CorruptStateError (or
-        NewerStateError) naming the file when it does not read: an active set is never guessed."""
-        return read_state(os.path.join(self.active_dir(md), SET_FILE), CertSet.from_json)
+        NewerStateError) naming the file when it does not read: an active set is never guessed.
+
+        A set read before is returned again while the file behind the link is the same (device,
+        inode, mtime, size): an archive's set.json never changes once sealed, and a run's plan,
+        stapling and status each ask for every domain's set (CertSet is immutable)."""
+        path = os.path.join(self.active_dir(md), SET_FILE)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return read_state(path, CertSet.from_json)  # none, or an error that names the file
+        identity = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+        known = self._sets.get(md)
+        if known is not None and known[0] == identity:
+            return known[1]
+        cert_set = read_state(path, CertSet.from_json)
+        if cert_set is not None:
+            self._sets[md] = (identity, cert_set)
+        return cert_set
+
+    def _forget_set(self, md: str) -> None:
+        """Its archive folders change (removed, pruned, re-pointed): an inode may be used again."""
+        self._sets.pop(md, None)
 
     def active_certs(self, md: str) -> list[ActiveCert]:
         info = self.active_set(md)
@@ -523,6 +544,7 @@ class Store:
         return target
 
     def _point_active(self, md: str, number: int) -> None:
+        self._forget_set(md)
         link = self.active_dir(md)
         tmp = self.path("domains", ".%s.tmp" % md)
         if os.path.lexists(tmp):
@@ -532,6 +554,7 @@ class Store:
         fsync_dir(self.path("domains"))
 
     def _prune_archive(self, md: str) -> None:
+        self._forget_set(md)
         active = self._active_number(md)
         nums = self._archive_numbers(md)
         for num in nums[: max(0, len(nums) - self.keep_archive)]:  # [:-0] would keep everything
@@ -582,6 +605,7 @@ class Store:
         deletes them), then its link, staging and job go. The sets leave archive/ first, so
         recover() cannot activate one again, and a run killed half-way is finished by the next
         (the dangling link or the staging left behind still name the domain). Returns the folder."""
+        self._forget_set(md)
         target = ensure_dir(self.path(RETIRED_DIR, check_md_name(md), when))
         ensure_dir(self.path(RETIRED_DIR), DIR_MODE)
         for num in self._archive_numbers(md):
@@ -632,6 +656,7 @@ class Store:
     def remove_md(self, md: str) -> None:
         """Forget a managed domain: its link, staging, job and archive sets. (Archive sets left
         behind would make recover() activate the newest one again.)"""
+        self._forget_set(md)
         for path in (self.active_dir(md), self.job_path(md)):
             if os.path.lexists(path):
                 unlink(path)

@@ -24,7 +24,7 @@ from .due import due_times
 from .errors import ConfigError, DeadlineExceeded, MdError, StoreError
 from .events import NO_EVENTS, URGENT, EventName, EventSink
 from .issuance import TransportFactory, keep_only, obtain, resumable, transport_for
-from .ocsp.persist import staple_state
+from .ocsp.persist import revocation_known
 from .policy import backoff_seconds
 from .state.certset import CertSet
 from .state.fields import CorruptStateError
@@ -119,11 +119,7 @@ def effective_renew_at(current: CertSet, job: JobState, cfg: MdConfig) -> tuple[
 def _revoked(store: Store, md: str, current: CertSet) -> bool:
     """Stapling found an active certificate revoked: an emergency renewal (with a new key, which
     every order gets). Compared by fingerprint, so the renewed certificate is not flagged."""
-    for kt, facts in current.certs.items():
-        state = staple_state(store, md, kt)
-        if state and state.renew_required and state.cert_sha256 == facts.sha256_fingerprint:
-            return True
-    return False
+    return any(revocation_known(store, md, kt, facts.sha256_fingerprint) for kt, facts in current.certs.items())
 
 
 def forced_member_error(cfg: MdConfig) -> ConfigError:

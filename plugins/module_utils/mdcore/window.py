@@ -58,6 +58,16 @@ class Window:
         if isinstance(value, Window):
             return value
         raw = str(value).strip()
+        known = _PARSED.get(raw)
+        if known is not None:  # a run parses the same few windows for every domain, several times
+            return known
+        window = cls._parse(raw, what)
+        if len(_PARSED) < 256:
+            _PARSED[raw] = window
+        return window
+
+    @classmethod
+    def _parse(cls, raw: str, what: str) -> Window:
         match = PERCENT_RE.match(raw)
         if match:
             percent = float(match.group(1))
@@ -85,6 +95,9 @@ class Window:
 
     def __str__(self) -> str:
         return self.text
+
+
+_PARSED: dict[str, Window] = {}  # text -> its Window (immutable); only windows that parsed
 
 
 __all__ = ["Window", "DEFAULT", "duration_seconds", "is_bare_number"]

@@ -233,6 +233,16 @@ def staple_state(store: Store, md: str, key_type: str) -> StapleState | None:
         return None
 
 
+def revocation_known(store: Store, md: str, key_type: str, cert_sha256: str | None) -> bool:
+    """Whether stapling found this very certificate revoked (renew_required), for the plan of
+    every domain at every run: the book entry is turned into a StapleState only when it says so."""
+    raw = stored_entries(store).get(paths_for(store, StapleTarget(cert_path="", md=md, key_type=key_type)).key)
+    if not isinstance(raw, dict) or not raw.get("renew_required"):
+        return False
+    state = state_of(raw)
+    return bool(state and state.renew_required and state.cert_sha256 == cert_sha256)
+
+
 def staple_state_of_file(store: Store, cert_path: str) -> StapleState | None:
     """The persisted stapling metadata of an 'other' certificate file (MDStapleOthers), or None."""
     return state_of(stored_entries(store).get(paths_for(store, StapleTarget(cert_path=cert_path)).key))
@@ -320,4 +330,4 @@ def _listdir(path: str) -> list[str]:
 
 
 __all__ = ["StaplePaths", "StapleBook", "stored_entries", "state_of", "paths_for", "sync_der", "response_der",
-           "staple_state", "staple_state_of_file", "prune", "BOOK_FILE"]
+           "staple_state", "staple_state_of_file", "revocation_known", "prune", "BOOK_FILE"]

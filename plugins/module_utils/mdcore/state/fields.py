@@ -165,10 +165,13 @@ def _no_constants(name: str) -> Any:
     raise ValueError("%s is not valid JSON" % name)  # json accepts NaN/Infinity by default
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)  # one for all: json.loads(**kw) makes one a call
+
+
 def parse_json(data: bytes) -> Any:
     """JSON as the store writes it: UTF-8, no NaN/Infinity."""
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_no_constants)
+        return _DECODER.decode(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise FormatError("not UTF-8 text") from None
     except RecursionError:

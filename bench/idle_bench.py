@@ -16,7 +16,11 @@ one size does:
   imports on its way), config, recover, retire check, plan (the ACME step), staple book, status
   files, and the rest.
 
-Run: /work/venv/bin/python bench/idle_bench.py [--n 20 --n 1000] [--runs 5] [--keep]
+With ``--compare REV`` the engine of that git revision (``git archive``) is timed too, on the
+same store in the same run (its runs first, each engine after one warm-up drive that writes the
+status files its way): before and after under the same load.
+
+Run: /work/venv/bin/python bench/idle_bench.py [--n 20 --n 1000] [--runs 5] [--compare REV] [--keep]
 """
 
 from __future__ import annotations
@@ -80,8 +84,8 @@ def pythons() -> list[tuple[str, str]]:
     return found
 
 
-def engine(python: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ENGINE))
+def engine(python: str, *args: str, check: bool = True, utils: Path = ENGINE) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(utils))
     proc = subprocess.run([python, "-m", "mdcore", *args], env=env, capture_output=True, text=True, timeout=3600,
                           check=False)
     if check and proc.returncode != 0:
@@ -90,9 +94,9 @@ def engine(python: str, *args: str, check: bool = True) -> subprocess.CompletedP
     return proc
 
 
-def timed(python: str, argv: list[str], runs: int) -> dict:
+def timed(python: str, argv: list[str], runs: int, utils: Path = ENGINE) -> dict:
     """Median and best wall / CPU seconds of `python -B -m mdcore ARGV`, each run a fresh process."""
-    env = dict(os.environ, PYTHONPATH=str(ENGINE))
+    env = dict(os.environ, PYTHONPATH=str(utils))
     walls, cpus = [], []
     for _run in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -108,8 +112,8 @@ def timed(python: str, argv: list[str], runs: int) -> dict:
     return {"wall": statistics.median(walls), "best": min(walls), "cpu": statistics.median(cpus)}
 
 
-def breakdown(python: str, config: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ENGINE))
+def breakdown(python: str, config: Path, utils: Path = ENGINE) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(utils))
     proc = subprocess.run([python, "-B", "-c", PROBE, str(config)], env=env, capture_output=True, text=True,
                           timeout=600, check=False)
     if proc.returncode != 0:
@@ -133,12 +137,22 @@ def write_config(work: Path, stack: dict, n: int, http_port: int) -> Path:
     return path
 
 
-def compile_engine(python: str) -> None:
+def compile_engine(python: str, utils: Path = ENGINE) -> None:
     """What the role's install does on hosts: the engine's .pyc files exist beside it."""
-    subprocess.run([python, "-m", "compileall", "-q", str(ENGINE / "mdcore")], check=True, capture_output=True)
+    subprocess.run([python, "-m", "compileall", "-q", str(utils / "mdcore")], check=True, capture_output=True)
 
 
-def one_size(n: int, base: Path, runs: int) -> dict:
+def engine_of(rev: str, base: Path) -> Path:
+    """plugins/module_utils of git revision ``rev``, extracted under ``base``."""
+    target = base / ("rev-" + rev.replace("/", "_"))
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "plugins/module_utils"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True, capture_output=True)
+    return target / "plugins" / "module_utils"
+
+
+def one_size(n: int, base: Path, runs: int, engines: list[tuple[str, Path]]) -> dict:
     work = base / ("n%d" % n)
     acme = work / "acme"
     acme.mkdir(parents=True)
@@ -155,13 +169,16 @@ def one_size(n: int, base: Path, runs: int) -> dict:
         issued = time.perf_counter() - start
         engine(sys.executable, "--config", str(config), "drive")  # fetches the staples the renewal left
         figures: dict = {"n": n, "issue_seconds": issued, "runs": {}}
-        for label, python in pythons():
-            compile_engine(python)
-            engine(python, "--config", str(config), "drive")  # under this python: nothing due
-            for what, argv in (("drive", ["drive"]), ("status --json", ["status", "--json"]),
-                               ("status --prometheus", ["status", "--prometheus"])):
-                figures["runs"]["%s %s" % (label, what)] = timed(python, ["--config", str(config), *argv], runs)
-            figures["breakdown " + label] = breakdown(python, config)
+        for name, utils in engines:
+            for label, python in pythons():
+                label = ("%s %s" % (name, label)).strip()
+                compile_engine(python, utils)
+                engine(python, "--config", str(config), "drive", utils=utils)  # this engine, this python: nothing due
+                for what, argv in (("drive", ["drive"]), ("status --json", ["status", "--json"]),
+                                   ("status --prometheus", ["status", "--prometheus"])):
+                    row = timed(python, ["--config", str(config), *argv], runs, utils)
+                    figures["runs"]["%s %s" % (label, what)] = row
+                figures["breakdown " + label] = breakdown(python, config, utils)
         return figures
     finally:
         subprocess.run([sys.executable, "-m", "peers.stack", "stop", "--dir", str(acme)], cwd=str(TESTS),
@@ -169,7 +186,7 @@ def one_size(n: int, base: Path, runs: int) -> dict:
 
 
 def target_of(what: str, n: int) -> str:
-    limit = TARGETS.get(what.split(" ", 1)[1], {}).get(n)
+    limit = next((TARGETS[key].get(n) for key in TARGETS if what.endswith(" " + key)), None)
     return "<= %.1f" % limit if limit else "-"
 
 
@@ -194,11 +211,15 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--compare", metavar="REV", help="time the engine of this git revision too (before/after)")
     args = parser.parse_args()
     sys.path.insert(0, str(TESTS))
     base = Path(tempfile.mkdtemp(prefix="idle-bench-"))
     try:
-        results = [one_size(n, base, args.runs) for n in (args.n or [20, 1000])]
+        engines = [("", ENGINE)]
+        if args.compare:
+            engines = [(args.compare, engine_of(args.compare, base)), ("this", ENGINE)]
+        results = [one_size(n, base, args.runs, engines) for n in (args.n or [20, 1000])]
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

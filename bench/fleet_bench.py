@@ -74,12 +74,29 @@ def inventory(fleet: Fleet, pebble: Pebble, cts: ChallTestSrv, path: Path, share
     return fleet.inventory(path, group_vars, host_vars)
 
 
+def failures(stdout: str) -> str:
+    """The failed tasks of a run printed by the ansible.posix.json callback: host, task, message."""
+    try:
+        doc = json.loads(stdout)
+    except ValueError:
+        return stdout[-3000:]
+    lines = []
+    for play_doc in doc.get("plays", []):
+        for task in play_doc.get("tasks", []):
+            for host, res in task.get("hosts", {}).items():
+                if res.get("failed") or res.get("unreachable"):
+                    lines.append("%s: %s: %s" % (host, task["task"]["name"], str(res.get("msg"))[:500]))
+    return "\n".join(lines[:20]) + "\n"
+
+
 def play(collections: Path, book: str, inv: Path, forks: int, hosts_var: str) -> tuple[float, int, str]:
     start = time.monotonic()
     extra = ["-f", str(forks), "-e", "%s=web" % hosts_var, "-e", "deploy_become=false",
              "-e", "distribute_become=false"]
     proc, _results = ansible_playbook(collections, ROOT / "playbooks" / book, str(inv), *extra, timeout=3600,
                                       extra_env={"ANSIBLE_PIPELINING": "1"})
+    if proc.returncode != 0:  # the whole output, for the failure the tail does not show
+        return time.monotonic() - start, proc.returncode, failures(proc.stdout) + proc.stderr[-2000:]
     return time.monotonic() - start, proc.returncode, proc.stdout[-3000:] + proc.stderr[-2000:]
 
 

@@ -23,6 +23,7 @@ from cryptography.x509 import ocsp
 from peers.acme_mini import MiniAcme, dns01_value
 from peers.dns import query
 from peers.require import need
+from peers.wait import pid_alive
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -30,14 +31,6 @@ TESTS = Path(__file__).resolve().parents[1]
 def _stack(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "peers.stack", *args], cwd=TESTS, capture_output=True, text=True,
                           timeout=90, check=False, env=dict(os.environ, PYTHONPATH=str(TESTS)))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.fixture
@@ -52,7 +45,7 @@ def stack(tmp_path):
     yield state
     stopped = _stack("stop", "--dir", str(folder))
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
-    assert not _alive(state["pid"])
+    assert not pid_alive(state["pid"])
     assert not (folder / "stack.json").exists()
 
 

@@ -33,20 +33,10 @@ from .challtestsrv import ChallTestSrv
 from .pebble import Pebble
 from .pebble_ocsp import PebbleOcspResponder
 from .ports import free_port
-from .wait import poll
+from .wait import pid_alive, poll
 
 STATE = "stack.json"
 TESTS_DIR = Path(__file__).resolve().parents[1]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _state(folder: Path) -> dict | None:
@@ -59,13 +49,13 @@ def _state(folder: Path) -> dict | None:
 def stop(folder: Path, timeout: float = 15.0) -> bool:
     """Stop the stack of ``folder``; returns whether one was running."""
     state = _state(folder)
-    if not state or not _alive(int(state["pid"])):
+    if not state or not pid_alive(int(state["pid"])):
         (folder / STATE).unlink(missing_ok=True)
         return False
     pid = int(state["pid"])
     os.kill(pid, signal.SIGTERM)
     try:
-        poll(lambda: not _alive(pid), timeout, "acme stack (pid %d) to stop" % pid)
+        poll(lambda: not pid_alive(pid), timeout, "acme stack (pid %d) to stop" % pid)
     except TimeoutError:
         os.kill(pid, signal.SIGKILL)
     (folder / STATE).unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -23,6 +24,22 @@ def poll(check: Callable[[], T | None], timeout: float, what: str, interval: flo
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{what}: not ready after {timeout:.1f}s")
         time.sleep(interval)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs: a zombie (exited, not yet reaped) counts as gone, a
+    process of another user as running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def port_open(host: str, port: int) -> bool:

@@ -3,9 +3,7 @@ when they time out (a process group of their own), and a command that cannot run
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 
 import pytest
 
@@ -15,6 +13,7 @@ from mdcore.clock import FakeClock
 from mdcore.errors import ChallengeError
 from mdcore.hostconfig import ReloadConfig
 from mdcore.reload import ReloadOutcome, reload_server
+from peers.wait import pid_alive, poll
 
 # starts a grandchild that would run for a minute, writes its pid, then hangs itself
 HANGS = ("import os, subprocess, sys, time; child = subprocess.Popen([sys.executable, '-c', "
@@ -22,20 +21,13 @@ HANGS = ("import os, subprocess, sys, time; child = subprocess.Popen([sys.execut
 
 
 def _gone(pid_file) -> bool:
+    """The grandchild is gone within 5 s (reaped by init, not by us: a zombie counts as gone)."""
     pid = int(pid_file.read_text())
-    for _attempt in range(50):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        try:  # a zombie of ours? (it is the test's grandchild: reaped by init, not us)
-            with open("/proc/%d/stat" % pid) as handle:
-                if handle.read().split(") ", 1)[1].startswith("Z"):
-                    return True
-        except OSError:
-            return True
-        time.sleep(0.1)
-    return False
+    try:
+        poll(lambda: not pid_alive(pid), 5, "the command's child %d to be gone" % pid)
+    except TimeoutError:
+        return False
+    return True
 
 
 def test_a_hanging_config_test_is_killed_with_its_children(tmp_path) -> None:

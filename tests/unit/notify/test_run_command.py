@@ -13,7 +13,7 @@ import pytest
 from mdcore.events import EventName
 from mdcore.notify import CommandNotifier, NotifyState
 from mdcore.proc import run_command
-from peers.wait import poll
+from peers.wait import pid_alive, poll
 
 RECORDER = r"""
 import json, os, sys
@@ -29,15 +29,6 @@ child = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"]
 open(sys.argv[1], "w").write(str(child.pid))
 signal.pause()  # hangs until killed: what the runner's timeout must deal with
 """
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open("/proc/%d/stat" % pid) as handle:  # a zombie is dead for our purpose
-        return handle.read().split(")")[-1].split()[0] != "Z"
 
 
 @pytest.fixture
@@ -89,6 +80,6 @@ def test_hanging_command_is_killed_with_its_children(tmp_path, store, clock):
     (delivery,) = notifier.deliveries
     assert delivery.timed_out and delivery.error == "timed out after 1s (killed)"
     child = int(pidfile.read_text())
-    poll(lambda: not alive(child), 5, "the command's child to be gone after the timeout")
+    poll(lambda: not pid_alive(child), 5, "the command's child to be gone after the timeout")
     state = NotifyState.load(store, "a.example")
     assert state.failures == 1 and state.last_failure.timed_out

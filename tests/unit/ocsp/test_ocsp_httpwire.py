@@ -12,19 +12,21 @@ import pytest
 
 from mdcore.clock import Clock, Deadline
 from mdcore.net.wire import PeerClosed, ResponseReader, TooLarge, WireError, encode_request
+from peers.slow_peer import SteppingClock
 
 
 def read(*pieces: bytes, max_body: int = 1024, close: bool = True, seconds: float = 5.0,
-         head_only: bool = False, pause: float = 0.0):
-    """Send ``pieces`` (each in its own send, ``pause`` apart) and read one response."""
+         head_only: bool = False, clock: Clock | None = None, step=None):
+    """Send ``pieces`` (each in its own send, ``step()`` called after each) and read one response
+    against a deadline of ``seconds`` on ``clock``."""
     ours, theirs = socket.socketpair()
 
     def peer() -> None:
         try:
             for piece in pieces:
                 theirs.sendall(piece)
-                if pause:
-                    time.sleep(pause)
+                if step:
+                    step()
         except OSError:
             return  # the reader gave up (the deadline tests): nothing more to send
         if close:
@@ -34,7 +36,7 @@ def read(*pieces: bytes, max_body: int = 1024, close: bool = True, seconds: floa
     writer.start()
     try:
         reader = ResponseReader(ours)
-        return reader.read(Deadline(Clock(), seconds), max_body, head_only=head_only), reader
+        return reader.read(Deadline(clock or Clock(), seconds), max_body, head_only=head_only), reader
     finally:
         ours.close()
         writer.join(5)
@@ -147,11 +149,14 @@ def test_a_silent_peer_ends_at_the_deadline():
 
 
 def test_a_trickling_peer_ends_at_the_deadline():
-    """A byte now and then resets no timer: the whole response shares one deadline."""
-    started = time.monotonic()
+    """A byte now and then resets no timer: the whole response shares one deadline (a byte every
+    2 s of an injected clock, sent when the reader looked at the clock again: no real waiting)."""
+    clock = SteppingClock()
+    started = clock.monotonic()
     with pytest.raises(TimeoutError):
-        read(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", *[b"x"] * 100, close=False, seconds=0.3, pause=0.02)
-    assert time.monotonic() - started < 1.5
+        read(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", *[b"x"] * 100, close=False, seconds=30,
+             clock=clock, step=clock.drip_step)
+    assert clock.monotonic() - started < 40  # ended at the deadline, not after the 200 s of the whole drip
 
 
 def test_encode_request_is_one_buffer_with_length():

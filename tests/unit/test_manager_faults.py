@@ -75,6 +75,8 @@ def test_a_corrupt_account_json_is_rebuilt_from_its_key(run_md, make_cfg, store,
     assert after is not None and after[1].thumbprint() == before[1].thumbprint()
     folder = accounts.folder(fake_ca.directory_url, None)
     assert [n for n in os.listdir(folder) if n.startswith("account.json.corrupt-")]
+    assert any("account.json is corrupt" in n and "set aside as account.json.corrupt-" in n and
+               "found again with its key" in n for n in store.notes), store.notes  # the run says so
 
 
 def test_a_corrupt_staged_key_is_set_aside(run_md, make_cfg, store) -> None:
@@ -150,3 +152,81 @@ def test_a_corrupt_order_in_staging_is_set_aside(run_md, make_cfg, store) -> Non
     assert result.changed and result.valid
     assert any("order.json is corrupt" in n and "set aside as order.json.corrupt-" in n for n in store.notes)
     assert not [n for n in os.listdir(store.active_folder(MD)) if ".corrupt-" in n]  # never archived
+
+
+def test_a_corrupt_staple_book_fails_no_renewal_with_stapling_off(run_md, make_cfg, store, clock) -> None:
+    """The plan asks the staple book whether a certificate was found revoked: a book that does not
+    read knows of none (it held responses only). Every renewal failed on it before, for good when
+    no stapling step ever set it aside."""
+    first = run_md(make_cfg())
+    os.makedirs(store.path("ocsp"), exist_ok=True)
+    with open(store.path("ocsp", "staples.json"), "w") as handle:
+        handle.write("{}")
+    clock.advance(65 * 86400)  # due
+    result = run_md(make_cfg())
+    assert result.changed and result.valid and result.error is None
+    assert result.certificates["p256"]["serial"] != first.certificates["p256"]["serial"]
+
+
+def test_a_corrupt_order_of_a_domain_not_due_is_set_aside(run_md, make_cfg, store) -> None:
+    """recover() (every locked run) sets a corrupt order.json aside, also when the domain is not
+    due: it was kept unnoticed until the next order before."""
+    run_md(make_cfg())
+    os.makedirs(store.staging_dir(MD))
+    with open(os.path.join(store.staging_dir(MD), "order.json"), "w") as handle:
+        handle.write("[1]")
+    result = run_md(make_cfg())
+    assert not result.changed
+    assert any("order.json is corrupt: order.json must be a JSON object" in n and
+               "set aside as order.json.corrupt-" in n for n in store.notes), store.notes
+    assert not os.path.exists(os.path.join(store.staging_dir(MD), "order.json"))
+
+
+class Killed(Exception):
+    """Stands for SIGKILL in the middle of a step (not an MdError: nothing handles it)."""
+
+
+def test_a_staged_key_lost_after_finalizing_is_ordered_again(run_md, make_cfg, store, fake_ca,
+                                                             monkeypatch) -> None:
+    """A run dies after the CA issued the certificate for the staged key, and the staged key is
+    then lost (corrupt): the resumed order's certificate is for a key nobody has. The run makes
+    a new order for a new key in the same run instead of failing ('CA returned a certificate for
+    another key') and backing off."""
+    from mdcore import issuance
+
+    first = run_md(make_cfg())
+    real = issuance._write_chain
+
+    def killed(*_args, **_kwargs):
+        raise Killed()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(issuance, "_write_chain", killed)
+        with pytest.raises(Killed):
+            run_md(make_cfg(), force=True)
+    assert store.pending_order(MD).orders  # the finalized order is remembered
+    key = os.path.join(store.staging_dir(MD), "p256", "privkey.pem")
+    with open(key, "w") as handle:
+        handle.write("-----BEGIN PRIVATE KEY-----\ntruncat")
+    assert issuance._write_chain is real
+    result = run_md(make_cfg())
+    assert result.changed and result.valid and result.error is None, result
+    assert Reason.RESUME in result.reasons
+    assert result.certificates["p256"]["serial"] != first.certificates["p256"]["serial"]
+    assert any("privkey.pem is corrupt: not a private key" in n for n in store.notes), store.notes
+    assert store.read_job(MD).errors == 0
+
+
+def test_a_folder_set_aside_in_staging_never_blocks_activation(run_md, make_cfg, store) -> None:
+    """A folder where a staged certificate file must be is set aside; activation removed the set
+    aside files with unlink, which failed on the folder at every later run (the sealed set never
+    became active: 'recovery: Is a directory')."""
+    run_md(make_cfg())
+    store.begin_staging(OrderState(MD, [MD], ["p256"], make_cfg().cas[0].url))
+    os.makedirs(os.path.join(store.staging_dir(MD), "p256", "fullchain.pem"))
+    result = run_md(make_cfg())
+    assert result.changed and result.valid and result.error is None, result
+    assert any("fullchain.pem is corrupt: staged, but does not read (IsADirectoryError)" in n for n in store.notes)
+    assert not os.path.exists(store.staging_dir(MD))
+    assert sorted(os.listdir(os.path.join(store.active_folder(MD), "p256"))) == [
+        "cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"]

@@ -199,8 +199,8 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
         raise ConfigError("managed domain %s is ordered by %s, not on this host" % (cfg.name, cfg.issuer))
     check_may_use_account(store, cfg, ca)
     transport = transport_factory(ca, cfg, clock)
-    account, key = ACCOUNTS.ensure(transport, AccountStore(store.path("accounts")), account_options(ca, cfg),
-                                   deadline)
+    account, key = ACCOUNTS.ensure(transport, AccountStore(store.path("accounts"), note=store.note),
+                                   account_options(ca, cfg), deadline)
     pending = _pending_or_none(store, cfg.name)
     if pending is None or not _pending_matches(pending, cfg, ca):
         store.discard_staging(cfg.name)
@@ -212,47 +212,32 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
     _keep_files(store, cfg.name, staging, keep)
     directory = transport.directory(deadline) if cfg.challenge.type == ChallengeType.DNSPERSIST01 else None
     solvers = make_solvers(cfg, store, clock, ca.url, directory)
+    resumed = set(pending.orders) | set(pending.ordering)  # key types whose order an earlier run made
+
+    def flow_for(kt: str) -> OrderFlow:
+        def remember(url: str) -> None:
+            pending.orders[kt] = url
+            pending.ordering.pop(kt, None)
+            store.save_order(pending)
+
+        return OrderFlow(transport, account, key, solvers, clock, on_event=lambda ev: events.fire(ev, cfg.name),
+                         on_order_url=remember)
+
     try:
         for kt in cfg.key_types:
             folder = ensure_dir(os.path.join(staging, kt))
             if os.path.exists(os.path.join(folder, FULLCHAIN_FILE)) and _staged_usable(store, staging, kt):
                 continue  # downloaded before an interruption
 
-            def remember(url: str, kt: str = kt) -> None:
-                pending.orders[kt] = url
-                pending.ordering.pop(kt, None)
-                store.save_order(pending)
-
-            cert_key = _staging_key(store, folder, kt)
-            flow = OrderFlow(transport, account, key, solvers, clock,
-                             on_event=lambda ev: events.fire(ev, cfg.name), on_order_url=remember)
-            if kt not in pending.orders and kt in pending.ordering:  # killed between newOrder and its URL
-                lost = flow.find_lost_order(list(cfg.domains), set(pending.orders.values()), deadline)
-                if lost:
-                    remember(lost)
-            if kt not in pending.orders:  # written before newOrder: see OrderState.ordering
-                pending.ordering[kt] = clock.now()
-                store.save_order(pending)
-            req = OrderRequest(names=list(cfg.domains), csr_der=make_csr(cert_key, list(cfg.domains)),
-                               resume_url=pending.orders.get(kt), profile=cfg.profile,
-                               replaces=(replaces or {}).get(kt), preferred_chain=cfg.preferred_chain)
+            cert_key, new_key = _staging_key(store, folder, kt)
             try:
-                issued = flow.run(req, deadline)
-            except OrderDeadError:
-                pending.orders.pop(kt, None)  # resuming a dead order would only fail again
-                store.save_order(pending)
-                raise
-            except AcmeProblemError:
-                if kt not in pending.orders and pending.ordering.pop(kt, None):  # the CA refused: no order exists
-                    store.save_order(pending)
-                raise
-            try:
-                _write_chain(folder, issued.fullchain_pem, cert_key, cfg.domains)
-            except MdError:
-                # Resuming this (valid) order would download the same bad certificate forever.
-                pending.orders.pop(kt, None)
-                store.save_order(pending)
-                raise
+                _order_key_type(store, cfg, kt, pending, folder, cert_key, flow_for(kt), deadline, replaces)
+            except ForeignKeyError:
+                if not (new_key and kt in resumed):
+                    raise
+                # The staged key was lost (set aside) after the resumed order was finalized with it:
+                # that order's certificate is for a key nobody has. A new order for the new key.
+                _order_key_type(store, cfg, kt, pending, folder, cert_key, flow_for(kt), deadline, replaces)
     finally:
         for solver in {id(s): s for s in solvers.values()}.values():
             solver.close()
@@ -265,6 +250,43 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
     announce = {EventName.RENEWED: {"serials": cert_set.serials(), URGENT: urgent},
                 EventName.INSTALLED: {URGENT: urgent}}
     return store.activate(cfg.name, cert_set, events=announce)
+
+
+class ForeignKeyError(MdError):
+    """The CA's certificate is not for the key in staging."""
+
+
+def _order_key_type(store: Store, cfg: MdConfig, kt: str, pending: OrderState, folder: str, cert_key,
+                    flow: OrderFlow, deadline: Deadline, replaces: dict | None) -> None:
+    """Order (or resume) the certificate of one key type and write it into staging. The order's
+    URL is remembered in order.json as soon as the CA gives it (flow's on_order_url)."""
+    if kt not in pending.orders and kt in pending.ordering:  # killed between newOrder and its URL
+        lost = flow.find_lost_order(list(cfg.domains), set(pending.orders.values()), deadline)
+        if lost:
+            flow.on_order_url(lost)
+    if kt not in pending.orders:  # written before newOrder: see OrderState.ordering
+        pending.ordering[kt] = store.clock.now()
+        store.save_order(pending)
+    req = OrderRequest(names=list(cfg.domains), csr_der=make_csr(cert_key, list(cfg.domains)),
+                       resume_url=pending.orders.get(kt), profile=cfg.profile,
+                       replaces=(replaces or {}).get(kt), preferred_chain=cfg.preferred_chain)
+    try:
+        issued = flow.run(req, deadline)
+    except OrderDeadError:
+        pending.orders.pop(kt, None)  # resuming a dead order would only fail again
+        store.save_order(pending)
+        raise
+    except AcmeProblemError:
+        if kt not in pending.orders and pending.ordering.pop(kt, None):  # the CA refused: no order exists
+            store.save_order(pending)
+        raise
+    try:
+        _write_chain(folder, issued.fullchain_pem, cert_key, cfg.domains)
+    except MdError:
+        # Resuming this (valid) order would download the same bad certificate forever.
+        pending.orders.pop(kt, None)
+        store.save_order(pending)
+        raise
 
 
 def _pending_or_none(store: Store, md: str) -> OrderState | None:
@@ -285,27 +307,32 @@ def rollover_account(store: Store, cfg: MdConfig, clock: Clock) -> str:
                           % (ca.url, cfg.account_holder))
     transport = transport_for(ca, cfg, clock)
     deadline = Deadline(clock, cfg.order_timeout)
-    accounts = AccountStore(store.path("accounts"))
+    accounts = AccountStore(store.path("accounts"), note=store.note)
     with ACCOUNTS.exclusive(accounts.folder(ca.url, ca.eab_kid)):
         account, key = ensure_account(transport, accounts, account_options(ca, cfg), deadline)
         new = rollover_key(transport, accounts, account, key, cfg.account_key_type, deadline)
     return new.thumbprint()
 
 
-def _staging_key(store: Store, folder: str, key_type: str):
-    """The key for this order: kept in staging so a resumed order finalizes with the same key. One
-    that does not read is set aside and the order goes on with a new key (a CSR of any key
-    finalizes a pending order)."""
+def _staging_key(store: Store, folder: str, key_type: str) -> tuple[object, bool]:
+    """The key for this order and whether it is new: kept in staging so a resumed order finalizes
+    with the same key. One that does not read (an empty file too) is set aside and the order goes
+    on with a new key (a CSR of any key finalizes a pending order; one finalized already is
+    ordered again: ForeignKeyError in obtain)."""
     path = os.path.join(folder, KEY_FILE)
-    pem = read_bytes(path)
-    if pem:
+    try:
+        pem = read_bytes(path)
+    except IsADirectoryError:
+        pem = b""
+    if pem is not None:
         try:
-            return key_from_pem(pem)
+            return key_from_pem(pem), False
         except Exception as exc:  # whatever the PEM parser makes of garbage
-            store.set_aside_corrupt(CorruptStateError(path, "not a private key (%s)" % type(exc).__name__))
+            reason = "empty" if not pem.strip() else "not a private key (%s)" % type(exc).__name__
+            store.set_aside_corrupt(CorruptStateError(path, reason))
     key = generate_key(key_spec(key_type))
     atomic_write(path, key_to_pem(key))
-    return key
+    return key, True
 
 
 def _write_chain(folder: str, fullchain: bytes, key, names: list[str]) -> None:
@@ -315,7 +342,7 @@ def _write_chain(folder: str, fullchain: bytes, key, names: list[str]) -> None:
     pub = serialization.PublicFormat.SubjectPublicKeyInfo
     if leaf.public_key().public_bytes(serialization.Encoding.DER, pub) != \
             key.public_key().public_bytes(serialization.Encoding.DER, pub):
-        raise MdError("CA returned a certificate for another key")
+        raise ForeignKeyError("CA returned a certificate for another key")
     missing = set(names) - set(CertFacts.of(leaf).names)
     if missing:
         raise MdError("CA returned a certificate without %s" % ", ".join(sorted(missing)))

@@ -375,7 +375,8 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
             last = exc
             continue
         except OSError as exc:  # the store failed under us (disk full, read-only): not the CA's fault
-            last = StoreError("cannot write the store %s: %s" % (store.root, exc.strerror or exc))
+            last = StoreError("cannot write the store %s: %s%s" % (
+                store.root, exc.strerror or exc, " (%s)" % exc.filename if exc.filename else ""))
             break
         _record_success(store, cfg, clock, set_info, kept=plan.keep)
         if events is not NO_EVENTS:  # else the next run with a message command announces it

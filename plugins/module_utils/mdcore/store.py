@@ -535,8 +535,12 @@ class Store:
         for folder in [staging] + _subfolders(staging, depth=1):  # a set in the archive holds its files only
             remove_dead_temp_files(folder, all_of_them=True)
             for name in os.listdir(folder):
-                if CORRUPT_SUFFIX in name:  # staged files set aside while building it
-                    unlink(os.path.join(folder, name))
+                if CORRUPT_SUFFIX in name:  # staged files set aside while building it (a folder too)
+                    aside = os.path.join(folder, name)
+                    if os.path.isdir(aside) and not os.path.islink(aside):
+                        rmtree(aside)
+                    else:
+                        unlink(aside)
         rename(staging, target)
         fsync_dir(self.path("archive"))
         self._point_active(md, number)
@@ -574,6 +578,8 @@ class Store:
             if os.path.exists(os.path.join(self.path("staging", entry), SET_FILE)):
                 self._finish_activation(entry)
                 actions.append("activated sealed staging of %s" % entry)
+            else:
+                self._check_pending_order(entry)
         for md, nums in sorted(self._archive_index().items()):
             if self._active_number(md) == nums[-1]:
                 continue  # the usual case: the newest set is the active one
@@ -584,6 +590,17 @@ class Store:
             if leftover.startswith(".") and leftover.endswith(".tmp"):
                 unlink(self.path("domains", leftover))
         return actions
+
+    def _check_pending_order(self, md: str) -> None:
+        """An order.json in staging that does not read is set aside now (derived state: its order
+        is lost, the next order of the domain makes a new one), not only when the domain is next
+        ordered: a domain that is not due would keep it unnoticed."""
+        try:
+            self.pending_order(md)
+        except CorruptStateError as exc:
+            self.set_aside_corrupt(exc)
+        except StoreError:
+            pass  # not a managed domain's folder (check_md_name), or a newer mdfleet's order: kept
 
     def _remove_dead_temp_files(self) -> int:
         """atomic_write's temp files (.tmp-<pid>-...) whose process is gone, in the store's folders

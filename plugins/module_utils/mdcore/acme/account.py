@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..clock import Deadline
@@ -65,10 +66,12 @@ def read_key(path: str, what: str) -> AccountKey | None:
 
 
 class AccountStore:
-    """accounts/<ca-id>/account.json and account.key.pem (0600)."""
+    """accounts/<ca-id>/account.json and account.key.pem (0600). ``note``: where repairs are told
+    (the store's notes, which the run prints)."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, note: Callable[[str], None] | None = None) -> None:
         self.root = root
+        self.note = note or (lambda _text: None)
 
     def folder(self, directory_url: str, eab_kid: str | None) -> str:
         return os.path.join(self.root, ca_id(directory_url, eab_kid))
@@ -133,7 +136,9 @@ def ensure_account(transport: AcmeTransport, accounts: AccountStore, options: Ac
     try:
         accounts.read_info(url, options.eab_kid)
     except CorruptStateError as exc:  # rebuilt below: registering with the same key finds the same account
-        set_aside(exc.path, transport.clock)
+        aside = set_aside(exc.path, transport.clock)
+        accounts.note("%s; set aside as %s, the account is found again with its key"
+                      % (exc, os.path.basename(aside)))
     found = accounts.load(url, options.eab_kid)
     if found:
         return finish_rollover(transport, accounts, found[0], found[1], deadline)

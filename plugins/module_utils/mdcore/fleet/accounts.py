@@ -77,7 +77,7 @@ def ensure_accounts(store: Store, configs: list[AccountConfig], host: str, holde
                     transport_factory: TransportFactory = transport_for) -> list[AccountOutcome]:
     """Register (or find) the account at every CA; errors are reported per CA."""
     _check_holder(host, holder, "accounts are registered")
-    accounts = AccountStore(store.path("accounts"))
+    accounts = AccountStore(store.path("accounts"), note=store.note)
     out = []
     for acct in configs:
         ca = acct.ca

@@ -235,8 +235,15 @@ def staple_state(store: Store, md: str, key_type: str) -> StapleState | None:
 
 def revocation_known(store: Store, md: str, key_type: str, cert_sha256: str | None) -> bool:
     """Whether stapling found this very certificate revoked (renew_required), for the plan of
-    every domain at every run: the book entry is turned into a StapleState only when it says so."""
-    raw = stored_entries(store).get(paths_for(store, StapleTarget(cert_path="", md=md, key_type=key_type)).key)
+    every domain at every run: the book entry is turned into a StapleState only when it says so.
+    A book that does not read knows of no revocation: it holds responses only, which the stapling
+    step (when enabled) sets aside and fetches again; the plans of every domain must not fail on
+    it (they did, with stapling off for good)."""
+    try:
+        entries = stored_entries(store)
+    except OcspError:
+        return False
+    raw = entries.get(paths_for(store, StapleTarget(cert_path="", md=md, key_type=key_type)).key)
     if not isinstance(raw, dict) or not raw.get("renew_required"):
         return False
     state = state_of(raw)
@@ -244,8 +251,12 @@ def revocation_known(store: Store, md: str, key_type: str, cert_sha256: str | No
 
 
 def staple_state_of_file(store: Store, cert_path: str) -> StapleState | None:
-    """The persisted stapling metadata of an 'other' certificate file (MDStapleOthers), or None."""
-    return state_of(stored_entries(store).get(paths_for(store, StapleTarget(cert_path=cert_path)).key))
+    """The persisted stapling metadata of an 'other' certificate file (MDStapleOthers), or None; a
+    book that does not read holds none (as staple_state)."""
+    try:
+        return state_of(stored_entries(store).get(paths_for(store, StapleTarget(cert_path=cert_path)).key))
+    except OcspError:
+        return None
 
 
 def _older(moment: datetime.datetime | None, now: datetime.datetime, keep: datetime.timedelta) -> bool:

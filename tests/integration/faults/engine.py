@@ -1,0 +1,140 @@
+"""What every test of the fault suite needs: `mdfleet` as the timer runs it (a process of its own,
+killable), a host config against pebble, and the checks of a store after a fault (consistent,
+nothing wasted, no traceback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from mdcore.clock import Clock
+from mdcore.fsutil import TEMP_PREFIX
+from mdcore.store import Store
+
+UTILS = str(Path(__file__).resolve().parents[3] / "plugins" / "module_utils")
+RECORDER = str(Path(__file__).resolve().parents[1] / "cli" / "record_event.py")
+ENGINE_TIMEOUT = 120
+# What no run may print: a Python traceback, or the one line of a bug (exit 70).
+BUG_MARKS = ("Traceback (most recent call last)", "internal error")
+
+
+def engine_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=UTILS, **extra)
+    env.pop("MDFLEET_TRACEBACK", None)
+    for name in ("MDFLEET_FAULT_KILL_AT", "MDFLEET_FAULT_TRACE"):
+        if name not in extra:
+            env.pop(name, None)
+    return env
+
+
+def command(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "mdcore", "--config", str(config), *args]
+
+
+def mdfleet(config: Path, *args: str, kill_at: int = 0, trace: Path | None = None,
+            timeout: float = ENGINE_TIMEOUT) -> subprocess.CompletedProcess:
+    extra = {}
+    if kill_at:
+        extra["MDFLEET_FAULT_KILL_AT"] = str(kill_at)
+    if trace:
+        extra["MDFLEET_FAULT_TRACE"] = str(trace)
+    return subprocess.run(command(config, *args), env=engine_env(**extra), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def bugs(*runs: subprocess.CompletedProcess) -> int:
+    """How many of ``runs`` printed a traceback or an internal error."""
+    return sum(any(mark in run.stderr + run.stdout for mark in BUG_MARKS) for run in runs)
+
+
+def pebble_defaults(pebble) -> dict:
+    return {"acme_directory": pebble.directory_url, "ca_bundle": pebble.ca_bundle, "agree_tos": True,
+            "http01_mode": "standalone", "standalone_address": "127.0.0.1", "standalone_port": pebble.http_port}
+
+
+def host_config(pebble, folder: Path, domains: dict[str, list[str]], *, store: Path | None = None,
+                **extra) -> Path:
+    """config.json in ``folder`` for ``domains`` (md -> names) ordered from ``pebble``; the web
+    server's config test and reload are commands that leave a mark in ``folder``/reloaded."""
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "store": str(store or folder / "store"), "stapling": {"enabled": False},
+        "defaults": pebble_defaults(pebble),
+        "domains": [{"name": md, "domains": names} for md, names in domains.items()],
+        "reload": {"test_command": [sys.executable, "-c", "pass"],
+                   "reload_command": [sys.executable, "-c", "open(%r, 'a').write('x')" % str(folder / "reloaded")]},
+    }
+    doc.update(extra)
+    path = folder / "config.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def recorder(log: Path) -> list[str]:
+    """A message command that appends each event to ``log`` (see events())."""
+    return [sys.executable, RECORDER, str(log)]
+
+
+def events(log: Path) -> list[list[str]]:
+    return [json.loads(line)["argv"] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def copy_store(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, symlinks=True)
+    return target
+
+
+def orders_created(pebble) -> int:
+    return pebble.log_path.read_text(errors="replace").count("Added order")
+
+
+def problems(root: Path, mds: list[str]) -> list[str]:
+    """What is inconsistent in the store at ``root`` for the managed domains ``mds``: an active set
+    that does not read or whose files are not those recorded at activation, a key that is not its
+    certificate's, temp files of killed runs, installs still pending. Empty when nothing."""
+    store = Store(str(root), Clock())
+    found = []
+    for md in mds:
+        try:
+            active = store.active_set(md)
+        except Exception as exc:  # noqa: BLE001 - any failure to read is the finding
+            found.append("%s: the active set does not read: %s" % (md, exc))
+            continue
+        if active is None:
+            found.append("%s: no active set" % md)
+            continue
+        damage = store.damage(md, active)
+        if damage:
+            found.append(damage)
+        for kt in active.key_types:
+            folder = Path(store.active_dir(md), kt)
+            cert = x509.load_pem_x509_certificate((folder / "cert.pem").read_bytes())
+            key = serialization.load_pem_private_key((folder / "privkey.pem").read_bytes(), None)
+            spki = serialization.PublicFormat.SubjectPublicKeyInfo
+            if cert.public_key().public_bytes(serialization.Encoding.DER, spki) != \
+                    key.public_key().public_bytes(serialization.Encoding.DER, spki):
+                found.append("%s: the key is not the certificate's" % folder)
+    for dirpath, _dirs, files in os.walk(root):
+        found += [os.path.join(dirpath, n) + " left behind" for n in files if n.startswith(TEMP_PREFIX)]
+    installs = root / "installs"
+    if installs.is_dir() and os.listdir(installs):
+        found.append("installs pending: %s" % sorted(os.listdir(installs)))
+    return found
+
+
+def serial(root: Path, md: str, key_type: str = "p256") -> int:
+    return Store(str(root), Clock()).active_set(md).certs[key_type].serial
+
+
+def one_line_errors(stderr: str) -> list[str]:
+    """The run's problems as printed: every line of stderr must be one 'mdfleet: ...' line."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert all(line.startswith("mdfleet: ") for line in lines), stderr
+    return lines

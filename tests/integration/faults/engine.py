@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 from mdcore.clock import Clock
 from mdcore.fsutil import TEMP_PREFIX
+from mdcore.state.fields import CORRUPT_SUFFIX
 from mdcore.store import Store
 
 UTILS = str(Path(__file__).resolve().parents[3] / "plugins" / "module_utils")
@@ -124,8 +125,9 @@ def problems(root: Path, mds: list[str]) -> list[str]:
     for dirpath, _dirs, files in os.walk(root):
         found += [os.path.join(dirpath, n) + " left behind" for n in files if n.startswith(TEMP_PREFIX)]
     installs = root / "installs"
-    if installs.is_dir() and os.listdir(installs):
-        found.append("installs pending: %s" % sorted(os.listdir(installs)))
+    pending = sorted(n for n in os.listdir(installs) if CORRUPT_SUFFIX not in n) if installs.is_dir() else []
+    if pending:  # one that was corrupt stays set aside beside them
+        found.append("installs pending: %s" % pending)
     return found
 
 

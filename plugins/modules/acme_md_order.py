@@ -285,6 +285,8 @@ def main() -> None:
         records = _persist_records(store, cfg) if cfg and store else None  # the record the error names
         module.fail_json(msg=str(exc), md=params["name"] or (params["domains"] or [""])[0],
                          **({"dns_persist_records": records} if records is not None else {}))
+    for note in store.notes:  # repairs made (a corrupt derived file set aside and rebuilt), as mdfleet prints them
+        module.warn(note)
     facts = asdict(result)
     records = _persist_records(store, cfg)
     if records is not None:

@@ -168,7 +168,7 @@ def test_failing_renewal_of_a_valid_certificate_warns(run_playbook, pebble_stand
 def test_corrupt_store_file_is_named(run_playbook, pebble_standalone, tmp_path, damaged):
     """A store file that does not read is named in the result, never "Module failed: Expecting value"
     naming nothing (issue 10 item 7); a job file (derived state) is set aside and rebuilt, so the task
-    goes on."""
+    goes on, warning that it did."""
     store = tmp_path / "store"
     proc, res = run_playbook(order_task("order", pebble_standalone, store))
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -179,8 +179,34 @@ def test_corrupt_store_file_is_named(run_playbook, pebble_standalone, tmp_path, 
     if damaged == "job":
         assert proc.returncode == 0 and res["again"]["plan"] == "none", res["again"]
         assert list((store / "jobs").glob("mod.example.json.corrupt-*"))
+        assert any(str(path) in w and "set aside" in w for w in res["again"].get("warnings", [])), res["again"]
     else:  # a failure naming it (or, where the damaged set is replaced by a new order, its damage)
         assert str(path) in "%s %s" % (res["again"].get("msg"), res["again"].get("damage")), res["again"]
+
+
+@pytest.mark.parametrize("damaged", ["account.json", "account.key.pem"])
+def test_corrupt_account_files_through_the_module(run_playbook, pebble_standalone, tmp_path, damaged):
+    """An order that needs the account (forced) with its account.json corrupt: set aside, the account
+    found again with its key, the task goes on and warns naming the file. With its key corrupt: a
+    failure naming the key, which is never replaced (the account is bound to it). Never a traceback
+    (issue 10 item 7)."""
+    store = tmp_path / "store"
+    proc, res = run_playbook(order_task("order", pebble_standalone, store))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    (path,) = (store / "accounts").glob("*/" + damaged)
+    path.write_bytes(b"[1]\n" if damaged == "account.json" else b"-----BEGIN PRIVATE KEY-----\ngarbage\n")
+    proc, res = run_playbook(order_task("again", pebble_standalone, store, force=True))
+    again = res["again"]
+    assert "Traceback" not in proc.stdout + proc.stderr and "Module failed" not in proc.stdout, proc.stdout[-3000:]
+    if damaged == "account.json":
+        assert proc.returncode == 0 and again["changed"], again
+        assert any(str(path) in w and "set aside as account.json.corrupt-" in w for w in again.get("warnings", [])), \
+            again.get("warnings")
+        assert list(path.parent.glob("account.json.corrupt-*")) and json.loads(path.read_text())["url"]
+    else:
+        assert again["failed"] and again["msg"].startswith("%s is corrupt" % path), again["msg"]
+        assert "cannot be rebuilt" in again["msg"] and "\n" not in again["msg"]
+        assert path.read_bytes() == b"-----BEGIN PRIVATE KEY-----\ngarbage\n"  # never replaced
 
 
 @pytest.mark.parametrize("bad, says", [

@@ -4,7 +4,11 @@ end of the run as one summary, also when a test failed (then its figures say whe
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +36,46 @@ class Figures:
 
 
 _FIGURES = Figures()
+# Stores of the fault tests live on a tmpfs where there is one: a SIGKILL (unlike a power cut)
+# leaves the page cache as it is, so fsync proves nothing here, and on a shared disk it cost
+# 10+ ms a write (a renewal writes ~40 times). The disk-full test mounts a tmpfs of its own.
+SHM = "/dev/shm"
+SHM_NEEDED = 512 * 1024 * 1024
+
+
+def _work_base() -> str | None:
+    try:
+        st = os.statvfs(SHM)
+    except OSError:
+        return None
+    return SHM if st.f_bavail * st.f_frsize >= SHM_NEEDED and os.access(SHM, os.W_OK) else None
+
+
+@pytest.fixture(scope="session")
+def work_factory(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator:
+    """make(name) -> a fresh folder for stores (on the tmpfs when there is one, else under pytest's
+    tmp); the tmpfs ones are removed at the end unless a test failed (their path is printed)."""
+    base = _work_base()
+    made: list[Path] = []
+
+    def make(name: str) -> Path:
+        if base is None:
+            return tmp_path_factory.mktemp(name)
+        made.append(Path(tempfile.mkdtemp(prefix="mdfleet-faults-%s-" % name, dir=base)))
+        return made[-1]
+
+    yield make
+    for folder in made:
+        if request.session.testsfailed:
+            print("fault suite: kept %s" % folder)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def work(work_factory, request: pytest.FixtureRequest) -> Path:
+    """tmp_path for stores (see work_factory)."""
+    return work_factory(request.node.name[:30])
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from mdcore.clock import Clock
+from mdcore.acme.account import AccountStore
+from mdcore.acme.resources import Status
+from mdcore.acme.transport import AcmeTransport, TransportOptions
+from mdcore.clock import Clock, Deadline
 from mdcore.fsutil import TEMP_PREFIX
 from mdcore.state.fields import CORRUPT_SUFFIX
 from mdcore.store import Store
@@ -94,6 +98,32 @@ def copy_store(source: Path, target: Path) -> Path:
 
 def orders_created(pebble) -> int:
     return pebble.log_path.read_text(errors="replace").count("Added order")
+
+
+def log_mark(pebble) -> int:
+    return len(pebble.log_path.read_bytes())
+
+
+def wasted_orders(pebble, root: Path, since: int) -> tuple[int, list[str]]:
+    """Orders ``pebble`` made since the log mark ``since`` (for the account in the store at ``root``)
+    that are waste: left pending, ready or processing (abandoned: a lost order counts against the
+    CA's limits and is never used), and valid ones beyond the first (two certificates for one
+    renewal). An invalid order is no waste: it failed (as when a kill left its challenge
+    unanswered). Returns the count and each order's state."""
+    text = pebble.log_path.read_bytes()[since:].decode(errors="replace")
+    ids = re.findall(r'Added order "([^"]+)"', text)
+    if not ids:
+        return 0, []
+    found = AccountStore(str(root / "accounts")).load(pebble.directory_url, None)
+    assert found is not None, "orders were made, but the store has no account"
+    ref, key = found
+    transport = AcmeTransport(pebble.directory_url, Clock(), TransportOptions(verify=pebble.ca_bundle))
+    deadline = Deadline(Clock(), 30)
+    states = [transport.post_as_get(pebble.directory_url.replace("/dir", "/my-order/" + order), key, ref.url,
+                                    deadline, "order").body.get("status") for order in ids]
+    valid = states.count(Status.VALID)
+    abandoned = len(states) - valid - states.count(Status.INVALID)
+    return abandoned + max(0, valid - 1), states
 
 
 def problems(root: Path, mds: list[str]) -> list[str]:

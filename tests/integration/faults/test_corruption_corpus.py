@@ -393,22 +393,22 @@ def check_case(corpus: Corpus, ftype: FileType, how: str, folder: Path) -> Outco
 
 
 @pytest.fixture(scope="module")
-def corpus(pebble_standalone, pebble_factory, tmp_path_factory) -> Corpus:
+def corpus(pebble_standalone, pebble_factory, work_factory) -> Corpus:
     """a at pebble_standalone, b at a pebble of its own (an account key of a's CA is not b's)."""
-    made = Corpus(pebble_standalone, pebble_factory(env={"PEBBLE_AUTHZREUSE": "0"}), tmp_path_factory.mktemp("corpus"))
+    made = Corpus(pebble_standalone, pebble_factory(env={"PEBBLE_AUTHZREUSE": "0"}), work_factory("corpus"))
     made.build()
     return made
 
 
 @pytest.mark.timeout(900)
-def test_every_store_file_type_corrupted_every_way(corpus, tmp_path, figures, monkeypatch):
+def test_every_store_file_type_corrupted_every_way(corpus, work, figures, monkeypatch):
     monkeypatch.delenv("MDFLEET_TRACEBACK", raising=False)
     cases = [(ftype, how) for ftype in FILE_TYPES for how in corruptions_of(ftype)]
     findings: list[str] = []
     totals = Outcome([])
     aside = reported = inconsistent = 0
     for number, (ftype, how) in enumerate(cases, 1):
-        outcome = check_case(corpus, ftype, how, tmp_path / ("case%d" % number))
+        outcome = check_case(corpus, ftype, how, work / ("case%d" % number))
         findings += ["%s (%s) %s: %s" % (ftype.name, ftype.path, how, f) for f in outcome.findings]
         totals.runs += outcome.runs
         totals.tracebacks += outcome.tracebacks

@@ -16,18 +16,18 @@ DOMAINS = {MD: ["f.faults.example"]}
 
 
 @pytest.mark.timeout(900)
-def test_kill_at_every_write_point_of_a_renewal(pebble_standalone, tmp_path, figures):
-    template = host_config(pebble_standalone, tmp_path / "template", DOMAINS)
+def test_kill_at_every_write_point_of_a_renewal(pebble_standalone, work, figures):
+    template = host_config(pebble_standalone, work / "template", DOMAINS)
     first = mdfleet(template, "drive")
     assert first.returncode == 0, first.stderr
-    base = tmp_path / "template" / "store"
+    base = work / "template" / "store"
     old = serial(base, MD)
 
     def copy(name: str) -> tuple:
-        config = host_config(pebble_standalone, tmp_path / name, DOMAINS)
-        return config, copy_store(base, tmp_path / name / "store")
+        config = host_config(pebble_standalone, work / name, DOMAINS)
+        return config, copy_store(base, work / name / "store")
 
-    trace = tmp_path / "trace"
+    trace = work / "trace"
     traced = mdfleet(copy("traced")[0], "renew", "--force", MD, trace=trace)
     assert traced.returncode == 0, traced.stderr
     points = len(trace.read_text().splitlines())

@@ -86,6 +86,9 @@ def failures(stdout: str) -> str:
             for host, res in task.get("hosts", {}).items():
                 if res.get("failed") or res.get("unreachable"):
                     lines.append("%s: %s: %s" % (host, task["task"]["name"], str(res.get("msg"))[:500]))
+                    for stream in ("stderr", "stdout"):  # a command's own words say why it failed
+                        if res.get(stream):
+                            lines.append("  %s: %s" % (stream, str(res[stream])[-1500:]))
     return "\n".join(lines[:20]) + "\n"
 
 

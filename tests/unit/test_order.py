@@ -161,6 +161,21 @@ def test_wildcard_uses_dns01_with_the_base_name(h: Harness) -> None:
     assert "challenge-setup:dns-01:example.org" in h.events
 
 
+class _TeardownFails(RecordingSolver):
+    def teardown(self, task) -> None:
+        raise ChallengeError("nsupdate refused the delete of _acme-challenge.%s" % task.domain)
+
+
+def test_a_failed_teardown_is_reported_not_swallowed(h: Harness) -> None:
+    warnings: list[str] = []
+    flow = h.flow({"dns-01": _TeardownFails("dns-01")})
+    flow.on_warning = warnings.append
+    issued = flow.run(h.request(["*.example.org"]), Deadline(h.clock, 300))
+    assert issued.fullchain_pem  # the order's outcome stands
+    assert warnings == ["the challenge answer for example.org was not removed: "
+                        "nsupdate refused the delete of _acme-challenge.example.org"]
+
+
 def test_wildcard_without_a_dns01_solver(h: Harness) -> None:
     with pytest.raises(ChallengeError, match=r"no usable challenge for \*\.example\.org \(offered: dns-01"):
         h.run(["*.example.org"])

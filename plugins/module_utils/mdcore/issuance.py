@@ -221,7 +221,7 @@ def obtain(store: Store, cfg: MdConfig, ca: CaConfig, clock: Clock, events: Even
             store.save_order(pending)
 
         return OrderFlow(transport, account, key, solvers, clock, on_event=lambda ev: events.fire(ev, cfg.name),
-                         on_order_url=remember)
+                         on_order_url=remember, on_warning=lambda text: store.note("%s: %s" % (cfg.name, text)))
 
     try:
         for kt in cfg.key_types:

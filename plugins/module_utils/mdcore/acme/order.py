@@ -44,7 +44,8 @@ class OrderFlow:
 
     def __init__(self, transport: AcmeTransport, account: AccountRef, key: AccountKey,
                  solvers: dict[str, Solver], clock: Clock, on_event: EventFn | None = None,
-                 on_order_url: Callable[[str], None] | None = None) -> None:
+                 on_order_url: Callable[[str], None] | None = None,
+                 on_warning: Callable[[str], None] | None = None) -> None:
         self.transport = transport
         self.account = account
         self.key = key
@@ -52,6 +53,7 @@ class OrderFlow:
         self.clock = clock
         self.on_event = on_event or (lambda _e: None)
         self.on_order_url = on_order_url or (lambda _u: None)
+        self.on_warning = on_warning or (lambda _w: None)  # what the run's report must still say
 
     # -- helpers ----------------------------------------------------------------------------
     def _get(self, url: str, deadline: Deadline, what: str):
@@ -183,8 +185,8 @@ class OrderFlow:
             for _authz, solver, task, _url in pending:
                 try:
                     solver.teardown(task)
-                except MdError:
-                    pass  # a teardown failure must not hide the real outcome
+                except MdError as exc:  # must not hide the real outcome, nor go unsaid (a record left behind)
+                    self.on_warning("the challenge answer for %s was not removed: %s" % (task.domain, exc))
 
     def _setup(self, authz: Authorization) -> tuple[Solver, str, ChallengeTask]:
         for ctype, solver in self.solvers.items():

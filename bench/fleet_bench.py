@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -52,6 +53,9 @@ DOMAIN = "bench.fleet.test"
 
 def inventory(fleet: Fleet, pebble: Pebble, cts: ChallTestSrv, path: Path, shared: bool) -> Path:
     host_vars = {}
+    if shared:  # one A record per shared name (challtestsrv adds one per call: 20 overflow pebble's resolver)
+        for label in SHARED:
+            cts.add_a("%s.%s.%s" % (label, fleet.prefix, DOMAIN), fleet.hosts[1 % len(fleet.hosts)].address)
     for host in fleet.hosts:
         own = "%s.%s.%s" % (host.name, fleet.prefix, DOMAIN)
         cts.add_a(own, host.address)
@@ -59,7 +63,6 @@ def inventory(fleet: Fleet, pebble: Pebble, cts: ChallTestSrv, path: Path, share
         for label in SHARED:
             if shared:  # one set for the fleet: names at h2, which forwards the challenges to h1
                 names = ["%s.%s.%s" % (label, fleet.prefix, DOMAIN)]
-                cts.add_a(names[0], fleet.hosts[1 % len(fleet.hosts)].address)
                 mds.append({"name": label, "domains": names, "issuer": fleet.hosts[0].name,
                             "site": {"root": "{{ fleet_test_site_root }}"}})
             else:  # every host its own copy (host-unique names, see the module docstring)
@@ -92,6 +95,22 @@ def failures(stdout: str) -> str:
     return "\n".join(lines[:20]) + "\n"
 
 
+def slowest_tasks(stdout: str, count: int = 6) -> list[tuple[str, float]]:
+    """(task, wall seconds from its first host's start to its last host's end), slowest first."""
+    try:
+        doc = json.loads(stdout)
+    except ValueError:
+        return []
+    walls = []
+    for play_doc in doc.get("plays", []):
+        for task in play_doc.get("tasks", []):
+            span = task["task"].get("duration") or {}
+            if span.get("start") and span.get("end"):
+                start, end = (datetime.fromisoformat(span[k].replace("Z", "+00:00")) for k in ("start", "end"))
+                walls.append((task["task"]["name"].split(" : ", 1)[-1], (end - start).total_seconds()))
+    return sorted(walls, key=lambda item: -item[1])[:count]
+
+
 def play(collections: Path, book: str, inv: Path, forks: int, hosts_var: str) -> tuple[float, int, str]:
     start = time.monotonic()
     extra = ["-f", str(forks), "-e", "%s=web" % hosts_var, "-e", "deploy_become=false",
@@ -100,7 +119,7 @@ def play(collections: Path, book: str, inv: Path, forks: int, hosts_var: str) ->
                                       extra_env={"ANSIBLE_PIPELINING": "1"})
     if proc.returncode != 0:  # the whole output, for the failure the tail does not show
         return time.monotonic() - start, proc.returncode, failures(proc.stdout) + proc.stderr[-2000:]
-    return time.monotonic() - start, proc.returncode, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return time.monotonic() - start, proc.returncode, proc.stdout
 
 
 def delta(before: dict, after: dict) -> dict:
@@ -120,7 +139,7 @@ def run_mode(name: str, shared: bool, args, work: Path, collections: Path, pebbl
         if rc != 0:
             raise SystemExit("%s: deploy failed (rc %d):\n%s" % (name, rc, tail))
         result.update(delta(before, pebble_counts(pebble.log_path)), deploy_s=round(wall, 1),
-                      deploy_s_per_host=round(wall / args.hosts, 2))
+                      deploy_s_per_host=round(wall / args.hosts, 2), deploy_slowest=slowest_tasks(tail))
         before = pebble_counts(pebble.log_path)
         wall, rc, tail = play(collections, "deploy.yml", inv, args.forks, "deploy_hosts")
         if rc != 0:
@@ -169,7 +188,8 @@ def main() -> int:
             cts.stop()
     ansible = str(Path(sys.executable).with_name("ansible"))
     peers = "pebble %s, nginx %s, ansible-core %s" % (
-        _version(["pebble", "-version"]), _version(["nginx", "-v"]), _version([ansible, "--version"]))
+        _version(["dpkg-query", "-W", "-f", "${Version}\\n", "pebble"]), _version(["nginx", "-v"]),
+        _version([ansible, "--version"]))
     print("fleet_bench: %d hosts, forks %d; %s; %s, %d CPUs, load %s" % (
         args.hosts, args.forks, peers, platform.machine(), os.cpu_count() or 0,
         " ".join("%.1f" % x for x in os.getloadavg())))
@@ -180,6 +200,9 @@ def main() -> int:
             r["mode"], r["orders"], r["accounts"], r["deploy_s"], r["deploy_s_per_host"], r["redeploy_s"],
             r["redeploy_orders"], ("%.1f (%d orders)" % (r["distribute_s"], r["distribute_orders"]))
             if "distribute_s" in r else "-"))
+    for r in results:  # where a first deploy's wall time goes
+        print("%s deploy, slowest tasks: %s" % (r["mode"], "; ".join(
+            "%s %.1f s" % (name, wall) for name, wall in r["deploy_slowest"])))
     if args.json:
         Path(args.json).write_text(json.dumps({"results": results, "peers": peers}, indent=2) + "\n")
     return 0

@@ -8,8 +8,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -170,3 +172,42 @@ def one_line_errors(stderr: str) -> list[str]:
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert all(line.startswith("mdfleet: ") for line in lines), stderr
     return lines
+
+
+@dataclass
+class KillTally:
+    """The figures of a kill test. After each killed run of ``md`` the timer's drive runs; then the
+    store must be consistent, no order wasted, no traceback printed by either run."""
+
+    pebble: object
+    md: str
+    old_serial: int
+    killed: int = 0
+    renewed: int = 0  # killed, and renewed by the next drive
+    inconsistent: int = 0
+    wasted: int = 0
+    tracebacks: int = 0
+    findings: list[str] = field(default_factory=list)
+
+    def after_kill(self, label: str, kill: subprocess.CompletedProcess, config: Path, store: Path,
+                   mark: int) -> None:
+        """``kill`` ran on ``store`` (config ``config``) from the pebble log mark ``mark``."""
+        was_killed = kill.returncode == -signal.SIGKILL
+        self.killed += was_killed
+        after = mdfleet(config, "drive")  # the timer's next run
+        self.tracebacks += bugs(kill, after)
+        bad = problems(store, [self.md])
+        if after.returncode != 0:
+            bad.append("drive exited %d: %s" % (after.returncode, after.stderr.strip()))
+        if bad:
+            self.inconsistent += 1
+            self.findings.append("%s: %s" % (label, "; ".join(bad)))
+        waste, states = wasted_orders(self.pebble, store, mark)
+        if waste:
+            self.wasted += waste
+            self.findings.append("%s: orders %s for one renewal" % (label, states))
+        self.renewed += was_killed and not bad and serial(store, self.md) != self.old_serial
+
+    def totals(self) -> str:
+        return "%d inconsistent stores, %d wasted orders, %d tracebacks" % (self.inconsistent, self.wasted,
+                                                                            self.tracebacks)

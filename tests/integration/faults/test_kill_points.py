@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .engine import bugs, copy_store, host_config, mdfleet, orders_created, problems, serial
+from .engine import KillTally, copy_store, host_config, log_mark, mdfleet, serial
 
 MD = "f"
 DOMAINS = {MD: ["f.faults.example"]}
@@ -33,29 +33,14 @@ def test_kill_at_every_write_point_of_a_renewal(pebble_standalone, work, figures
     points = len(trace.read_text().splitlines())
     assert points >= 20, trace.read_text()  # a renewal writes the job, staging, the archive, the link
 
-    killed = inconsistent = wasted = tracebacks = renewed = 0
-    findings = []
+    tally = KillTally(pebble_standalone, MD, old)
     for point in range(1, points + 1):
         config, store = copy("p%d" % point)
-        before = orders_created(pebble_standalone)
+        mark = log_mark(pebble_standalone)
         kill = mdfleet(config, "renew", "--force", MD, kill_at=point)
-        killed += kill.returncode == -9
-        after = mdfleet(config, "drive")  # the timer's next run
-        tracebacks += bugs(kill, after)
-        bad = problems(store, [MD])
-        if after.returncode != 0:
-            bad.append("drive exited %d: %s" % (after.returncode, after.stderr.strip()))
-        if bad:
-            inconsistent += 1
-            findings.append("point %d: %s" % (point, "; ".join(bad)))
-        made = orders_created(pebble_standalone) - before
-        if made > 1:
-            wasted += made - 1
-            findings.append("point %d: %d orders for one renewal" % (point, made))
-        renewed += not bad and serial(store, MD) != old
+        tally.after_kill("point %d" % point, kill, config, store, mark)
     figures.add("kills at write points: %d write points of a forced renewal, %d kills, %d renewed after the kill, "
-                "%d inconsistent stores, %d wasted orders, %d tracebacks"
-                % (points, killed, renewed, inconsistent, wasted, tracebacks),
-                runs=2 + 2 * points, inconsistent=inconsistent, wasted=wasted, tracebacks=tracebacks)
-    assert killed == points
-    assert findings == [] and wasted == 0 and tracebacks == 0
+                "%s" % (points, tally.killed, tally.renewed, tally.totals()), runs=2 + 2 * points,
+                inconsistent=tally.inconsistent, wasted=tally.wasted, tracebacks=tally.tracebacks)
+    assert tally.killed == points
+    assert tally.findings == [] and tally.wasted == 0 and tally.tracebacks == 0

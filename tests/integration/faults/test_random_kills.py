@@ -17,19 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .engine import (
-    ENGINE_TIMEOUT,
-    bugs,
-    command,
-    copy_store,
-    engine_env,
-    host_config,
-    log_mark,
-    mdfleet,
-    problems,
-    serial,
-    wasted_orders,
-)
+from .engine import ENGINE_TIMEOUT, KillTally, command, copy_store, engine_env, host_config, log_mark, mdfleet, serial
 
 MD = "r"
 DOMAINS = {MD: ["r.faults.example"]}
@@ -103,33 +91,21 @@ def test_kill_at_random_moments_of_a_renewal(pebble_standalone, work, figures):
     # Time 0 of a kill is the run's first write point (a kill before it, while Python starts,
     # tests nothing); its moment is drawn over how long a whole renewal writes, measured here.
     span = writing_time(copy("timed")[0], work / "timed" / "trace")
-    killed = finished = renewed = inconsistent = wasted = tracebacks = 0
-    findings = []
+    tally = KillTally(pebble_standalone, MD, old)
+    finished = 0
     for number in range(1, KILLS + 1):
         delay = rng.uniform(0, span)
         config, store = copy("k%d" % number)
         mark = log_mark(pebble_standalone)
         kill = killed_after(config, work / ("k%d" % number) / "trace", delay)
-        killed += kill.returncode == -signal.SIGKILL
         finished += kill.returncode == 0
         if kill.returncode not in (0, -signal.SIGKILL):
-            findings.append("kill %d: the renewal exited %d: %s" % (number, kill.returncode, kill.stderr.strip()))
-        after = mdfleet(config, "drive")  # the timer's next run
-        tracebacks += bugs(kill, after)
-        bad = problems(store, [MD])
-        if after.returncode != 0:
-            bad.append("drive exited %d: %s" % (after.returncode, after.stderr.strip()))
-        if bad:
-            inconsistent += 1
-            findings.append("kill %d after %.3fs: %s" % (number, delay, "; ".join(bad)))
-        waste, states = wasted_orders(pebble_standalone, store, mark)
-        if waste:
-            wasted += waste
-            findings.append("kill %d after %.3fs: orders %s for one renewal" % (number, delay, states))
-        renewed += kill.returncode != 0 and not bad and serial(store, MD) != old
+            tally.findings.append("kill %d: the renewal exited %d: %s" % (number, kill.returncode,
+                                                                          kill.stderr.strip()))
+        tally.after_kill("kill %d after %.3fs" % (number, delay), kill, config, store, mark)
     figures.add("random kills (seed %d): %d kills at random moments of a forced renewal (over the %.2fs it writes), "
-                "%d ended before their kill, %d renewed after the kill, %d inconsistent stores, %d wasted orders, "
-                "%d tracebacks" % (seed, killed, span, finished, renewed, inconsistent, wasted, tracebacks),
-                runs=3 + 2 * KILLS, inconsistent=inconsistent, wasted=wasted, tracebacks=tracebacks)
-    assert findings == [] and tracebacks == 0, "seed %d (MDFLEET_FAULT_SEED=%d replays it)" % (seed, seed)
-    assert killed >= KILLS // 2, "seed %d: most renewals ended before their kill" % seed
+                "%d ended before their kill, %d renewed after the kill, %s"
+                % (seed, tally.killed, span, finished, tally.renewed, tally.totals()), runs=3 + 2 * KILLS,
+                inconsistent=tally.inconsistent, wasted=tally.wasted, tracebacks=tally.tracebacks)
+    assert tally.findings == [] and tally.tracebacks == 0, "seed %d (MDFLEET_FAULT_SEED=%d replays it)" % (seed, seed)
+    assert tally.killed >= KILLS // 2, "seed %d: most renewals ended before their kill" % seed

@@ -331,3 +331,45 @@ def test_an_unchanged_set_is_read_once_and_a_changed_one_again(store: Store) -> 
         handle.write("{not json")
     with pytest.raises(CorruptStateError):
         store.active_set("example.org")
+
+
+def test_a_failed_write_names_the_file(tmp_path, monkeypatch) -> None:
+    """os.write and fsync name no file: a full disk was "cannot write the store <root>" naming
+    nothing the operator could look at. atomic_write's OSError names the target (not its temp)."""
+    import errno
+
+    from mdcore import fsutil
+
+    def full(_fd, _data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fsutil.os, "write", full)
+    target = str(tmp_path / "order.json")
+    with pytest.raises(OSError) as caught:
+        fsutil.atomic_write(target, b"{}")
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == target
+    assert os.listdir(tmp_path) == []  # the temp file went with it
+
+
+def test_a_full_disk_at_setup_is_a_note_when_the_store_exists(tmp_path, clock: FakeClock, monkeypatch) -> None:
+    """No inode left for a missing folder (here the challenges folder) while the store exists: the
+    run goes on (it reloads, reports, keeps the old sets) with a note, as for the probe's full disk."""
+    import errno
+
+    from mdcore import store as store_module
+
+    Store(str(tmp_path / "store"), clock).setup()
+    real = store_module.ensure_dir
+
+    def no_inode(path, mode=0o700):
+        if path.endswith("-challenges") or "fresh" in path:
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        return real(path, mode)
+
+    os.rmdir(str(tmp_path / "store-challenges"))
+    monkeypatch.setattr(store_module, "ensure_dir", no_inode)
+    store = Store(str(tmp_path / "store"), clock).setup()
+    assert store.notes == ["store %s: No space left on device (%s-challenges): new certificates, staples and status "
+                           "cannot be written" % (store.root, store.root)]
+    with pytest.raises(StoreError, match="is not usable: No space left on device"):
+        Store(str(tmp_path / "fresh"), clock).setup()  # a store that is not there yet cannot be used

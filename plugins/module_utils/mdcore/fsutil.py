@@ -38,7 +38,18 @@ def fsync_dir(path: str) -> None:
 def atomic_write(path: str, data: bytes, mode: int = PRIVATE_MODE, durable: bool = True) -> None:
     """Write ``data`` to ``path`` so that readers see the old or the new content, never a mix.
     ``durable=False`` skips the two fsyncs: for batches that call :func:`sync_filesystems` on
-    everything they wrote before they report success (one flush instead of two per file)."""
+    everything they wrote before they report success (one flush instead of two per file).
+    An OSError names ``path`` (os.write and fsync name no file, the others the temp file: a full
+    disk was reported as "cannot write the store <root>")."""
+    try:
+        _atomic_write(path, data, mode, durable)
+    except OSError as exc:
+        if exc.errno is None or exc.filename == path:
+            raise
+        raise type(exc)(exc.errno, exc.strerror, path) from None
+
+
+def _atomic_write(path: str, data: bytes, mode: int, durable: bool) -> None:
     folder = os.path.dirname(path) or "."
     fd, tmp = _create_temp(folder, mode)
     try:

@@ -207,7 +207,13 @@ class Store:
                 ensure_dir(self.path(sub))
             ensure_dir(self.challenges_dir, 0o755)
         except OSError as exc:
-            raise StoreError("store %s is not usable: %s" % (self.root, exc.strerror or exc)) from None
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not os.path.isdir(self.root):
+                raise StoreError("store %s is not usable: %s" % (self.root, exc.strerror or exc)) from None
+            # a full disk (no inode left for a folder): the run still reloads, reports and keeps the
+            # old sets, as with a full disk met by the probe; what needs the folder names it
+            self.note("store %s: %s (%s): new certificates, staples and status cannot be written"
+                      % (self.root, exc.strerror, exc.filename))
+            return self
         self._probe()
         return self
 

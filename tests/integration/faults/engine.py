@@ -106,12 +106,12 @@ def log_mark(pebble) -> int:
     return len(pebble.log_path.read_bytes())
 
 
-def wasted_orders(pebble, root: Path, since: int) -> tuple[int, list[str]]:
+def wasted_orders(pebble, root: Path, since: int, needed: int = 1) -> tuple[int, list[str]]:
     """Orders ``pebble`` made since the log mark ``since`` (for the account in the store at ``root``)
     that are waste: left pending, ready or processing (abandoned: a lost order counts against the
-    CA's limits and is never used), and valid ones beyond the first (two certificates for one
-    renewal). An invalid order is no waste: it failed (as when a kill left its challenge
-    unanswered). Returns the count and each order's state."""
+    CA's limits and is never used), and valid ones beyond the ``needed`` certificates (two
+    certificates for one renewal). An invalid order is no waste: it failed (as when a kill left
+    its challenge unanswered). Returns the count and each order's state."""
     text = pebble.log_path.read_bytes()[since:].decode(errors="replace")
     ids = re.findall(r'Added order "([^"]+)"', text)
     if not ids:
@@ -125,7 +125,7 @@ def wasted_orders(pebble, root: Path, since: int) -> tuple[int, list[str]]:
                                     deadline, "order").body.get("status") for order in ids]
     valid = states.count(Status.VALID)
     abandoned = len(states) - valid - states.count(Status.INVALID)
-    return abandoned + max(0, valid - 1), states
+    return abandoned + max(0, valid - needed), states
 
 
 def problems(root: Path, mds: list[str]) -> list[str]:

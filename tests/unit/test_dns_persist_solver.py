@@ -161,7 +161,7 @@ def test_junk_beside_the_challenge_is_skipped_and_a_bad_url_is_a_clear_error(per
     zone["_validation-persist.new.example.org"] = zone["_validation-persist.www.example.org"]
     persist_ca.persist_challenge = {"issuer-domain-names": [ISSUER], "url": 12}
     # an error of ours, not a traceback
-    with pytest.raises(MdError, match=r"cannot reach 12: invalid URL \(not http:// or https://\)"):
+    with pytest.raises(MdError, match=r"CA sent a challenge whose 'url' is a number, not a string"):
         run_md(persist(make_cfg, ["new.example.org"]))
 
 

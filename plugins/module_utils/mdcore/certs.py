@@ -37,10 +37,15 @@ def not_after(cert: x509.Certificate) -> datetime.datetime:
 
 
 def split_pem_chain(data: bytes) -> list[x509.Certificate]:
-    """All certificates in a PEM bundle, in order."""
+    """All certificates in a PEM bundle, in order; an MdError when there is none or one does not
+    parse (a CA's broken chain was a ValueError from cryptography: an internal error)."""
     certs = []
-    for block in data.split(PEM_MARK)[1:]:
-        certs.append(x509.load_pem_x509_certificate(PEM_MARK + block))
+    for number, block in enumerate(data.split(PEM_MARK)[1:], 1):
+        try:
+            certs.append(x509.load_pem_x509_certificate(PEM_MARK + block))
+        except (ValueError, TypeError) as exc:
+            raise MdError("PEM certificate %d of %d does not parse (%s)" % (
+                number, data.count(PEM_MARK), str(exc).split("\n", 1)[0][:120] or type(exc).__name__)) from None
     if not certs:
         raise MdError("no PEM certificate found")
     return certs

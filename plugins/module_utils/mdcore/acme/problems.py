@@ -33,13 +33,17 @@ class Problem:
 
     @classmethod
     def from_json(cls, doc: dict, status: int | None = None) -> Problem:
+        """Whatever the CA sent (a problem describes a failure: it is read as far as it reads);
+        ``status``: the HTTP status, when the document has no number of its own."""
         ident = doc.get("identifier") or None
+        code = doc.get("status")
+        subs = doc.get("subproblems")
         return cls(
             type=str(doc.get("type") or "about:blank"),
             detail=str(doc.get("detail") or ""),
-            status=doc.get("status", status),
+            status=code if isinstance(code, int) and not isinstance(code, bool) else status,
             identifier=("%s:%s" % (ident.get("type"), ident.get("value"))) if isinstance(ident, dict) else None,
-            subproblems=[cls.from_json(s) for s in doc.get("subproblems") or [] if isinstance(s, dict)],
+            subproblems=[cls.from_json(s) for s in subs if isinstance(s, dict)] if isinstance(subs, list) else [],
         )
 
     @property
@@ -47,12 +51,13 @@ class Problem:
         return self.type[len(ACME_NS):] if self.type.startswith(ACME_NS) else self.type
 
     def describe(self) -> str:
+        """One line (a CA's detail may hold line breaks: every error of a run is one line)."""
         text = "%s: %s" % (self.short_type, self.detail or "(no detail)")
         if self.identifier:
             text += " [%s]" % self.identifier
         if self.subproblems:
             text += " (" + "; ".join(s.describe() for s in self.subproblems) + ")"
-        return text
+        return " ".join(text.split())
 
     def to_dict(self) -> dict:
         return {

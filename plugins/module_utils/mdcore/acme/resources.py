@@ -4,7 +4,44 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..errors import MdError
 from .problems import Problem
+
+
+class MalformedDocument(MdError):
+    """A CA's order, authorization or challenge whose fields are not of RFC 8555's types (a list
+    where a string must be, identifiers that are no objects): one error naming the field, never a
+    TypeError further down."""
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+                                         list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _text(doc: dict, key: str, what: str, optional: bool = False) -> str | None:
+    """A string field ("" when absent; None too where ``optional``)."""
+    value = doc.get(key)
+    if value is None:
+        return None if optional else ""
+    if not isinstance(value, str):
+        raise MalformedDocument("CA sent %s whose '%s' is %s, not a string" % (what, key, _kind(value)))
+    return value
+
+
+def _texts(doc: dict, key: str, what: str) -> list[str]:
+    value = doc.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MalformedDocument("CA sent %s whose '%s' is %s, not a list of strings" % (what, key, _kind(value)))
+    return list(value)
+
+
+def _identifier(value: object, what: str) -> Identifier:
+    if not isinstance(value, dict):
+        raise MalformedDocument("CA sent %s with an identifier that is %s, not an object" % (what, _kind(value)))
+    return Identifier(_text(value, "type", what) or "", _text(value, "value", what) or "")
 
 
 class Status:
@@ -63,10 +100,12 @@ class Challenge:
 
     @classmethod
     def from_json(cls, doc: dict) -> Challenge:
+        what = "a challenge"
         err = doc.get("error")
-        issuers = doc.get("issuerDomainNames", doc.get("issuer-domain-names"))
-        return cls(doc.get("type", ""), doc.get("url", ""), doc.get("status", ""), doc.get("token", ""),
-                   Problem.from_json(err) if isinstance(err, dict) else None, issuers, doc.get("accounturi"))
+        issuers = doc.get("issuerDomainNames", doc.get("issuer-domain-names"))  # checked by persist_value.py
+        return cls(_text(doc, "type", what) or "", _text(doc, "url", what) or "", _text(doc, "status", what) or "",
+                   _text(doc, "token", what) or "", Problem.from_json(err) if isinstance(err, dict) else None,
+                   issuers, doc.get("accounturi"))
 
 
 @dataclass
@@ -79,13 +118,12 @@ class Authorization:
 
     @classmethod
     def from_json(cls, url: str, doc: dict) -> Authorization:
-        ident = doc.get("identifier")
-        ident = ident if isinstance(ident, dict) else {}
+        what = "the authorization %s" % url
         chals = doc.get("challenges")
         # a CA's entry that is no object cannot be answered: skipped, like a type we do not know
         chals = [Challenge.from_json(c) for c in chals if isinstance(c, dict)] if isinstance(chals, list) else []
-        return cls(url, doc.get("status", ""), Identifier(ident.get("type", ""), ident.get("value", "")),
-                   bool(doc.get("wildcard")), chals)
+        return cls(url, _text(doc, "status", what) or "", _identifier(doc.get("identifier") or {}, what),
+                   doc.get("wildcard") is True, chals)
 
     @property
     def name(self) -> str:
@@ -114,12 +152,17 @@ class Order:
 
     @classmethod
     def from_json(cls, url: str, doc: dict) -> Order:
+        what = "the order %s" % url
         err = doc.get("error")
+        identifiers = doc.get("identifiers")
+        if identifiers is not None and not isinstance(identifiers, list):
+            raise MalformedDocument("CA sent %s whose 'identifiers' is %s, not a list" % (what, _kind(identifiers)))
         return cls(
-            url=url, status=doc.get("status", ""),
-            identifiers=[Identifier(i.get("type", ""), i.get("value", "")) for i in doc.get("identifiers", [])],
-            authorizations=list(doc.get("authorizations", [])), finalize=doc.get("finalize", ""),
-            certificate=doc.get("certificate"), expires=doc.get("expires"),
+            url=url, status=_text(doc, "status", what) or "",
+            identifiers=[_identifier(i, what) for i in identifiers or []],
+            authorizations=_texts(doc, "authorizations", what), finalize=_text(doc, "finalize", what) or "",
+            certificate=_text(doc, "certificate", what, optional=True),
+            expires=_text(doc, "expires", what, optional=True),
             error=Problem.from_json(err) if isinstance(err, dict) else None,
         )
 

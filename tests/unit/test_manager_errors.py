@@ -32,7 +32,7 @@ def _job(store: Store, md: str = "www.example.org") -> JobState:
 def _retry_in(job: JobState, clock: FakeClock) -> float:
     at = job.next_retry
     assert at is not None
-    return (at - clock.now()).total_seconds()
+    return (at - clock.now().replace(microsecond=0)).total_seconds()  # stamps have whole seconds
 
 
 def test_failure_records_job_error_and_backoff(

@@ -19,7 +19,7 @@ from mdcore.clock import Deadline, FakeClock
 from mdcore.errors import ChallengeError, DeadlineExceeded, MdError
 from mdcore.keys import make_csr
 
-from .fakeacme import Crash, FakeAcme, Reply
+from .fakeacme import Crash, FakeAcme, Reply, problem
 from .helpers import RecordingSolver
 from .testca import ALT_ROOT_CN, INTERMEDIATE_CN, ROOT_CN
 
@@ -274,3 +274,26 @@ def test_certificate_sent_as_json(h: Harness) -> None:
     h.fake.inject("cert", Reply(200, {"certificate": "nope"}))
     with pytest.raises(MdError, match="PEM chain"):
         h.run()
+
+
+def test_an_order_asks_nothing_twice(h: Harness) -> None:
+    """newOrder, each authorization once before and once after its challenge (after a first
+    wait instead of at once), finalize straight after validation (its answer is the order) and
+    the download: no order poll in between, no second look at a pending authorization."""
+    h.run()
+    by_kind = {kind: h.fake.count(kind) for kind in ("newOrder", "authz", "challenge", "order", "finalize", "cert")}
+    assert by_kind == {"newOrder": 1, "authz": 4, "challenge": 2, "order": 0, "finalize": 1, "cert": 1}
+
+
+def test_finalize_too_early_waits_for_the_order_to_be_ready(h: Harness) -> None:
+    h.fake.inject("finalize", problem("orderNotReady", "not yet", 403))
+    issued = h.run()
+    assert issued.fullchain_pem and h.fake.count("finalize") == 2 and h.fake.count("order") == 1
+
+
+def test_processing_after_finalize_is_first_looked_at_after_a_wait(h: Harness) -> None:
+    h.fake.processing_polls = 1
+    before = h.clock.monotonic()
+    h.run()
+    assert h.fake.count("order") == 2  # processing, then valid
+    assert h.clock.monotonic() - before >= 0.02 + 0.02  # the first looks at authorizations and the order

@@ -11,13 +11,17 @@ from ..challenges.base import ChallengeTask, Solver
 from ..clock import Clock, Deadline
 from ..errors import ChallengeError, DeadlineExceeded, MdError
 from .jws import AccountKey, b64, dns01_txt_value, key_authorization
-from .problems import AcmeProblemError, OrderDeadError, Problem
+from .problems import ORDER_NOT_READY, AcmeProblemError, OrderDeadError, Problem
 from .resources import FINAL_AUTHZ, AccountRef, Authorization, Identifier, Order, Status
 from .transport import AcmeResponse, AcmeTransport, parse_retry_after
 
 PEM_CHAIN = "application/pem-certificate-chain"
 POLL_FIRST = 0.05  # pebble with VA_NOSLEEP answers in milliseconds; real CAs send Retry-After
 POLL_MAX = 3.0
+# An authorization is never valid at once after its challenge was answered, nor an order right
+# after finalize: the first look waits this long instead of spending a request on "pending".
+VALIDATION_FIRST_LOOK = 0.03
+ISSUANCE_FIRST_LOOK = 0.02
 ORDER_LIST_PAGES = 50  # pages of an account's order list read to find a lost order (pebble: 3 orders a page)
 
 EventFn = Callable[[str], None]
@@ -59,7 +63,10 @@ class OrderFlow:
     def _get(self, url: str, deadline: Deadline, what: str):
         return _json_object(self.transport.post_as_get(url, self.key, self.account.url, deadline, what), what)
 
-    def _poll(self, url: str, deadline: Deadline, what: str, done: Callable[[dict], bool]) -> dict:
+    def _poll(self, url: str, deadline: Deadline, what: str, done: Callable[[dict], bool],
+              first_look: float = 0.0) -> dict:
+        if first_look:
+            self.clock.sleep(deadline.bounded(first_look))
         interval = POLL_FIRST
         while True:
             resp = self._get(url, deadline, what)
@@ -79,20 +86,38 @@ class OrderFlow:
             order = self._new_order(req, deadline)
         if order.status == Status.PENDING:
             self._authorize(order, deadline)
-            doc = self._poll(order.url, deadline, "order", lambda d: d.get("status") != Status.PENDING)
-            order = Order.from_json(order.url, doc)
-        if order.status == Status.READY:
-            self.transport.post(order.finalize, {"csr": b64(req.csr_der)}, self.key, self.account.url,
-                                deadline, "finalize")
+            order = self._finalize(order, req, deadline)  # ready now (RFC 8555 7.1.6): not asked again
+        elif order.status == Status.READY:
+            order = self._finalize(order, req, deadline)
         if order.status in (Status.READY, Status.PROCESSING):  # processing: resumed after finalize
             doc = self._poll(order.url, deadline, "order",
-                             lambda d: d.get("status") not in (Status.READY, Status.PROCESSING))
+                             lambda d: d.get("status") not in (Status.READY, Status.PROCESSING),
+                             first_look=ISSUANCE_FIRST_LOOK)
             order = Order.from_json(order.url, doc)
         if order.status != Status.VALID or not order.certificate:
             problem = order.error or Problem("about:blank", "order ended in state %r" % order.status)
             dead = order.status in (Status.INVALID, Status.EXPIRED, Status.DEACTIVATED)
             raise (OrderDeadError if dead else AcmeProblemError)(problem, "the order for %s" % ", ".join(req.names))
         return IssuedChain(order.url, self._download(order.certificate, req.preferred_chain, deadline))
+
+    def _finalize(self, order: Order, req: OrderRequest, deadline: Deadline) -> Order:
+        """Finalize with the CSR; the answer is the order. A CA that has not yet moved a fully
+        authorized order to ready says orderNotReady: then its status is waited for once."""
+        try:
+            resp = self.transport.post(order.finalize, {"csr": b64(req.csr_der)}, self.key, self.account.url,
+                                       deadline, "finalize")
+        except AcmeProblemError as exc:
+            if exc.problem.type != ORDER_NOT_READY:
+                raise
+            doc = self._poll(order.url, deadline, "order", lambda d: d.get("status") != Status.PENDING)
+            order = Order.from_json(order.url, doc)
+            if order.status != Status.READY:
+                return order
+            resp = self.transport.post(order.finalize, {"csr": b64(req.csr_der)}, self.key, self.account.url,
+                                       deadline, "finalize")
+        if isinstance(resp.body, dict) and resp.body.get("status"):
+            return Order.from_json(order.url, resp.body)
+        return Order(order.url, Status.PROCESSING, order.identifiers, order.authorizations, order.finalize)
 
     def _resume(self, req: OrderRequest, deadline: Deadline) -> Order | None:
         """The remembered order, if the CA still has it usable for the same names."""
@@ -176,7 +201,7 @@ class OrderFlow:
                 self.transport.post(chal_url, {}, self.key, self.account.url, deadline, "challenge response")
             for authz, solver, task, _url in pending:
                 doc = self._poll(authz.url, deadline, "authorization of %s" % authz.name,
-                                 lambda d: d.get("status") in FINAL_AUTHZ)
+                                 lambda d: d.get("status") in FINAL_AUTHZ, first_look=VALIDATION_FIRST_LOOK)
                 done = Authorization.from_json(authz.url, doc)
                 if done.status != Status.VALID:
                     problem = done.failure() or Problem("about:blank", "authorization %s" % done.status)

@@ -19,6 +19,7 @@ INPUT_PROBLEMS = frozenset(
     )
 )
 BAD_NONCE = ACME_NS + "badNonce"
+ORDER_NOT_READY = ACME_NS + "orderNotReady"
 RATE_LIMITED = ACME_NS + "rateLimited"
 ALREADY_REPLACED = ACME_NS + "alreadyReplaced"
 

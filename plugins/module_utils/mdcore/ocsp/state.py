@@ -99,13 +99,47 @@ class StapleState:
 
     @classmethod
     def from_json(cls, data: dict) -> StapleState:
+        """An entry of the book; ValueError (or TypeError) when a field is not of its type: the
+        entry then reads as nothing stored (persist.state_of) and is fetched and written anew."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for name in cls._TIMES:
-            if name in known:
-                known[name] = from_iso(known[name])
+        for name, value in known.items():
+            if name in cls._TIMES:
+                if value is not None and not isinstance(value, str):
+                    raise ValueError("staple entry: '%s' is no time" % name)
+                known[name] = from_iso(value)
+            elif not _FIELD_CHECKS[name](value):
+                raise ValueError("staple entry: '%s' has the wrong type" % name)
         if "succeeded_at" not in data and data.get("status") in (OcspStatus.GOOD, OcspStatus.REVOKED):
             known["succeeded_at"] = known.get("fetched_at")  # books written before the field existed
         return cls(**known)
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _text_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _flag(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _certid(value: object) -> bool:
+    return value is None or (isinstance(value, dict) and all(isinstance(v, str) for v in value.values()))
+
+
+# How each field of the book is checked (times apart): what is not of its type is no entry.
+_FIELD_CHECKS = {"cert_path": _text, "cert_sha256": _text, "status": _text, "certid": _certid, "errors": _count,
+                 "renew_required": _flag, "new_key_required": _flag}
+_FIELD_CHECKS.update((name, _text_or_none) for name in (
+    "cert_ocsp_url", "md", "key_type", "responder", "responder_id", "revocation_reason", "response",
+    "response_sha256", "pushed_sha256", "last_error"))
 
 
 @dataclass

@@ -19,8 +19,8 @@ description:
     (id-kp-OCSPSigning) the issuer signed, for this certificate, thisUpdate not in the future, nextUpdate
     present and ahead - and it never replaces a stored, still valid response with a rejected, older or
     worse one. A responder outage therefore does not stop stapling until the stored response expires.
-  - A response is refreshed when the rest of its validity falls below O(window) (default 33% of its
-    lifetime). Failures are retried with exponential backoff and jitter (30 s doubling up to 24 h, and
+  - A response is refreshed when the rest of its validity falls below O(window) (a share of its lifetime,
+    or a duration). Failures are retried with exponential backoff and jitter (30 s doubling up to 24 h, and
     always several times before a stored response expires). A run with nothing due contacts no responder.
   - Certificates without an OCSP responder URL (every Let's Encrypt certificate since May 2025) are
     reported with status C(no-responder); that is not an error.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mdcore.options import host, modules, role
-from mdcore.options.model import Kind, paragraphs
+from mdcore.options.model import Kind, by_name, paragraphs
 
 yaml = pytest.importorskip("yaml")
 
@@ -127,3 +127,36 @@ def test_the_engines_dataclass_defaults_are_the_tables():
     assert MdConfig(name="", domains=["a.example"], cas=[CaConfig(url)]).validate() == \
         md_config_from_dict({"domains": ["a.example"], "acme_directory": url})
     assert AccountConfig(CaConfig(url)) == account_config_from_dict({"url": url})
+
+
+def test_the_engines_other_defaults_are_the_tables():
+    """The account options of a registration, a job's config snapshot, a stapling run's knobs and
+    md_status's warn window of other files: each default is the option table's, not a copy."""
+    from mdcore.acme.account import AccountOptions
+    from mdcore.ocsp.config import StaplingConfig
+    from mdcore.options import domain, stapling
+    from mdcore.state.job import ConfigSnapshot
+    from mdcore.window import Window, duration_seconds
+
+    account = AccountOptions()
+    assert (account.key_type, account.eab_alg) == (domain.DOMAIN["account_key_type"].default,
+                                                   by_name(domain.CA_OPTIONS)["eab_alg"].default)
+    assert domain.DOMAIN["eab_alg"].default == account.eab_alg
+    snapshot = ConfigSnapshot.from_json({})
+    assert (snapshot.renew_window, snapshot.warn_window) == (domain.DOMAIN["renew_window"].default,
+                                                             domain.DOMAIN["warn_window"].default)
+    assert ConfigSnapshot() == snapshot
+    config, table = StaplingConfig(), modules.OCSP_STAPLE
+    assert config.window == Window.parse(stapling.WINDOW.default)
+    assert config.timeout == by_name(table)["timeout"].default
+    assert config.keep_seconds == duration_seconds(by_name(table)["keep"].default)
+    assert (config.workers, config.method) == (by_name(table)["workers"].default,
+                                               by_name(table)["method"].default)
+    assert by_name(modules.MD_STATUS)["warn_window"].default == domain.DEFAULT_WARN_WINDOW
+
+
+def test_a_window_has_no_default_of_its_own():
+    from mdcore.window import Window
+
+    with pytest.raises(TypeError):
+        Window()  # type: ignore[call-arg]  # each window's default is an option's

@@ -23,7 +23,6 @@ from .errors import ConfigError
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
 PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
-DEFAULT = "33%"
 
 
 def duration_seconds(value: str | int | float, bare_unit: str = "s") -> float | None:
@@ -47,10 +46,11 @@ def is_bare_number(value: str | int | float) -> bool:
 
 @dataclass(frozen=True)
 class Window:
-    """Either a share of the lifetime (``percent``) or a fixed duration (``seconds``) before its end."""
+    """Either a share of the lifetime (``percent``) or a fixed duration (``seconds``) before its end.
+    No default of its own: each window's is in the option table (mdcore/options/)."""
 
-    text: str = DEFAULT
-    percent: float | None = 33.0
+    text: str
+    percent: float | None = None
     seconds: float | None = None
 
     @classmethod
@@ -79,7 +79,7 @@ class Window:
             raise ConfigError("%s %r is neither a percentage ('33%%') nor a duration ('30d', '12h')" % (what, raw))
         if seconds <= 0:
             raise ConfigError("%s %r must be positive" % (what, raw))
-        return cls(raw, percent=None, seconds=seconds)
+        return cls(raw, seconds=seconds)
 
     def before_end(self, begin: datetime.datetime, end: datetime.datetime) -> datetime.timedelta:
         """How long before ``end`` the window opens, for a lifetime from ``begin`` to ``end``."""
@@ -100,4 +100,4 @@ class Window:
 _PARSED: dict[str, Window] = {}  # text -> its Window (immutable); only windows that parsed
 
 
-__all__ = ["Window", "DEFAULT", "duration_seconds", "is_bare_number"]
+__all__ = ["Window", "duration_seconds", "is_bare_number"]

@@ -12,7 +12,7 @@ from ..clock import Deadline
 from ..errors import ConfigError, MdError, StoreError
 from ..fsutil import atomic_write, ensure_dir, read_bytes, write_json
 from ..keys import generate_key, key_from_pem, key_spec, key_to_pem
-from ..options.domain import KEY_TYPES
+from ..options.domain import DEFAULT_ACCOUNT_KEY_TYPE, DEFAULT_EAB_ALG, KEY_TYPES
 from ..state.fields import CorruptStateError, obj, opt_str, read_state, req_str, set_aside, str_list
 from .jws import AccountKey, eab_binding, sign_request
 from .problems import AcmeProblemError
@@ -27,10 +27,10 @@ NEXT_KEY_FILE = "account.key.next.pem"
 class AccountOptions:
     contact: tuple[str, ...] = ()
     agree_tos: bool = False
-    key_type: str = "p256"
+    key_type: str = DEFAULT_ACCOUNT_KEY_TYPE
     eab_kid: str | None = None
     eab_hmac_key: str | None = None  # secret: never logged or returned
-    eab_alg: str = "HS256"
+    eab_alg: str = DEFAULT_EAB_ALG
 
 
 def ca_id(directory_url: str, eab_kid: str | None) -> str:

@@ -22,6 +22,7 @@ except ImportError:  # reported by deps.missing_libraries(); see deps.py
     pass
 
 from ..errors import ConfigError
+from ..options.domain import DEFAULT_EAB_ALG
 
 
 def b64(data: bytes) -> str:
@@ -106,7 +107,7 @@ def sign_request(key: AccountKey, url: str, payload: Any, nonce: str | None, kid
     return {"protected": protected_b64, "payload": payload_b64, "signature": b64(signature)}
 
 
-def eab_binding(key: AccountKey, kid: str, hmac_key_b64: str, url: str, alg: str = "HS256") -> dict:
+def eab_binding(key: AccountKey, kid: str, hmac_key_b64: str, url: str, alg: str = DEFAULT_EAB_ALG) -> dict:
     """External Account Binding (RFC 8555 7.3.4): the account JWK signed with the CA's MAC key."""
     digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}.get(alg)
     if digest is None:

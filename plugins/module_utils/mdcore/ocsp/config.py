@@ -9,26 +9,26 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..window import Window
+from ..options import stapling as options
+from ..window import Window, duration_seconds
 
 
 class FetchMethod:
-    AUTO = "auto"  # GET when the encoded request is short (RFC 5019: < 255 bytes), else POST
-    GET = "get"
-    POST = "post"
-    ALL = (AUTO, GET, POST)
+    AUTO, GET, POST = options.METHODS  # AUTO: GET when the request is short (RFC 5019: < 255 bytes), else POST
+    ALL = options.METHODS
 
 
 @dataclass
 class StaplingConfig:
-    """Knobs of one stapling run; defaults are mod_md's where it has one."""
+    """Knobs of one stapling run; the options' defaults come from the option table
+    (mdcore/options/stapling.py), the rest are mod_md's where it has one."""
 
-    window: Window = field(default_factory=Window)
-    timeout: float = 10.0  # deadline of one responder exchange (connect + answer)
+    window: Window = field(default_factory=lambda: Window.parse(options.DEFAULT_STAPLING_WINDOW))
+    timeout: float = float(options.TIMEOUT.default)  # deadline of one responder exchange (connect + answer)
     proxy: str | None = None  # http(s)://host:port used for the responders
-    keep_seconds: float = 7 * 86400.0  # expired responses are pruned this long after nextUpdate
-    workers: int = 8  # responder exchanges in parallel
-    method: str = FetchMethod.AUTO
+    keep_seconds: float = duration_seconds(options.DEFAULT_KEEP)  # pruned this long after nextUpdate
+    workers: int = options.WORKERS.default  # responder exchanges in parallel
+    method: str = options.METHOD.default
     max_skew: float = 300.0  # how far thisUpdate may lie in the future (clock skew)
     backoff_base: float = 30.0  # first retry after a failure; doubles per failure, +-50% jitter
     backoff_max: float = 86400.0

@@ -9,9 +9,11 @@ from .rules import acme_url, http_url
 KEY_TYPES = ("p256", "p384", "rsa2048", "rsa3072", "rsa4096")
 MOD_MD_KEY_TYPES = ("rsa", "secp256r1", "secp384r1")  # mod_md's MDPrivateKeys names (keys.ALIASES)
 DEFAULT_KEY_TYPES = ("p256",)
+DEFAULT_ACCOUNT_KEY_TYPE = "p256"
 DEFAULT_RENEW_WINDOW = "33%"
 DEFAULT_WARN_WINDOW = "10%"
 EAB_ALGS = ("HS256", "HS384", "HS512")
+DEFAULT_EAB_ALG = "HS256"
 CHALLENGES = ("http-01", "dns-01", "tls-alpn-01", "dns-persist-01")
 ENTRY_ONLY = frozenset({Use.MODULE, Use.HOST_ENTRY, Use.ROLE_ENTRY})
 FLEET_ONLY = frozenset({Use.HOST_DEFAULTS, Use.HOST_ENTRY, Use.ROLE_ENTRY})
@@ -23,7 +25,7 @@ CA_OPTIONS = (
     Option("ca_bundle", Kind.PATH, "CA bundle that verifies this ACME server's TLS certificate."),
     Option("eab_kid", Kind.STR, "External Account Binding key identifier."),
     Option("eab_hmac_key", Kind.STR, "External Account Binding MAC key (base64url).", no_log=True),
-    Option("eab_alg", Kind.STR, "External Account Binding MAC algorithm.", default="HS256", choices=EAB_ALGS),
+    Option("eab_alg", Kind.STR, "External Account Binding MAC algorithm.", default=DEFAULT_EAB_ALG, choices=EAB_ALGS),
 )
 
 RFC2136_OPTIONS = (
@@ -86,7 +88,8 @@ DOMAIN_OPTIONS = (
                                    "CAs."),
     Option("eab_kid", Kind.STR, "External Account Binding key identifier given by the CA."),
     Option("eab_hmac_key", Kind.STR, "External Account Binding MAC key (base64url) given by the CA.", no_log=True),
-    Option("eab_alg", Kind.STR, "MAC algorithm of the External Account Binding.", default="HS256", choices=EAB_ALGS),
+    Option("eab_alg", Kind.STR, "MAC algorithm of the External Account Binding.", default=DEFAULT_EAB_ALG,
+           choices=EAB_ALGS),
     Option("cas", Kind.LIST, """
         Further CAs, tried in order when the ones before (and O(acme_directory)) fail (failover).""",
            elements=Kind.DICT, suboptions=CA_OPTIONS),
@@ -171,7 +174,8 @@ DOMAIN_OPTIONS = (
         Account contacts, as e-mail addresses (V(hostmaster@example.org), as mod_md's C(MDContactEmail)) or
         C(mailto:) URIs.""", default=(), elements=Kind.STR),
     Option("agree_tos", Kind.BOOL, "Agree to the CA's terms of service when registering an account.", default=False),
-    Option("account_key_type", Kind.STR, "Key type of a new ACME account.", default="p256", choices=KEY_TYPES),
+    Option("account_key_type", Kind.STR, "Key type of a new ACME account.", default=DEFAULT_ACCOUNT_KEY_TYPE,
+           choices=KEY_TYPES),
     Option("renew_window", Kind.WINDOW, """
         When to renew, as a percentage of the lifetime left (V(33%)) or a duration before expiry (V(30d), V(12h)).
         A bare number is read as days (mod_md's spelling), which is deprecated.""", default=DEFAULT_RENEW_WINDOW),
@@ -214,5 +218,6 @@ ACCOUNT_KEYS = ("contact", "agree_tos", "account_key_type", "proxy", "request_ti
 ACCOUNT_OPTIONS = CA_OPTIONS + tuple(DOMAIN[k] for k in ACCOUNT_KEYS)
 
 __all__ = ["DOMAIN_OPTIONS", "DOMAIN", "CA_OPTIONS", "RFC2136_OPTIONS", "ACCOUNT_OPTIONS", "KEY_TYPES",
-           "MOD_MD_KEY_TYPES", "DEFAULT_KEY_TYPES", "DEFAULT_RENEW_WINDOW", "DEFAULT_WARN_WINDOW",
+           "MOD_MD_KEY_TYPES", "DEFAULT_KEY_TYPES", "DEFAULT_ACCOUNT_KEY_TYPE", "DEFAULT_EAB_ALG",
+           "DEFAULT_RENEW_WINDOW", "DEFAULT_WARN_WINDOW",
            "MODULE_DOMAIN_OPTIONS", "HOST_DEFAULTS_OPTIONS", "HOST_ENTRY_OPTIONS"]

@@ -5,11 +5,11 @@ the doc fragments that scripts/gen_options.py writes from the same tables (plugi
 from __future__ import annotations
 
 from . import stapling
-from .domain import MODULE_DOMAIN_OPTIONS
+from .domain import DEFAULT_WARN_WINDOW, MODULE_DOMAIN_OPTIONS
 from .host import DEFAULT_STORE, KEY_NAMES
 from .model import Kind, Option
 
-DEFAULT_WARN_OTHERS = "10%"
+DEFAULT_WARN_OTHERS = DEFAULT_WARN_WINDOW  # the same default as a managed domain's
 
 ACME_MD_ORDER = MODULE_DOMAIN_OPTIONS + (
     Option("store", Kind.PATH, "The mdfleet store folder (created with mode 0700).", default=DEFAULT_STORE),
@@ -44,9 +44,7 @@ OCSP_STAPLE = (
     Option("certificates", Kind.LIST, "Other certificate files to staple (not managed by the store).",
            elements=Kind.DICT, suboptions=stapling.OTHER_CERT_OPTIONS, default=()),
     stapling.WINDOW, stapling.TIMEOUT, stapling.PROXY,
-    Option("method", Kind.STR, "C(auto) uses GET for short requests (RFC 5019, cache friendly) and POST otherwise.",
-           default="auto", choices=("auto", "get", "post")),
-    Option("workers", Kind.INT, "Responder exchanges run in parallel.", default=8, low=1, high=64),
+    stapling.METHOD, stapling.WORKERS,
     stapling.KEEP, stapling.HAPROXY_SOCKET,
     Option("lock_wait", Kind.DURATION, "How long to wait for the store lock held by another mdfleet run (seconds, "
                                        "or a duration).", default=60, low=0, high=86400),

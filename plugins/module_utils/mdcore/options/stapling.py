@@ -7,6 +7,7 @@ from .rules import http_url
 
 DEFAULT_STAPLING_WINDOW = "33%"
 DEFAULT_KEEP = "7d"
+METHODS = ("auto", "get", "post")  # ocsp.config.FetchMethod
 
 OTHER_CERT_OPTIONS = (
     Option("cert", Kind.PATH, "The certificate (PEM). May hold the chain after it, then C(chain) (beside C(cert)) "
@@ -39,9 +40,13 @@ HAPROXY_OCSP_FILES = Option("haproxy_ocsp_files", Kind.BOOL, """
 HAPROXY_SOCKET = Option("haproxy_socket", Kind.STR, """
     haproxy stats socket (unix path, or C(host:port)) to push new responses to with C(set ssl ocsp-response). The
     socket needs C(level admin).""", empty=True)
+METHOD = Option("method", Kind.STR, """
+    C(auto) uses GET for short requests (RFC 5019, cache friendly) and POST otherwise.""", default=METHODS[0],
+                choices=METHODS)
+WORKERS = Option("workers", Kind.INT, "Responder exchanges run in parallel.", default=8, low=1, high=64)
 OTHERS = Option("others", Kind.LIST, """
     Certificates not issued by mdfleet to staple too (mod_md's C(MDStapleOthers)).""", elements=Kind.DICT,
                 suboptions=OTHER_CERT_OPTIONS, default=(), role_var="managed_domains_stapling_others")
 
-__all__ = ["WINDOW", "TIMEOUT", "PROXY", "KEEP", "HAPROXY_OCSP_FILES", "HAPROXY_SOCKET", "OTHERS",
-           "OTHER_CERT_OPTIONS", "DEFAULT_STAPLING_WINDOW", "DEFAULT_KEEP"]
+__all__ = ["WINDOW", "TIMEOUT", "PROXY", "KEEP", "METHOD", "WORKERS", "METHODS", "HAPROXY_OCSP_FILES",
+           "HAPROXY_SOCKET", "OTHERS", "OTHER_CERT_OPTIONS", "DEFAULT_STAPLING_WINDOW", "DEFAULT_KEEP"]

@@ -7,6 +7,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
+from ..options.domain import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
 from ..window import Window
 from .fields import (
     FormatError,
@@ -25,8 +26,6 @@ from .fields import (
 
 VERSION = 1
 LOG_KEEP = 20
-DEFAULT_RENEW_WINDOW = "33%"
-DEFAULT_WARN_WINDOW = "10%"
 
 
 @dataclass

@@ -9,7 +9,7 @@ import socket
 
 from ..clock import Clock
 from ..errors import StoreError
-from ..state.job import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
+from ..options.domain import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
 from ..store import Store, check_md_name
 from ..window import Window
 from .managed import managed_view

@@ -112,3 +112,17 @@ def test_a_path_under_a_file_is_an_error(tmp_path):
     with pytest.raises(MdError, match="cannot read %s: Not a directory" % (tmp_path / "f" / "site.conf")):
         ensure(HostFiles(files=[WantFile(str(tmp_path / "f" / "site.conf"), b"x", 0o644)], owner=ME, group=MY_GROUP),
                check=False)
+
+
+def test_a_file_that_cannot_be_removed_is_an_error_naming_it(tmp_path):
+    """Pruning (and the glue's stale files) share fsutil.remove_file: a missing file is no
+    change, any other failure a StoreError (an MdError: the module's clean failure) naming it."""
+    from mdcore.errors import StoreError
+    from mdcore.fsutil import remove_file
+
+    assert remove_file(str(tmp_path / "gone")) is False
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(StoreError, match="cannot remove %s: " % (tmp_path / "sub")):
+        remove_file(str(tmp_path / "sub"))  # a folder: unlink fails with EISDIR
+    (tmp_path / "f").write_text("x")
+    assert remove_file(str(tmp_path / "f")) is True and not (tmp_path / "f").exists()

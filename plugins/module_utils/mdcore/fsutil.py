@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from . import faults
+from .errors import StoreError
 
 DIR_MODE = 0o700
 PRIVATE_MODE = 0o600
@@ -117,6 +118,18 @@ def symlink(target: str, path: str) -> None:
 def unlink(path: str) -> None:
     faults.point("unlink", path)
     os.unlink(path)
+
+
+def remove_file(path: str) -> bool:
+    """Remove a file or link; False when there was none. Any other failure is a StoreError
+    naming the path (host_files' prune and the web server glue's stale files)."""
+    try:
+        unlink(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise StoreError("cannot remove %s: %s" % (path, exc.strerror or exc)) from None
+    return True
 
 
 def rmtree(path: str) -> None:

@@ -207,13 +207,8 @@ def _prune(rule: Prune, wanted: set[str], check: bool) -> list[Change]:
         found = _stat(path)
         if found is None or stat.S_ISDIR(found.st_mode):
             continue
-        if not check:
-            try:
-                fsutil.unlink(path)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise MdError("cannot remove %s: %s" % (path, exc.strerror or exc)) from None
+        if not check and not fsutil.remove_file(path):
+            continue
         changes.append(Change(path, Action.REMOVED))
     return changes
 

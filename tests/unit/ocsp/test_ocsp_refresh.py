@@ -466,16 +466,31 @@ def test_broken_book_is_set_aside_and_rebuilt(store, setup_md, clock, http, conf
     assert MD + "/p256" in book(store)["staples"]
 
 
+@pytest.mark.parametrize("text", ['{"version": 1, "staples": [', '{"version": 9, "staples": {}}', "[]", ""])
+def test_a_book_that_does_not_read_knows_no_staple_for_the_plan(store, setup_md, clock, http, config, rng, text):
+    """The plan of every domain asks the book whether a certificate was found revoked: a corrupt
+    book (or a newer mdfleet's) answers "no" there instead of failing every domain's plan; the
+    stapling run that follows sets it aside (or refuses it) and says so."""
+    from mdcore.ocsp.persist import revocation_known, staple_state
+
+    run(store, setup_md, clock, http, config, rng)
+    with open(store.path("ocsp", BOOK_FILE), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    assert revocation_known(store, MD, "p256", None) is False
+    assert staple_state(store, MD, "p256") is None
+
+
 def test_book_of_a_newer_version_is_refused(store, setup_md, clock, http, config, rng):
-    from mdcore.errors import OcspError
+    from mdcore.state.fields import NewerStateError
 
     run(store, setup_md, clock, http, config, rng)
     doc = book(store)
     doc["version"] = 2
     with open(store.path("ocsp", BOOK_FILE), "w", encoding="utf-8") as handle:
         json.dump(doc, handle)
-    with pytest.raises(OcspError, match="has version 2; this mdfleet reads up to 1"):
+    with pytest.raises(NewerStateError, match="staples.json has version 2; this mdfleet reads up to version 1"):
         run(store, setup_md, clock, http, config, rng)
+    assert os.path.exists(store.path("ocsp", BOOK_FILE))  # refused, never set aside
 
 
 def test_crash_mid_run_leaves_the_previous_book(store, pki, clock, http, config, rng):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from ..clock import from_iso
 from ..errors import OcspError, StoreError
 from ..fsutil import PRIVATE_MODE, PUBLIC_MODE, TEMP_PREFIX, atomic_write, ensure_dir, write_if_changed
-from ..state.fields import CorruptStateError
+from ..state.fields import CorruptStateError, FormatError, check_version, obj, read_state
 from ..store import Store
 from .config import OTHERS_DIR, StapleTarget
 from .state import StapleState
@@ -93,37 +93,30 @@ def _stat_key(path: str) -> tuple | None:
     return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
+def _staples_of(doc: object) -> dict:
+    """The book's JSON document -> its entries (key -> a StapleState's JSON dict, read lazily)."""
+    what = "the staple book"
+    doc = obj(doc, what)
+    check_version(doc, BOOK_VERSION, what)
+    staples = doc.get("staples")
+    if not isinstance(staples, dict):
+        raise FormatError("%s holds no 'staples' object" % what)
+    return staples
+
+
 def _read(path: str) -> dict | None:
-    """The entries of the book at ``path``, shared and read-only; None if there is none."""
+    """The entries of the book at ``path``, shared and read-only; None if there is none. Read as
+    every store file is (state.fields.read_state): CorruptStateError for a book that does not
+    read, NewerStateError for one of a newer mdfleet, StoreError when it cannot be read."""
     key = _stat_key(path)
     if key is None:
         return None
     cached = _CACHE.get(path)
     if cached is not None and cached[0] == key:
         return cached[1]
-    try:
-        with open(path, "rb") as handle:
-            doc = json.loads(handle.read().decode())
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise CorruptBookError(path, "a folder where a file must be") from None
-    except OSError as exc:
-        raise OcspError("cannot read the staple book %s: %s" % (path, exc.strerror or exc)) from None
-    except ValueError as exc:  # not UTF-8, not JSON
-        raise CorruptBookError(path, "not JSON (%s)" % exc) from None
-    except RecursionError:
-        raise CorruptBookError(path, "nested too deeply") from None
-    staples = doc.get("staples") if isinstance(doc, dict) else None
-    if not isinstance(staples, dict):
-        raise CorruptBookError(path, "it holds no 'staples' object")
-    version = doc.get("version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > BOOK_VERSION:
-        raise OcspError("the staple book %s has version %r; this mdfleet reads up to %d (written by a newer "
-                        "mdfleet: upgrade it)" % (path, version, BOOK_VERSION))
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise CorruptBookError(path, "'version' must be a positive integer, not %r" % (version,))
-    _CACHE[path] = (key, staples)
+    staples = read_state(path, _staples_of)
+    if staples is not None:
+        _CACHE[path] = (key, staples)
     return staples
 
 
@@ -131,15 +124,6 @@ def stored_entries(store: Store) -> dict:
     """Every book entry as stored (JSON dicts by key), for readers: shared, do not change it."""
     found = _read(store.path("ocsp", BOOK_FILE))
     return {} if found is None else found
-
-
-class CorruptBookError(OcspError):
-    """The staple book does not read. It only holds responses that can be fetched again: a
-    locked run sets it aside and starts an empty one; readers see no staples."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__("the staple book %s is corrupt: %s" % (path, reason))
-        self.path = path
 
 
 class StapleBook:
@@ -156,13 +140,13 @@ class StapleBook:
     @classmethod
     def load(cls, store: Store) -> StapleBook:
         """The book to change (a private copy of its entries); one that is corrupt is set aside
-        (<book>.corrupt-<time>) and the responses are fetched again. Raises OcspError when it
-        cannot be read (a newer mdfleet's, an I/O error)."""
+        (<book>.corrupt-<time>) and the responses are fetched again. Raises StoreError when it
+        cannot be read (NewerStateError: a newer mdfleet's; an I/O error)."""
         path = store.path("ocsp", BOOK_FILE)
         try:
             found = _read(path)
-        except CorruptBookError as exc:
-            store.set_aside_corrupt(CorruptStateError(path, str(exc).split(" is corrupt: ", 1)[1]))
+        except CorruptStateError as exc:
+            store.set_aside_corrupt(exc)
             return cls(path, {})
         return cls(path, {} if found is None else dict(found))
 
@@ -229,7 +213,7 @@ def staple_state(store: Store, md: str, key_type: str) -> StapleState | None:
     key = paths_for(store, StapleTarget(cert_path="", md=md, key_type=key_type)).key
     try:
         return state_of(stored_entries(store).get(key))
-    except OcspError:
+    except StoreError:
         return None
 
 
@@ -241,7 +225,7 @@ def revocation_known(store: Store, md: str, key_type: str, cert_sha256: str | No
     it (they did, with stapling off for good)."""
     try:
         entries = stored_entries(store)
-    except OcspError:
+    except StoreError:  # CorruptStateError, NewerStateError: the book's, read as every store file
         return False
     raw = entries.get(paths_for(store, StapleTarget(cert_path="", md=md, key_type=key_type)).key)
     if not isinstance(raw, dict) or not raw.get("renew_required"):
@@ -255,7 +239,7 @@ def staple_state_of_file(store: Store, cert_path: str) -> StapleState | None:
     book that does not read holds none (as staple_state)."""
     try:
         return state_of(stored_entries(store).get(paths_for(store, StapleTarget(cert_path=cert_path)).key))
-    except OcspError:
+    except StoreError:
         return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 
-from ..errors import OcspError, StoreError
+from ..errors import StoreError
 from ..ocsp.config import OTHERS_DIR, StapleTarget
 from ..ocsp.persist import paths_for, state_of, stored_entries
 from ..ocsp.state import OcspStatus, StapleState
@@ -16,7 +16,7 @@ from .model import StapleView
 def staple_entries(store: Store) -> dict:
     try:
         return stored_entries(store)
-    except OcspError:
+    except StoreError:
         return {}  # a broken staple book: no staple facts (the stapling run sets it aside and reports it)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from ..errors import StoreError
-from ..fsutil import atomic_write, read_bytes
+from ..fsutil import atomic_write, read_bytes, remove_file
 
 
 def replace_if_changed(path: str, data: bytes, mode: int, changed: list[str]) -> None:
@@ -23,13 +23,9 @@ def replace_if_changed(path: str, data: bytes, mode: int, changed: list[str]) ->
 
 
 def remove(path: str, changed: list[str]) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise StoreError("cannot remove %s: %s" % (path, exc.strerror or exc)) from None
-    changed.append(path)
+    """Remove ``path`` if it is there; a removed path is appended to ``changed``."""
+    if remove_file(path):
+        changed.append(path)
 
 
 __all__ = ["replace_if_changed", "remove"]

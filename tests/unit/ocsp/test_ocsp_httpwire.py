@@ -164,3 +164,25 @@ def test_encode_request_is_one_buffer_with_length():
     assert raw == (b"POST /ocsp HTTP/1.1\r\nHost: ocsp.test:8080\r\nAccept: application/ocsp-response\r\n"
                    b"Content-Length: 2\r\n\r\n\x30\x00")
     assert encode_request("GET", "/MEow", "h", {}, None) == b"GET /MEow HTTP/1.1\r\nHost: h\r\n\r\n"
+
+
+def test_the_parser_keeps_no_state_and_asks_for_more():
+    """parse_response (what the blocking reader and the non-blocking loop share): None until the
+    response is complete, then the response and how many bytes it took; a body without framing
+    only at the end of the connection."""
+    from mdcore.net.wire import parse_response
+
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1"
+    assert [parse_response(raw[:cut], False, 1024) for cut in (0, 10, 38, 40)] == [None] * 4
+    response, used = parse_response(raw, False, 1024)
+    assert (response.body, used, raw[used:]) == (b"abc", 41, b"HTTP/1.1")
+    until_close = b"HTTP/1.0 200 OK\r\n\r\nbody"
+    assert parse_response(until_close, False, 1024) is None
+    response, used = parse_response(until_close, True, 1024)
+    assert (response.body, response.keep_alive, used) == (b"body", False, len(until_close))
+    with pytest.raises(PeerClosed):
+        parse_response(b"", True, 1024)
+    with pytest.raises(WireError, match="closed inside the response head"):
+        parse_response(b"HTTP/1.1 100 Continue\r\n\r\n", True, 1024)  # a 1xx, then nothing
+    with pytest.raises(TooLarge):  # refused as soon as the length is known, before the body arrives
+        parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n", False, 1024)

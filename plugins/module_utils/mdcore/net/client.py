@@ -21,12 +21,13 @@ import socket
 import ssl
 import threading
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 from .. import USER_AGENT
 from ..clock import Deadline
+from ..errors import MdError
 from .proxy import Proxy, environment_proxy, parse_proxy
-from .reply import Headers, HttpFailure, HttpReply, HttpTimeout, Transport
+from .reply import Headers, HttpFailure, HttpReply, HttpTimeout, Request, Transport
 from .tls import context_for, verify_reason
 from .wire import PeerClosed, ResponseReader, TooLarge, WireError, encode_request
 
@@ -162,6 +163,17 @@ class HttpClient(Transport):
                 conn.close()
             return HttpReply(answer.status, Headers(answer.headers), answer.body, url)
 
+    def exchange_all(self, requests: Sequence[Request], parallel: int,
+                     start: Callable[[], Deadline]) -> Iterator[tuple[int, HttpReply | MdError]]:
+        """Transport.exchange_all: plain http:// batches (OCSP responders) from this thread
+        through non-blocking sockets (multiplex.py: threads would cost more CPU than the
+        exchanges), anything with TLS through the pool of threads."""
+        if all(isinstance(r.url, str) and r.url.startswith("http://") for r in requests):
+            from .multiplex import exchange_plain
+
+            return exchange_plain(self, requests, parallel, start)
+        return super().exchange_all(requests, parallel, start)
+
     def route(self, url: str) -> str | None:
         """The proxy ``url`` is reached through (without its password), or None: direct."""
         proxy = self._origin(url)[0].proxy
@@ -230,9 +242,7 @@ class HttpClient(Transport):
                     raise
                 last = exc
                 continue
-            conn = _Conn(sock, self._forget)
-            with self._lock:
-                self._open.add(conn)
+            conn = self._new_conn(sock)
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if origin.proxy is not None and origin.tls:
@@ -252,6 +262,16 @@ class HttpClient(Transport):
             origin.addresses = _resolve(host, port, deadline)
             origin.resolved_at = now
         return origin.addresses
+
+    def _new_conn(self, sock: socket.socket) -> _Conn:
+        conn = _Conn(sock, self._forget)
+        with self._lock:
+            self._open.add(conn)
+        return conn
+
+    @staticmethod
+    def _as_failure(exc: BaseException, url: str, deadline: Deadline, received: int) -> BaseException:
+        return _failure(exc, url, deadline, received)
 
     def _forget(self, conn: _Conn) -> None:
         with self._lock:

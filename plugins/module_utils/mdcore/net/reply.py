@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..clock import Deadline
-from ..errors import DeadlineExceeded, NetworkError
+from ..errors import DeadlineExceeded, MdError, NetworkError
 
 
 class Headers(dict):
@@ -43,6 +44,16 @@ class HttpReply:
         return self.body[:limit].decode("utf-8", "replace")
 
 
+@dataclass(frozen=True)
+class Request:
+    """One request of a batch (:meth:`Transport.exchange_all`)."""
+
+    method: str
+    url: str
+    body: bytes | None = None
+    headers: dict | None = None
+
+
 class Transport:
     """One HTTP exchange that ends before ``deadline``: the interface of the ACME side
     (acme/transport.py) and of stapling (ocsp/fetch.py). :class:`~.client.HttpClient` is the one
@@ -51,6 +62,34 @@ class Transport:
     def exchange(self, method: str, url: str, body: bytes | None, deadline: Deadline,
                  headers: dict | None = None) -> HttpReply:
         raise NotImplementedError
+
+    def exchange_all(self, requests: Sequence[Request], parallel: int,
+                     start: Callable[[], Deadline]) -> Iterator[tuple[int, HttpReply | MdError]]:
+        """Every request, at most ``parallel`` at a time; yields (index, reply or the MdError of
+        that exchange) as each one ends, in the caller's thread. ``start()`` gives an exchange
+        its deadline when it begins (or raises the MdError that it is not to begin). This one runs
+        :meth:`exchange` in a pool of threads; HttpClient talks to plain-http peers from one
+        thread (net/multiplex.py). Whatever is not an MdError (a bug, KeyboardInterrupt) is
+        raised; exchanges not begun by then never begin."""
+        if parallel <= 1 or len(requests) <= 1:
+            for index, request in enumerate(requests):
+                yield index, self._one(request, start)
+            return
+        from concurrent.futures import ThreadPoolExecutor, as_completed  # only where threads are used
+
+        pool = ThreadPoolExecutor(max_workers=min(parallel, len(requests)), thread_name_prefix="mdfleet-http")
+        try:
+            futures = {pool.submit(self._one, request, start): index for index, request in enumerate(requests)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _one(self, request: Request, start: Callable[[], Deadline]) -> HttpReply | MdError:
+        try:
+            return self.exchange(request.method, request.url, request.body, start(), request.headers)
+        except MdError as exc:
+            return exc
 
     def close(self) -> None:
         pass
@@ -90,4 +129,4 @@ def slow_reason(seconds: float, received: int) -> str:
     return "answer not complete within %gs (%d bytes arrived: the peer sends too slowly)" % (seconds, received)
 
 
-__all__ = ["Headers", "HttpReply", "Transport", "HttpFailure", "HttpTimeout"]
+__all__ = ["Headers", "HttpReply", "Request", "Transport", "HttpFailure", "HttpTimeout"]

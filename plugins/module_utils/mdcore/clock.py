@@ -73,10 +73,19 @@ def utc_from_timestamp(ts: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc)
 
 
+_ISO: dict[datetime.datetime, str] = {}  # a run writes the same few moments (now, thisUpdate) many times
+
+
 def to_iso(dt: datetime.datetime | None) -> str | None:
     if dt is None:
         return None
-    return dt.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = _ISO.get(dt)
+    if text is None:
+        text = dt.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if len(_ISO) >= 4096:
+            _ISO.clear()
+        _ISO[dt] = text
+    return text
 
 
 def from_iso(text: str | None) -> datetime.datetime | None:

@@ -335,6 +335,21 @@ def test_responder_override_and_post(store, leaf, clock, http, rng):
     assert res.responder == "http://override.test/ocsp" and http.calls == [("POST", "http://override.test/ocsp")]
 
 
+def test_the_recorded_facts_count_only_for_the_very_file(store, pki, clock, http, config, rng):
+    """A first fetch takes the certificate's OCSP URL from set.json (or the book) without parsing
+    the file, but only while the file is the certificate recorded there (its DER's sha256): a
+    file replaced behind the store's back is read for what it is."""
+    install_md(store, MD, pki.issue(MD, "http://recorded.test/"))
+    other = pki.issue(MD, "http://other.test/")
+    with open(managed_targets(store)[0].cert_path, "wb") as handle:
+        handle.write(read(other.cert_path))
+    for _run in range(2):  # set.json's facts, then the book's (both of the recorded certificate)
+        [res] = run(store, managed_targets(store), clock, http, config, rng)
+        assert res.responder == "http://other.test/" and http.calls[-1][1].startswith("http://other.test/")
+        assert res.status == OcspStatus.GOOD
+        clock.advance(3 * 86400)  # the next run is due again
+
+
 def test_parallel_refresh_keeps_order(store, pki, clock, http, rng):
     leaves = [pki.issue("p%d.example.org" % i, OCSP_URL) for i in range(6)]
     targets = [StapleTarget(cert_path=x.cert_path, issuer_path=x.chain_path) for x in leaves]

@@ -1,5 +1,7 @@
-"""Talking to responders: one request/answer exchange with a deadline, through the engine's one
-HTTP client (net/client.py), the same as the ACME side's.
+"""Talking to responders: request/answer exchanges with a deadline each, through the engine's one
+HTTP client (net/client.py), the same as the ACME side's: one at a time (:func:`fetch`) or a run's
+whole batch (:func:`fetch_all`, at most ``workers`` at once, each answer handed to the caller as it
+arrives).
 
 :class:`DefaultTransport` is that client with stapling's settings (proxy, size cap) and the
 messages operators read in status ("responder ocsp.example unreachable: Connection refused").
@@ -8,9 +10,12 @@ Tests inject their own :class:`Transport`.
 
 from __future__ import annotations
 
-from ..clock import Deadline
-from ..errors import OcspError
+from collections.abc import Callable, Iterator, Sequence
+
+from ..clock import Clock, Deadline
+from ..errors import MdError, OcspError
 from ..net import HttpClient, HttpFailure, HttpReply, Transport
+from ..net.reply import Request
 from .config import FetchMethod, StaplingConfig
 from .request import get_url
 
@@ -35,6 +40,13 @@ class DefaultTransport(Transport):
                                         headers or (_POST_HEADERS if body is not None else _GET_HEADERS))
         except HttpFailure as exc:
             raise OcspError(_message(exc, self.max_bytes)) from None
+
+    def exchange_all(self, requests: Sequence[Request], parallel: int,
+                     start: Callable[[], Deadline]) -> Iterator[tuple[int, HttpReply | MdError]]:
+        for index, outcome in self.client.exchange_all(requests, parallel, start):
+            if isinstance(outcome, HttpFailure):
+                outcome = OcspError(_message(outcome, self.max_bytes))
+            yield index, outcome
 
     def close(self) -> None:
         self.client.close()
@@ -65,18 +77,20 @@ def url_host(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[0] or url
 
 
-def fetch(transport: Transport, responder_url: str, request_der: bytes, config: StaplingConfig,
-          deadline: Deadline) -> bytes:
-    """One exchange with the responder; returns the body of a 200 answer or raises OcspError."""
+def request_for(responder_url: str, request_der: bytes, config: StaplingConfig) -> Request:
+    """The GET form of a request where it is short enough (and the method allows), else a POST."""
     url = None
     if config.method != FetchMethod.POST:
         url = get_url(responder_url, request_der)
         if url is None and config.method == FetchMethod.GET:
             raise OcspError("OCSP request too long for GET (configure method post or auto)")
     if url is not None:
-        reply = transport.exchange("GET", url, None, deadline)
-    else:
-        reply = transport.exchange("POST", responder_url, request_der, deadline)
+        return Request("GET", url, None, _GET_HEADERS)
+    return Request("POST", responder_url, request_der, _POST_HEADERS)
+
+
+def answer_of(reply: HttpReply, responder_url: str) -> bytes:
+    """The body of a 200 answer, or OcspError."""
     if reply.status != 200:
         raise OcspError("responder %s answered HTTP %d" % (url_host(responder_url), reply.status))
     if not reply.body:
@@ -84,4 +98,37 @@ def fetch(transport: Transport, responder_url: str, request_der: bytes, config: 
     return reply.body
 
 
-__all__ = ["DefaultTransport", "HttpReply", "Transport", "fetch", "OCSP_REQUEST_TYPE", "OCSP_RESPONSE_TYPE"]
+def fetch(transport: Transport, responder_url: str, request_der: bytes, config: StaplingConfig,
+          deadline: Deadline) -> bytes:
+    """One exchange with the responder; returns the body of a 200 answer or raises OcspError."""
+    request = request_for(responder_url, request_der, config)
+    return answer_of(transport.exchange(request.method, request.url, request.body, deadline, request.headers),
+                     responder_url)
+
+
+def fetch_all(transport: Transport, asks: Sequence[tuple[str, Request]], config: StaplingConfig, clock: Clock,
+              run: Deadline | None = None) -> Iterator[tuple[int, bytes | MdError]]:
+    """``asks``: (responder URL, request) pairs. Yields (index, the answer's body or the MdError
+    why there is none) as each exchange ends, ``config.workers`` at a time. Each exchange gets
+    ``config.timeout`` from its start, within what is left of the run's deadline ``run``; once
+    that is used up, the rest are not asked."""
+
+    def start() -> Deadline:
+        if run is None:
+            return Deadline(clock, config.timeout)
+        if run.expired():
+            raise OcspError("not asked: the run's time (run_timeout) was used up before this exchange")
+        return run.within(config.timeout)
+
+    requests = [request for _url, request in asks]
+    for index, outcome in transport.exchange_all(requests, config.workers, start):
+        if isinstance(outcome, HttpReply):
+            try:
+                outcome = answer_of(outcome, asks[index][0])
+            except OcspError as exc:
+                outcome = exc
+        yield index, outcome
+
+
+__all__ = ["DefaultTransport", "HttpReply", "Transport", "fetch", "fetch_all", "request_for", "answer_of",
+           "OCSP_REQUEST_TYPE", "OCSP_RESPONSE_TYPE"]

@@ -19,13 +19,13 @@ def write_output(path: str, der: bytes, written: list | None = None) -> bool:
     """Write ``der`` to ``path`` unless it already holds exactly that; returns whether it wrote.
     The folder must exist (it belongs to the web server's configuration, not to us). With
     ``written``: no fsync, the path is appended for the caller's flush at the end."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise OcspError("cannot write staple %s: folder %s does not exist" % (path, folder))
     try:
         if not write_if_changed(path, der, PUBLIC_MODE, durable=written is None):
             return False
     except OSError as exc:
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):  # looked at only when the write failed: a stat less per staple
+            raise OcspError("cannot write staple %s: folder %s does not exist" % (path, folder)) from None
         raise OcspError("cannot write staple %s: %s" % (path, exc.strerror or exc)) from None
     if written is not None:
         written.append(path)

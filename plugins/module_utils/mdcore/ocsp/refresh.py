@@ -10,16 +10,16 @@ import datetime
 import hashlib
 import os
 import random
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from ..clock import Clock, Deadline, to_iso
 from ..errors import MdError, OcspError
 from ..fsutil import sync_filesystems
+from ..net.reply import Request
 from ..store import Store
 from . import persist
 from .config import StapleTarget, StaplingConfig
-from .fetch import DefaultTransport, Transport, fetch
+from .fetch import DefaultTransport, Transport, fetch_all, request_for
 from .outputs import HaproxyNoSlot, differs, haproxy_set_ocsp, write_output
 from .request import CertId, Subject, build_request, read_subject, with_issuer
 from .state import OcspStatus, StapleAction, StapleResult, StapleState
@@ -28,7 +28,6 @@ from .verify import VerifiedResponse, verify_response
 
 KEY_COMPROMISE = "keyCompromise"  # RFC 5280 reason names, as verify.py reports them
 CERTIFICATE_HOLD = "certificateHold"
-WRITERS = 3  # threads verifying and persisting answers while the others talk to responders
 
 
 def managed_targets(store: Store, overrides: dict | None = None, domains: list | None = None,
@@ -106,9 +105,11 @@ class _Job:
     warnings: list = field(default_factory=list)
     haproxy_updated: bool = False
     certid: CertId | None = None  # of the request sent
+    request: Request | None = None  # what is sent to the responder
     answer: bytes | None = None  # the responder's answer, not yet verified
     failure: OcspError | None = None  # why the exchange failed
     written: list = field(default_factory=list)  # files written without fsync, flushed at the end of the run
+    der: bytes | None = None  # the stored response as DER, once known (served without a base64 round trip)
     dirty: bool = False  # the state changed: put back into the book at the end of the run
 
     def same_cert(self) -> bool:
@@ -144,19 +145,20 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
     own = transport is None
     transport = transport or DefaultTransport(config.proxy, config.max_response_bytes)
     try:
-        if len(due) > 1 and config.workers > 1:
-            with ThreadPoolExecutor(max_workers=min(config.workers, len(due))) as pool:
-                # the pool talks to responders; a few writer threads verify, store and serve the
-                # answers as they come (renaming over existing files waits for the disk on ext4)
-                with ThreadPoolExecutor(max_workers=min(WRITERS, config.workers)) as writers:
-                    futures = [pool.submit(_exchange, job, clock, config, transport, deadline) for job in due]
-                    stored = [writers.submit(_finish, f.result(), clock, now, config, rng)
-                              for f in as_completed(futures)]
-                    for future in stored:
-                        future.result()
-        else:
-            for job in due:
-                _finish(_exchange(job, clock, config, transport, deadline), clock, now, config, rng)
+        asking = []
+        for job in due:
+            if _prepare(job, config):
+                asking.append(job)
+            else:
+                _finish(job, clock, now, config, rng)  # no request to send: the failure is recorded
+        asks = [(job.subject.responder_url, job.request) for job in asking]
+        for index, outcome in fetch_all(transport, asks, config, clock, deadline):
+            job = asking[index]
+            if isinstance(outcome, bytes):
+                job.answer = outcome
+            else:
+                job.failure = outcome if isinstance(outcome, OcspError) else OcspError(str(outcome))
+            _finish(job, clock, now, config, rng)  # while the next answers arrive
     finally:
         if own:
             transport.close()
@@ -187,10 +189,9 @@ def _plan(store: Store, book: persist.StapleBook, target: StapleTarget, now: dat
         job.action, job.error = StapleAction.FAILED, str(exc)
         return job
     job = _Job(target, paths, book.get(paths.key), written=written)
-    known = job.state.cert_sha256 if job.state is not None else None
+    known, known_url = _known_facts(store, job)
     try:
-        job.subject = read_subject(target.cert_path, target.responder, known,
-                                   job.state.cert_ocsp_url if job.state is not None else None)
+        job.subject = read_subject(target.cert_path, target.responder, known, known_url)
     except OcspError as exc:
         job.action, job.error = StapleAction.FAILED, str(exc)
         return job
@@ -204,6 +205,23 @@ def _plan(store: Store, book: persist.StapleBook, target: StapleTarget, now: dat
     if job.decision.waiting:
         job.action = StapleAction.BACKOFF
     return job
+
+
+def _known_facts(store: Store, job: _Job) -> tuple[str | None, str | None]:
+    """The certificate's sha256 and OCSP URL as recorded (the book, else the active set.json of a
+    managed certificate): read_subject then only hashes the file, and parses it when the file
+    is another certificate."""
+    if job.state is not None:
+        return job.state.cert_sha256, job.state.cert_ocsp_url
+    if job.target.managed:
+        try:
+            cert_set = store.active_set(job.target.md)
+        except MdError:
+            return None, None  # reported by the plan of the domain; here the file is parsed
+        info = cert_set.certs.get(job.target.key_type) if cert_set is not None else None
+        if info is not None:
+            return info.sha256_fingerprint, info.ocsp_url
+    return None, None
 
 
 def _apply_window(job: _Job, config: StaplingConfig, check_mode: bool) -> None:
@@ -247,21 +265,17 @@ def _check(job: _Job, now: datetime.datetime) -> None:
 
 
 # -- one exchange -----------------------------------------------------------------------------
-def _exchange(job: _Job, clock: Clock, config: StaplingConfig, transport: Transport,
-              run: Deadline | None = None) -> _Job:
-    """The network part (runs in the worker pool): issuer, request, one exchange under a deadline
-    (``config.timeout``, within the run's). Leaves the answer (or the OcspError) in the job for
-    :func:`_finish`."""
+def _prepare(job: _Job, config: StaplingConfig) -> bool:
+    """Find the issuer and build the request (the exchanges then run in fetch_all); False, with
+    the OcspError in the job, when it cannot be asked."""
     try:
-        if run is not None and run.expired():
-            raise OcspError("not asked: the run's time (run_timeout) was used up before this exchange")
-        deadline = run.within(config.timeout) if run is not None else Deadline(clock, config.timeout)
         subject = with_issuer(job.subject, job.target.issuer_path)
         request_der, job.certid = build_request(subject)
-        job.answer = fetch(transport, subject.responder_url, request_der, config, deadline)
+        job.request = request_for(subject.responder_url, request_der, config)
+        return True
     except OcspError as exc:
         job.failure = exc
-    return job
+        return False
 
 
 def _finish(job: _Job, clock: Clock, now: datetime.datetime, config: StaplingConfig, rng: random.Random) -> None:
@@ -327,6 +341,7 @@ def _store(job: _Job, new: VerifiedResponse, certid: dict, now: datetime.datetim
     state.refresh_at = config.window.start(new.this_update, new.next_update)
     state.responder_id = new.responder_id
     state.response = base64.b64encode(new.der).decode()
+    job.der = new.der
     state.response_sha256 = hashlib.sha256(new.der).hexdigest()
     state.revocation_time, state.revocation_reason = new.revocation_time, new.revocation_reason
     state.renew_required = new.status == OcspStatus.REVOKED
@@ -357,7 +372,7 @@ def _serve_stored(job: _Job, clock: Clock, now: datetime.datetime, config: Stapl
     Expired responses and 'unknown' ones are not served."""
     if not job.stored_usable(now) or job.state.status == OcspStatus.UNKNOWN:
         return
-    der = persist.response_der(job.state)
+    der = job.der or persist.response_der(job.state)
     try:
         if _store_copy(job) and persist.sync_der(job.paths, job.state, job.written):
             job.changed_files.append(job.paths.der)

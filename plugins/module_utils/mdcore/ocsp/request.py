@@ -18,6 +18,7 @@ except ImportError:  # reported by deps.missing_libraries(); see deps.py
 
 from ..certs import ocsp_url_of, split_pem_chain
 from ..errors import OcspError
+from .der import DerError, tbs_issuer
 
 GET_LIMIT = 255  # RFC 5019 2.1.1: use GET when the encoded request is shorter than this
 PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
@@ -146,10 +147,37 @@ def load_subject(cert_path: str, issuer_path: str | None, responder: str | None,
 
 
 def find_issuer(cert: x509.Certificate, candidates: list[x509.Certificate]) -> x509.Certificate | None:
+    """The candidate whose subject is the certificate's issuer: the names' DER bytes compared
+    first (cryptography 38 builds an x509.Name per access, 10 us each), then, for a name written
+    in another encoding, the Names themselves."""
+    try:
+        wanted = tbs_issuer(cert.tbs_certificate_bytes)
+    except DerError:
+        wanted = None
+    for candidate in candidates if wanted is not None else ():
+        if subject_der(candidate) == wanted:
+            return candidate
     for candidate in candidates:
         if candidate.subject == cert.issuer:
             return candidate
     return None
+
+
+_SUBJECTS: dict[int, tuple[object, bytes]] = {}  # id -> (certificate, its subject's DER)
+
+
+def subject_der(cert: x509.Certificate) -> bytes:
+    """The DER of a certificate's subject, computed once per certificate object (the chain files'
+    certificates are kept parsed: see _chain)."""
+    known = _SUBJECTS.get(id(cert))
+    if known is not None and known[0] is cert:
+        return known[1]
+    value = cert.subject.public_bytes()
+    with _ISSUER_LOCK:
+        if len(_SUBJECTS) > 256:
+            _SUBJECTS.clear()
+        _SUBJECTS[id(cert)] = (cert, value)  # the entry keeps the certificate alive: the id stays unique
+    return value
 
 
 @dataclass(frozen=True)
@@ -159,6 +187,7 @@ class IssuerFacts:
 
     cert: object
     public_key: object
+    subject_der: bytes  # its subject Name as DER (ResponderID byName of the responses it signs)
     name_sha1: bytes  # SHA-1 of the issuer's subject DER (CertID issuerNameHash)
     key_sha1: bytes  # SHA-1 of its subjectPublicKey BIT STRING (CertID issuerKeyHash, ResponderID byKey)
 
@@ -170,7 +199,8 @@ def issuer_facts(issuer: x509.Certificate) -> IssuerFacts:
     facts = _FACTS.get(id(issuer))
     if facts is None or facts.cert is not issuer:
         key = issuer.public_key()
-        facts = IssuerFacts(issuer, key, hashlib.sha1(issuer.subject.public_bytes()).digest(),
+        name = subject_der(issuer)
+        facts = IssuerFacts(issuer, key, name, hashlib.sha1(name).digest(),
                             x509.SubjectKeyIdentifier.from_public_key(key).digest)
         with _ISSUER_LOCK:
             if len(_FACTS) > 256:
@@ -235,4 +265,4 @@ def get_url(responder_url: str, request_der: bytes) -> str | None:
 
 
 __all__ = ["CertId", "Subject", "read_subject", "with_issuer", "load_subject", "build_request", "get_url",
-           "find_issuer", "pem_der_sha256"]
+           "find_issuer", "subject_der", "pem_der_sha256"]

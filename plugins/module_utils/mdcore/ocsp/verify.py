@@ -22,7 +22,8 @@ except ImportError:  # reported by deps.missing_libraries(); see deps.py
 from ..certs import not_after, not_before
 from ..clock import to_iso
 from ..errors import OcspError
-from .request import CertId, Subject, issuer_facts
+from .der import DerError, responder_name
+from .request import CertId, IssuerFacts, Subject, issuer_facts
 from .state import OcspStatus
 
 UTC = datetime.timezone.utc
@@ -99,10 +100,21 @@ def _check_delegate(delegate: x509.Certificate, issuer: x509.Certificate, now: d
             who, to_iso(not_before(delegate)), to_iso(not_after(delegate))))
 
 
-def _signer(resp: ocsp.OCSPResponse, issuer: x509.Certificate, now: datetime.datetime):
+def _names_issuer(resp: ocsp.OCSPResponse, tbs: bytes, facts: IssuerFacts) -> bool:
+    """Whether the ResponderID names the issuer: by the Name's DER bytes from the response data
+    (cheap), else as _is_responder compares (a key hash, or Names in other encodings)."""
+    try:
+        if responder_name(tbs) == facts.subject_der:
+            return True
+    except DerError:
+        pass  # cryptography parsed it: let its accessors say what it is
+    return _is_responder(resp, facts.cert, facts.key_sha1)
+
+
+def _signer(resp: ocsp.OCSPResponse, tbs: bytes, issuer: x509.Certificate, now: datetime.datetime):
     """(public key, responder id) of who signed: the issuer or a delegate it certified."""
     facts = issuer_facts(issuer)
-    if _is_responder(resp, issuer, facts.key_sha1):
+    if _names_issuer(resp, tbs, facts):
         return facts.public_key, ISSUER
     for candidate in resp.certificates:
         if _is_responder(resp, candidate):
@@ -153,11 +165,11 @@ def verify_response(der: bytes, subject: Subject, certid: CertId, now: datetime.
     """Check ``der`` as a response about ``subject`` at ``now``; raise OcspError on any failure."""
     resp = parse_response(der)
     try:
-        signer_key, responder_id = _signer(resp, subject.issuer, now)
+        tbs = resp.tbs_response_bytes
+        signer_key, responder_id = _signer(resp, tbs, subject.issuer, now)
         try:
             hash_algorithm = resp.signature_hash_algorithm
-            verify_signature(signer_key, resp.signature, resp.tbs_response_bytes, hash_algorithm,
-                             resp.signature_algorithm_oid)
+            verify_signature(signer_key, resp.signature, tbs, hash_algorithm, resp.signature_algorithm_oid)
         except InvalidSignature:
             raise OcspError("response signature does not verify with the key of %s" % (
                 "the issuer" if responder_id == ISSUER else responder_id)) from None

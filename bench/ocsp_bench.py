@@ -1,5 +1,6 @@
 """OCSP stapling benchmark: the mdfleet engine refreshing N certificates against one local
-`openssl ocsp` responder, beside that responder's raw capacity measured in the same run.
+`openssl ocsp` responder, beside that responder's capacity measured with a native client
+(ApacheBench) in the same run.
 
 Not a test: it prints figures and asserts nothing about time. What it does:
 
@@ -7,27 +8,32 @@ Not a test: it prints figures and asserts nothing about time. What it does:
   root) and starts one `openssl ocsp -index ... -port N -rsigner ... -CA ...` (``--multi`` worker
   processes, default 1), for a P-256 test CA that issued ``--n`` certificates (default 1000), each
   the active certificate of a managed domain in a fresh store;
-* measures the responder's raw capacity with plain clients that only ask and read:
-  a sequential `openssl ocsp` client loop (``--sample`` certificates, process start-up included),
-  the same loop with ``--workers`` clients in parallel, and a Python loop of raw POSTs
-  (``--workers`` threads, a requests.Session each, no verification, nothing stored) over all N;
+* measures the responder's capacity with ApacheBench (Debian's apache2-utils): ``ab -n N -c
+  WORKERS -p <one OCSP request> -T application/ocsp-request`` (``-l``: the signed answers differ in
+  length); ab does nothing with the answers, so this is what the responder can give. ab runs
+  against a twin of the engine's responder (the same command line: CA, index, signer, -nmin) that
+  is started for each ab run and stopped after it, on a port of its own: at its end ab closes a
+  connection on which it sent nothing, and OpenSSL 3.0's responder then spins at 100% CPU and
+  answers nobody again (seen here from the second ab run on);
 * runs the engine (``mdcore.ocsp.refresh_staples`` over ``managed_targets``, ``--workers``
   exchanges at a time, each response verified, written to an nginx staple file per certificate
   and recorded in the store's staple book, written once per run) in a child process per
   interpreter (the venv's and Debian's /usr/bin/python3 with cryptography 38), so its peak RSS is
-  its own: with everything due (cold: no staple yet), with nothing due (all responses fresh:
-  target < 0.5 s for 1000 certificates), and with everything due again 17 h later (replacing
-  every stored response and staple file);
-* repeats the raw loop and each engine run ``--repeat`` times (default 3) and reports medians,
-  with every single figure beside them: file creation on this machine's ext4 varies from run
-  to run (0.05-0.4 ms per file, measured), and so do the figures;
-* prints a figures table and the ratio raw capacity / engine throughput (target <= 1.5, for
-  both the cold and the replacing run), and what creating one file costs in the work folder: the
-  engine creates one staple file per certificate (an atomic replace always creates a file), and
-  on this machine's ext4 that cost depends on the block group a fresh folder lands in: ~20 us in
-  most, 0.3-0.6 ms in some, from run to run (``--workdir /dev/shm`` takes the disk out).
+  its own: with everything due (first fetch: no staple yet), with nothing due (all responses
+  fresh), and with everything due again 17 h later (replacing every stored response and staple
+  file); and its HTTP stack alone (the same N requests, answers read and thrown away: no
+  verification, nothing stored);
+* ``--compare-ref REV``: the engine of another revision (``git archive REV`` into a temp folder),
+  run the same way on the same store against the same responder, side by side (issue 12: the old
+  hand-written OCSP HTTP parser, before 7959e99, against the one HTTP stack);
+* repeats everything ``--repeat`` times (default 3), ab and the engines interleaved per round so
+  that a busy moment of the machine hits both, and reports medians with every single figure;
+* prints the engine's rate as a share of ab's (target, issue 13: at least a third for the first
+  fetch of 1,000), the load average, and what creating one file costs in the work folder (the
+  engine creates a staple file per certificate; ``--workdir /dev/shm`` takes the disk out).
 
-Run (as root): .venv/bin/python bench/ocsp_bench.py [--n 1000] [--workers 8] [--multi 1] [--repeat 3]
+Run (as root): /work/venv/bin/python bench/ocsp_bench.py [--n 1000] [--workers 8] [--repeat 3]
+    [--compare-ref 7959e99^] [--workdir /dev/shm]
 """
 
 from __future__ import annotations
@@ -36,15 +42,14 @@ import argparse
 import datetime
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -54,13 +59,23 @@ for _p in (ROOT / "tests", ROOT / "plugins" / "module_utils"):
         sys.path.insert(0, str(_p))
 
 DEBIAN_PY = "/usr/bin/python3"
+SHIFT_AGAIN = 17 * 3600  # 17 h later: inside the 33% window of the 24 h responses, every one is replaced
 
 
 # -- child: one engine run ------------------------------------------------------------------------
 def child(args: dict) -> None:
-    """Runs in a fresh interpreter: one refresh over the store's certificates; prints JSON."""
+    """Runs in a fresh interpreter on ``args["engine"]`` (a plugins/module_utils folder): one
+    refresh over the store's certificates, or the HTTP exchanges alone; prints JSON."""
+    sys.path.insert(0, args["engine"])  # before this tree's, which the module's import put on the path
     import cryptography
 
+    out = http_only(args) if args.get("http_only") else refresh(args)
+    out.update(maxrss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, cryptography=cryptography.__version__,
+               python="%d.%d.%d" % sys.version_info[:3])
+    print(json.dumps(out))
+
+
+def refresh(args: dict) -> dict:
     from mdcore.clock import Clock
     from mdcore.ocsp import StaplingConfig, managed_targets, refresh_staples
     from mdcore.store import Store
@@ -76,11 +91,44 @@ def child(args: dict) -> None:
     actions: dict[str, int] = {}
     for res in results:
         actions[res.action] = actions.get(res.action, 0) + 1
-    errors = sorted({r.error for r in results if r.error})[:3]
-    print(json.dumps({"wall": wall, "cpu": cpu, "actions": actions, "errors": errors, "targets": len(targets),
-                      "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                      "cryptography": cryptography.__version__,
-                      "python": "%d.%d.%d" % sys.version_info[:3]}))
+    return {"wall": wall, "cpu": cpu, "actions": actions, "targets": len(targets),
+            "errors": sorted({r.error for r in results if r.error})[:3]}
+
+
+def http_only(args: dict) -> dict:
+    """The engine's HTTP stack alone: every certificate's request (built before the clock
+    starts), the answers' bodies checked for HTTP 200 and thrown away. fetch_all where the
+    engine has it; before it, ``workers`` threads calling fetch(), as that engine's refresh did."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import mdcore.ocsp.fetch as fetch
+    from mdcore.clock import Clock, Deadline
+    from mdcore.ocsp import DefaultTransport, StaplingConfig
+    from mdcore.ocsp.request import build_request, read_subject, with_issuer
+    from mdcore.store import Store
+
+    store = Store(args["store"])
+    config = StaplingConfig(workers=args["workers"])
+    asks = []
+    for md in store.managed_names():
+        folder = os.path.join(store.active_dir(md), "p256")
+        subject = with_issuer(read_subject(os.path.join(folder, "cert.pem"), None), os.path.join(folder, "chain.pem"))
+        asks.append((subject.responder_url, build_request(subject)[0]))
+    clock = Clock()
+    transport = DefaultTransport()
+    started, cpu = time.perf_counter(), time.process_time()
+    if hasattr(fetch, "fetch_all"):
+        requests = [(url, fetch.request_for(url, der, config)) for url, der in asks]
+        ok = sum(isinstance(body, bytes) for _i, body in fetch.fetch_all(transport, requests, config, clock))
+    else:
+        def one(ask) -> bool:
+            return bool(fetch.fetch(transport, ask[0], ask[1], config, Deadline(clock, config.timeout)))
+
+        with ThreadPoolExecutor(config.workers) as pool:
+            ok = sum(pool.map(one, asks))
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    transport.close()
+    return {"wall": wall, "cpu": cpu, "actions": {"ok": ok}, "targets": len(asks), "errors": []}
 
 
 def run_child(python: str, args: dict) -> dict:
@@ -92,6 +140,64 @@ def run_child(python: str, args: dict) -> dict:
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["process_wall"] = time.perf_counter() - started
     return out
+
+
+# -- the peer's capacity: ApacheBench ---------------------------------------------------------
+def ab_rate(twin, request_file: Path, n: int, concurrency: int) -> tuple[float, float, float]:
+    """(responses/s, ab's CPU seconds, the responder's CPU seconds) of `ab -n n -c concurrency`
+    POSTing one OCSP request to ``twin``, a responder started for this run alone (see above)."""
+    with twin:
+        before, peer = resource.getrusage(resource.RUSAGE_CHILDREN), cpu_seconds(twin.pid())
+        rate, cpu = _ab(twin.url, request_file, n, concurrency, before)
+        return rate, cpu, cpu_seconds(twin.pid()) - peer
+
+
+def _ab(url: str, request_file: Path, n: int, concurrency: int, before) -> tuple[float, float]:
+    proc = subprocess.run(["ab", "-q", "-l", "-n", str(n), "-c", str(concurrency), "-p", str(request_file),
+                           "-T", "application/ocsp-request", url], capture_output=True, text=True, timeout=600,
+                          check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    failed = re.search(r"^Failed requests:\s+(\d+)", proc.stdout, re.M)
+    rate = re.search(r"^Requests per second:\s+([\d.]+)", proc.stdout, re.M)
+    if proc.returncode != 0 or not rate or not failed or int(failed.group(1)):
+        raise SystemExit("ab failed (exit %d):\n%s%s" % (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
+    return float(rate.group(1)), (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a running process (/proc/<pid>/stat)."""
+    if pid is None:
+        return 0.0
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- setup ----------------------------------------------------------------------------------------
+def build_store(tmp: Path, n: int, url: str, ca):
+    from mdcore.store import Store
+    from peers.ocsp_pki import install_md
+
+    store = Store(str(tmp / "store")).setup()
+    leaves = []
+    for i in range(n):
+        md = "site%04d.bench.example" % i
+        leaf = ca.issue(md, url)
+        install_md(store, md, leaf)
+        leaves.append(leaf)
+    return store, leaves
+
+
+def engine_tree(ref: str, tmp: Path) -> Path:
+    """plugins/module_utils of revision ``ref``, from `git archive` into ``tmp``."""
+    folder = tmp / "engine-ref"
+    folder.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "plugins/module_utils"], capture_output=True,
+                             check=False)
+    if archive.returncode != 0:
+        raise SystemExit("git archive %s failed: %s" % (ref, archive.stderr.decode(errors="replace")))
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder / "plugins" / "module_utils"
 
 
 def file_create_cost(folder: Path, count: int = 300) -> float:
@@ -111,60 +217,12 @@ def _median_run(runs: list[dict]) -> dict:
     return sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
 
 
-# -- setup ----------------------------------------------------------------------------------------
-def build_store(tmp: Path, n: int, url: str, ca):
-    from mdcore.store import Store
-
-    store = Store(str(tmp / "store")).setup()
-    leaves = []
-    for i in range(n):
-        md = "site%04d.bench.example" % i
-        staging = store.begin_staging(md, {"url": "bench"})
-        leaf = ca.issue(md, url, folder=os.path.join(staging, "p256"))
-        store.activate(md, {"key_types": ["p256"], "domains": [md]})
-        leaf.folder = os.path.join(store.active_dir(md), "p256")
-        leaves.append(leaf)
-    return store, leaves
+def progress(line: str) -> None:
+    print(line, flush=True)
 
 
-# -- raw capacity -----------------------------------------------------------------------------------
-def openssl_loop(ca_path: str, leaves, url: str, parallel: int) -> float:
-    """Responses/s of plain `openssl ocsp` clients (one process per request, as a shell loop)."""
-    def one(leaf) -> None:
-        proc = subprocess.run(["openssl", "ocsp", "-issuer", ca_path, "-cert", leaf.cert_path, "-url", url,
-                               "-noverify", "-no_nonce", "-timeout", "10"],
-                              capture_output=True, text=True, timeout=30, check=False)
-        if ": good" not in proc.stdout:
-            raise SystemExit("openssl ocsp client failed: %s %s" % (proc.stdout, proc.stderr))
-
-    started = time.perf_counter()
-    if parallel <= 1:
-        for leaf in leaves:
-            one(leaf)
-    else:
-        with ThreadPoolExecutor(parallel) as pool:
-            list(pool.map(one, leaves))
-    return len(leaves) / (time.perf_counter() - started)
-
-
-def python_raw_loop(requests_der: list[bytes], url: str, workers: int) -> float:
-    """Responses/s of raw POSTs: a requests.Session per thread, the body read, nothing checked."""
-    import requests
-
-    local = threading.local()
-
-    def one(der: bytes) -> None:
-        session = getattr(local, "session", None)
-        if session is None:
-            session = local.session = requests.Session()
-        resp = session.post(url, data=der, headers={"Content-Type": "application/ocsp-request"}, timeout=10)
-        if resp.status_code != 200 or not resp.content:
-            raise SystemExit("raw POST failed: HTTP %d" % resp.status_code)
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(one, requests_der))
-    return len(requests_der) / (time.perf_counter() - started)
+def _load() -> str:
+    return "%.1f %.1f %.1f" % os.getloadavg()
 
 
 # -- main -----------------------------------------------------------------------------------------
@@ -174,100 +232,119 @@ def bench(opts) -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="ocsp-bench-", dir=opts.workdir))
     create_us = file_create_cost(tmp)
-    spread: list[tuple[str, list[str]]] = []
+    loads = [_load()]
     try:
+        engines = [("this tree", str(ROOT / "plugins" / "module_utils"))]
+        if opts.compare_ref:
+            engines.append((opts.compare_ref, str(engine_tree(opts.compare_ref, tmp))))
         ca = OcspTestCA(str(tmp / "ca"))
         responder = OpensslOcspResponder(tmp / "responder", ca, nmin=24 * 60, multi=opts.multi)
+        twin = OpensslOcspResponder(tmp / "responder-ab", ca, nmin=24 * 60, multi=opts.multi)
         t0 = time.perf_counter()
         store, leaves = build_store(tmp, opts.n, responder.url, ca)
         web = tmp / "web"
         web.mkdir()
-        print("setup: %d certificates and managed domains in %.1f s" % (opts.n, time.perf_counter() - t0))
+        request_file = tmp / "request.der"
+        request_file.write_bytes(ocsp_request_der(leaves[0].cert, ca.cert))
+        progress("setup: %d certificates and managed domains in %.1f s" % (opts.n, time.perf_counter() - t0))
+        pythons = [sys.executable] + ([DEBIAN_PY] if os.path.exists(DEBIAN_PY) and
+                                      os.path.realpath(DEBIAN_PY) != os.path.realpath(sys.executable) else [])
+        abs_, ab_cpus, peer_cpus = [], [], []
+        runs: dict[tuple, list] = {}
         with responder:
-            sample = leaves[: opts.sample]
-            rows = []
-            seq = openssl_loop(ca.ca_path, sample, responder.url, 1)
-            rows.append(("openssl ocsp client loop, sequential (%d)" % len(sample), len(sample), None, seq, None,
-                         None))
-            par = openssl_loop(ca.ca_path, sample, responder.url, opts.workers)
-            rows.append(("openssl ocsp client loop, %d parallel (%d)" % (opts.workers, len(sample)), len(sample),
-                         None, par, None, None))
-            ders = [ocsp_request_der(leaf.cert, ca.cert) for leaf in leaves]
-            raws, cpus = [], []
             for _round in range(opts.repeat):
-                cpu0 = time.process_time()
-                raws.append(python_raw_loop(ders, responder.url, opts.workers))
-                cpus.append(time.process_time() - cpu0)
-            raw = statistics.median(raws)
-            rows.append(("raw POST loop, %d threads (%d), median of %d" % (opts.workers, len(ders), len(raws)),
-                         len(ders), len(ders) / raw, raw, None, statistics.median(cpus)))
-            spread.append(("raw POST loop resp/s", ["%.0f" % r for r in raws]))
-            capacity = max(seq, par, raw)
-
-            engine_rows = []
-            pythons = [sys.executable] + ([DEBIAN_PY] if os.path.exists(DEBIAN_PY) and
-                                          os.path.realpath(DEBIAN_PY) != os.path.realpath(sys.executable) else [])
-            for python in pythons:
-                args = {"store": store.root, "web": str(web), "workers": opts.workers}
-                runs: dict[str, list] = {"cold": [], "warm": [], "again": []}
-                for _round in range(opts.repeat):
-                    shutil.rmtree(store.path("ocsp"))
-                    os.makedirs(store.path("ocsp"), mode=0o700)
-                    for f in web.iterdir():
-                        f.unlink()
-                    runs["cold"].append(run_child(python, args))
-                    runs["warm"].append(run_child(python, args))
-                    # 17 h later: inside the 33% window of the 24 h responses, every stored one is replaced
-                    runs["again"].append(run_child(python, dict(args, shift=17 * 3600)))
-                cold, warm, again = (_median_run(runs[k]) for k in ("cold", "warm", "again"))
-                label = "py %s, cryptography %s" % (cold["python"], cold["cryptography"])
-                for key, what in (("cold", "all due"), ("warm", "nothing due"), ("again", "replacing")):
-                    spread.append(("engine %s, %s: wall s" % (what, label),
-                                   ["%.3f" % r["wall"] for r in runs[key]]))
-                engine_rows.append((label, cold, warm, again))
-                rate = opts.n / cold["wall"]
-                rows.append(("engine, all due: %s" % label, opts.n, cold["wall"], rate, cold["maxrss_kb"],
-                             cold["cpu"]))  # medians (wall) of --repeat runs
-                rows.append(("engine, nothing due: %s" % label, opts.n, warm["wall"], None, warm["maxrss_kb"],
-                             warm["cpu"]))
-                rows.append(("engine, all due again (replacing): %s" % label, opts.n, again["wall"],
-                             opts.n / again["wall"], again["maxrss_kb"], again["cpu"]))
+                rate, cpu, peer = ab_rate(twin, request_file, opts.n, opts.workers)
+                abs_.append(rate)
+                ab_cpus.append(cpu)
+                peer_cpus.append(peer)
+                for name, engine in engines:
+                    for python in pythons:
+                        args = {"store": store.root, "web": str(web), "workers": opts.workers, "engine": engine}
+                        shutil.rmtree(store.path("ocsp"))
+                        os.makedirs(store.path("ocsp"), mode=0o700)
+                        for f in web.iterdir():
+                            f.unlink()
+                        for kind, extra in (("cold", {}), ("warm", {}), ("again", {"shift": SHIFT_AGAIN}),
+                                            ("http", {"http_only": True})):
+                            peer = cpu_seconds(responder.pid())
+                            out = run_child(python, dict(args, **extra))
+                            out["peer_cpu"] = cpu_seconds(responder.pid()) - peer
+                            runs.setdefault((name, python, kind), []).append(out)
+                            progress("round %d: %s %s %s: %.3f s, CPU %.3f s (responder %.2f s), %s"
+                                     % (_round + 1, name, os.path.basename(python), kind, out["wall"], out["cpu"],
+                                        out["peer_cpu"], out["actions"]))
+                loads.append(_load())
+                progress("round %d: ab %.0f resp/s (ab CPU %.2f s, responder %.2f s); load average %s"
+                         % (_round + 1, rate, cpu, peer, loads[-1]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    report(opts, engines, pythons, (abs_, ab_cpus, peer_cpus), runs, loads, create_us)
 
+
+def report(opts, engines, pythons, ab_runs: tuple, runs: dict, loads: list, create_us: float) -> None:
+    abs_, ab_cpus, peer_cpus = ab_runs
+    ab = statistics.median(abs_)
+    rows = [("ab -n %d -c %d (the responder's capacity)" % (opts.n, opts.workers), opts.n, opts.n / ab, ab,
+             None, statistics.median(ab_cpus), None, statistics.median(peer_cpus))]
+    first: dict[tuple, float] = {}
+    for name, _engine in engines:
+        for python in pythons:
+            cold, warm, again, http = (_median_run(runs[(name, python, k)]) for k in ("cold", "warm", "again", "http"))
+            label = "%s, py %s, cryptography %s" % (name, cold["python"], cold["cryptography"])
+            first[(name, python)] = opts.n / cold["wall"]
+            for what, run, rate in (("first fetch", cold, True), ("nothing due", warm, False),
+                                    ("replacing", again, True), ("HTTP only", http, True)):
+                rows.append(("%s: %s" % (what, label), opts.n, run["wall"], opts.n / run["wall"] if rate else None,
+                             run["maxrss_kb"], run["cpu"], opts.n / run["wall"] / ab if rate else None,
+                             run["peer_cpu"]))
     print()
-    print("%-62s %6s %8s %8s %8s %9s" % ("run", "certs", "wall s", "cpu s", "resp/s", "peak RSS"))
-    print("-" * 106)
-    for name, count, wall, rate, rss, cpu in rows:
+    print("%-72s %6s %8s %8s %8s %8s %9s %9s" % ("run", "certs", "wall s", "cpu s", "resp/s", "of ab", "peak RSS",
+                                                 "peer cpu"))
+    print("-" * 135)
+    for name, count, wall, rate, rss, cpu, share, peer in rows:
         cells = ("%.3f" % wall if wall is not None else "-", "%.3f" % cpu if cpu is not None else "-",
-                 "%.0f" % rate if rate is not None else "-", "%d MB" % (rss // 1024) if rss else "-")
-        print("%-62s %6d %8s %8s %8s %9s" % ((name, count) + cells))
-    load = os.getloadavg()
-    print("medians of %d runs; store and staple files in %s; load average %.1f %.1f %.1f on %d CPUs"
-          % (opts.repeat, opts.workdir or tempfile.gettempdir(), load[0], load[1], load[2], os.cpu_count() or 0))
+                 "%.0f" % rate if rate is not None else "-", "1/%.2f" % (1 / share) if share else "-",
+                 "%d MB" % (rss // 1024) if rss else "-", "%.2f" % peer)
+        print("%-72s %6d %8s %8s %8s %8s %9s %9s" % ((name, count) + cells))
+    print("medians of %d rounds (ab and every engine run once per round, interleaved); work folder %s; "
+          "%d CPUs; load average (1, 5, 15 min) at the start and after each round: %s"
+          % (opts.repeat, opts.workdir or tempfile.gettempdir(), os.cpu_count() or 0, " | ".join(loads)))
+    print("cpu s: the client's (ab's, or the engine child's rusage); peer cpu: the responder's (/proc/<pid>/stat)")
     print("creating a file in the work folder costs %.0f us of CPU (300 files, os.open O_CREAT|O_EXCL)" % create_us)
-    print("every run:")
-    for name, values in spread:
-        print("  %-66s %s" % (name, " ".join(values)))
+    print("every round:")
+    print("  %-80s %s" % ("ab resp/s", " ".join("%.0f" % r for r in abs_)))
+    for (name, python, kind), values in runs.items():
+        print("  %-80s %s" % ("%s %s %s: wall s" % (name, os.path.basename(python), kind),
+                              " ".join("%.3f" % r["wall"] for r in values)))
     print()
-    print("responder raw capacity (best plain client): %.0f responses/s" % capacity)
-    for label, cold, warm, again in engine_rows:
-        ratios = [capacity / (opts.n / run["wall"]) for run in (cold, again)]
-        print("%s: raw capacity / engine = %.2fx first fetch, %.2fx replacing (target <= 1.5: %s); "
-              "nothing due: %.3f s (target < 0.5 s; %.2f s with interpreter start); actions %s / %s / %s%s"
-              % (label, ratios[0], ratios[1], "met" if max(ratios) <= 1.5 else "NOT met", warm["wall"],
-                 warm["process_wall"], cold["actions"], warm["actions"], again["actions"],
-                 ("; errors: %s" % (cold["errors"] + again["errors"])) if cold["errors"] or again["errors"] else ""))
+    for (name, python), rate in first.items():
+        cold, warm, again = (_median_run(runs[(name, python, k)]) for k in ("cold", "warm", "again"))
+        share = rate / ab
+        print("%s, %s: first fetch %.0f resp/s = 1/%.2f of ab's %.0f (target at least 1/3: %s); replacing 1/%.2f; "
+              "nothing due %.3f s (%.2f s with interpreter start); actions %s / %s / %s%s"
+              % (name, os.path.basename(python), rate, 1 / share, ab, "met" if share >= 1 / 3 else "NOT met",
+                 ab / (opts.n / again["wall"]), warm["wall"], warm["process_wall"], cold["actions"], warm["actions"],
+                 again["actions"], ("; errors: %s" % (cold["errors"] + again["errors"]))
+                 if cold["errors"] or again["errors"] else ""))
+    if len(engines) > 1:
+        (this, _e), (ref, _r) = engines
+        for python in pythons:
+            for kind, what in (("cold", "first fetch"), ("again", "replacing"), ("http", "HTTP only")):
+                new, old = (_median_run(runs[(e, python, kind)]) for e in (this, ref))
+                print("%s vs %s, %s, %s: %.0f vs %.0f resp/s (%+.0f%%), CPU %.3f vs %.3f s (%+.0f%%)"
+                      % (this, ref, os.path.basename(python), what, opts.n / new["wall"], opts.n / old["wall"],
+                         (old["wall"] / new["wall"] - 1) * 100, new["cpu"], old["cpu"],
+                         (new["cpu"] / old["cpu"] - 1) * 100))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--n", type=int, default=1000, help="certificates (default 1000)")
-    parser.add_argument("--workers", type=int, default=8, help="parallel exchanges (default 8)")
+    parser.add_argument("--workers", type=int, default=8,
+                        help="exchanges in flight: the engine's workers and ab's -c (default 8)")
     parser.add_argument("--multi", type=int, default=None, help="openssl ocsp -multi worker processes")
-    parser.add_argument("--sample", type=int, default=200, help="requests of the openssl client loops")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of the raw loop and of each engine run; "
-                        "medians are reported (default 3)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; medians are reported (default 3)")
+    parser.add_argument("--compare-ref", help="also run the engine of this git revision (git archive), side by side")
     parser.add_argument("--workdir", help="folder for CA, store and staple files (default: the temp dir; "
                         "/dev/shm shows the engine without disk costs)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -277,6 +354,8 @@ def main() -> None:
         return
     if os.geteuid() != 0:
         raise SystemExit("run as root: the responder needs a private network namespace (unshare -n)")
+    if shutil.which("ab") is None:
+        raise SystemExit("ab (ApacheBench) is missing: apt-get install apache2-utils (scripts/install-deps.sh)")
     from peers.ocsp_responder import private_netns
 
     with private_netns():

@@ -27,6 +27,8 @@ APT_PACKAGES=(
   chromium chromium-driver iproute2 util-linux procps
   # build/CI plumbing and benchmark peers
   make git curl shellcheck lego dehydrated
+  # ApacheBench: the OCSP responder's capacity beside the engine (bench/ocsp_bench.py)
+  apache2-utils
 )
 
 log() { printf '[install-deps] %s\n' "$*"; }

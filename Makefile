@@ -20,7 +20,7 @@ PYTEST_COMMON := -m pytest -p no:cacheprovider -ra --timeout=900 $(PYTEST_ARGS)
 TEST_DIRS := $(wildcard tests/unit) $(filter-out tests/unit tests/peers tests/images tests/output,$(patsubst %/,%,$(wildcard tests/*/)))
 # Engine tests again on what a Debian 12 host has (cryptography 38, josepy 1.13, requests 2.28).
 DEB_TEST_DIRS := $(wildcard tests/unit tests/integration)
-# The fault suite (kills at every write point of a renewal against pebble): its own step, once.
+# The fault suite (kills, a full disk, a corruption corpus, slow peers, concurrent runs): its own step, once.
 FAULT_DIR := tests/integration/faults
 
 # What `make test` runs after `venv`, in order (.ci/run reads this list to time each step).
@@ -34,7 +34,7 @@ help:
 	@echo "make ruff          lint Python"
 	@echo "make pytest        $(TEST_DIRS) under .venv"
 	@echo "make pytest-debian $(DEB_TEST_DIRS) under $(DEB_PY)"
-	@echo "make faults        $(FAULT_DIR): kill -9 at every write point of a renewal, then check the store"
+	@echo "make faults        $(FAULT_DIR): kills (write points, random), full disk, corrupt store files, slow peers, concurrent runs"
 	@echo "make sanity        ansible-test sanity on a copy in <tmp>/ansible_collections/mdfleet/md"
 	@echo "make ansible-lint  ansible-lint --profile production"
 	@echo "make molecule      molecule test --all (scenarios in extensions/molecule)"
@@ -61,10 +61,14 @@ pytest-debian:
 	mkdir -p $(BUILD)
 	cd $(ROOT) && $(DEB_PY) $(PYTEST_COMMON) --ignore=$(FAULT_DIR) --junitxml=$(BUILD)/junit-debian.xml $(DEB_TEST_DIRS)
 
-# Prints one line of figures (write points, kills, inconsistent stores, wasted orders, tracebacks).
+# Prints the suite's figures at its end (kills at write points and at random moments, disk-full runs,
+# corruption cases, slow peers, concurrent runs; inconsistent stores, wasted orders, tracebacks), also
+# into build/faults-summary.txt, which .ci/run shows in its summary.
 faults:
 	mkdir -p $(BUILD)
-	cd $(ROOT) && $(PY) $(PYTEST_COMMON) --junitxml=$(BUILD)/junit-faults.xml $(FAULT_DIR)
+	rm -f $(BUILD)/faults-summary.txt
+	cd $(ROOT) && MDFLEET_FAULT_SUMMARY=$(BUILD)/faults-summary.txt \
+	  $(PY) $(PYTEST_COMMON) --junitxml=$(BUILD)/junit-faults.xml $(FAULT_DIR)
 
 # ansible-test needs an ansible_collections/<namespace>/<name> tree, outside this git checkout
 # (inside it, git's ignore rules would hide the copy and it would test nothing and pass).

@@ -84,8 +84,13 @@ def figures() -> Iterator[Figures]:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
+    """The figures at the end of the run; also into $MDFLEET_FAULT_SUMMARY (`make faults` sets it,
+    .ci/run prints it in its own summary)."""
     if not _FIGURES.lines:
         return
     terminalreporter.section("fault suite figures")
     for line in _FIGURES.summary():
         terminalreporter.write_line(line)
+    target = os.environ.get("MDFLEET_FAULT_SUMMARY")
+    if target:
+        Path(target).write_text("".join(line + "\n" for line in _FIGURES.summary()))

@@ -52,6 +52,13 @@ def _work_base() -> str | None:
 
 
 @pytest.fixture(scope="session")
+def pebble_validating(pebble_factory):
+    """Pebble that reuses no authorization: every order of the suite answers its challenge (a kill
+    can land in the validation, and a renewal takes as long every time)."""
+    return pebble_factory(env={"PEBBLE_AUTHZREUSE": "0"})
+
+
+@pytest.fixture(scope="session")
 def work_factory(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator:
     """make(name) -> a fresh folder for stores (on the tmpfs when there is one, else under pytest's
     tmp); the tmpfs ones are removed at the end unless a test failed (their path is printed)."""

@@ -393,9 +393,9 @@ def check_case(corpus: Corpus, ftype: FileType, how: str, folder: Path) -> Outco
 
 
 @pytest.fixture(scope="module")
-def corpus(pebble_standalone, pebble_factory, work_factory) -> Corpus:
-    """a at pebble_standalone, b at a pebble of its own (an account key of a's CA is not b's)."""
-    made = Corpus(pebble_standalone, pebble_factory(env={"PEBBLE_AUTHZREUSE": "0"}), work_factory("corpus"))
+def corpus(pebble_standalone, pebble_validating, work_factory) -> Corpus:
+    """a at pebble_standalone, b at another pebble (an account key of a's CA is not b's)."""
+    made = Corpus(pebble_standalone, pebble_validating, work_factory("corpus"))
     made.build()
     return made
 

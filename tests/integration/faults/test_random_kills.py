@@ -76,27 +76,27 @@ def killed_after(config: Path, trace: Path, delay: float) -> subprocess.Complete
 
 
 @pytest.mark.timeout(900)
-def test_kill_at_random_moments_of_a_renewal(pebble_standalone, work, figures):
+def test_kill_at_random_moments_of_a_renewal(pebble_validating, work, figures):
     seed = int(os.environ.get("MDFLEET_FAULT_SEED") or random.SystemRandom().randrange(2 ** 32))
     rng = random.Random(seed)
-    template = host_config(pebble_standalone, work / "template", DOMAINS)
+    template = host_config(pebble_validating, work / "template", DOMAINS)
     assert mdfleet(template, "drive").returncode == 0
     base = work / "template" / "store"
     old = serial(base, MD)
 
     def copy(name: str):
-        config = host_config(pebble_standalone, work / name, DOMAINS)
+        config = host_config(pebble_validating, work / name, DOMAINS)
         return config, copy_store(base, work / name / "store")
 
     # Time 0 of a kill is the run's first write point (a kill before it, while Python starts,
     # tests nothing); its moment is drawn over how long a whole renewal writes, measured here.
     span = writing_time(copy("timed")[0], work / "timed" / "trace")
-    tally = KillTally(pebble_standalone, MD, old)
+    tally = KillTally(pebble_validating, MD, old)
     finished = 0
     for number in range(1, KILLS + 1):
         delay = rng.uniform(0, span)
         config, store = copy("k%d" % number)
-        mark = log_mark(pebble_standalone)
+        mark = log_mark(pebble_validating)
         kill = killed_after(config, work / ("k%d" % number) / "trace", delay)
         finished += kill.returncode == 0
         if kill.returncode not in (0, -signal.SIGKILL):

@@ -8,12 +8,14 @@ cryptography 38 (no *_utc accessors, no verify_directly_issued_by) and newer.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from dataclasses import dataclass
 
 try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
     from cryptography.x509 import ocsp
     from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
 except ImportError:  # reported by deps.missing_libraries(); see deps.py
@@ -45,25 +47,55 @@ class VerifiedResponse:
     revocation_reason: str | None = None  # RFC 5280 name, e.g. "keyCompromise"
 
 
+_UTC_NAMES: dict[tuple[type, str], str | None] = {}  # (class, name) -> its *_utc accessor, None: only naive
+
+
 def _utc(obj, name: str) -> datetime.datetime | None:
     """cryptography >= 43 has <name>_utc (the naive property is deprecated); 38 only the naive one."""
-    if hasattr(type(obj), name + "_utc"):
-        return getattr(obj, name + "_utc")
+    key = (type(obj), name)
+    accessor = _UTC_NAMES.get(key, "")
+    if accessor == "":
+        accessor = _UTC_NAMES[key] = name + "_utc" if hasattr(type(obj), name + "_utc") else None
+    if accessor is not None:
+        return getattr(obj, accessor)
     value = getattr(obj, name)
     return value.replace(tzinfo=UTC) if value is not None else None
 
 
+_KINDS: dict[type, str] = {}  # key class -> "rsa", "ec", "ed" (isinstance against the ABCs costs more)
+
+
+def _kind(public_key) -> str | None:
+    kind = _KINDS.get(type(public_key))
+    if kind is None:
+        if isinstance(public_key, rsa.RSAPublicKey):
+            kind = "rsa"
+        elif isinstance(public_key, ec.EllipticCurvePublicKey):
+            kind = "ec"
+        elif isinstance(public_key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+            kind = "ed"
+        else:
+            return None
+        _KINDS[type(public_key)] = kind
+    return kind
+
+
 def verify_signature(public_key, signature: bytes, data: bytes, hash_algorithm, sig_oid=None) -> None:
     """Raise InvalidSignature (or OcspError for an unusable key) unless ``signature`` is valid."""
-    if isinstance(public_key, rsa.RSAPublicKey):
+    kind = _kind(public_key)
+    if kind == "ec":
+        digest = getattr(hashlib, hash_algorithm.name, None)
+        if digest is not None:  # hashlib's C digest: cryptography 38 hashes through Python objects
+            public_key.verify(signature, digest(data).digest(), ec.ECDSA(Prehashed(hash_algorithm)))
+        else:
+            public_key.verify(signature, data, ec.ECDSA(hash_algorithm))
+    elif kind == "rsa":
         if sig_oid == SignatureAlgorithmOID.RSASSA_PSS:
             pad = padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=padding.PSS.AUTO)
         else:
             pad = padding.PKCS1v15()
         public_key.verify(signature, data, pad, hash_algorithm)
-    elif isinstance(public_key, ec.EllipticCurvePublicKey):
-        public_key.verify(signature, data, ec.ECDSA(hash_algorithm))
-    elif isinstance(public_key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+    elif kind == "ed":
         public_key.verify(signature, data)
     else:
         raise OcspError("unsupported responder key type %s" % type(public_key).__name__)

@@ -26,7 +26,8 @@ Not a test: it prints figures and asserts nothing about time. What it does:
 * ``--compare-ref REV``: the engine of another revision (``git archive REV`` into a temp folder),
   run the same way on the same store against the same responder, side by side (issue 12: the old
   hand-written OCSP HTTP parser, before 7959e99, against the one HTTP stack);
-* repeats everything ``--repeat`` times (default 3), ab and the engines interleaved per round so
+* repeats everything ``--repeat`` times (default 3), ab and the engines interleaved per round (which
+  engine goes first rotates from round to round) so
   that a busy moment of the machine hits both, and reports medians with every single figure;
 * prints the engine's rate as a share of ab's (target, issue 13: at least a third for the first
   fetch of 1,000), the load average, and what creating one file costs in the work folder (the
@@ -257,22 +258,23 @@ def bench(opts) -> None:
                 abs_.append(rate)
                 ab_cpus.append(cpu)
                 peer_cpus.append(peer)
-                for name, engine in engines:
-                    for python in pythons:
-                        args = {"store": store.root, "web": str(web), "workers": opts.workers, "engine": engine}
-                        shutil.rmtree(store.path("ocsp"))
-                        os.makedirs(store.path("ocsp"), mode=0o700)
-                        for f in web.iterdir():
-                            f.unlink()
-                        for kind, extra in (("cold", {}), ("warm", {}), ("again", {"shift": SHIFT_AGAIN}),
-                                            ("http", {"http_only": True})):
-                            peer = cpu_seconds(responder.pid())
-                            out = run_child(python, dict(args, **extra))
-                            out["peer_cpu"] = cpu_seconds(responder.pid()) - peer
-                            runs.setdefault((name, python, kind), []).append(out)
-                            progress("round %d: %s %s %s: %.3f s, CPU %.3f s (responder %.2f s), %s"
-                                     % (_round + 1, name, os.path.basename(python), kind, out["wall"], out["cpu"],
-                                        out["peer_cpu"], out["actions"]))
+                sides = [(name, engine, python) for name, engine in engines for python in pythons]
+                shift = _round % len(sides)  # each side goes first in some round: no place is always the same
+                for name, engine, python in sides[shift:] + sides[:shift]:
+                    args = {"store": store.root, "web": str(web), "workers": opts.workers, "engine": engine}
+                    shutil.rmtree(store.path("ocsp"))
+                    os.makedirs(store.path("ocsp"), mode=0o700)
+                    for f in web.iterdir():
+                        f.unlink()
+                    for kind, extra in (("cold", {}), ("warm", {}), ("again", {"shift": SHIFT_AGAIN}),
+                                        ("http", {"http_only": True})):
+                        peer = cpu_seconds(responder.pid())
+                        out = run_child(python, dict(args, **extra))
+                        out["peer_cpu"] = cpu_seconds(responder.pid()) - peer
+                        runs.setdefault((name, python, kind), []).append(out)
+                        progress("round %d: %s %s %s: %.3f s, CPU %.3f s (responder %.2f s), %s"
+                                 % (_round + 1, name, os.path.basename(python), kind, out["wall"], out["cpu"],
+                                    out["peer_cpu"], out["actions"]))
                 loads.append(_load())
                 progress("round %d: ab %.0f resp/s (ab CPU %.2f s, responder %.2f s); load average %s"
                          % (_round + 1, rate, cpu, peer, loads[-1]))

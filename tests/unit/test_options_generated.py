@@ -160,3 +160,15 @@ def test_a_window_has_no_default_of_its_own():
 
     with pytest.raises(TypeError):
         Window()  # type: ignore[call-arg]  # each window's default is an option's
+
+
+def test_playbooks_take_the_roles_defaults_not_copies():
+    """Playbooks that run mdfleet without the role (renew_now, account_rollover) read the role's
+    generated defaults for what the inventory leaves out; no playbook repeats a default's value."""
+    defaults = yaml.safe_load((ROOT / "roles/managed_domains/defaults/main.yml").read_text())
+    values = {defaults[name] for name in ("managed_domains_bin", "managed_domains_config_file",
+                                          "managed_domains_store")}
+    for playbook in sorted((ROOT / "playbooks").glob("*.yml")):
+        code = [line for line in playbook.read_text().splitlines() if not line.lstrip().startswith("#")]
+        for value in values:
+            assert not any(value in line for line in code), "%s repeats the role default %s" % (playbook.name, value)

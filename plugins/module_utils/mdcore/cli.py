@@ -38,6 +38,7 @@ from .manager import MdResult, drive_many, forced_member_error
 from .notify import CommandNotifier
 from .ocsp import StapleTarget, StaplingConfig, managed_targets, refresh_staples
 from .ocsp.state import OcspStatus, StapleAction, StapleResult
+from .options.host import DEFAULT_CONFIG
 from .reload import ReloadOutcome, ReloadResult, reload_server
 from .retire import retire_unconfigured
 from .status import build_status, check_expiring, render_html, render_prometheus, report_json, write_status_files
@@ -45,7 +46,6 @@ from .status.json_view import KeyNames, json_text
 from .store import Store
 from .webglue import cli as webglue_cli
 
-DEFAULT_CONFIG = "/etc/mdfleet/config.json"
 RUN_RESERVE = 120.0  # seconds of a run kept for stapling, reloads and status after the orders
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_DEGRADED = 0, 1, 2, 3, 4
 EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE): one line, the traceback only with MDFLEET_TRACEBACK=1

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from . import stapling
 from .domain import DOMAIN_OPTIONS
-from .host import HOST, STAPLING_OPTIONS, STATUS_OPTIONS
+from .host import DEFAULT_CONFIG, HOST, STAPLING_OPTIONS, STATUS_OPTIONS
 from .model import Kind, Option, Use, by_name, pick
 
 STAPLING = by_name(STAPLING_OPTIONS)
@@ -122,7 +122,7 @@ SECTIONS = (
         Option("managed_domains_config_file", Kind.PATH, """
             The host configuration (JSON, mode 0600: it may hold EAB secrets). Its folder also holds
             C(webglue.json).""",
-            default="/etc/mdfleet/config.json"),
+            default=DEFAULT_CONFIG),
         mirror(HOST["store"]),
         mirror(HOST["challenges_dir"]),
         mirror(HOST["workers"]),

@@ -102,9 +102,8 @@ def http_only(args: dict) -> dict:
     engine has it; before it, ``workers`` threads calling fetch(), as that engine's refresh did."""
     from concurrent.futures import ThreadPoolExecutor
 
-    import mdcore.ocsp.fetch as fetch
     from mdcore.clock import Clock, Deadline
-    from mdcore.ocsp import DefaultTransport, StaplingConfig
+    from mdcore.ocsp import DefaultTransport, StaplingConfig, fetch  # fetch: the module (fetch_all is newer)
     from mdcore.ocsp.request import build_request, read_subject, with_issuer
     from mdcore.store import Store
 

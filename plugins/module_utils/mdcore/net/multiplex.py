@@ -64,8 +64,9 @@ def exchange_plain(client, requests: Sequence[Request], parallel: int,
                     yield index, outcome
             if not flying:
                 continue
-            clock = next(iter(flying.values())).deadline.clock  # start() gives every deadline its clock
-            timeout = max(0.0, min(f.deadline.expires for f in flying.values()) - clock.monotonic())
+            first = min(flying.values(), key=lambda f: f.deadline.expires).deadline
+            clock = first.clock  # start() gives every deadline this clock
+            timeout = max(0.0, first.expires - clock.monotonic())
             try:
                 ready = poller.poll(timeout * 1000.0 + 1.0)  # ms; never spin on a rounded-down 0
             except InterruptedError:

@@ -122,8 +122,8 @@ def ca_certs() -> TestCA:
 @FLOW_SETTINGS
 @given(kind=st.sampled_from(KINDS), status=STATUSES, content_type=CONTENT_TYPES,
        body=docs(ORDER_KEYS + AUTHZ_KEYS) | JSON | st.binary(max_size=40), times=st.integers(1, 3))
-def test_an_order_with_any_answer_ends_in_a_certificate_or_an_mderror(ca_certs, kind, status, content_type, body,
-                                                                        times):
+def test_an_order_with_any_answer_ends_in_a_certificate_or_an_mderror(
+        ca_certs, kind, status, content_type, body, times):
     clock = FakeClock()
     fake = FakeAcme(clock, ca_certs, "https://ca.test")
     webroot = tempfile.mkdtemp(prefix="acme-props-")

@@ -19,7 +19,7 @@ TOTALS = ("inconsistent stores", "wasted orders", "tracebacks")
 class Figures:
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.totals = dict.fromkeys(TOTALS, 0)
+        self.totals: dict[str, int] = {name: 0 for name in TOTALS}
         self.runs = 0
 
     def add(self, line: str, *, runs: int = 0, inconsistent: int = 0, wasted: int = 0, tracebacks: int = 0) -> None:

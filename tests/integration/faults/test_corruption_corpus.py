@@ -97,7 +97,8 @@ def wrong_types(data: bytes, store: Path) -> bytes:
 
 
 def garbage(data: bytes, _store: Path) -> bytes:
-    return bytes(random.Random(len(data)).randrange(256) for _ in range(max(64, len(data))))
+    draw = random.Random(len(data))
+    return bytes(draw.randrange(256) for _index in range(max(64, len(data))))
 
 
 FOLDER = "a folder"

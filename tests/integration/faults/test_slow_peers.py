@@ -73,8 +73,8 @@ def test_slow_and_silent_peers_end_within_the_run_deadline(pebble_standalone, wo
         if "127.0.0.1:%d" % peer_port not in errors[md] or "run's time" in errors[md]:
             findings.append("%s: the error does not name its CA: %r" % (md, errors[md]))
     if connections["silent CA"] != 1:  # one attempt at the account, its failure shared by every order
-        findings.append("the silent CA was asked %d times for %d domains" % (connections["silent CA"],
-                                                                          len(SILENT_DOMAINS)))
+        asked = (connections["silent CA"], len(SILENT_DOMAINS))
+        findings.append("the silent CA was asked %d times for %d domains" % asked)
     if "sends too slowly" not in errors["drip"]:
         findings.append("drip: %r does not say the peer sends too slowly" % errors["drip"])
     if errors["good"] or not Store(str(work / "host" / "store"), Clock()).intact_set("good"):
@@ -83,8 +83,8 @@ def test_slow_and_silent_peers_end_within_the_run_deadline(pebble_standalone, wo
     for other, peer in zip(others, (drip_ocsp, silent_ocsp), strict=True):
         error = next((e for name, e in staples.items() if other["cert"] in name or name in other["cert"]), "")
         if "127.0.0.1:%d" % peer.port not in error:
-            findings.append("stapling %s: the error does not name the responder: %r (%s)" % (other["cert"], error,
-                                                                                              staples))
+            why = (other["cert"], error, staples)
+            findings.append("stapling %s: the error does not name the responder: %r (%s)" % why)
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     findings += ["not one line: %r" % line for line in lines if not line.startswith("mdfleet: ")]
     if run.returncode != 1:

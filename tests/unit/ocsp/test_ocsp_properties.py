@@ -98,8 +98,8 @@ def test_a_changed_response_is_refused_or_still_sane(pki, edits, how):
        signer=st.sampled_from(["issuer", "delegate", "rogue"]), by_key=st.booleans(),
        hash_alg=st.sampled_from([hashes.SHA1(), hashes.SHA256()]),
        unsuccessful=st.none() | st.sampled_from(list(ocsp.OCSPResponseStatus)[1:]))
-def test_a_response_of_any_status_time_and_signer_is_judged(pki, status, this_update, lifetime, signer, by_key,
-                                                              hash_alg, unsuccessful):
+def test_a_response_of_any_status_time_and_signer_is_judged(
+        pki, status, this_update, lifetime, signer, by_key, hash_alg, unsuccessful):
     if unsuccessful is not None:
         assert pki.verify(unsuccessful_der(unsuccessful)) is None
         return

@@ -15,7 +15,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_name_for, normalize_name
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import ConfigError
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.keys import key_spec
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.keytypes import key_spec
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.domain import DEFAULT_KEY_TYPES
 
 HTTP01, TLSALPN01 = "http-01", "tls-alpn-01"

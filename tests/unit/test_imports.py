@@ -1,7 +1,8 @@
 """What a run that talks to nobody imports (issue 13): no HTTP library but the engine's own, no
 JOSE library, no dnspython (dns.query pulls in requests and urllib3), no challenge listener
-(http.server). Each command runs in a fresh interpreter, the one running the tests (venv, or
-Debian's python3 under make pytest-debian)."""
+(http.server); and an idle run over a store with active sets and staples none of the order
+machinery, the engine's HTTP client, TLS or cryptography. Each command runs in a fresh
+interpreter, the one running the tests (venv, or Debian's python3 under make pytest-debian)."""
 
 from __future__ import annotations
 
@@ -30,14 +31,22 @@ UNWANTED = ("requests", "urllib3", "josepy", "OpenSSL", "chardet", "charset_norm
             "http.server", "socketserver")  # the challenge listeners: imported when an order needs one
 
 
-def _imported(tmp_path: Path, doc: dict, *args: str) -> set[str]:
+# What only an order, an ARI poll or a staple fetch needs.
+NOT_IDLE = ("cryptography", "ssl", "concurrent.futures", "mdcore.issuance", "mdcore.acme.transport",
+            "mdcore.acme.account", "mdcore.acme.order", "mdcore.acme.jws", "mdcore.net", "mdcore.keys", "mdcore.certs",
+            "mdcore.ocsp.fetch", "mdcore.ocsp.request", "mdcore.ocsp.verify", "mdcore.challenges.http01",
+            "mdcore.fleet.share", "mdcore.persist_records", "idna")
+
+
+def _imported(tmp_path: Path, doc: dict, *args: str, unwanted: tuple[str, ...] = UNWANTED) -> set[str]:
     config = tmp_path / "config.json"
     config.write_text(json.dumps(doc))
     proc = subprocess.run([sys.executable, "-c", PROBE, "--config", str(config), *args], capture_output=True,
                           text=True, timeout=120, check=False, env=dict(os.environ, PYTHONPATH=UTILS))
     result = json.loads(proc.stderr.strip().splitlines()[-1])
     assert result["exit"] == 0, proc.stderr
-    return {name for name in result["modules"] if name in UNWANTED or name.split(".")[0] in UNWANTED}
+    return {name for name in result["modules"]
+            if any(name == bad or name.startswith(bad + ".") for bad in unwanted)}
 
 
 DNS01 = {"name": "two", "domains": ["two.example"], "challenge": "dns-01", "dns_command": ["/bin/true"]}
@@ -52,3 +61,19 @@ def test_a_run_that_talks_to_nobody_imports_no_http_or_jose_library(tmp_path, ar
     doc = {"store": str(tmp_path / "store"), "domains": domains,
            "defaults": {"acme_directory": "https://ca.invalid/dir", "agree_tos": True}}
     assert _imported(tmp_path, doc, *args) == set()
+
+
+@pytest.mark.parametrize("args", [("drive",), ("status", "--json"), ("status", "--prometheus")])
+def test_an_idle_run_over_active_sets_imports_nothing_of_the_order_or_fetch_side(tmp_path, args):
+    from mdcore.clock import Clock
+
+    from .status.synth import Spec, make_store
+
+    specs = [Spec("idle%d.example.org" % i, key_types=["p256", "rsa2048"] if i % 2 else ["p256"]) for i in range(3)]
+    make_store(str(tmp_path / "store"), Clock().now(), specs)
+    doc = {"store": str(tmp_path / "store"), "stapling": {"enabled": True},
+           "defaults": {"acme_directory": "https://ca.test/dir", "agree_tos": True, "ari": False,
+                        "contact": ["mailto:ops@example.org"]},
+           "domains": [{"name": s.name, "domains": [s.name, "www." + s.name], "key_types": s.key_types}
+                       for s in specs]}
+    assert _imported(tmp_path, doc, *args, unwanted=UNWANTED + NOT_IDLE) == set()

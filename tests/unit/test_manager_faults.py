@@ -91,7 +91,7 @@ def test_a_corrupt_staged_key_is_set_aside(run_md, make_cfg, store) -> None:
 
 
 def test_a_full_disk_fails_the_failure_record_too_in_one_line(run_md, make_cfg, store, monkeypatch) -> None:
-    from mdcore import manager
+    from mdcore import issuance
     from mdcore.errors import NetworkError
 
     first = run_md(make_cfg())
@@ -104,7 +104,7 @@ def test_a_full_disk_fails_the_failure_record_too_in_one_line(run_md, make_cfg, 
 
     monkeypatch.setattr(store, "save_job", full)
     with monkeypatch.context() as patch:
-        patch.setattr(manager, "obtain", ca_down)
+        patch.setattr(issuance, "obtain", ca_down)
         with pytest.raises(StoreError, match="ca.test did not answer; the failure could not be recorded either: "
                                              "cannot write .*No space left on device"):
             run_md(make_cfg(), force=True)

@@ -36,6 +36,22 @@ def _pick(start: datetime.datetime, end: datetime.datetime, rng: random.Random) 
     return start + datetime.timedelta(seconds=rng.uniform(0, span))
 
 
+def _next_check(state: AriState | None, cert_id: str, not_before: datetime.datetime) -> datetime.datetime:
+    """When a certificate's renewalInfo is asked next. One we know nothing about (e.g. activated
+    by crash recovery) is first asked about an hour after issuance: a fresh one is never due."""
+    if state is not None and state.cert_id == cert_id and state.next_check:
+        return state.next_check
+    return not_before + FIRST_CHECK
+
+
+def ari_due(cfg: MdConfig, current: CertSet, job: JobState, now: datetime.datetime) -> bool:
+    """Whether refresh_ari() would ask the CA about any certificate of ``current`` now."""
+    if _ca_for(cfg, current.ca_url) is None:
+        return False
+    return any(facts.ari_cert_id and _next_check(job.ari.get(kt), facts.ari_cert_id, facts.not_before) <= now
+               for kt, facts in current.certs.items())
+
+
 def refresh_ari(store: Store, cfg: MdConfig, clock: Clock, transport_factory: Callable, *,
                 rng: random.Random | None = None, timeout: float = 30.0, current: CertSet | None = None,
                 job: JobState | None = None) -> list[str]:
@@ -54,14 +70,11 @@ def refresh_ari(store: Store, cfg: MdConfig, clock: Clock, transport_factory: Ca
         cert_id = facts.ari_cert_id
         if not cert_id or ca is None:
             continue
+        if _next_check(job.ari.get(kt), cert_id, facts.not_before) > now:
+            continue
         state = job.ari.get(kt) or AriState(cert_id)
         if state.cert_id != cert_id:
             state = AriState(cert_id)
-        # A certificate we know nothing about (e.g. activated by crash recovery) is first asked
-        # about an hour after issuance: a fresh certificate is never due.
-        due = state.next_check or facts.not_before + FIRST_CHECK
-        if due > now:
-            continue
         state = _poll(transport_factory(ca, cfg, clock), state, now, clock, rng or random.Random(), timeout)
         job.ari[kt] = state
         changed = True

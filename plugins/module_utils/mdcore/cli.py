@@ -31,7 +31,7 @@ from . import VERSION, persist_cli, retire
 from .clock import Clock, Deadline, to_iso
 from .errors import ConfigError, MdError, StoreLockedError
 from .events import NO_EVENTS, EventName, EventSink
-from .fleet import commands as fleet_commands
+from .fleet import parsers as fleet_parsers
 from .fsutil import ensure_dir
 from .hostconfig import HostConfig, load_host_config
 from .manager import MdResult, drive_many, forced_member_error
@@ -353,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate the configuration and exit")
     persist_cli.add_parser(sub)
     retire.add_parser(sub)
-    fleet_commands.add_parsers(sub)
+    fleet_parsers.add_parsers(sub)
     webglue_cli.add_parser(sub)
     return parser
 
@@ -382,7 +382,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
             return persist_cli.run(args, cfg, clock, out)
         if args.command == retire.COMMAND:
             return _retired(args, cfg, clock, out)
-        if args.command in fleet_commands.COMMANDS:
+        if args.command in fleet_parsers.COMMANDS:
+            from .fleet import commands as fleet_commands  # bundles, accounts: cryptography and the ACME client
+
             return fleet_commands.run_command(args, cfg, clock, out, err, inp or sys.stdin.buffer)
         if args.command == "drive":
             report = run(cfg, clock)

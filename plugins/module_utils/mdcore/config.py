@@ -6,11 +6,6 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-try:
-    import idna  # IDNA 2008 / UTS 46 (python3-idna; requests depends on it)
-except ImportError:  # only internationalized names need it; they then fail clearly
-    idna = None
-
 from .acme.resources import ChallengeType, Identifier
 from .challenges.dnspersist01 import PersistOptions
 from .challenges.persist_value import POLICY_NONE, POLICY_WILDCARD, check_issuer
@@ -19,7 +14,7 @@ from .dnsclient.settings import Rfc2136Settings, rfc2136_from_dict
 from .dnsquery import parse_nameserver, require_dnspython
 from .errors import ChallengeError, ConfigError, StoreError
 from .fleet.roles import check_host_name, check_host_names, default_host
-from .keys import key_spec
+from .keytypes import key_spec
 from .options.check import check_options
 from .options.domain import (
     ACCOUNT_KEYS,
@@ -93,9 +88,11 @@ def _shown(text: str, limit: int = 80) -> str:
 def _ascii_form(shown: str, body: str) -> str:
     if body.isascii():
         return body.lower()
-    if idna is None:
+    try:
+        import idna  # IDNA 2008 / UTS 46 (python3-idna): only internationalized names need it
+    except ImportError:
         raise ConfigError("cannot check the internationalized name %s: the idna library is missing "
-                          "(Debian: python3-idna)" % shown)
+                          "(Debian: python3-idna)" % shown) from None
     try:
         return idna.encode(body, uts46=True, transitional=False).decode("ascii")
     except (idna.IDNAError, UnicodeError) as exc:

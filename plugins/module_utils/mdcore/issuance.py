@@ -27,10 +27,11 @@ from .config import HTTP01_STANDALONE, AccountConfig, CaConfig, DnsProvider, MdC
 from .errors import ConfigError, MdError, NoAccountError
 from .events import URGENT, EventName, EventSink
 from .fsutil import atomic_write, ensure_dir, read_bytes
-from .keys import generate_key, key_from_pem, key_spec, key_to_pem, make_csr
+from .keys import generate_key, key_from_pem, key_to_pem, make_csr
+from .keytypes import key_spec
 from .persist_records import known_issuers, remember, remembered
 from .state.certset import CertInfo, CertSet
-from .state.fields import CorruptStateError, NewerStateError
+from .state.fields import CorruptStateError
 from .state.order import OrderState
 from .store import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE, KEY_FILE, SET_FILES, Store
 
@@ -140,20 +141,6 @@ def check_may_use_account(store: Store, cfg: MdConfig, ca: CaConfig) -> None:
 
 def _pending_matches(pending: OrderState | None, cfg: MdConfig, ca: CaConfig) -> bool:
     return pending is not None and pending.matches(cfg.domains, cfg.key_types, ca.url)
-
-
-def resumable(store: Store, cfg: MdConfig) -> bool:
-    """Whether staging holds an interrupted renewal for this very configuration that a run can
-    finish: an order still in flight, or a certificate already downloaded for a key type. (An
-    order that failed is forgotten when it fails, so a later attempt is not called a resume.)
-    An order.json that does not read is none: the order sets it aside."""
-    try:
-        pending = store.pending_order(cfg.name)
-    except (CorruptStateError, NewerStateError):
-        return False
-    if not any(_pending_matches(pending, cfg, ca) for ca in cfg.cas):
-        return False
-    return store.order_in_progress(cfg.name, list(cfg.key_types))
 
 
 def _keep_files(store: Store, md: str, staging: str, key_types: list[str]) -> None:

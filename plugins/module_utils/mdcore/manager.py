@@ -11,26 +11,28 @@ import datetime
 import hashlib
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .acme.account import AccountStore
 from .acme.problems import AcmeProblemError
 from .acme.resources import ChallengeType
-from .ari import FIRST_CHECK, refresh_ari
+from .ari import FIRST_CHECK, ari_due, refresh_ari
 from .clock import Clock, Deadline, to_iso
 from .config import MdConfig
 from .due import due_times
 from .errors import ConfigError, DeadlineExceeded, MdError, StoreError
 from .events import NO_EVENTS, URGENT, EventName, EventSink
-from .issuance import TransportFactory, keep_only, obtain, resumable, transport_for
 from .ocsp.persist import revocation_known
 from .policy import backoff_seconds
 from .state.certset import CertSet
-from .state.fields import CorruptStateError
+from .state.fields import CorruptStateError, NewerStateError
 from .state.job import AriState, ConfigSnapshot, FleetSnapshot, JobError, JobState
 from .store import Store
 from .window import Window
+
+if TYPE_CHECKING:  # the order machinery (issuance, the ACME client, cryptography) is imported when a
+    # domain is due: a run with nothing to order never loads it
+    from .issuance import TransportFactory
 
 
 class Action:
@@ -101,6 +103,8 @@ def config_digest(cfg: MdConfig, store: Store | None = None) -> str:
     if chal.type == ChallengeType.DNSPERSIST01:  # another record is other input
         doc["dns_persist"] = [chal.dns_persist_policy, chal.dns_persist_until, chal.dns_persist_issuer]
     if store is not None and not cfg.may_register:
+        from .acme.account import AccountStore
+
         accounts = AccountStore(store.path("accounts"))
         doc["accounts"] = [accounts.load(c.url, c.eab_kid) is not None for c in cfg.cas]
     if chal.rfc2136 is not None:  # a fixed server, zone or key file is new input (the secret is not here)
@@ -120,6 +124,20 @@ def _revoked(store: Store, md: str, current: CertSet) -> bool:
     """Stapling found an active certificate revoked: an emergency renewal (with a new key, which
     every order gets). Compared by fingerprint, so the renewed certificate is not flagged."""
     return any(revocation_known(store, md, kt, facts.sha256_fingerprint) for kt, facts in current.certs.items())
+
+
+def resumable(store: Store, cfg: MdConfig) -> bool:
+    """Whether staging holds an interrupted renewal for this very configuration that a run can
+    finish: an order still in flight, or a certificate already downloaded for a key type. (An
+    order that failed is forgotten when it fails, so a later attempt is not called a resume.)
+    An order.json that does not read is none: the order sets it aside."""
+    try:
+        pending = store.pending_order(cfg.name)
+    except (CorruptStateError, NewerStateError):
+        return False
+    if pending is None or not any(pending.matches(cfg.domains, cfg.key_types, ca.url) for ca in cfg.cas):
+        return False
+    return store.order_in_progress(cfg.name, list(cfg.key_types))
 
 
 def forced_member_error(cfg: MdConfig) -> ConfigError:
@@ -315,13 +333,24 @@ def _record_success(store: Store, cfg: MdConfig, clock: Clock, cert_set: CertSet
     store.save_job(job)
 
 
+def shared_transport(ca, cfg: MdConfig, clock: Clock):
+    """issuance.transport_for, imported at the first request to a CA (an ARI poll or an order)."""
+    from .issuance import transport_for
+
+    return transport_for(ca, cfg, clock)
+
+
 def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, check_mode: bool = False,
-             events: EventSink = NO_EVENTS, transport_factory: TransportFactory = transport_for,
-             ignore_backoff: bool = False, deadline: Deadline | None = None) -> MdResult:
+             events: EventSink = NO_EVENTS, transport_factory: TransportFactory | None = None,
+             ignore_backoff: bool = False, deadline: Deadline | None = None,
+             defer_network: bool = False) -> MdResult | None:
     """Plan and, unless check_mode, obtain. The caller holds the store lock. A shared domain
     imported here is never ordered (``force`` on it is refused, naming its issuer). ``deadline``:
     the run's, which the order's own (order_timeout per CA) never outlasts; an order due when it
-    has passed is left for the next run (an error, nothing recorded in the job)."""
+    has passed is left for the next run (an error, nothing recorded in the job).
+    ``transport_factory``: how ARI polls and orders reach a CA (default: issuance.transport_for).
+    ``defer_network``: return None, having changed nothing and fired nothing, where the domain
+    needs a CA (an ARI poll is due, or an order): drive_many runs those in its pool."""
     if force and cfg.imported:
         raise forced_member_error(cfg)
     job: JobState | None = None
@@ -335,8 +364,10 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
             job = remember_config(store, cfg)
             current, damage = active_or_damage(store, cfg.name)
             if cfg.ari and not cfg.imported and current:  # a member has nothing to ask
-                refresh_ari(store, cfg, clock, transport_factory, timeout=cfg.request_timeout, current=current,
-                            job=job)
+                if defer_network and ari_due(cfg, current, job, clock.now()):
+                    return None
+                refresh_ari(store, cfg, clock, transport_factory or shared_transport, timeout=cfg.request_timeout,
+                            current=current, job=job)
             plan = plan_md(store, cfg, clock.now(), force, ignore_backoff, active=(current, damage), job=job)
     except MdError as exc:  # the store (a file of a newer mdfleet, a full disk, an account key) or the config
         if check_mode:
@@ -344,6 +375,8 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
         failed = _record_failure(store, cfg, clock, exc)
         events.fire(EventName.ERRORED, cfg.name, {"error": str(failed)})
         raise failed from None
+    if defer_network and plan.action == Action.ORDER:
+        return None
     if plan.damage and not check_mode:  # never used silently: reported, and replaced when ordered here
         events.fire(EventName.ERRORED, cfg.name, {"error": plan.damage})
     if plan.action != Action.ORDER:
@@ -353,8 +386,10 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
     if deadline is not None and deadline.expired():
         raise DeadlineExceeded("%s not ordered: the run's time (run_timeout) was used up before its turn; "
                                "the next run orders it" % cfg.name)
+    from . import issuance  # the order machinery: only now that something is ordered
+
     if set(plan.keep) == set(cfg.key_types):  # only key types removed: a new set, no CA involved
-        set_info = keep_only(store, cfg, clock, plan.keep)
+        set_info = issuance.keep_only(store, cfg, clock, plan.keep)
         _record_success(store, cfg, clock, set_info, kept=plan.keep)
         return _result(store, cfg, plan, True)
     if not events.fire(EventName.RENEWING, cfg.name, {"reasons": plan.reasons}):
@@ -368,9 +403,10 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
     last: MdError | None = None
     for ca in cfg.cas:  # failover: the next CA gets its turn when one fails
         try:
-            set_info = obtain(store, cfg, ca, clock, events, total.within(cfg.order_timeout),
-                              replaces=_replaces(store, cfg, ca), transport_factory=transport_factory,
-                              keep=plan.keep, urgent=Reason.REVOKED in plan.reasons)
+            set_info = issuance.obtain(store, cfg, ca, clock, events, total.within(cfg.order_timeout),
+                                       replaces=_replaces(store, cfg, ca),
+                                       transport_factory=transport_factory or issuance.transport_for,
+                                       keep=plan.keep, urgent=Reason.REVOKED in plan.reasons)
         except MdError as exc:
             last = exc
             continue
@@ -393,7 +429,7 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
 
 def ensure_md(store: Store, cfg: MdConfig, clock: Clock | None = None, *, force: bool = False,
               check_mode: bool = False, events: EventSink = NO_EVENTS, lock_wait: float = 60.0,
-              transport_factory: TransportFactory = transport_for, ignore_backoff: bool = False) -> MdResult:
+              transport_factory: TransportFactory | None = None, ignore_backoff: bool = False) -> MdResult:
     """One managed domain, with the store set up, locked and recovered first."""
     clock = clock or store.clock
     cfg.validate()
@@ -444,18 +480,22 @@ def _result_without_store(cfg: MdConfig) -> MdResult:
 
 
 def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int = 8, force: bool = False,
-               events: EventSink = NO_EVENTS, transport_factory: TransportFactory = transport_for,
+               events: EventSink = NO_EVENTS, transport_factory: TransportFactory | None = None,
                ignore_backoff: bool = False, deadline: Deadline | None = None) -> list[MdResult | MdError]:
     """Several managed domains, ``workers`` orders at a time; the caller holds the lock. Errors are
     returned in place of results so one failing domain never stops the others. ``force`` applies
     to the domains ordered here (callers refuse a forced renewal of a named imported domain).
-    ``deadline``: the run's (see drive_md)."""
+    ``deadline``: the run's (see drive_md).
 
-    def one(cfg: MdConfig) -> MdResult | MdError:
+    Every domain is planned in this thread first; only those that need a CA (an ARI poll, an
+    order) go to the pool of ``workers`` threads (an idle run of 1,000 domains spent as much
+    time handing plans of a few dictionary look-ups to threads as making them)."""
+
+    def one(cfg: MdConfig, defer_network: bool) -> MdResult | MdError | None:
         try:
             return drive_md(store, cfg, clock, force=force and not cfg.imported, events=events,
                             transport_factory=transport_factory, ignore_backoff=ignore_backoff,
-                            deadline=deadline)
+                            deadline=deadline, defer_network=defer_network)
         except MdError as exc:
             return exc
         except OSError as exc:  # the store under us (full disk, read-only, I/O error)
@@ -465,13 +505,23 @@ def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int
             return MdError("internal error while handling %s: %s: %s (a bug in mdfleet: please report it)"
                            % (cfg.name, type(exc).__name__, exc))
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(one, cfgs))
+    results: list[MdResult | MdError | None] = [one(cfg, True) for cfg in cfgs]
+    waiting = [i for i, res in enumerate(results) if res is None]
+    if len(waiting) == 1 or (waiting and workers <= 1):
+        for i in waiting:
+            results[i] = one(cfgs[i], False)
+    elif waiting:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(max(1, workers), len(waiting))) as pool:
+            for i, res in zip(waiting, pool.map(lambda i: one(cfgs[i], False), waiting), strict=True):
+                results[i] = res
+    return results  # type: ignore[return-value]  # no None is left
 
 
 def ensure_many(store: Store, cfgs: list[MdConfig], clock: Clock | None = None, *, workers: int = 8,
                 force: bool = False, events: EventSink = NO_EVENTS,
-                transport_factory: TransportFactory = transport_for) -> list[MdResult | MdError]:
+                transport_factory: TransportFactory | None = None) -> list[MdResult | MdError]:
     """drive_many with the store set up, locked and recovered first."""
     clock = clock or store.clock
     for cfg in cfgs:

@@ -19,8 +19,6 @@ from .clock import Clock
 from .config import MdConfig
 from .errors import ConfigError, MdError
 from .hostconfig import HostConfig
-from .issuance import fetch_directory
-from .persist_records import check_published, records_for, remembered
 from .store import Store
 
 COMMAND = "dns-persist-record"
@@ -50,6 +48,11 @@ def _chosen(cfg: HostConfig, names: list[str]) -> list[MdConfig]:
 
 
 def records(cfg: HostConfig, clock: Clock, names: list[str], check: bool) -> list[dict]:
+    # the ACME side (account store, directory fetch) only for this command: `mdfleet drive`
+    # builds this parser too and must not import it
+    from .issuance import fetch_directory
+    from .persist_records import check_published, records_for, remembered
+
     store = Store(cfg.store, clock, challenges_dir=cfg.challenges_dir)
     out = []
     for md in _chosen(cfg, names):

@@ -17,7 +17,8 @@ from mdcore.errors import ConfigError, NoAccountError
 from mdcore.fleet.accounts import AccountAction, ensure_accounts, import_account_key, rollover
 from mdcore.fleet.bundle import BundleError, parse_bundle
 from mdcore.fleet.share import ImportAction, account_identities, export_account, import_account
-from mdcore.keys import generate_key, key_spec, key_to_pem
+from mdcore.keys import generate_key, key_to_pem
+from mdcore.keytypes import key_spec
 from mdcore.manager import Action, Reason
 from mdcore.store import Store
 

@@ -158,7 +158,8 @@ def test_account_commands(stores, fake_ca, tmp_path) -> None:
     assert code == 2 and "this host (web2) uses the fleet's ACME accounts held by web1" in err
     code, _out, err = mdfleet(member, "export", "account", "--ca", fake_ca.directory_url)
     assert code == 2 and "does not hold the fleet's ACME accounts: export them on web1" in err
-    from mdcore.keys import generate_key, key_spec, key_to_pem
+    from mdcore.keys import generate_key, key_to_pem
+    from mdcore.keytypes import key_spec
 
     pem = key_to_pem(generate_key(key_spec("p256")))
     code, out, err = mdfleet(member, "account", "import-key", "--ca", fake_ca.directory_url, "--json", "-", stdin=pem)

@@ -5,6 +5,7 @@ written by the real engine reads the same way."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import json
@@ -50,8 +51,18 @@ def _write(path: str, data: str, mode: int = 0o644) -> None:
     os.chmod(path, mode)
 
 
+def _der(name: str, kt: str, age: datetime.timedelta) -> bytes:
+    """The synthetic certificate's "DER": not a certificate, but PEM-armoured like one, so that
+    stapling recognises it by the hash the staple book holds (and never parses it)."""
+    return ("%s/%s/%s" % (name, kt, age)).encode()
+
+
 def _fingerprint(name: str, kt: str, age: datetime.timedelta) -> str:
-    return hashlib.sha256(("%s/%s/%s" % (name, kt, age)).encode()).hexdigest()
+    return hashlib.sha256(_der(name, kt, age)).hexdigest()
+
+
+def _pem(der: bytes) -> str:
+    return "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % base64.b64encode(der).decode()
 
 
 def write_md(root: str, now: datetime.datetime, spec: Spec, book: StapleBook | None = None) -> None:
@@ -66,8 +77,10 @@ def write_md(root: str, now: datetime.datetime, spec: Spec, book: StapleBook | N
         archive = os.path.join(root, "archive", "%s.1" % spec.name)
         certs = {}
         for index, kt in enumerate(spec.key_types):
-            for fname in ("cert.pem", "chain.pem", "fullchain.pem"):
-                _write(os.path.join(archive, kt, fname), "-----BEGIN CERTIFICATE-----\nsynthetic\n")
+            pem = _pem(_der(spec.name, kt, spec.age))
+            _write(os.path.join(archive, kt, "cert.pem"), pem)
+            _write(os.path.join(archive, kt, "chain.pem"), _pem(ISSUER.encode()))
+            _write(os.path.join(archive, kt, "fullchain.pem"), pem + _pem(ISSUER.encode()))
             _write(os.path.join(archive, kt, "privkey.pem"), "-----BEGIN PRIVATE KEY-----\nSECRETKEY\n",
                    0o600)
             serial = int(_fingerprint(spec.name, kt, spec.age)[:12], 16) + index

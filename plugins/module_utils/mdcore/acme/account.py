@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from ..clock import Deadline
 from ..errors import ConfigError, MdError, StoreError
 from ..fsutil import atomic_write, ensure_dir, read_bytes, write_json
-from ..keys import generate_key, key_from_pem, key_spec, key_to_pem
+from ..keys import generate_key, key_from_pem, key_to_pem
+from ..keytypes import key_spec
 from ..options.domain import DEFAULT_ACCOUNT_KEY_TYPE, DEFAULT_EAB_ALG, KEY_TYPES
 from ..state.fields import CorruptStateError, obj, opt_str, read_state, req_str, set_aside, str_list
 from .jws import AccountKey, eab_binding, sign_request

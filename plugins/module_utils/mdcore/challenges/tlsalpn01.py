@@ -25,7 +25,8 @@ except ImportError:  # reported by deps.missing_libraries(); see deps.py
     pass
 
 from ..errors import ChallengeError
-from ..keys import general_name, generate_key, key_spec, key_to_pem
+from ..keys import general_name, generate_key, key_to_pem
+from ..keytypes import key_spec
 from .base import ChallengeTask
 from .shared import SharedListeners, SharedListenerSolver
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from ..acme.resources import Status
 from ..clock import from_iso
 from ..errors import ConfigError, MdError, StoreError
-from ..keys import key_spec
+from ..keytypes import key_spec
 from ..store import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE, KEY_FILE, check_md_name
 from .roles import check_host_name
 

@@ -18,7 +18,7 @@ from ..certs import CertFacts, names_of, split_pem_chain
 from ..clock import to_iso
 from ..config import MdConfig
 from ..errors import MdError
-from ..keys import key_spec
+from ..keytypes import key_spec
 from .bundle import AccountBundle, BundleError, SetBundle, SetFiles
 
 

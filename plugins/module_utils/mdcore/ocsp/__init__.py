@@ -5,10 +5,12 @@ One file per responsibility: config (targets, knobs), state (constants, persiste
 results), request (CertID, DER request), fetch (the exchange, through the engine's HTTP client), verify (response
 checks), timing (windows, backoff), persist (store layout, pruning), outputs (staple files,
 haproxy runtime API), refresh (the facade).
+
+The exchange side (fetch: the HTTP client) is imported on first use of its names, so that a run
+with nothing to fetch, which imports this package, never loads it.
 """
 
 from .config import FetchMethod, StapleTarget, StaplingConfig, Window
-from .fetch import DefaultTransport, HttpReply, Transport
 from .persist import prune, staple_state, staple_state_of_file
 from .refresh import managed_targets, refresh_staples, staple_store, unmatched_selection
 from .state import OcspStatus, StapleAction, StapleResult, StapleState
@@ -20,3 +22,11 @@ __all__ = [
     "managed_targets", "refresh_staples", "staple_store", "unmatched_selection",
     "OcspStatus", "StapleAction", "StapleResult", "StapleState",
 ]
+
+
+def __getattr__(name: str):
+    if name in ("DefaultTransport", "HttpReply", "Transport"):
+        from . import fetch
+
+        return getattr(fetch, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

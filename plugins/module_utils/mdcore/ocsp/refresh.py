@@ -11,20 +11,25 @@ import hashlib
 import os
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..clock import Clock, Deadline, to_iso
 from ..errors import MdError, OcspError
 from ..fsutil import sync_filesystems
-from ..net.reply import Request
 from ..store import Store
 from . import persist
 from .config import StapleTarget, StaplingConfig
-from .fetch import DefaultTransport, Transport, fetch_all, request_for
 from .outputs import HaproxyNoSlot, differs, haproxy_set_ocsp, write_output
-from .request import CertId, Subject, build_request, read_subject, with_issuer
 from .state import OcspStatus, StapleAction, StapleResult, StapleState
+from .subject import Subject, read_subject
 from .timing import Decision, decide, next_retry
-from .verify import VerifiedResponse, verify_response
+
+if TYPE_CHECKING:  # the exchange side (HTTP client, request building, verification: cryptography)
+    # is imported when a staple is due: a run with nothing to fetch never loads it
+    from ..net.reply import Request
+    from .fetch import Transport
+    from .request import CertId
+    from .verify import VerifiedResponse
 
 KEY_COMPROMISE = "keyCompromise"  # RFC 5280 reason names, as verify.py reports them
 CERTIFICATE_HOLD = "certificateHold"
@@ -142,8 +147,12 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
         for job in jobs:
             _check(job, now)
         return [_result(job, now) for job in jobs]
-    own = transport is None
-    transport = transport or DefaultTransport(config.proxy, config.max_response_bytes)
+    own = transport is None and bool(due)
+    if due:
+        from .fetch import DefaultTransport, fetch_all  # the HTTP client: only when a responder is asked
+
+        if own:
+            transport = DefaultTransport(config.proxy, config.max_response_bytes)
     try:
         asking = []
         for job in due:
@@ -152,7 +161,7 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
             else:
                 _finish(job, clock, now, config, rng)  # no request to send: the failure is recorded
         asks = [(job.subject.responder_url, job.request) for job in asking]
-        for index, outcome in fetch_all(transport, asks, config, clock, deadline):
+        for index, outcome in (fetch_all(transport, asks, config, clock, deadline) if asks else ()):
             job = asking[index]
             if isinstance(outcome, bytes):
                 job.answer = outcome
@@ -268,6 +277,9 @@ def _check(job: _Job, now: datetime.datetime) -> None:
 def _prepare(job: _Job, config: StaplingConfig) -> bool:
     """Find the issuer and build the request (the exchanges then run in fetch_all); False, with
     the OcspError in the job, when it cannot be asked."""
+    from .fetch import request_for
+    from .request import build_request, with_issuer
+
     try:
         subject = with_issuer(job.subject, job.target.issuer_path)
         request_der, job.certid = build_request(subject)
@@ -281,6 +293,8 @@ def _prepare(job: _Job, config: StaplingConfig) -> bool:
 def _finish(job: _Job, clock: Clock, now: datetime.datetime, config: StaplingConfig, rng: random.Random) -> None:
     """Verify and judge the answer, persist, serve (runs in the caller's thread, while the pool
     keeps talking to responders)."""
+    from .verify import verify_response
+
     target = job.target
     if not job.same_cert():
         job.state = StapleState(cert_path=target.cert_path, cert_sha256=job.subject.cert_sha256,

@@ -1,13 +1,12 @@
-"""The certificate side of a request: read a certificate (cheaply: a run with nothing due only
-hashes it), find its issuer, compute the CertID, build the DER request and its GET form."""
+"""The certificate side of a request: parse a certificate (subject.py reads it cheaply: a run with
+nothing due only hashes it), find its issuer, compute the CertID, build the DER request and its GET form."""
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 try:
     from cryptography import x509
@@ -19,10 +18,9 @@ except ImportError:  # reported by deps.missing_libraries(); see deps.py
 from ..certs import ocsp_url_of, split_pem_chain
 from ..errors import OcspError
 from .der import DerError, tbs_issuer
+from .subject import PEM_BEGIN, PEM_END, Subject, pem_der_sha256, read_pem_file, read_subject
 
 GET_LIMIT = 255  # RFC 5019 2.1.1: use GET when the encoded request is shorter than this
-PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
-PEM_END = b"-----END CERTIFICATE-----"
 
 _HASHES = {"sha1": "SHA1", "sha224": "SHA224", "sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
 
@@ -46,45 +44,6 @@ class CertId:
                 and single.issuer_key_hash == self.issuer_key_hash)
 
 
-@dataclass
-class Subject:
-    """A certificate to staple: its file, DER sha256 and OCSP URL; the parsed certificate and its
-    issuer only once a request is to be made (:func:`with_issuer`)."""
-
-    path: str
-    pem: bytes
-    cert_sha256: str
-    cert_ocsp_url: str | None  # from the certificate's AIA
-    responder_url: str | None  # what is used: the override or the AIA URL
-    cert: x509.Certificate | None = None
-    rest: list = field(default_factory=list)  # certificates after the first in the same file
-    issuer: x509.Certificate | None = None
-
-    def certid(self, hash_name: str = "sha1") -> CertId:
-        return _request(self, hash_name)[1]
-
-
-def read_pem_file(path: str, what: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise OcspError("cannot read %s %s: %s" % (what, path, exc.strerror or exc)) from None
-
-
-def pem_der_sha256(pem: bytes) -> str | None:
-    """sha256 of the DER of the first PEM certificate, without parsing it (None: not plain PEM)."""
-    start = pem.find(PEM_BEGIN)
-    end = pem.find(PEM_END, start + 1)
-    if start < 0 or end < 0:
-        return None
-    try:
-        der = base64.b64decode(b"".join(pem[start + len(PEM_BEGIN):end].split()), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return hashlib.sha256(der).hexdigest()
-
-
 def _parse(path: str, pem: bytes) -> list[x509.Certificate]:
     try:
         return split_pem_chain(pem)
@@ -92,14 +51,8 @@ def _parse(path: str, pem: bytes) -> list[x509.Certificate]:
         raise OcspError("%s holds no readable PEM certificate: %s" % (path, exc)) from None
 
 
-def read_subject(cert_path: str, responder: str | None, known_sha256: str | None = None,
-                 known_ocsp_url: str | None = None) -> Subject:
-    """Read a certificate file. When its DER hash equals ``known_sha256`` (what the store recorded
-    for it), ``known_ocsp_url`` is taken as its AIA URL and nothing is parsed."""
-    pem = read_pem_file(cert_path, "certificate")
-    digest = pem_der_sha256(pem)
-    if digest is not None and digest == known_sha256:
-        return Subject(cert_path, pem, digest, known_ocsp_url, responder or known_ocsp_url)
+def parse_subject(cert_path: str, pem: bytes, digest: str | None, responder: str | None) -> Subject:
+    """read_subject() of a certificate whose hash the store does not know: parsed for its AIA URL."""
     certs = _parse(cert_path, pem)
     cert = certs[0]
     digest = digest or hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
@@ -240,6 +193,11 @@ def build_request(subject: Subject, hash_name: str = "sha1") -> tuple[bytes, Cer
     return der, CertId("sha1", facts.name_sha1, facts.key_sha1, serial)
 
 
+def certid_of(subject: Subject, hash_name: str = "sha1") -> CertId:
+    """The CertID of ``subject`` (parsed, with its issuer) under ``hash_name``."""
+    return _request(subject, hash_name)[1]
+
+
 def _request(subject: Subject, hash_name: str) -> tuple:
     if subject.issuer is None or subject.cert is None:
         raise OcspError("no issuer certificate for %s" % subject.path)
@@ -264,5 +222,5 @@ def get_url(responder_url: str, request_der: bytes) -> str | None:
     return base + encoded
 
 
-__all__ = ["CertId", "Subject", "read_subject", "with_issuer", "load_subject", "build_request", "get_url",
-           "find_issuer", "subject_der", "pem_der_sha256"]
+__all__ = ["CertId", "Subject", "read_subject", "parse_subject", "with_issuer", "load_subject", "build_request",
+           "get_url", "find_issuer", "subject_der", "pem_der_sha256", "read_pem_file", "PEM_BEGIN", "PEM_END"]

@@ -7,7 +7,7 @@ from .model import Kind, Option, Use, by_name, pick
 from .rules import acme_url, http_url
 
 KEY_TYPES = ("p256", "p384", "rsa2048", "rsa3072", "rsa4096")
-MOD_MD_KEY_TYPES = ("rsa", "secp256r1", "secp384r1")  # mod_md's MDPrivateKeys names (keys.ALIASES)
+MOD_MD_KEY_TYPES = ("rsa", "secp256r1", "secp384r1")  # mod_md's MDPrivateKeys names (keytypes.ALIASES)
 DEFAULT_KEY_TYPES = ("p256",)
 DEFAULT_ACCOUNT_KEY_TYPE = "p256"
 DEFAULT_RENEW_WINDOW = "33%"

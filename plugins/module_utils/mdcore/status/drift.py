@@ -9,7 +9,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..keys import key_spec
+from ..keytypes import key_spec
 from ..timefmt import http_date
 
 

@@ -9,7 +9,7 @@ import json
 
 from ..errors import ConfigError
 from ..events import EventName
-from ..keys import key_spec
+from ..keytypes import key_spec
 from ..options.host import KEY_NAMES
 from ..timefmt import http_date, unix
 from .model import CertView, FleetView, Health, MdView, NotifyFailure, NotifyView, RenewalView, StapleView, StatusReport

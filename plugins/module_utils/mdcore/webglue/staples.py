@@ -17,8 +17,8 @@ import hashlib
 from ..errors import MdError
 from ..fsutil import read_bytes
 from ..ocsp import persist
-from ..ocsp.request import pem_der_sha256
 from ..ocsp.state import OcspStatus
+from ..ocsp.subject import pem_der_sha256
 from ..store import Store
 
 SERVED_STATUSES = (OcspStatus.GOOD, OcspStatus.REVOKED)

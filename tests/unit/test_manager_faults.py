@@ -35,6 +35,67 @@ def test_a_damaged_key_is_reported_and_replaced(run_md, make_cfg, store) -> None
     assert store.damage(MD, store.active_set(MD)) is None
 
 
+def _hashes_of_sets(store, monkeypatch) -> list[str]:
+    """The sets whose files Store.damage hashes from now on (the others it only looks at)."""
+    hashed: list[str] = []
+    real = store._hash_check
+
+    def counting(folder, shown, cert_set):
+        hashed.append(cert_set.md)
+        return real(folder, shown, cert_set)
+
+    monkeypatch.setattr(store, "_hash_check", counting)
+    return hashed
+
+
+def test_an_active_set_is_hashed_again_only_when_its_files_changed_or_a_day_passed(
+        run_md, make_cfg, store, clock, monkeypatch) -> None:
+    run_md(make_cfg())
+    hashed = _hashes_of_sets(store, monkeypatch)
+    assert run_md(make_cfg()).action == "none" and hashed == []  # verified.json: same files, hashed before
+    clock.advance(86400)
+    run_md(make_cfg())
+    assert hashed == [MD]
+
+
+def test_a_damaged_file_of_the_same_size_is_found(run_md, make_cfg, store, monkeypatch) -> None:
+    """Bytes changed in place (size kept): its mtime and ctime say it was written, and it is hashed."""
+    first = run_md(make_cfg())
+    assert run_md(make_cfg()).damage is None
+    cert = os.path.join(store.active_dir(MD), "p256", "cert.pem")
+    with open(cert, "r+b") as handle:
+        data = handle.read()
+        handle.seek(100)
+        handle.write(bytes([data[100] ^ 1]))
+    result = run_md(make_cfg())
+    assert result.damage == "%s is not the file activated with the set (damaged)" % cert
+    assert result.changed and result.certificates["p256"]["serial"] != first.certificates["p256"]["serial"]
+
+
+def test_a_damaged_file_whose_mtime_was_put_back_is_found(run_md, make_cfg, store) -> None:
+    """touch -r cannot set ctime back: the file is hashed."""
+    run_md(make_cfg())
+    assert run_md(make_cfg()).damage is None
+    key = os.path.join(store.active_dir(MD), "p256", "privkey.pem")
+    before = os.stat(key)
+    with open(key, "r+b") as handle:
+        handle.seek(40)
+        handle.write(b"A" if handle.read(1) != b"A" else b"B")
+    os.utime(key, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert run_md(make_cfg()).damage == "%s is not the file activated with the set (damaged)" % key
+
+
+def test_a_corrupt_verified_json_is_set_aside_and_every_set_hashed(run_md, make_cfg, store, monkeypatch) -> None:
+    run_md(make_cfg())
+    with open(store.path("verified.json"), "w") as handle:
+        handle.write('{"version": 1, "sets": {"%s": 5}}' % MD)
+    hashed = _hashes_of_sets(store, monkeypatch)
+    result = run_md(make_cfg())
+    assert result.action == "none" and result.damage is None and hashed == [MD]
+    assert any("verified.json is corrupt" in note and "set aside" in note for note in store.notes)
+    assert [n for n in os.listdir(store.root) if n.startswith("verified.json.corrupt-")]
+
+
 def test_a_corrupt_set_json_is_never_guessed(run_md, make_cfg, store) -> None:
     run_md(make_cfg())
     with open(os.path.join(store.active_dir(MD), "set.json"), "w") as handle:

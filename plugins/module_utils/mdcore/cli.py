@@ -34,7 +34,7 @@ from .events import NO_EVENTS, EventName, EventSink
 from .fleet import parsers as fleet_parsers
 from .fsutil import ensure_dir
 from .hostconfig import HostConfig, load_host_config
-from .manager import MdResult, drive_many, forced_member_error
+from .manager import MdResult, drive_many, forced_member_error, remember_verified
 from .notify import CommandNotifier
 from .ocsp import StapleTarget, StaplingConfig, managed_targets, refresh_staples
 from .ocsp.state import OcspStatus, StapleAction, StapleResult
@@ -252,6 +252,7 @@ def run(cfg: HostConfig, clock: Clock, *, acme: bool = True, staple: bool = True
         if staple and _step(report, "stapling", lambda: _staple(store, cfg, clock, events, report, staples)):
             _reload(cfg, report, "new OCSP staples")
         _step(report, "status", lambda: _status(store, cfg, clock, events, report))
+        remember_verified(store)  # the sets activated in this run, checked by the status views
     report.warnings.extend(store.notes)
     return report
 

@@ -442,8 +442,11 @@ def ensure_md(store: Store, cfg: MdConfig, clock: Clock | None = None, *, force:
     store.setup()
     with store.lock(lock_wait):
         store.recover()
-        return drive_md(store, cfg, clock, force=force, events=events, transport_factory=transport_factory,
-                        ignore_backoff=ignore_backoff)
+        try:
+            return drive_md(store, cfg, clock, force=force, events=events, transport_factory=transport_factory,
+                            ignore_backoff=ignore_backoff)
+        finally:
+            remember_verified(store)
 
 
 def _replaces(store: Store, cfg: MdConfig, ca) -> dict:
@@ -516,7 +519,17 @@ def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int
         with ThreadPoolExecutor(max_workers=min(max(1, workers), len(waiting))) as pool:
             for i, res in zip(waiting, pool.map(lambda i: one(cfgs[i], False), waiting), strict=True):
                 results[i] = res
+    remember_verified(store)
     return results  # type: ignore[return-value]  # no None is left
+
+
+def remember_verified(store: Store) -> None:
+    """Keep which active sets passed the file check (Store.damage), so the next run only looks at
+    their files; when that cannot be written, the next run hashes them again."""
+    try:
+        store.save_verified()
+    except StoreError as exc:
+        store.note("%s (the next run checks every active set's files again)" % exc)
 
 
 def ensure_many(store: Store, cfgs: list[MdConfig], clock: Clock | None = None, *, workers: int = 8,

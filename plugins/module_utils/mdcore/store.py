@@ -13,6 +13,7 @@ Layout (root default /var/lib/mdfleet, 0700):
   events/<md>.json                                 message command bookkeeping (rate limits, retries)
   status/                                          md-status.json, domains/<md>.json, index.html, .prom
   retired/<md>/<time>/<md>.<N>/, job.json          sets of domains no longer configured (kept until purged)
+  verified.json                                    active sets whose files passed the sha256 check, by file identity
   store.lock                                       one lock per store
   .clean-exit                                      the last locked run ended (not killed): no temp files of ours
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -57,6 +59,7 @@ from .state.fields import CORRUPT_SUFFIX, CorruptStateError, NewerStateError, re
 from .state.installs import INSTALLS_DIR, PendingInstall, install_path
 from .state.job import JobState
 from .state.order import OrderState
+from .state.verified import VERIFIED_FILE, Verified, book_from_json, book_to_json, identity_of
 
 SET_FILE = "set.json"
 ORDER_FILE = "order.json"
@@ -80,6 +83,10 @@ def check_md_name(name: str) -> str:
     if not MD_NAME_RE.fullmatch(name or "") or ".." in name:  # fullmatch: '$' would allow a final '\n'
         raise StoreError("invalid managed domain name for the store: %r" % (name,))
     return name
+
+
+def _identity(st: os.stat_result) -> tuple:
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def default_challenges_dir(root: str) -> str:
@@ -189,6 +196,13 @@ class Store:
         self.notes: list[str] = []  # repairs made while reading (corrupt files set aside), for the run's report
         self._lock: StoreLock | None = None  # the latest lock() (recover() asks it whether the last run was killed)
         self._sets: dict[str, tuple[tuple, CertSet]] = {}  # md -> (identity of its set.json, the set): see active_set
+        self._verified: dict[str, Verified] | None = None  # verified.json as read, and what damage() found since
+        self._verified_changed = False
+        # Within one hold of the lock (a run): each job as read, by the identity of its
+        # file, and each active set's damage() by the identity of its files (the plan and the
+        # status views ask for both; nobody else writes the store meanwhile).
+        self._jobs: dict[str, tuple[tuple, JobState]] = {}
+        self._damage: dict[str, tuple[tuple, str | None]] = {}
         self._notes_lock = threading.Lock()
 
     # -- layout -----------------------------------------------------------------------------
@@ -241,6 +255,9 @@ class Store:
                 pass
 
     def lock(self, wait_seconds: float = 60.0) -> StoreLock:
+        self._jobs.clear()  # what another process wrote before this run is read again
+        self._damage.clear()
+        self._verified, self._verified_changed = None, False
         self._lock = StoreLock(self.path("store.lock"), self.clock, wait_seconds, clean_marker=self.path(CLEAN_EXIT))
         return self._lock
 
@@ -278,7 +295,7 @@ class Store:
             st = os.stat(path)
         except OSError:
             return read_state(path, CertSet.from_json)  # none, or an error that names the file
-        identity = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+        identity = _identity(st)
         known = self._sets.get(md)
         if known is not None and known[0] == identity:
             return known[1]
@@ -353,28 +370,132 @@ class Store:
     def damage(self, md: str, cert_set: CertSet) -> str | None:
         """What is wrong with the active set's files (missing, unreadable, or not the bytes whose
         sha256 set.json recorded at activation), or None. Web servers read these files: a damaged
-        one fails at their next reload."""
+        one fails at their next reload. The files are hashed only when their identity (device,
+        inode, size, mtime, ctime) is not the one of the last check that passed, or that check is
+        a day old (state/verified.py); else they are only looked at (stat). While the lock is held,
+        a set is looked at once (the plan and the status views both ask)."""
         folder = self.active_folder(md)
         if folder is None:
             return None
+        held = self._lock is not None and self._lock.held
+        seen = self._damage.get(md) if held else None
+        if seen is not None and seen[0] == (folder, cert_set.set_id):
+            return seen[1]
+        problem = self._check_files(md, folder, cert_set)
+        if held:
+            self._damage[md] = ((folder, cert_set.set_id), problem)
+        return problem
+
+    def _check_files(self, md: str, folder: str, cert_set: CertSet) -> str | None:
+        shown = self.active_dir(md)
+        stats = []
         for kt in cert_set.key_types:
             for name in SET_FILES:
-                shown = os.path.join(self.active_dir(md), kt, name)
+                try:
+                    st = os.stat("%s/%s/%s" % (folder, kt, name))
+                except FileNotFoundError:
+                    return "%s/%s/%s is missing or empty" % (shown, kt, name)
+                except OSError as exc:
+                    return "%s/%s/%s cannot be read: %s" % (shown, kt, name, exc.strerror or exc)
+                stats.append(st)
+        identity = identity_of(stats)
+        book = self._verified_book()
+        known = book.get(md)
+        now = self.clock.now().timestamp()
+        base = os.path.basename(folder)
+        if known is not None and known.still(base, cert_set.set_id or "", identity, now):
+            return None
+        problem = self._hash_check(folder, shown, cert_set)
+        with self._notes_lock:
+            if problem is None:
+                book[md] = Verified(base, cert_set.set_id or "", int(now), identity)
+            else:
+                book.pop(md, None)
+            self._verified_changed = True
+        return problem
+
+    def _file_stats(self, folder: str, cert_set: CertSet) -> list[os.stat_result]:
+        return [os.stat("%s/%s/%s" % (folder, kt, name)) for kt in cert_set.key_types for name in SET_FILES]
+
+    def _verified_now(self, md: str, cert_set: CertSet) -> None:
+        """Record the files of an active set as checked (their hashes were taken from them)."""
+        folder = self.active_folder(md)
+        try:
+            identity = identity_of(self._file_stats(folder, cert_set)) if folder else None
+        except OSError:
+            identity = None  # then the next run hashes them
+        book = self._verified_book()
+        with self._notes_lock:
+            if identity is None:
+                book.pop(md, None)
+            else:
+                book[md] = Verified(os.path.basename(folder), cert_set.set_id or "",
+                                    int(self.clock.now().timestamp()), identity)
+            self._verified_changed = True
+
+    def _hash_check(self, folder: str, shown: str, cert_set: CertSet) -> str | None:
+        for kt in cert_set.key_types:
+            for name in SET_FILES:
+                where = os.path.join(shown, kt, name)
                 try:
                     data = read_bytes(os.path.join(folder, kt, name))
                 except OSError as exc:
-                    return "%s cannot be read: %s" % (shown, exc.strerror or exc)
+                    return "%s cannot be read: %s" % (where, exc.strerror or exc)
                 if not data:
-                    return "%s is missing or empty" % shown
+                    return "%s is missing or empty" % where
                 want = cert_set.certs[kt].files.get(name)
                 if want and hashlib.sha256(data).hexdigest() != want:
-                    return "%s is not the file activated with the set (damaged)" % shown
+                    return "%s is not the file activated with the set (damaged)" % where
         return None
+
+    def _verified_book(self) -> dict[str, Verified]:
+        """verified.json, read once per Store; one that does not read is set aside (every set is
+        hashed again)."""
+        if self._verified is None:
+            path = self.path(VERIFIED_FILE)
+            try:
+                self._verified = read_state(path, book_from_json) or {}
+            except CorruptStateError as exc:
+                self._verified = {}
+                if self._lock is not None and self._lock.held:
+                    self.set_aside_corrupt(exc)
+            except NewerStateError:
+                self._verified = {}  # kept for the newer mdfleet; this one hashes every set
+        return self._verified
+
+    def save_verified(self) -> None:
+        """Write what damage() found out since verified.json was read (the caller holds the lock).
+        Not durable: lost in a crash, the next run only hashes the sets again."""
+        if not self._verified_changed or self._verified is None:
+            return
+        names = set(self.managed_names())
+        book = {md: v for md, v in self._verified.items() if md in names}
+        try:
+            atomic_write(self.path(VERIFIED_FILE), json.dumps(book_to_json(book), separators=(",", ":")).encode(),
+                         PRIVATE_MODE, durable=False)
+        except OSError as exc:
+            raise StoreError("cannot write %s: %s" % (self.path(VERIFIED_FILE), exc.strerror or exc)) from None
+        self._verified_changed = False
 
     # -- jobs -------------------------------------------------------------------------------
     def read_job(self, md: str) -> JobState:
-        """The renewal job of ``md`` (a fresh one when there is none); raises CorruptStateError."""
-        return read_state(self.job_path(md), lambda doc: JobState.from_json(doc, md)) or JobState(md)
+        """The renewal job of ``md`` (a fresh one when there is none); raises CorruptStateError.
+        While the lock is held, a job read before is returned again as long as its file is the
+        same (the plan and the status views read every job)."""
+        path = self.job_path(md)
+        try:
+            st = os.stat(path)
+        except OSError:
+            self._jobs.pop(md, None)
+            return read_state(path, lambda doc: JobState.from_json(doc, md)) or JobState(md)
+        identity = _identity(st)
+        known = self._jobs.get(md)
+        if known is not None and known[0] == identity:
+            return known[1]
+        job = read_state(path, lambda doc: JobState.from_json(doc, md)) or JobState(md)
+        if self._lock is not None and self._lock.held:
+            self._jobs[md] = (identity, job)
+        return job
 
     def load_job(self, md: str) -> JobState:
         """The job for a locked run: a corrupt job file (derived state) is set aside and the job
@@ -387,6 +508,7 @@ class Store:
             return job
 
     def save_job(self, job: JobState) -> None:
+        self._jobs.pop(job.md, None)  # read again as written (whole seconds), not as held here
         self.write_state(self.job_path(job.md), job.to_json())
 
     # -- sets the web server has not loaded yet ----------------------------------------------
@@ -528,6 +650,7 @@ class Store:
         self.write_state(os.path.join(staging, SET_FILE), sealed.to_json(), PUBLIC_MODE)
         fsync_dir(staging)
         self._finish_activation(md)
+        self._verified_now(md, sealed)  # just hashed: the next runs only look at the files
         return sealed
 
     def _finish_activation(self, md: str) -> str:

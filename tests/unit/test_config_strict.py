@@ -280,3 +280,19 @@ def test_check_config_prints_deprecations_and_names_errors(tmp_path):
     assert main(["--config", str(path), "check-config"], out=io.StringIO(), err=err) == EXIT_CONFIG
     assert err.getvalue() == ("mdfleet: configuration error: %s: stapling.enabled: must be true or false, not "
                               "'false'\n" % path)
+
+
+def test_domains_that_share_the_defaults_get_values_of_their_own():
+    """The defaults' values are checked once for all domains (check_options' memo): each domain
+    still gets its own lists, equal to what a domain parsed alone gets."""
+    doc = copy.deepcopy(BASE)
+    doc["defaults"]["dns_persist_resolvers"] = ["127.0.0.1:53"]
+    doc["domains"] = [{"name": "d%d" % i, "domains": ["d%d.example.org" % i]} for i in range(3)]
+    cfg = parse_host_config(doc, PATH)
+    alone = parse_host_config(dict(doc, domains=doc["domains"][:1]), PATH).domains[0]
+    first, second = cfg.domains[0], cfg.domains[1]
+    assert first.contact == second.contact == alone.contact == ["mailto:hostmaster@example.org"]
+    assert first.contact is not second.contact and first.cas[0] is not second.cas[0]
+    first.challenge.dns_persist_resolvers.append("127.0.0.2:53")
+    assert second.challenge.dns_persist_resolvers == ["127.0.0.1:53"]
+    assert [(md.name, md.domains) for md in cfg.domains] == [("d%d" % i, ["d%d.example.org" % i]) for i in range(3)]

@@ -53,10 +53,11 @@ def normalize_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("empty domain name")
     raw = name.strip().rstrip(".")
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        pass
+    if ":" in raw or raw[-1:].isdigit():  # a DNS name ends in a letter (its top-level label is not numeric)
+        try:
+            return str(ipaddress.ip_address(raw))
+        except ValueError:
+            pass
     wildcard = raw.startswith("*.")
     body = raw[2:] if wildcard else raw
     if "" in body.split("."):
@@ -350,12 +351,14 @@ def _ca_list(values: dict) -> list[CaConfig]:
 
 
 def md_config_from_dict(doc: dict, host: str | None = None, account_holder: str | None = None,
-                        notes: list[str] | None = None, options: tuple[Option, ...] = HOST_ENTRY_OPTIONS) -> MdConfig:
+                        notes: list[str] | None = None, options: tuple[Option, ...] = HOST_ENTRY_OPTIONS,
+                        memo: dict | None = None) -> MdConfig:
     """An MdConfig from module parameters (``options``: the module's) or a config file entry; None
     values take the defaults, every value is checked strictly (options/check.py). ``host`` /
     ``account_holder``: the host config's fleet keys; ``notes`` collects deprecation warnings.
-    Raises ConfigError naming the bad key."""
-    values = check_options(options, doc, "", notes)
+    ``memo``: check_options' memo, shared by the domains of one host config. Raises ConfigError
+    naming the bad key."""
+    values = check_options(options, doc, "", notes, memo=memo)
     chal = ChallengeConfig(
         type=values["challenge"], http01_mode=values["http01_mode"], standalone_address=values["standalone_address"],
         standalone_port=values["standalone_port"], tls_alpn_port=values["tls_alpn_port"],

@@ -136,6 +136,7 @@ def _domains(path: str, doc: object, defaults: dict, cfg: HostConfig, notes: lis
         raise _fail(path, "domains", "must be a list of managed domains, not %s" % _shown(doc))
     out: list[MdConfig] = []
     seen: set[str] = set()
+    memo: dict = {}  # the defaults' values, checked for the first domain only
     for index, entry in enumerate(doc):
         if not isinstance(entry, dict):
             raise _fail(path, "domains[%d]" % index, "must be an object, not %s" % _shown(entry))
@@ -147,7 +148,7 @@ def _domains(path: str, doc: object, defaults: dict, cfg: HostConfig, notes: lis
             if isinstance(defaults.get(key), dict) and isinstance(entry.get(key), dict):
                 merged[key] = dict(defaults[key], **entry[key])
         try:
-            md = md_config_from_dict(merged, host=cfg.host, account_holder=cfg.account_holder)
+            md = md_config_from_dict(merged, host=cfg.host, account_holder=cfg.account_holder, memo=memo)
         except ConfigError as exc:
             raise ConfigError("%s: %s" % (where, exc)) from None
         if md.name in seen:

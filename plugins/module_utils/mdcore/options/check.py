@@ -30,49 +30,114 @@ def join_key(prefix: str, name: str) -> str:
     return "%s.%s" % (prefix, name) if prefix else name
 
 
+class _Table:
+    """What check_options needs of a table, made once (the host config checks the same tables for
+    each of its managed domains): every key (names and aliases) and each option's place."""
+
+    def __init__(self, options: tuple[Option, ...]) -> None:
+        self.options = options  # kept alive: its id stays its own
+        self.known: dict[str, Option] = {}
+        for opt in options:
+            self.known[opt.name] = opt
+            for alias in opt.aliases:
+                self.known[alias] = opt
+        self.place = {id(opt): i for i, opt in enumerate(options)}
+        self.required = [opt for opt in options if opt.required]
+        self._defaults: dict | None = None
+        self._mutable: list[str] = []
+
+    def given(self, doc: dict, required: bool = False) -> list[Option]:
+        """The options ``doc`` has keys of (and the required ones), in the table's order."""
+        chosen = {id(self.known[k]): self.known[k] for k in doc}
+        if required:
+            chosen.update((id(opt), opt) for opt in self.required)
+        return sorted(chosen.values(), key=lambda o: self.place[id(o)])
+
+    def defaults(self) -> dict:
+        """Every option's default, in the table's order (lists and dicts as fresh copies)."""
+        if self._defaults is None:
+            self._defaults = {opt.name: _default(opt) for opt in self.options}
+            self._mutable = [k for k, v in self._defaults.items() if isinstance(v, (list, dict))]
+        out = dict(self._defaults)
+        for name in self._mutable:
+            out[name] = _fresh(out[name])
+        return out
+
+
+_TABLES: dict[int, _Table] = {}
+
+
+def _table(options: tuple[Option, ...]) -> _Table:
+    table = _TABLES.get(id(options))
+    if table is None or table.options is not options:
+        table = _TABLES[id(options)] = _Table(options)
+    return table
+
+
 def check_options(options: tuple[Option, ...], doc: object, where: str, notes: list[str] | None = None,
-                  prefix: str = "", defaults: bool = True, partial: bool = False) -> dict:
+                  prefix: str = "", defaults: bool = True, partial: bool = False, memo: dict | None = None) -> dict:
     """``doc`` checked against ``options``: every key known (or an alias), every value typed; absent
     and null values take the option's default (``defaults``) or stay absent. ``partial``: required
-    keys may be missing (the host config's defaults, completed by each domain). Raises ConfigError."""
+    keys may be missing (the host config's defaults, completed by each domain). ``memo``: the same
+    dict across calls whose documents share value objects (every managed domain's merge of the host
+    config's defaults): a value checked before is not checked again. Raises ConfigError."""
     if not isinstance(doc, dict):
         raise key_error(where, prefix, "must be an object (a mapping of option names to values), not %s" % shown(doc))
-    known = {}
-    for opt in options:
-        known[opt.name] = opt
-        for alias in opt.aliases:
-            known[alias] = opt
-    unknown = sorted(str(k) for k in doc if k not in known)
+    table = _table(options)
+    unknown = sorted(str(k) for k in doc if k not in table.known)
     if unknown:
         raise key_error(where, prefix, "unknown key%s %s (known: %s)" % (
             "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(o.name for o in options)))
-    out: dict = {}
-    for opt in options:
-        given = [k for k in (opt.name,) + opt.aliases if k in doc]
-        if len({repr(doc[k]) for k in given}) > 1:  # Ansible keeps an alias beside the name, with the same value
-            raise key_error(where, join_key(prefix, opt.name), "given twice (%s)" % " and ".join(given))
-        value = doc[given[0]] if given else None
-        key = join_key(prefix, opt.name)
+    # Only the keys given (and the required ones) are looked at: the others take their default, or
+    # stay absent (a domain's own few keys, checked before its merge with the host's defaults).
+    out: dict = table.defaults() if defaults else {}
+    for opt in table.given(doc, required=not partial):
+        if opt.aliases:
+            given = [k for k in (opt.name,) + opt.aliases if k in doc]
+            if len({repr(doc[k]) for k in given}) > 1:  # Ansible keeps an alias beside the name, with the same value
+                raise key_error(where, join_key(prefix, opt.name), "given twice (%s)" % " and ".join(given))
+            value = doc[given[0]] if given else None
+        else:
+            value = doc.get(opt.name)
+            given = value is not None or opt.name in doc
         if value is None:
             if opt.required and not partial:
-                raise key_error(where, key, "is required")
-            if defaults:
-                out[opt.name] = _default(opt)
-            elif given:
+                raise key_error(where, join_key(prefix, opt.name), "is required")
+            if not defaults and given:
                 out[opt.name] = None
             continue
-        out[opt.name] = check_value(opt, value, where, key, notes, partial)
+        seen = memo.get(opt.name) if memo is not None else None
+        if seen is not None and seen[0] is value:
+            out[opt.name] = _fresh(seen[1])
+            continue
+        out[opt.name] = check_value(opt, value, where, join_key(prefix, opt.name), notes, partial)
+        if memo is not None:
+            memo[opt.name] = (value, _fresh(out[opt.name]))
     return out
 
 
+def _fresh(value: object) -> object:
+    """A checked value handed out again: lists and dicts as copies (configs change theirs)."""
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+_DEFAULTS: dict[int, tuple[Option, object]] = {}  # id(option) -> (option, its default as a value)
+
+
 def _default(opt: Option) -> object:
-    if isinstance(opt.default, (list, tuple)):
-        return list(opt.default)
-    if isinstance(opt.default, dict):
-        return dict(opt.default)
-    if opt.kind == Kind.DURATION and opt.default is not None:
-        return duration_seconds(opt.default)  # e.g. "7d"
-    return opt.default
+    known = _DEFAULTS.get(id(opt))
+    if known is None or known[0] is not opt:
+        value = opt.default
+        if isinstance(value, tuple):
+            value = list(value)
+        elif opt.kind == Kind.DURATION and value is not None:
+            value = duration_seconds(value)  # e.g. "7d"
+        known = _DEFAULTS[id(opt)] = (opt, value)
+    return _fresh(known[1])
 
 
 def check_value(opt: Option, value: object, where: str, key: str, notes: list[str] | None = None,

@@ -12,9 +12,19 @@ from ..timefmt import http_date, human_delta
 from .model import Health, MdView, StatusReport
 from .palette import css
 
+_ESCAPED: dict[str, str] = {}  # a page of 1,000 domains escapes the same few hundred texts 40,000 times
+_BROKEN: dict[str, str] = {}
+_KEEP = 20000  # texts remembered per process (a long-lived process renders many pages)
+
 
 def esc(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    text = "" if value is None else str(value)
+    done = _ESCAPED.get(text)
+    if done is None:
+        done = html.escape(text, quote=True)
+        if len(_ESCAPED) < _KEEP:
+            _ESCAPED[text] = done
+    return done
 
 
 _BREAK_AFTER = re.compile(r"(?<=[./_?&=])(?=\S)")
@@ -24,7 +34,13 @@ def brk(value: object) -> str:
     """esc(), with break opportunities (<wbr>) after the dots, slashes and underscores of names, URLs
     and tokens (their width made tables wider than the screen); split before escaping, so that no
     <wbr> lands inside an entity."""
-    return "<wbr>".join(esc(part) for part in _BREAK_AFTER.split("" if value is None else str(value)))
+    text = "" if value is None else str(value)
+    done = _BROKEN.get(text)
+    if done is None:
+        done = "<wbr>".join(esc(part) for part in _BREAK_AFTER.split(text))
+        if len(_BROKEN) < _KEEP:
+            _BROKEN[text] = done
+    return done
 
 
 def _when(moment: datetime.datetime | None, now: datetime.datetime) -> str:

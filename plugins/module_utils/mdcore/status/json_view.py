@@ -18,10 +18,21 @@ RENEW_MODE_MANUAL = 0  # mod_md's MD_RENEW_MANUAL: static files
 RENEW_MODE_AUTO = 1  # MD_RENEW_AUTO
 
 
+_TIMES: dict[datetime.datetime, tuple[str | None, int | None]] = {}  # a domain's few times, shown 10-20 times
+_UNIX_KEYS: dict[str, str] = {}
+
+
 def _time(doc: dict, key: str, moment: datetime.datetime | None) -> None:
     if moment is not None:
-        doc[key] = http_date(moment)
-        doc[key + "-unix"] = unix(moment)
+        shown = _TIMES.get(moment)
+        if shown is None:
+            shown = (http_date(moment), unix(moment))
+            if len(_TIMES) < 50000:
+                _TIMES[moment] = shown
+        unix_key = _UNIX_KEYS.get(key)
+        if unix_key is None:
+            unix_key = _UNIX_KEYS[key] = key + "-unix"
+        doc[key], doc[unix_key] = shown
 
 
 def _valid(start: datetime.datetime | None, end: datetime.datetime | None) -> dict:

@@ -20,6 +20,8 @@ DN_FIELDS = ("C", "ST", "L", "O", "OU", "CN")
 _ALIASES = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C",
             "stateOrProvinceName": "ST", "localityName": "L", "S": "ST"}
 _SLASH_DN = re.compile(r"/([A-Za-z][A-Za-z0-9.]*)=((?:[^/]|/(?![A-Za-z][A-Za-z0-9.]*=))*)")
+_RDN_COMMA = re.compile(r"(?<!\\),")  # compiled once: re's own cache lookup cost more than the split
+_ESCAPED = re.compile(r"\\(.)")
 
 
 def parse_dn(text: str | None) -> dict[str, str]:
@@ -31,10 +33,10 @@ def parse_dn(text: str | None) -> dict[str, str]:
         pairs = _SLASH_DN.findall(text)
     else:
         pairs = []
-        for part in re.split(r"(?<!\\),", text):
+        for part in _RDN_COMMA.split(text):
             key, sep, value = part.partition("=")
             if sep:
-                pairs.append((key.strip(), re.sub(r"\\(.)", r"\1", value)))
+                pairs.append((key.strip(), _ESCAPED.sub(r"\1", value) if "\\" in value else value))
     for key, value in pairs:
         key = _ALIASES.get(key, key)
         if key in DN_FIELDS and key not in out:
@@ -86,26 +88,28 @@ class Family:
         return head + "\n".join(self.samples) + "\n"
 
 
-_parsed_dn = functools.lru_cache(maxsize=4096)(parse_dn)  # read only: most certificates share their issuer
+@functools.lru_cache(maxsize=4096)
+def _dn_labels(prefix: str, dn: str | None) -> str:
+    """The rendered subject_* or issuer_* labels of a distinguished name (most certificates share
+    their issuer: rendered once)."""
+    fields = parse_dn(dn)
+    return ",".join('%s%s="%s"' % (prefix, key, escape_label(fields.get(key, ""))) for key in DN_FIELDS)
 
 
-def _cert_labels(md: MdView, cert) -> dict[str, object]:
-    subject, issuer = _parsed_dn(cert.subject), _parsed_dn(cert.issuer)
+def _cert_labels(md: MdView, cert) -> tuple[dict[str, str], str]:
+    """The labels of a certificate's x509_* series that its mdfleet_ocsp_* series take too, and
+    the rendered label set (label_text of serial_number, subject_*, issuer_*, filename, filepath,
+    md, key_type)."""
     path = cert.files.cert if cert.files else ""
-    labels: dict[str, object] = {}
     try:
-        labels["serial_number"] = str(int(cert.serial, 16)) if cert.serial else ""
+        serial = str(int(cert.serial, 16)) if cert.serial else ""
     except ValueError:
-        labels["serial_number"] = ""
-    for key in DN_FIELDS:
-        labels["subject_" + key] = subject.get(key, "")
-    for key in DN_FIELDS:
-        labels["issuer_" + key] = issuer.get(key, "")
-    labels["filename"] = os.path.basename(path)
-    labels["filepath"] = path
-    labels["md"] = "" if md.static else md.name
-    labels["key_type"] = "" if md.static else cert.key_type
-    return labels
+        serial = ""
+    labels = {"filepath": path, "md": "" if md.static else md.name, "key_type": "" if md.static else cert.key_type}
+    text = 'serial_number="%s",%s,%s,%s' % (serial, _dn_labels("subject_", cert.subject),
+                                             _dn_labels("issuer_", cert.issuer),
+                                             label_text({"filename": os.path.basename(path), **labels}))
+    return labels, text
 
 
 def render_prometheus(report: StatusReport) -> str:
@@ -149,48 +153,60 @@ def render_prometheus(report: StatusReport) -> str:
     # (status=, health=) comes last, as dict(labels, status=...) put it.
     status_labels = [(status, ',status="%s"' % escape_label(status)) for status in OcspStatus.ALL]
     health_labels = [(health, ',health="%s"' % escape_label(health)) for health in Health.ORDER]
+    # Samples are appended to their family's list as text ("%d": int() of a number, 1/0 of a bool,
+    # as _number and int(timedelta.total_seconds()) give them): a method call and a format per
+    # sample cost more than the rest of a line.
+    add = {name: fam.samples.append for name, fam in f.items()}
+    not_after, not_before, expired = add["x509_cert_not_after"], add["x509_cert_not_before"], add["x509_cert_expired"]
+    expires_in, valid_since = add["x509_cert_expires_in_seconds"], add["x509_cert_valid_since_seconds"]
+    ocsp_status, ocsp_errors = add["mdfleet_ocsp_status"], add["mdfleet_ocsp_errors"]
+    md_state, md_health = add["mdfleet_md_state"], add["mdfleet_md_health"]
+    now_ts = now.timestamp()
     for md in sorted(report.domains, key=lambda m: m.name):
         ml = label_text({"md": md.name})
         for cert in md.certs:
-            labels = _cert_labels(md, cert)
-            cl = label_text(labels)
+            labels, cl = _cert_labels(md, cert)
             if cert.error:
-                f["x509_cert_error"].add_text(cl, 1)
+                add["x509_cert_error"]("x509_cert_error{%s} 1" % cl)
                 continue
             if cert.not_after is None or cert.not_before is None:
                 continue
             if md.static:
-                f["x509_cert_error"].add_text(cl, 0)
-            f["x509_cert_not_after"].add_text(cl, int(cert.not_after.timestamp()))
-            f["x509_cert_not_before"].add_text(cl, int(cert.not_before.timestamp()))
-            f["x509_cert_expired"].add_text(cl, cert.not_after <= now)
-            f["x509_cert_expires_in_seconds"].add_text(cl, int((cert.not_after - now).total_seconds()))
-            f["x509_cert_valid_since_seconds"].add_text(cl, int((now - cert.not_before).total_seconds()))
+                add["x509_cert_error"]("x509_cert_error{%s} 0" % cl)
+            after, before = cert.not_after.timestamp(), cert.not_before.timestamp()
+            not_after("x509_cert_not_after{%s} %d" % (cl, after))
+            not_before("x509_cert_not_before{%s} %d" % (cl, before))
+            expired("x509_cert_expired{%s} %d" % (cl, cert.not_after <= now))
+            expires_in("x509_cert_expires_in_seconds{%s} %d" % (cl, after - now_ts))
+            valid_since("x509_cert_valid_since_seconds{%s} %d" % (cl, now_ts - before))
             st = cert.staple
             if st is not None:
                 sl = label_text({"md": labels["md"], "key_type": labels["key_type"], "filepath": labels["filepath"]})
                 for status, text in status_labels:
-                    f["mdfleet_ocsp_status"].add_text(sl + text, st.status == status)
-                f["mdfleet_ocsp_errors"].add_text(sl, st.errors)
+                    ocsp_status("mdfleet_ocsp_status{%s%s} %d" % (sl, text, st.status == status))
+                ocsp_errors("mdfleet_ocsp_errors{%s} %d" % (sl, st.errors))
                 for key, moment in (("this_update", st.this_update), ("next_update", st.next_update),
                                     ("refresh_at", st.refresh_at), ("last_success", st.last_success)):
                     if moment is not None:
-                        f["mdfleet_ocsp_%s_timestamp_seconds" % key].add_text(sl, int(moment.timestamp()))
+                        name = "mdfleet_ocsp_%s_timestamp_seconds" % key
+                        add[name]("%s{%s} %d" % (name, sl, moment.timestamp()))
         if md.static:
             continue
-        f["mdfleet_md_state"].add_text(ml, md.state)
+        md_state("mdfleet_md_state{%s} %d" % (ml, md.state))
         for health, text in health_labels:
-            f["mdfleet_md_health"].add_text(ml + text, md.health == health)
+            md_health("mdfleet_md_health{%s%s} %d" % (ml, text, md.health == health))
         times = (("renew_at", md.renew_at), ("warn_at", md.warn_at), ("not_after", md.valid_until))
         for key, moment in times:
             if moment is not None:
-                f["mdfleet_md_%s_timestamp_seconds" % key].add_text(ml, int(moment.timestamp()))
+                name = "mdfleet_md_%s_timestamp_seconds" % key
+                add[name]("%s{%s} %d" % (name, ml, moment.timestamp()))
         if md.renewal is not None:
             f["mdfleet_md_renewal_errors"].add_text(ml, md.renewal.errors)
             f["mdfleet_md_order_pending"].add_text(ml, md.renewal.order_pending)
             for key, moment in (("last_run", md.renewal.last_run), ("next_run", md.renewal.next_run)):
                 if moment is not None:
-                    f["mdfleet_md_renewal_%s_timestamp_seconds" % key].add_text(ml, int(moment.timestamp()))
+                    name = "mdfleet_md_renewal_%s_timestamp_seconds" % key
+                    add[name]("%s{%s} %d" % (name, ml, moment.timestamp()))
         if md.fleet is not None:
             fl = label_text({"md": md.name, "issuer": md.fleet.issuer})
             f["mdfleet_md_imported"].add_text(fl, md.imported)

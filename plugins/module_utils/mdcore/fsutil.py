@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import shutil
+import stat
 import threading
 from typing import Any
 
@@ -22,8 +23,14 @@ _temp_numbers = itertools.count()  # next() on a count is atomic under the GIL
 
 def ensure_dir(path: str, mode: int = DIR_MODE) -> str:
     """Create ``path`` (and parents) with ``mode``; tighten the mode of an existing folder."""
-    os.makedirs(path, mode=mode, exist_ok=True)
-    if (os.stat(path).st_mode & 0o777) != mode:
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is None or not stat.S_ISDIR(st.st_mode):  # one stat when it is there (the usual case)
+        os.makedirs(path, mode=mode, exist_ok=True)
+        st = os.stat(path)
+    if (st.st_mode & 0o777) != mode:
         os.chmod(path, mode)
     return path
 

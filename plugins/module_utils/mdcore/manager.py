@@ -27,7 +27,7 @@ from .policy import backoff_seconds
 from .state.certset import CertSet
 from .state.fields import CorruptStateError, NewerStateError
 from .state.job import AriState, ConfigSnapshot, FleetSnapshot, JobError, JobState
-from .store import Store
+from .store import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE, KEY_FILE, Store
 from .window import Window
 
 if TYPE_CHECKING:  # the order machinery (issuance, the ACME client, cryptography) is imported when a
@@ -240,21 +240,27 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
 def _result(store: Store, cfg: MdConfig, plan: Plan, changed: bool, error: MdError | None = None, *,
             current: CertSet | None | object = _UNREAD, job: JobState | None = None) -> MdResult:
     """``current`` and ``job``: as read for the plan (None for a set that does not read), when
-    nothing changed them since."""
-    if current is _UNREAD:
+    nothing changed them since (the plan's renew-at is then the set's)."""
+    fresh = current is _UNREAD
+    if fresh:
         current = store.intact_set(cfg.name)
     certs = {}
     base = store.active_dir(cfg.name)
     for kt, facts in (current.certs if current else {}).items():
-        folder = os.path.join(base, kt)
-        doc = facts.to_json()
-        doc.pop("files", None)
-        certs[kt] = dict(doc, cert_path=os.path.join(folder, "cert.pem"),
-                         chain_path=os.path.join(folder, "chain.pem"),
-                         fullchain_path=os.path.join(folder, "fullchain.pem"),
-                         key_path=os.path.join(folder, "privkey.pem"))
+        folder = "%s/%s/" % (base, kt)
+        certs[kt] = {"serial": facts.serial, "sha256_fingerprint": facts.sha256_fingerprint, "issuer": facts.issuer,
+                     "subject": facts.subject, "names": list(facts.names), "not_before": to_iso(facts.not_before),
+                     "not_after": to_iso(facts.not_after), "ocsp_url": facts.ocsp_url,
+                     "ari_cert_id": facts.ari_cert_id, "cert_path": folder + CERT_FILE,
+                     "chain_path": folder + CHAIN_FILE, "fullchain_path": folder + FULLCHAIN_FILE,
+                     "key_path": folder + KEY_FILE}
     job = job or store.read_job(cfg.name)
-    at = effective_renew_at(current, job, cfg)[0] if current else None
+    if not current:
+        at = None
+    elif fresh or plan.renew_at is None:
+        at = effective_renew_at(current, job, cfg)[0]
+    else:
+        at = plan.renew_at
     problem = error.problem.to_dict() if isinstance(error, AcmeProblemError) else None
     now = store.clock.now()
     damaged = bool(plan.damage) and not changed  # a damaged set that was not replaced in this run

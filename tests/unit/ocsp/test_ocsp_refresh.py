@@ -105,6 +105,37 @@ def test_nothing_due_asks_nobody_and_changes_nothing(store, setup_md, clock, htt
     assert os.stat(web / "www.der").st_mtime_ns == mtime
 
 
+def test_nothing_due_reads_no_certificate_the_store_vouches_for(store, leaf, clock, http, config, rng,
+                                                                 monkeypatch):
+    """A run whose plan found the active set intact (Store.damage, under the lock) hands stapling
+    the certificate's hash: with nothing due the file is not read. Without that check, or once
+    the file changed, it is read (and a changed certificate is stapled anew)."""
+    from mdcore.ocsp import refresh
+
+    install_md(store, MD, leaf)
+    run(store, managed_targets(store), clock, http, config, rng)
+    reads = []
+    real = refresh.read_subject
+    monkeypatch.setattr(refresh, "read_subject", lambda path, *a: reads.append(path) or real(path, *a))
+    cert_set = store.active_set(MD)
+    with store.lock(1):
+        [unchecked] = managed_targets(store)
+        assert unchecked.cert_sha256 is None  # nothing looked at the files in this hold of the lock
+        assert store.damage(MD, cert_set) is None
+        [target] = managed_targets(store)
+        assert target.cert_sha256 == cert_set.certs["p256"].sha256_fingerprint
+        [res] = run(store, [target], clock, http, config, rng)
+    assert res.action == StapleAction.KEPT and reads == [] and len(http.calls) == 1
+    with open(target.cert_path, "ab") as handle:
+        handle.write(b"\n")  # damaged: the store no longer vouches for it
+    with store.lock(1):
+        assert store.damage(MD, cert_set) is not None
+        [target] = managed_targets(store)
+        assert target.cert_sha256 is None
+        run(store, [target], clock, http, config, rng)
+    assert reads == [target.cert_path]
+
+
 def test_refresh_inside_window(store, setup_md, clock, http, config, rng):
     [first] = run(store, setup_md, clock, http, config, rng)
     clock.advance((first.refresh_at - clock.now()).total_seconds() - 60)

@@ -63,6 +63,9 @@ class StapleTarget:
     PEM haproxy loads (``<crt>.ocsp``); ``haproxy_socket``: its stats socket for live updates.
     ``md``/``key_type``: set for certificates of the store (persisted under ocsp/<md>/<key_type>.*),
     None for other certificates (persisted under ocsp/_others/<sha256 of the path>/response.*).
+    ``cert_sha256``: the DER sha256 of the certificate in ``cert_path`` when the store vouches for
+    it (an active set whose files are the ones activated: Store.damage); a refresh with nothing
+    due then does not read the file.
     """
 
     cert_path: str
@@ -73,13 +76,15 @@ class StapleTarget:
     haproxy_socket: str | None = None
     md: str | None = None
     key_type: str | None = None
+    cert_sha256: str | None = None
 
     FIELDS = {"cert": "cert_path", "cert_path": "cert_path", "chain": "issuer_path", "issuer": "issuer_path",
               "issuer_path": "issuer_path", "responder": "responder", "staple_file": "staple_file",
               "haproxy_ocsp_file": "haproxy_ocsp_file", "haproxy_socket": "haproxy_socket"}
 
     @classmethod
-    def from_dict(cls, data: dict, md: str | None = None, key_type: str | None = None) -> StapleTarget:
+    def from_dict(cls, data: dict, md: str | None = None, key_type: str | None = None,
+                  cert_sha256: str | None = None) -> StapleTarget:
         """From configuration/module options: cert (required), chain or issuer, responder,
         staple_file, haproxy_ocsp_file, haproxy_socket. Unknown keys are a ConfigError."""
         values: dict = {}
@@ -93,7 +98,7 @@ class StapleTarget:
             raise ConfigError("a stapled certificate needs 'cert' (the certificate file)")
         if values.get("responder") and not re.match(r"^https?://", values["responder"]):
             raise ConfigError("OCSP responder %r must be an http:// or https:// URL" % values["responder"])
-        return cls(md=md, key_type=key_type, **values)
+        return cls(md=md, key_type=key_type, cert_sha256=cert_sha256, **values)
 
     @property
     def managed(self) -> bool:

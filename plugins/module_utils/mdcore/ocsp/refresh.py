@@ -48,14 +48,17 @@ def managed_targets(store: Store, overrides: dict | None = None, domains: list |
     for active in store.list_active():
         if wanted is not None and active.md not in wanted:
             continue
+        cert_set = store.intact_set(active.md)
+        intact = cert_set is not None and store.known_intact(active.md, cert_set)  # checked by this run's plan
         extra = dict((overrides or {}).get(active.md) or {})
         per_key = extra.pop(active.key_type, None)
         extra = {k: v for k, v in extra.items() if not isinstance(v, dict)}
         extra.update(per_key or {})
         if haproxy_ocsp_files:
             extra.setdefault("haproxy_ocsp_file", active.fullchain_path + ".ocsp")
+        vouched = cert_set.certs[active.key_type].sha256_fingerprint if intact else None
         targets.append(StapleTarget.from_dict(dict(extra, cert=active.cert_path, chain=active.chain_path),
-                                              md=active.md, key_type=active.key_type))
+                                              md=active.md, key_type=active.key_type, cert_sha256=vouched))
     return targets
 
 
@@ -200,7 +203,10 @@ def _plan(store: Store, book: persist.StapleBook, target: StapleTarget, now: dat
     job = _Job(target, paths, book.get(paths.key), written=written)
     known, known_url = _known_facts(store, job)
     try:
-        job.subject = read_subject(target.cert_path, target.responder, known, known_url)
+        if known is not None and target.cert_sha256 == known:  # the store vouches for the file: not read
+            job.subject = Subject(target.cert_path, None, known, known_url, target.responder or known_url)
+        else:
+            job.subject = read_subject(target.cert_path, target.responder, known, known_url)
     except OcspError as exc:
         job.action, job.error = StapleAction.FAILED, str(exc)
         return job

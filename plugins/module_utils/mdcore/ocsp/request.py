@@ -80,6 +80,8 @@ def with_issuer(subject: Subject, issuer_path: str | None) -> Subject:
     """Parse the certificate (if not yet) and find its issuer in ``issuer_path`` or in the rest
     of the certificate file."""
     if subject.cert is None:
+        if subject.pem is None:
+            subject.pem = read_pem_file(subject.path, "certificate")
         certs = _parse(subject.path, subject.pem)
         subject.cert, subject.rest = certs[0], certs[1:]
     candidates = (_chain(issuer_path) if issuer_path else []) + list(subject.rest)

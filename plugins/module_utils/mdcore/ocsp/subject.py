@@ -23,11 +23,12 @@ PEM_END = b"-----END CERTIFICATE-----"
 
 @dataclass
 class Subject:
-    """A certificate to staple: its file, DER sha256 and OCSP URL; the parsed certificate and its
-    issuer only once a request is to be made (:func:`with_issuer`)."""
+    """A certificate to staple: its file, DER sha256 and OCSP URL; the file's bytes (None: not read,
+    the store vouched for its hash), the parsed certificate and its issuer only once a request is
+    to be made (:func:`with_issuer`)."""
 
     path: str
-    pem: bytes
+    pem: bytes | None
     cert_sha256: str
     cert_ocsp_url: str | None  # from the certificate's AIA
     responder_url: str | None  # what is used: the override or the AIA URL

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .acme.resources import ChallengeType, Identifier
-from .challenges.dnspersist01 import PersistOptions
 from .challenges.persist_value import POLICY_NONE, POLICY_WILDCARD, check_issuer
 from .clock import from_iso
-from .dnsclient.settings import Rfc2136Settings, rfc2136_from_dict
-from .dnsquery import parse_nameserver, require_dnspython
 from .errors import ChallengeError, ConfigError, StoreError
 from .fleet.roles import check_host_name, check_host_names, default_host
 from .keytypes import key_spec
@@ -29,6 +26,11 @@ from .options.domain import (
 from .options.model import Kind, Option, by_name
 from .store import check_md_name
 from .window import Window
+
+if TYPE_CHECKING:  # the DNS side (dnspython's finder, TSIG keys, the pre-check's resolvers) is
+    # imported for the domains that use it: a run of http-01 domains never loads it
+    from .challenges.dnspersist01 import PersistOptions
+    from .dnsclient.settings import Rfc2136Settings
 
 LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -54,6 +56,8 @@ def normalize_name(name: str) -> str:
         raise ConfigError("empty domain name")
     raw = name.strip().rstrip(".")
     if ":" in raw or raw[-1:].isdigit():  # a DNS name ends in a letter (its top-level label is not numeric)
+        import ipaddress
+
         try:
             return str(ipaddress.ip_address(raw))
         except ValueError:
@@ -175,6 +179,9 @@ class ChallengeConfig:
     dns_persist_resolvers: list[str] = field(default_factory=table_list("dns_persist_resolvers"))  # pre-check asks them
 
     def persist_options(self) -> PersistOptions:
+        from .challenges.dnspersist01 import PersistOptions
+        from .dnsquery import parse_nameserver
+
         return PersistOptions(self.dns_persist_policy, self.dns_persist_until, self.dns_persist_issuer,
                               self.dns_persist_precheck,
                               tuple(parse_nameserver(r) for r in self.dns_persist_resolvers))
@@ -289,6 +296,8 @@ def _check_dns01(chal: ChallengeConfig) -> None:
         if chal.rfc2136 is None:
             raise ConfigError("dns_provider rfc2136 needs the rfc2136 settings (server, and key_name with "
                               "key_secret or key_file)")
+        from .dnsquery import require_dnspython
+
         require_dnspython("dns_provider rfc2136")
 
 
@@ -359,12 +368,17 @@ def md_config_from_dict(doc: dict, host: str | None = None, account_holder: str 
     ``memo``: check_options' memo, shared by the domains of one host config. Raises ConfigError
     naming the bad key."""
     values = check_options(options, doc, "", notes, memo=memo)
+    rfc2136 = None
+    if values.get("rfc2136") is not None:  # TSIG keys and the DNS side: only for domains that use them
+        from .dnsclient.settings import rfc2136_from_dict
+
+        rfc2136 = rfc2136_from_dict(values["rfc2136"])
     chal = ChallengeConfig(
         type=values["challenge"], http01_mode=values["http01_mode"], standalone_address=values["standalone_address"],
         standalone_port=values["standalone_port"], tls_alpn_port=values["tls_alpn_port"],
         dns_provider=values["dns_provider"], dns_command=values["dns_command"],
         dns_propagation_seconds=values["dns_propagation_seconds"], dns_command_timeout=values["dns_command_timeout"],
-        rfc2136=rfc2136_from_dict(values["rfc2136"]) if values.get("rfc2136") is not None else None,
+        rfc2136=rfc2136,
         dns_persist_policy=values["dns_persist_policy"], dns_persist_until=persist_until(values["dns_persist_until"]),
         dns_persist_issuer=(values["dns_persist_issuer"] or "").strip().rstrip(".").lower() or None,
         dns_persist_precheck=values["dns_persist_precheck"], dns_persist_resolvers=values["dns_persist_resolvers"],

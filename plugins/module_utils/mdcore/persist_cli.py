@@ -12,9 +12,7 @@ import argparse
 import json
 from typing import TextIO
 
-from . import dnsquery
 from .acme.resources import ChallengeType
-from .challenges.dnspersist01 import LOOKUP_SECONDS
 from .clock import Clock
 from .config import MdConfig
 from .errors import ConfigError, MdError
@@ -48,8 +46,10 @@ def _chosen(cfg: HostConfig, names: list[str]) -> list[MdConfig]:
 
 
 def records(cfg: HostConfig, clock: Clock, names: list[str], check: bool) -> list[dict]:
-    # the ACME side (account store, directory fetch) only for this command: `mdfleet drive`
-    # builds this parser too and must not import it
+    # the ACME and DNS sides (account store, directory fetch, dnspython) only for this command:
+    # `mdfleet drive` builds this parser too and must not import them
+    from . import dnsquery
+    from .challenges.dnspersist01 import LOOKUP_SECONDS
     from .issuance import fetch_directory
     from .persist_records import check_published, records_for, remembered
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 OUTPUT_KEEP = 2000  # bytes of the command's output kept in memory for the caller's log
 
@@ -30,6 +33,8 @@ def _kill_group(proc: subprocess.Popen) -> None:
 def run_command(argv: list[str], env: dict[str, str] | None, timeout: float) -> RunOutcome:
     """Run ``argv`` (no shell) in its own session; stdin is /dev/null; stdout+stderr captured.
     ``env`` None: this process's environment."""
+    import subprocess  # when a command runs: a run with nothing to reload or tell runs none
+
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, env=env, close_fds=True, start_new_session=True)

@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import threading
 from dataclasses import dataclass
 
@@ -661,6 +660,8 @@ class Store:
                     raise StoreError("staging of %s is incomplete: %s/%s missing" % (md, kt, name))
                 digests[name] = hashlib.sha256(data).hexdigest()
             certs[kt] = cert_set.certs[kt].with_files(digests)
+        import secrets  # a set id: only when a set is activated
+
         sealed = cert_set.with_changes(md=md, certs=certs, set_id=secrets.token_hex(8))
         self.save_install(PendingInstall(md, sealed.set_id or "", self.clock.now(), dict(events or {})))
         self.write_state(os.path.join(staging, SET_FILE), sealed.to_json(), PUBLIC_MODE)

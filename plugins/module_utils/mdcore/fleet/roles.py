@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-import socket
 
 from ..errors import ConfigError
 
@@ -15,6 +14,8 @@ HOST_NAME_RE = re.compile(r"^[^\s/\\\x00-\x1f\x7f]{1,255}$")
 @functools.lru_cache(maxsize=1)
 def default_host() -> str:
     """This host's fleet name when the config names none: its FQDN (asked once per process)."""
+    import socket  # only a fleet configuration without its host name asks
+
     return socket.getfqdn()
 
 

@@ -10,7 +10,6 @@ import os
 from ..clock import Clock
 from ..errors import OcspError
 from ..fsutil import PUBLIC_MODE, read_bytes, write_if_changed
-from ..webglue import haproxy_api
 
 HAPROXY_OK = "OCSP Response updated"
 
@@ -52,6 +51,8 @@ class HaproxyNoSlot(OcspError):
 def haproxy_set_ocsp(address: str, der: bytes, clock: Clock, seconds: float = 5.0) -> str:
     """``set ssl ocsp-response <base64>`` on haproxy's runtime API (a unix socket path or
     host:port); returns haproxy's answer, raises OcspError unless it accepted the response."""
+    from ..webglue import haproxy_api  # a socket: only where haproxy's runtime API is configured
+
     try:
         text = haproxy_api.command(address, b"set ssl ocsp-response " + base64.b64encode(der), clock, seconds)
     except haproxy_api.HaproxyApiError as exc:

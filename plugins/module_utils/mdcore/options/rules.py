@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError
@@ -13,6 +12,8 @@ LOOPBACK_NAMES = ("localhost",)
 def is_loopback(host: str) -> bool:
     if host.lower() in LOOPBACK_NAMES:
         return True
+    import ipaddress  # an http:// URL only
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -5,7 +5,6 @@ atomically by its writer."""
 from __future__ import annotations
 
 import os
-import socket
 
 from ..clock import Clock
 from ..errors import StoreError
@@ -44,7 +43,7 @@ def build_status(store: Store, clock: Clock, names: list[str] | None = None, oth
     """The status of every managed domain of ``store`` (or only ``names``), plus the certificate
     files in ``others`` and those stapled as others; ``warn_window`` applies to those files."""
     now = clock.now()
-    report = StatusReport(generated=now, store=store.root, host=socket.gethostname())
+    report = StatusReport(generated=now, store=store.root, host=os.uname().nodename)  # gethostname(2): no socket import
     wanted = set(names) if names is not None else None
     for name in managed_domain_names(store):
         if wanted is not None and name not in wanted:

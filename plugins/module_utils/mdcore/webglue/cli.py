@@ -10,7 +10,6 @@ import os
 from typing import TextIO
 
 from ..clock import Clock
-from .commands import reload_and_wait, run_command, sync_files
 from .config import GlueConfig, load_glue_config
 
 GLUE_FILE = "webglue.json"  # beside config.json, written by the role
@@ -30,6 +29,8 @@ def add_parser(sub) -> None:
 
 def main(args: argparse.Namespace, clock: Clock, out: TextIO, err: TextIO) -> int:
     """Run `webglue sync` or `webglue reload [--test]`; raises MdError (the caller reports it)."""
+    from .commands import reload_and_wait  # the glue itself: only for this command (every command builds the parser)
+
     cfg = load_glue_config(args.file or os.path.join(os.path.dirname(os.path.abspath(args.config)), GLUE_FILE))
     if args.glue_command == "reload":
         if args.test:  # one command for the role's handler: a failed test never reaches the reload
@@ -45,6 +46,8 @@ def main(args: argparse.Namespace, clock: Clock, out: TextIO, err: TextIO) -> in
 
 def _sync(cfg: GlueConfig, clock: Clock, out: TextIO, err: TextIO, test: bool) -> int:
     """Write the files (a JSON line of the changed ones), then run the config test if asked."""
+    from .commands import run_command, sync_files
+
     result = sync_files(cfg, clock)
     out.write(json.dumps({"changed": result.changed}) + "\n")
     out.flush()

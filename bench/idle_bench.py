@@ -16,11 +16,12 @@ one size does:
   imports on its way), config, recover, retire check, plan (the ACME step), staple book, status
   files, and the rest.
 
-With ``--compare REV`` the engine of that git revision (``git archive``) is timed too, on the
-same store in the same run (its runs first, each engine after one warm-up drive that writes the
-status files its way): before and after under the same load.
+With ``--compare REV`` (once or more) the engine of that git revision (``git archive``) is timed
+too, on the same store in the same run (its runs first, each engine after one warm-up drive that
+writes the status files its way): before and after under the same load. The breakdown gives wall
+and CPU milliseconds (process_time: on a machine shared with other work the steadier figure).
 
-Run: /work/venv/bin/python bench/idle_bench.py [--n 20 --n 1000] [--runs 5] [--compare REV] [--keep]
+Run: /work/venv/bin/python bench/idle_bench.py [--n 20 --n 1000] [--runs 5] [--compare REV ...] [--keep]
 """
 
 from __future__ import annotations
@@ -48,18 +49,19 @@ TARGETS = {"drive": {20: 0.1, 1000: 0.3}, "status --json": {1000: 0.3}, "status 
 # Runs one idle drive in this process with timing probes around the steps of mdcore.cli.run.
 PROBE = r"""
 import json, sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import mdcore.cli as cli
-t_import = time.perf_counter() - t0
-spans = {}
+t_import, c_import = time.perf_counter() - t0, time.process_time() - c0
+spans, cpu = {}, {}
 def probe(owner, name, label):
     inner = getattr(owner, name)
     def timed(*args, **kwargs):
-        start = time.perf_counter()
+        start, cstart = time.perf_counter(), time.process_time()
         try:
             return inner(*args, **kwargs)
         finally:
             spans[label] = spans.get(label, 0.0) + time.perf_counter() - start
+            cpu[label] = cpu.get(label, 0.0) + time.process_time() - cstart
     setattr(owner, name, timed)
 probe(cli, "load_host_config", "config")
 probe(cli.Store, "recover", "recover")
@@ -68,12 +70,13 @@ probe(cli, "_acme", "plan (acme step)")
 probe(cli, "_staple", "staple book")
 probe(cli, "_status", "status files")
 mods = len(sys.modules)
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 rc = cli.main(["--config", sys.argv[1], "drive"], out=open("/dev/null", "w"))
-total = time.perf_counter() - t1
-spans["rest of the run"] = total - sum(spans.values())
-spans["imports (mdcore.cli)"] = t_import
-print(json.dumps({"rc": rc, "spans": spans, "modules_before_run": mods, "modules_after_run": len(sys.modules)}))
+total, ctotal = time.perf_counter() - t1, time.process_time() - c1
+spans["rest of the run"], cpu["rest of the run"] = total - sum(spans.values()), ctotal - sum(cpu.values())
+spans["imports (mdcore.cli)"], cpu["imports (mdcore.cli)"] = t_import, c_import
+print(json.dumps({"rc": rc, "spans": spans, "cpu": cpu, "modules_before_run": mods,
+                  "modules_after_run": len(sys.modules)}))
 """
 
 
@@ -97,8 +100,9 @@ def engine(python: str, *args: str, check: bool = True, utils: Path = ENGINE) ->
 def timed(python: str, argv: list[str], runs: int, utils: Path = ENGINE) -> dict:
     """Median and best wall / CPU seconds of `python -B -m mdcore ARGV`, each run a fresh process."""
     env = dict(os.environ, PYTHONPATH=str(utils))
-    walls, cpus = [], []
+    walls, cpus, loads = [], [], []
     for _run in range(runs):
+        loads.append(os.getloadavg()[0])
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run([python, "-B", "-m", "mdcore", *argv], env=env, capture_output=True, timeout=600,
@@ -109,7 +113,8 @@ def timed(python: str, argv: list[str], runs: int, utils: Path = ENGINE) -> dict
         if proc.returncode != 0:
             detail = proc.stderr.decode()[-2000:]
             raise SystemExit("idle_bench: %s failed (rc %d): %s" % (" ".join(argv), proc.returncode, detail))
-    return {"wall": statistics.median(walls), "best": min(walls), "cpu": statistics.median(cpus)}
+    return {"wall": statistics.median(walls), "best": min(walls), "cpu": statistics.median(cpus),
+            "best_cpu": min(cpus), "load": statistics.median(loads)}
 
 
 def breakdown(python: str, config: Path, utils: Path = ENGINE) -> dict:
@@ -193,16 +198,20 @@ def target_of(what: str, n: int) -> str:
 def print_size(fig: dict) -> None:
     n = fig["n"]
     print("\n%d managed domains (issued in %.1f s by one `mdfleet renew`)" % (n, fig["issue_seconds"]))
-    print("| run | median wall s | best s | CPU s | target s |")
-    print("|---|---|---|---|---|")
+    print("| run | median wall s | best s | median CPU s | best CPU s | load (1 min) | target s |")
+    print("|---|---|---|---|---|---|---|")
     for what, row in fig["runs"].items():
-        print("| %s | %.3f | %.3f | %.3f | %s |" % (what, row["wall"], row["best"], row["cpu"], target_of(what, n)))
+        print("| %s | %.3f | %.3f | %.3f | %.3f | %.1f | %s |" % (what, row["wall"], row["best"], row["cpu"],
+                                                              row.get("best_cpu", row["cpu"]), row.get("load", 0.0),
+                                                              target_of(what, n)))
     for key in sorted(k for k in fig if k.startswith("breakdown ")):
         probe = fig[key]
         parts = sorted(probe["spans"].items(), key=lambda kv: -kv[1])
-        print("%s (one idle drive in one process, %d modules loaded by the CLI, %d after the run): %s"
-              % (key, probe["modules_before_run"], probe["modules_after_run"],
-                 ", ".join("%s %.0f ms" % (name, s * 1000) for name, s in parts)))
+        cpu = probe.get("cpu", {})
+        print("%s (one idle drive in one process, %d modules loaded by the CLI, %d after the run; wall ms "
+              "(CPU ms)): %s" % (key, probe["modules_before_run"], probe["modules_after_run"],
+                                 ", ".join("%s %.0f (%.0f)" % (name, s * 1000, cpu.get(name, 0.0) * 1000)
+                                           for name, s in parts)))
 
 
 def main() -> int:
@@ -211,14 +220,15 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--compare", metavar="REV", help="time the engine of this git revision too (before/after)")
+    parser.add_argument("--compare", metavar="REV", action="append",
+                        help="time the engine of this git revision too (before/after; may be given more than once)")
     args = parser.parse_args()
     sys.path.insert(0, str(TESTS))
     base = Path(tempfile.mkdtemp(prefix="idle-bench-"))
     try:
         engines = [("", ENGINE)]
         if args.compare:
-            engines = [(args.compare, engine_of(args.compare, base)), ("this", ENGINE)]
+            engines = [(rev, engine_of(rev, base)) for rev in args.compare] + [("this", ENGINE)]
         results = [one_size(n, base, args.runs, engines) for n in (args.n or [20, 1000])]
     finally:
         if not args.keep:

@@ -201,9 +201,9 @@ def print_size(fig: dict) -> None:
     print("| run | median wall s | best s | median CPU s | best CPU s | load (1 min) | target s |")
     print("|---|---|---|---|---|---|---|")
     for what, row in fig["runs"].items():
-        print("| %s | %.3f | %.3f | %.3f | %.3f | %.1f | %s |" % (what, row["wall"], row["best"], row["cpu"],
-                                                              row.get("best_cpu", row["cpu"]), row.get("load", 0.0),
-                                                              target_of(what, n)))
+        cells = (what, row["wall"], row["best"], row["cpu"], row.get("best_cpu", row["cpu"]), row.get("load", 0.0),
+                 target_of(what, n))
+        print("| %s | %.3f | %.3f | %.3f | %.3f | %.1f | %s |" % cells)
     for key in sorted(k for k in fig if k.startswith("breakdown ")):
         probe = fig[key]
         parts = sorted(probe["spans"].items(), key=lambda kv: -kv[1])

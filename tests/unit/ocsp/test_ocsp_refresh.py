@@ -105,8 +105,8 @@ def test_nothing_due_asks_nobody_and_changes_nothing(store, setup_md, clock, htt
     assert os.stat(web / "www.der").st_mtime_ns == mtime
 
 
-def test_nothing_due_reads_no_certificate_the_store_vouches_for(store, leaf, clock, http, config, rng,
-                                                                 monkeypatch):
+def test_nothing_due_reads_no_certificate_the_store_vouches_for(
+        store, leaf, clock, http, config, rng, monkeypatch):
     """A run whose plan found the active set intact (Store.damage, under the lock) hands stapling
     the certificate's hash: with nothing due the file is not read. Without that check, or once
     the file changed, it is read (and a changed certificate is stapled anew)."""

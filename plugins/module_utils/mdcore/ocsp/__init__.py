@@ -17,7 +17,6 @@ from .state import OcspStatus, StapleAction, StapleResult, StapleState
 
 __all__ = [
     "FetchMethod", "StaplingConfig", "StapleTarget", "Window",
-    "HttpReply", "Transport", "DefaultTransport",
     "prune", "staple_state", "staple_state_of_file",
     "managed_targets", "refresh_staples", "staple_store", "unmatched_selection",
     "OcspStatus", "StapleAction", "StapleResult", "StapleState",
@@ -25,6 +24,8 @@ __all__ = [
 
 
 def __getattr__(name: str):
+    """HttpReply, Transport and DefaultTransport (of fetch.py), imported on first use (not in
+    __all__: a star import would load the HTTP client)."""
     if name in ("DefaultTransport", "HttpReply", "Transport"):
         from . import fetch
 

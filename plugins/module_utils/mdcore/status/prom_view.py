@@ -106,9 +106,9 @@ def _cert_labels(md: MdView, cert) -> tuple[dict[str, str], str]:
     except ValueError:
         serial = ""
     labels = {"filepath": path, "md": "" if md.static else md.name, "key_type": "" if md.static else cert.key_type}
-    text = 'serial_number="%s",%s,%s,%s' % (serial, _dn_labels("subject_", cert.subject),
-                                             _dn_labels("issuer_", cert.issuer),
-                                             label_text({"filename": os.path.basename(path), **labels}))
+    subject, issuer = _dn_labels("subject_", cert.subject), _dn_labels("issuer_", cert.issuer)
+    rest = label_text({"filename": os.path.basename(path), **labels})
+    text = 'serial_number="%s",%s,%s,%s' % (serial, subject, issuer, rest)
     return labels, text
 
 

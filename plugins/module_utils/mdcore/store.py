@@ -210,6 +210,7 @@ class Store:
         # status views ask for both; nobody else writes the store meanwhile).
         self._jobs: dict[str, tuple[tuple, JobState]] = {}
         self._damage: dict[str, tuple[tuple, str | None]] = {}
+        self._staged: set[str] | None = None  # what staging/ holds, listed once while the lock is held
         self._notes_lock = threading.Lock()
 
     # -- layout -----------------------------------------------------------------------------
@@ -265,6 +266,7 @@ class Store:
         self._jobs.clear()  # what another process wrote before this run is read again
         self._damage.clear()
         self._verified, self._verified_changed = None, False
+        self._staged = None
         self._lock = StoreLock(self.path("store.lock"), self.clock, wait_seconds, clean_marker=self.path(CLEAN_EXIT))
         return self._lock
 
@@ -591,8 +593,26 @@ class Store:
             raise StoreError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
 
     # -- staging ----------------------------------------------------------------------------
+    def _staging_holds(self, md: str) -> bool:
+        """Whether staging/<md> may exist: while the lock is held, staging/ is listed once (the plan
+        and the status views ask of every domain) and what this run stages is added."""
+        if self._lock is None or not self._lock.held:
+            return True
+        if self._staged is None:
+            try:
+                self._staged = set(os.listdir(self.path("staging")))
+            except OSError:
+                return True  # then every domain looks for itself
+        return md in self._staged
+
+    def _staging_made(self, md: str) -> None:
+        if self._staged is not None:
+            self._staged.add(md)
+
     def pending_order(self, md: str) -> OrderState | None:
         """staging/<md>/order.json or None; raises CorruptStateError naming it."""
+        if not self._staging_holds(md):
+            return None
         return read_state(os.path.join(self.staging_dir(md), ORDER_FILE), OrderState.from_json)
 
     def order_in_progress(self, md: str, key_types: list[str] | None = None) -> bool:
@@ -613,11 +633,13 @@ class Store:
         return any(os.path.exists(os.path.join(staging, kt, FULLCHAIN_FILE)) for kt in kts)
 
     def begin_staging(self, order: OrderState) -> str:
+        self._staging_made(order.md)
         folder = ensure_dir(self.staging_dir(order.md))
         self.save_order(order)
         return folder
 
     def save_order(self, order: OrderState) -> None:
+        self._staging_made(order.md)
         self.write_state(os.path.join(self.staging_dir(order.md), ORDER_FILE), order.to_json())
 
     def discard_staging(self, md: str) -> None:
@@ -629,6 +651,7 @@ class Store:
         does an ordered set. Leftovers of this md's staging go first (recover() has already
         activated a sealed one)."""
         self.discard_staging(md)
+        self._staging_made(md)
         staging = ensure_dir(self.staging_dir(md))
         for kt, per in files.items():
             folder = ensure_dir(os.path.join(staging, kt))

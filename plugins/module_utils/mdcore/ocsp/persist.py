@@ -47,13 +47,18 @@ class StaplePaths:
     der: str
 
 
+def managed_key(md: str, key_type: str) -> str:
+    """The book's key of a managed certificate (what paths_for gives it)."""
+    if "/" in key_type or key_type.startswith("."):
+        raise StoreError("invalid key type %r" % key_type)
+    return "%s/%s" % (md, key_type)
+
+
 def paths_for(store: Store, target: StapleTarget) -> StaplePaths:
     if target.managed:
         folder = store.ocsp_dir(target.md)
         stem = target.key_type
-        if "/" in stem or stem.startswith("."):
-            raise StoreError("invalid key type %r" % stem)
-        key = "%s/%s" % (target.md, stem)
+        key = managed_key(target.md, stem)
     else:
         folder = store.path("ocsp", OTHERS_DIR, target.others_id)
         stem = OTHERS_STEM
@@ -210,7 +215,7 @@ def sync_der(paths: StaplePaths, state: StapleState, written: list | None = None
 def staple_state(store: Store, md: str, key_type: str) -> StapleState | None:
     """The persisted stapling metadata of one managed certificate (for the plan and status views),
     or None; a book that does not read holds none (the stapling run reports it)."""
-    key = paths_for(store, StapleTarget(cert_path="", md=md, key_type=key_type)).key
+    key = managed_key(md, key_type)
     try:
         return state_of(stored_entries(store).get(key))
     except StoreError:
@@ -227,7 +232,7 @@ def revocation_known(store: Store, md: str, key_type: str, cert_sha256: str | No
         entries = stored_entries(store)
     except StoreError:  # CorruptStateError, NewerStateError: the book's, read as every store file
         return False
-    raw = entries.get(paths_for(store, StapleTarget(cert_path="", md=md, key_type=key_type)).key)
+    raw = entries.get(managed_key(md, key_type))
     if not isinstance(raw, dict) or not raw.get("renew_required"):
         return False
     state = state_of(raw)

@@ -6,7 +6,6 @@ error of that domain, never a crash of the whole view. Nothing secret is read.""
 from __future__ import annotations
 
 import datetime
-import os
 
 from ..due import due_times
 from ..errors import StoreError
@@ -34,14 +33,13 @@ LOG_SHOWN = 10
 
 def _cert_view(store: Store, md: str, base: str, key_type: str, facts: CertInfo, renew: Window, warn: Window,
                now: datetime.datetime, stapling: bool) -> CertView:
-    folder = os.path.join(base, key_type)
+    folder = "%s/%s/" % (base, key_type)
     view = CertView(
         key_type=key_type, serial=facts.serial, sha256_fingerprint=facts.sha256_fingerprint,
         issuer=facts.issuer, subject=facts.subject, names=list(facts.names),
         not_before=facts.not_before, not_after=facts.not_after, ocsp_url=facts.ocsp_url,
         ari_cert_id=facts.ari_cert_id,
-        files=CertFiles(os.path.join(folder, CERT_FILE), os.path.join(folder, CHAIN_FILE),
-                        os.path.join(folder, FULLCHAIN_FILE), os.path.join(folder, KEY_FILE)),
+        files=CertFiles(folder + CERT_FILE, folder + CHAIN_FILE, folder + FULLCHAIN_FILE, folder + KEY_FILE),
         renew_at=renew.start(facts.not_before, facts.not_after), warn_at=warn.start(facts.not_before, facts.not_after))
     if stapling:
         view.staple = stapling_of(store, now, facts.ocsp_url, facts.sha256_fingerprint, md, key_type)

@@ -7,7 +7,7 @@ import datetime
 
 from ..errors import StoreError
 from ..ocsp.config import OTHERS_DIR, StapleTarget
-from ..ocsp.persist import paths_for, state_of, stored_entries
+from ..ocsp.persist import managed_key, paths_for, state_of, stored_entries
 from ..ocsp.state import OcspStatus, StapleState
 from ..store import Store
 from .model import StapleView
@@ -26,7 +26,10 @@ def load_staple(store: Store, md: str | None = None, key_type: str | None = None
     certificate file (cert_path); None when there is none or it cannot be read. Unlike
     ocsp.persist.staple_state(), a broken staple book reads as empty instead of raising."""
     try:
-        key = paths_for(store, StapleTarget(cert_path=cert_path, md=md, key_type=key_type)).key
+        if md and key_type:  # a managed certificate (no StapleTarget made: a status asks for every one)
+            key = managed_key(md, key_type)
+        else:
+            key = paths_for(store, StapleTarget(cert_path=cert_path, md=md, key_type=key_type)).key
     except StoreError:  # an odd key type: nothing stored for it
         return None
     return state_of(staple_entries(store).get(key))

@@ -182,13 +182,15 @@ def test_an_idle_run_reads_the_set_and_the_job_once(
     run_md(cfg)
     fresh = Store(store.root, clock, challenges_dir=store.challenges_dir)  # as a new run's process
     reads: list[str] = []
-    real = store_module.read_state
 
-    def counting(path, parse):
-        reads.append(os.path.basename(path))
-        return real(path, parse)
+    def counting(real):
+        def read(path, *args):
+            reads.append(os.path.basename(path))
+            return real(path, *args)
+        return read
 
-    monkeypatch.setattr(store_module, "read_state", counting)
+    monkeypatch.setattr(store_module, "read_state", counting(store_module.read_state))
+    monkeypatch.setattr(store_module, "read_with_identity", counting(store_module.read_with_identity))
     before = len(fake_ca.seen)
     result = ensure_md(fresh, cfg, clock, transport_factory=net.transport, lock_wait=1)
     assert result.action == Action.NONE and not result.changed and result.certificates

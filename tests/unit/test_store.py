@@ -373,3 +373,16 @@ def test_a_full_disk_at_setup_is_a_note_when_the_store_exists(tmp_path, clock: F
                            "cannot be written" % (store.root, store.root)]
     with pytest.raises(StoreError, match="is not usable: No space left on device"):
         Store(str(tmp_path / "fresh"), clock).setup()  # a store that is not there yet cannot be used
+
+
+def test_read_with_identity_gives_the_bytes_and_the_identity_of_the_file_read(tmp_path) -> None:
+    from mdcore.fsutil import read_with_identity
+
+    path = tmp_path / "set.json"
+    path.write_bytes(b'{"md": "x"}' * 1000)
+    identity, data = read_with_identity(str(path))
+    st = os.stat(path)
+    assert data == path.read_bytes() and identity == (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    assert read_with_identity(str(tmp_path / "missing.json")) is None
+    with pytest.raises(IsADirectoryError):
+        read_with_identity(str(tmp_path))

@@ -191,6 +191,26 @@ def read_json(path: str, default: Any = None) -> Any:
         return default
 
 
+def read_with_identity(path: str) -> tuple[tuple, bytes] | None:
+    """A file's bytes and its identity (device, inode, mtime_ns, size) from the same open file:
+    open, fstat, read, close (open() of io makes two or three calls more); None when there is no
+    such file. A folder raises IsADirectoryError, as open() does."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(21, "Is a directory", path)
+        chunks = [os.read(fd, st.st_size + 1)]  # all of it, and the end of the file seen
+        while len(chunks[-1]) and sum(map(len, chunks)) > st.st_size:  # it grew since: read on
+            chunks.append(os.read(fd, 65536))
+    finally:
+        os.close(fd)
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size), b"".join(chunks)
+
+
 def read_bytes(path: str) -> bytes | None:
     try:
         with open(path, "rb") as handle:

@@ -45,6 +45,7 @@ from .fsutil import (
     ensure_dir,
     fsync_dir,
     read_bytes,
+    read_with_identity,
     remove_dead_temp_files,
     rename,
     replace,
@@ -54,7 +55,7 @@ from .fsutil import (
     write_json,
 )
 from .state.certset import CertSet
-from .state.fields import CORRUPT_SUFFIX, CorruptStateError, NewerStateError, read_state, set_aside
+from .state.fields import CORRUPT_SUFFIX, CorruptStateError, NewerStateError, parse_state, read_state, set_aside
 from .state.installs import INSTALLS_DIR, PendingInstall, install_path
 from .state.job import JobState
 from .state.order import OrderState
@@ -301,19 +302,34 @@ class Store:
         A set read before is returned again while the file behind the link is the same (device,
         inode, mtime, size): an archive's set.json never changes once sealed, and a run's plan,
         stapling and status each ask for every domain's set (CertSet is immutable)."""
-        path = os.path.join(self.active_dir(md), SET_FILE)
+        return self._cached_state(self._sets, md, os.path.join(self.active_dir(md), SET_FILE), CertSet.from_json,
+                                  keep=True)
+
+    @staticmethod
+    def _cached_state(cache: dict, md: str, path: str, parse, keep: bool):
+        """The state in ``path`` (read_state's value and errors), from ``cache`` while the file is
+        the one read before (one stat); else read with the identity of the file read (one open,
+        fstat, read) and kept there when ``keep``."""
+        known = cache.get(md)
+        if known is not None:
+            try:
+                if _identity(os.stat(path)) == known[0]:
+                    return known[1]
+            except OSError:
+                pass
         try:
-            st = os.stat(path)
-        except OSError:
-            return read_state(path, CertSet.from_json)  # none, or an error that names the file
-        identity = _identity(st)
-        known = self._sets.get(md)
-        if known is not None and known[0] == identity:
-            return known[1]
-        cert_set = read_state(path, CertSet.from_json)
-        if cert_set is not None:
-            self._sets[md] = (identity, cert_set)
-        return cert_set
+            got = read_with_identity(path)
+        except IsADirectoryError:
+            raise CorruptStateError(path, "a folder where a file must be") from None
+        except OSError as exc:
+            raise StoreError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
+        if got is None:
+            cache.pop(md, None)
+            return None
+        value = parse_state(path, got[1], parse)
+        if keep and value is not None:
+            cache[md] = (got[0], value)
+        return value
 
     def _forget_set(self, md: str) -> None:
         """Its archive folders change (removed, pruned, re-pointed): an inode may be used again."""
@@ -499,20 +515,9 @@ class Store:
         """The renewal job of ``md`` (a fresh one when there is none); raises CorruptStateError.
         While the lock is held, a job read before is returned again as long as its file is the
         same (the plan and the status views read every job)."""
-        path = self.job_path(md)
-        try:
-            st = os.stat(path)
-        except OSError:
-            self._jobs.pop(md, None)
-            return read_state(path, lambda doc: JobState.from_json(doc, md)) or JobState(md)
-        identity = _identity(st)
-        known = self._jobs.get(md)
-        if known is not None and known[0] == identity:
-            return known[1]
-        job = read_state(path, lambda doc: JobState.from_json(doc, md)) or JobState(md)
-        if self._lock is not None and self._lock.held:
-            self._jobs[md] = (identity, job)
-        return job
+        held = self._lock is not None and self._lock.held
+        job = self._cached_state(self._jobs, md, self.job_path(md), lambda doc: JobState.from_json(doc, md), keep=held)
+        return job or JobState(md)
 
     def load_job(self, md: str) -> JobState:
         """The job for a locked run: a corrupt job file (derived state) is set aside and the job

@@ -191,6 +191,12 @@ def read_state(path: str, parse: Callable[[Any], T]) -> T | None:
         raise CorruptStateError(path, "a folder where a file must be") from None
     except OSError as exc:
         raise StoreError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
+    return parse_state(path, data, parse)
+
+
+def parse_state(path: str, data: bytes, parse: Callable[[Any], T]) -> T:
+    """The state in ``data``, the bytes of ``path``, via ``parse``: read_state() of bytes read
+    already (the same errors)."""
     if not data.strip():
         raise CorruptStateError(path, "empty")
     try:

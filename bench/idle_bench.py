@@ -21,7 +21,12 @@ too, on the same store in the same run (its runs first, each engine after one wa
 writes the status files its way): before and after under the same load. The breakdown gives wall
 and CPU milliseconds (process_time: on a machine shared with other work the steadier figure).
 
-Run: /work/venv/bin/python bench/idle_bench.py [--n 20 --n 1000] [--runs 5] [--compare REV ...] [--keep]
+``--instructions`` also runs each timed command of Debian's python3 once under valgrind's callgrind
+and prints its instructions (millions): a figure that other work on the machine does not change
+(system calls are not in it).
+
+Run: /work/venv/bin/python bench/idle_bench.py [--n 20 --n 1000] [--runs 5] [--compare REV ...] [--instructions]
+     [--keep]
 """
 
 from __future__ import annotations
@@ -117,6 +122,22 @@ def timed(python: str, argv: list[str], runs: int, utils: Path = ENGINE) -> dict
             "best_cpu": min(cpus), "load": statistics.median(loads)}
 
 
+def instructions(python: str, argv: list[str], utils: Path = ENGINE) -> float:
+    """Millions of instructions of one `python -B -m mdcore ARGV` under valgrind's callgrind: the
+    same on a busy machine as on a quiet one (the kernel's part, system calls, is not counted)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("idle_bench: --instructions needs valgrind (Debian: apt-get install valgrind)")
+    env = dict(os.environ, PYTHONPATH=str(utils))
+    proc = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-B", "-m",
+                           "mdcore", *argv], env=env, capture_output=True, text=True, timeout=3600, check=False)
+    found = [line for line in proc.stderr.splitlines() if "Collected :" in line]
+    if proc.returncode != 0 or not found:
+        detail = proc.stderr[-2000:]
+        raise SystemExit("idle_bench: callgrind of %s failed (rc %d): %s" % (" ".join(argv), proc.returncode, detail))
+    return int(found[-1].split(":")[-1].replace(",", "").strip()) / 1e6
+
+
 def breakdown(python: str, config: Path, utils: Path = ENGINE) -> dict:
     env = dict(os.environ, PYTHONPATH=str(utils))
     proc = subprocess.run([python, "-B", "-c", PROBE, str(config)], env=env, capture_output=True, text=True,
@@ -157,7 +178,7 @@ def engine_of(rev: str, base: Path) -> Path:
     return target / "plugins" / "module_utils"
 
 
-def one_size(n: int, base: Path, runs: int, engines: list[tuple[str, Path]]) -> dict:
+def one_size(n: int, base: Path, runs: int, engines: list[tuple[str, Path]], counted: bool = False) -> dict:
     work = base / ("n%d" % n)
     acme = work / "acme"
     acme.mkdir(parents=True)
@@ -182,6 +203,8 @@ def one_size(n: int, base: Path, runs: int, engines: list[tuple[str, Path]]) -> 
                 for what, argv in (("drive", ["drive"]), ("status --json", ["status", "--json"]),
                                    ("status --prometheus", ["status", "--prometheus"])):
                     row = timed(python, ["--config", str(config), *argv], runs, utils)
+                    if counted and label.endswith("debian"):
+                        row["minstr"] = instructions(python, ["--config", str(config), *argv], utils)
                     figures["runs"]["%s %s" % (label, what)] = row
                 figures["breakdown " + label] = breakdown(python, config, utils)
         return figures
@@ -198,12 +221,16 @@ def target_of(what: str, n: int) -> str:
 def print_size(fig: dict) -> None:
     n = fig["n"]
     print("\n%d managed domains (issued in %.1f s by one `mdfleet renew`)" % (n, fig["issue_seconds"]))
-    print("| run | median wall s | best s | median CPU s | best CPU s | load (1 min) | target s |")
-    print("|---|---|---|---|---|---|---|")
+    counted = any(r.get("minstr") for r in fig["runs"].values())
+    print("| run | median wall s | best s | median CPU s | best CPU s | load (1 min) | target s%s |"
+          % (" | M instructions" if counted else ""))
+    print("|---|---|---|---|---|---|---%s|" % ("|---" if counted else ""))
     for what, row in fig["runs"].items():
         cells = (what, row["wall"], row["best"], row["cpu"], row.get("best_cpu", row["cpu"]), row.get("load", 0.0),
                  target_of(what, n))
-        print("| %s | %.3f | %.3f | %.3f | %.3f | %.1f | %s |" % cells)
+        counted = " | %.0f" % row["minstr"] if row.get("minstr") else (" | -" if any(
+            r.get("minstr") for r in fig["runs"].values()) else "")
+        print("| %s | %.3f | %.3f | %.3f | %.3f | %.1f | %s%s |" % (cells + (counted,)))
     for key in sorted(k for k in fig if k.startswith("breakdown ")):
         probe = fig[key]
         parts = sorted(probe["spans"].items(), key=lambda kv: -kv[1])
@@ -220,6 +247,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each Debian python3 run's instructions once under valgrind (callgrind): "
+                             "figures a busy machine does not change (slow: a minute per run of 1,000 domains)")
     parser.add_argument("--compare", metavar="REV", action="append",
                         help="time the engine of this git revision too (before/after; may be given more than once)")
     args = parser.parse_args()
@@ -229,7 +259,7 @@ def main() -> int:
         engines = [("", ENGINE)]
         if args.compare:
             engines = [(rev, engine_of(rev, base)) for rev in args.compare] + [("this", ENGINE)]
-        results = [one_size(n, base, args.runs, engines) for n in (args.n or [20, 1000])]
+        results = [one_size(n, base, args.runs, engines, args.instructions) for n in (args.n or [20, 1000])]
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from peers.wait import poll
+
 from .engine import ENGINE_TIMEOUT, KillTally, command, copy_store, engine_env, host_config, log_mark, mdfleet, serial
 
 MD = "r"
@@ -39,26 +41,32 @@ def renewal(config: Path, trace: Path) -> subprocess.Popen:
 
 def first_write(proc: subprocess.Popen, trace: Path) -> float | None:
     """When the run reached its first write point (the engine has started, read its config and the
-    store): polled, as the kills are real time. None when it ended before."""
-    while proc.poll() is None:
-        if lines(trace):
-            return time.monotonic()
-        time.sleep(POLL)
-    return None
+    store): polled within ENGINE_TIMEOUT, as the kills are real time. None when it ended before."""
+
+    def reached() -> str | None:
+        if proc.poll() is not None:
+            return "ended"
+        return "writing" if lines(trace) else None
+
+    state = poll(reached, ENGINE_TIMEOUT, "the renewal's first write point", interval=POLL)
+    return time.monotonic() if state == "writing" else None
 
 
 def writing_time(config: Path, trace: Path) -> float:
     """How long a whole forced renewal writes: from its first write point to its last."""
     proc = renewal(config, trace)
     first = first_write(proc, trace)
-    last, seen = first, lines(trace)
-    while proc.poll() is None:
-        if lines(trace) != seen:
-            last, seen = time.monotonic(), lines(trace)
-        time.sleep(POLL)
+    seen = {"lines": lines(trace), "last": first}
+
+    def ended() -> bool:
+        if lines(trace) != seen["lines"]:
+            seen.update(lines=lines(trace), last=time.monotonic())
+        return proc.poll() is not None
+
+    poll(ended, ENGINE_TIMEOUT, "the timed renewal", interval=POLL)
     out, err = proc.communicate()
     assert proc.returncode == 0 and first is not None, err
-    return last - first
+    return seen["last"] - first
 
 
 def killed_after(config: Path, trace: Path, delay: float) -> subprocess.CompletedProcess:

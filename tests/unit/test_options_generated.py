@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
 import re
 from pathlib import Path
 
@@ -153,6 +154,9 @@ def test_the_engines_other_defaults_are_the_tables():
     assert (config.workers, config.method) == (by_name(table)["workers"].default,
                                                by_name(table)["method"].default)
     assert by_name(modules.MD_STATUS)["warn_window"].default == domain.DEFAULT_WARN_WINDOW
+    from mdcore import manager
+    for run in (manager.drive_many, manager.ensure_many):  # the pool of a run without a config file
+        assert inspect.signature(run).parameters["workers"].default == host.HOST["workers"].default
 
 
 def test_a_window_has_no_default_of_its_own():

@@ -23,12 +23,15 @@ from .due import due_times
 from .errors import ConfigError, DeadlineExceeded, MdError, StoreError
 from .events import NO_EVENTS, URGENT, EventName, EventSink
 from .ocsp.persist import revocation_known
+from .options.host import HOST
 from .policy import backoff_seconds
 from .state.certset import CertSet
 from .state.fields import CorruptStateError, NewerStateError
 from .state.job import AriState, ConfigSnapshot, FleetSnapshot, JobError, JobState
 from .store import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE, KEY_FILE, Store
 from .window import Window
+
+DEFAULT_WORKERS: int = HOST["workers"].default  # the host option's default (the option table)
 
 if TYPE_CHECKING:  # the order machinery (issuance, the ACME client, cryptography) is imported when a
     # domain is due: a run with nothing to order never loads it
@@ -488,8 +491,8 @@ def _result_without_store(cfg: MdConfig) -> MdResult:
     return MdResult(cfg.name, Action.ORDER, True, [Reason.NO_CERT], None, {}, {})
 
 
-def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int = 8, force: bool = False,
-               events: EventSink = NO_EVENTS, transport_factory: TransportFactory | None = None,
+def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int = DEFAULT_WORKERS,
+               force: bool = False, events: EventSink = NO_EVENTS, transport_factory: TransportFactory | None = None,
                ignore_backoff: bool = False, deadline: Deadline | None = None) -> list[MdResult | MdError]:
     """Several managed domains, ``workers`` orders at a time; the caller holds the lock. Errors are
     returned in place of results so one failing domain never stops the others. ``force`` applies
@@ -538,7 +541,7 @@ def remember_verified(store: Store) -> None:
         store.note("%s (the next run checks every active set's files again)" % exc)
 
 
-def ensure_many(store: Store, cfgs: list[MdConfig], clock: Clock | None = None, *, workers: int = 8,
+def ensure_many(store: Store, cfgs: list[MdConfig], clock: Clock | None = None, *, workers: int = DEFAULT_WORKERS,
                 force: bool = False, events: EventSink = NO_EVENTS,
                 transport_factory: TransportFactory | None = None) -> list[MdResult | MdError]:
     """drive_many with the store set up, locked and recovered first."""

@@ -137,36 +137,65 @@ def _last_line(text) -> str:
     return lines[-1] if lines else ""
 
 
-def imports_of(results, exports=None) -> list[dict]:
-    """The import loop's registered results -> what happened, without anything of the bundles.
-    exports: the export loop's results, to say why an export failed (its stderr: no key is printed there)."""
-    failed_exports = {}
+def _exported(exports) -> tuple[dict, dict]:
+    """The export loop's registered results -> (bundle text by key, why the export failed by key);
+    the stderr of a failed export holds no key."""
+    done, failed = {}, {}
     for res in (exports or {}).get("results", []) if isinstance(exports, dict) else exports or []:
         item = res.get("item") or {}
-        if res.get("rc") != 0:
+        if res.get("rc") == 0 and res.get("stdout"):
+            done[item.get("key")] = res["stdout"]
+        elif not res.get("skipped"):
             why = "unreachable" if res.get("unreachable") else _last_line(res.get("stderr")) or "failed"
-            failed_exports[item.get("key")] = "export from %s failed: %s" % (item.get("host"), why)
+            failed[item.get("key")] = "export from %s failed: %s" % (item.get("host"), why)
+    return done, failed
+
+
+def import_input_of(items, exports=None) -> str:
+    """A host's planned imports -> the stdin of its one `mdfleet import`: a JSON array of the bundles
+    exported for them, in the plan's order ("" when none was exported). It holds private keys: only
+    for a no_log task."""
+    done, _failed = _exported(exports)
+    texts = [done[item.get("key")] for item in items or [] if item.get("key") in done]
+    return "[" + ",\n".join(texts) + "]" if texts else ""
+
+
+def imports_of(result, items=None, exports=None) -> list[dict]:
+    """A host's one `mdfleet import` (its registered result), its planned imports and the export
+    loop's results -> per planned import what happened, without anything of the bundles. The
+    import's entries come in the order of its input (import_input_of): the exported items."""
+    done, failed_exports = _exported(exports)
+    doc = _json_of(result)
+    entries = doc.get("imports") if isinstance(doc.get("imports"), list) else []
+    sent = [item for item in items or [] if item.get("key") in done]
     out = []
-    for res in results or []:
-        item = res.get("item") or {}
+    for item in items or []:
         entry = {"key": item.get("key"), "kind": item.get("kind"), "what": item.get("md") or item.get("ca_url"),
                  "source": item.get("source"), "action": "failed", "changed": False, "serials": {}, "warnings": [],
                  "message": ""}
-        if res.get("skipped"):
-            entry.update(action="not_exported", message=failed_exports.get(item.get("key"), "not exported"))
-            out.append(entry)
-            continue
-        try:
-            doc = json.loads(res.get("stdout") or "")
-        except ValueError:
-            doc = {}
-        if not isinstance(doc, dict):
-            doc = {}
-        entry.update(action=doc.get("action") or "failed", changed=bool(doc.get("changed")),
-                     serials=doc.get("serials") or {}, warnings=list(doc.get("warnings") or []))
-        if res.get("rc") != 0:
-            entry["action"] = "failed"
-            why = doc.get("error") or _last_line(res.get("stderr")) or "rc %s" % res.get("rc")
-            entry["message"] = "import of %s from %s failed: %s" % (entry["what"], entry["source"], why)
         out.append(entry)
+        if item.get("key") not in done:
+            entry.update(action="not_exported", message=failed_exports.get(item.get("key"), "not exported"))
+            continue
+        place = sent.index(item)
+        one = entries[place] if place < len(entries) and isinstance(entries[place], dict) else None
+        if one is None:  # no answer for it: the import did not run to its end
+            why = doc.get("error") or _last_line((result or {}).get("stderr")) or "rc %s" % (result or {}).get("rc")
+            entry["message"] = "import of %s from %s failed: %s" % (entry["what"], entry["source"], why)
+            continue
+        entry.update(action=one.get("action") or "failed", changed=bool(one.get("changed")),
+                     serials=one.get("serials") or {}, warnings=list(one.get("warnings") or []))
+        if one.get("error"):
+            entry["action"] = "failed"
+            entry["message"] = "import of %s from %s failed: %s" % (entry["what"], entry["source"], one["error"])
     return out
+
+
+def _json_of(result) -> dict:
+    if not isinstance(result, dict) or result.get("skipped"):
+        return {}
+    try:
+        doc = json.loads(result.get("stdout") or "")
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}

@@ -272,11 +272,11 @@ def run_deadlines(run: Deadline) -> tuple[Deadline, Deadline]:
     return run.within(run.remaining() - reserve), run
 
 
-def after_import(store: Store, cfg: HostConfig, clock: Clock, md: str) -> tuple[dict, list[str]]:
-    """What a run does after activating a set, for a set imported from the fleet's issuer (the
-    caller holds the lock): reload after the config test, `installed`, stapling of the new
-    certificates (and a reload when a staple file changed), status files. Returns the first
-    reload's result and the problems met, as warnings."""
+def after_import(store: Store, cfg: HostConfig, clock: Clock) -> tuple[dict, list[str]]:
+    """What a run does after activating sets imported from the fleet's issuers, once for all the
+    sets of one `mdfleet import` (the caller holds the lock): reload after the config test,
+    `installed`, stapling of the new certificates (and a reload when a staple file changed), status
+    files. Returns the first reload's result and the problems met, as warnings."""
     report = RunReport()
     events = _notifier(store, cfg, clock)
     _install(store, cfg, events, report)

@@ -170,3 +170,78 @@ def test_account_commands(stores, fake_ca, tmp_path) -> None:
     assert "PRIVATE" not in out + err
     code, _out, err = mdfleet(member, "account", "import-key", "--ca", fake_ca.directory_url, stdin=b"junk")
     assert code == 1 and "not an unencrypted PEM private key" in err
+
+
+BLOG = "blog"
+BLOG_NAMES = ["blog.example"]
+
+
+def _two_sets(issue, shared_cfg, stores, clock, bundle) -> list[bytes]:
+    """The issuer's sets of two shared domains, exported: [shop, blog]."""
+    from mdcore.fleet.share import export_set
+
+    blog = shared_cfg(ISSUER, name=BLOG, domains=BLOG_NAMES)
+    issue(blog)
+    return [bundle, export_set(stores[ISSUER], blog, BLOG, ISSUER, clock)]
+
+
+def _as_list(*bundles: bytes) -> bytes:
+    return b"[" + b",".join(bundles) + b"]"
+
+
+def _two_domain_member(tmp_path, stores, fake_ca, **top) -> Path:
+    domains = [{"name": MD, "domains": ["shop.example", "www.shop.example"], "key_types": ["p256", "rsa2048"],
+                "issuer": ISSUER, "members": [MEMBER, OTHER]},
+               {"name": BLOG, "domains": BLOG_NAMES, "issuer": ISSUER, "members": [MEMBER, OTHER]}]
+    return host_config(tmp_path, MEMBER, stores[MEMBER].root, fake_ca, domains=domains, **top)
+
+
+def test_one_import_takes_every_bundle_with_one_reload(bundle, stores, fake_ca, tmp_path, issue, shared_cfg,
+                                                       clock) -> None:
+    """A member's bundles in one `mdfleet import` (a JSON array): one lock, each bundle verified and
+    activated alone, a bad one reported by its place while the others are imported, ONE reload."""
+    shop, blog = _two_sets(issue, shared_cfg, stores, clock, bundle)
+    member = _two_domain_member(tmp_path, stores, fake_ca, reload=reload_cmds(tmp_path))
+
+    code, out, _err = mdfleet(member, "import", "--check", "--json", "-", stdin=_as_list(shop, blog))
+    doc = json.loads(out)
+    assert code == 0 and [e["action"] for e in doc["imports"]] == ["would_import", "would_import"]
+    assert doc["reload"] is None and stores[MEMBER].active_set(MD) is None and stores[MEMBER].active_set(BLOG) is None
+
+    code, out, err = mdfleet(member, "import", "--json", "-", stdin=_as_list(shop, b'{"kind": "set"}', blog))
+    doc = json.loads(out)
+    assert code == 1
+    assert [(e["md"], e["action"]) for e in doc["imports"]] == [(MD, "imported"), (None, "failed"), (BLOG, "imported")]
+    assert doc["imports"][1]["error"] == "bundle 2 of 3: not an mdfleet bundle (no mdfleet_bundle version)"
+    assert "mdfleet: import failed: bundle 2 of 3" in err
+    assert doc["changed"] and doc["reload"]["outcome"] == "reloaded"
+    assert (tmp_path / "reloads").read_text() == "reload\n"  # one reload for both sets
+    assert sorted((tmp_path / "web2-events").read_text().split("\n")) == ["", "installed blog", "installed shop"]
+    for md in (MD, BLOG):
+        assert stores[MEMBER].active_set(md).certs == stores[ISSUER].active_set(md).certs
+
+    code, out, _err = mdfleet(member, "import", "--json", "-", stdin=_as_list(shop, blog))
+    doc = json.loads(out)
+    assert code == 0 and [e["action"] for e in doc["imports"]] == ["unchanged", "unchanged"]
+    assert doc["reload"] is None and not doc["changed"]
+    assert (tmp_path / "reloads").read_text() == "reload\n"
+
+
+def test_a_bundle_list_reports_each_failure_and_a_failed_reload(bundle, stores, fake_ca, tmp_path, issue,
+                                                                shared_cfg, clock) -> None:
+    shop, blog = _two_sets(issue, shared_cfg, stores, clock, bundle)
+    member = host_config(tmp_path, MEMBER, stores[MEMBER].root, fake_ca, reload=reload_cmds(tmp_path, False))
+    code, out, _err = mdfleet(member, "import", "--json", stdin=_as_list(blog, shop))
+    doc = json.loads(out)
+    assert code == 1
+    unknown, imported = doc["imports"]
+    assert (unknown["md"], unknown["action"], unknown["kind"]) == (BLOG, "failed", "set")
+    assert "blog" in unknown["error"] and stores[MEMBER].active_set(BLOG) is None
+    assert (imported["md"], imported["action"]) == (MD, "imported")
+    assert imported["error"] == "imported, but the web server's reload failed (config-test-failed)"
+    assert doc["reload"]["outcome"] == "config-test-failed" and not (tmp_path / "reloads").exists()
+
+    for bad, why in ((b"[]", "bundle list is empty"), (b"[" + shop, "bundle list is not valid JSON"),
+                     (_as_list(*[b"1"] * 1001), "holds 1001 bundles, more than 1000")):
+        code, out, err = mdfleet(member, "import", "--json", stdin=bad)
+        assert code == 1 and why in json.loads(out)["error"] and why in err

@@ -29,6 +29,8 @@ BUNDLE_VERSION = 1
 KIND_SET = "set"
 KIND_ACCOUNT = "account"
 MAX_BUNDLE_BYTES = 1 << 20  # a set of five RSA-4096 certificates with long chains is ~60 KiB
+MAX_IMPORT_BYTES = 32 * MAX_BUNDLE_BYTES  # one import of every set a member needs (hundreds of sets)
+MAX_BUNDLES = 1000
 MAX_FILE_CHARS = 64 * 1024
 SET_FILES = (KEY_FILE, CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE)
 
@@ -118,21 +120,53 @@ def _dump(doc: dict) -> bytes:
 # -- parsing ----------------------------------------------------------------------------------
 def parse_bundle(data: bytes) -> SetBundle | AccountBundle:
     """A bundle from bytes (stdin); BundleError naming what is wrong."""
+    return bundle_from_doc(_decode(data, MAX_BUNDLE_BYTES, "bundle"))
+
+
+def is_bundle_list(data: bytes) -> bool:
+    """Whether stdin holds a JSON array of bundles (one `mdfleet import` for all a member needs)."""
+    return bytes(data[:64]).lstrip()[:1] == b"["
+
+
+def parse_bundles(data: bytes) -> list[SetBundle | AccountBundle | BundleError]:
+    """Several bundles from a JSON array, in its order. Each is parsed alone: a bad one comes back as
+    its BundleError (named by its place) and does not hide the others; a bad array raises."""
+    docs = _decode(data, MAX_IMPORT_BYTES, "bundle list")
+    if not isinstance(docs, list):
+        raise BundleError("bundle list is not a JSON array")
+    if not docs:
+        raise BundleError("bundle list is empty: nothing to import")
+    if len(docs) > MAX_BUNDLES:
+        raise BundleError("bundle list holds %d bundles, more than %d" % (len(docs), MAX_BUNDLES))
+    parsed: list[SetBundle | AccountBundle | BundleError] = []
+    for place, doc in enumerate(docs, 1):
+        try:
+            parsed.append(bundle_from_doc(doc))
+        except BundleError as exc:
+            parsed.append(BundleError("bundle %d of %d: %s" % (place, len(docs), exc)))
+    return parsed
+
+
+def _decode(data: bytes, limit: int, what: str):
     if not isinstance(data, (bytes, bytearray)):
-        raise BundleError("bundle must be bytes")
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise BundleError("bundle is larger than %d bytes: not an mdfleet bundle" % MAX_BUNDLE_BYTES)
+        raise BundleError("%s must be bytes" % what)
+    if len(data) > limit:
+        raise BundleError("%s is larger than %d bytes: not an mdfleet %s" % (what, limit, what))
     if not data.strip():
-        raise BundleError("no bundle on stdin (empty input)")
+        raise BundleError("no %s on stdin (empty input)" % what)
     try:
-        doc = json.loads(bytes(data).decode("utf-8"), parse_constant=_no_constant)
+        return json.loads(bytes(data).decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError:
-        raise BundleError("bundle is not UTF-8 text") from None
+        raise BundleError("%s is not UTF-8 text" % what) from None
     except json.JSONDecodeError as exc:  # its message names the position only, never the text
-        raise BundleError("bundle is not valid JSON: %s at line %d column %d" % (exc.msg, exc.lineno, exc.colno)) \
+        raise BundleError("%s is not valid JSON: %s at line %d column %d" % (what, exc.msg, exc.lineno, exc.colno)) \
             from None
     except (ValueError, RecursionError):
-        raise BundleError("bundle is not valid JSON (nested too deeply or a bad number)") from None
+        raise BundleError("%s is not valid JSON (nested too deeply or a bad number)" % what) from None
+
+
+def bundle_from_doc(doc: object) -> SetBundle | AccountBundle:
+    """One bundle from its decoded JSON document; BundleError naming what is wrong."""
     if not isinstance(doc, dict) or "mdfleet_bundle" not in doc:
         raise BundleError("not an mdfleet bundle (no mdfleet_bundle version)")
     version = doc["mdfleet_bundle"]
@@ -292,5 +326,6 @@ def _parse_account(doc: dict) -> AccountBundle:
     return AccountBundle(issuer, created, ca_url, kid, url, contact, key_pem)
 
 
-__all__ = ["BundleError", "SetBundle", "SetFiles", "AccountBundle", "parse_bundle", "set_bundle",
-           "account_bundle", "BUNDLE_VERSION", "KIND_SET", "KIND_ACCOUNT", "MAX_BUNDLE_BYTES", "SET_FILES"]
+__all__ = ["BundleError", "SetBundle", "SetFiles", "AccountBundle", "parse_bundle", "parse_bundles", "is_bundle_list",
+           "bundle_from_doc", "set_bundle", "account_bundle", "BUNDLE_VERSION", "KIND_SET", "KIND_ACCOUNT",
+           "MAX_BUNDLE_BYTES", "MAX_IMPORT_BYTES", "MAX_BUNDLES", "SET_FILES"]

@@ -14,6 +14,7 @@ from typing import BinaryIO, TextIO
 
 from ..clock import Clock
 from ..config import CaConfig
+from ..errors import MdError
 from ..hostconfig import HostConfig
 from ..reload import ReloadOutcome
 from ..store import Store
@@ -24,7 +25,16 @@ from .accounts import (
     import_account_key,
     rollover,
 )
-from .bundle import MAX_BUNDLE_BYTES, AccountBundle, BundleError, parse_bundle
+from .bundle import (
+    KIND_ACCOUNT,
+    KIND_SET,
+    MAX_IMPORT_BYTES,
+    AccountBundle,
+    BundleError,
+    is_bundle_list,
+    parse_bundle,
+    parse_bundles,
+)
 from .parsers import COMMANDS, add_parsers
 from .share import ImportAction, ImportResult, export_account, export_set, fleet_state, import_account, import_set
 
@@ -92,7 +102,10 @@ def read_input(inp: BinaryIO, limit: int) -> bytes:
 
 def _import(args, cfg: HostConfig, store: Store, clock: Clock, out: TextIO, err: TextIO, inp: BinaryIO) -> int:
     try:
-        bundle = parse_bundle(read_input(inp, MAX_BUNDLE_BYTES))
+        data = read_input(inp, MAX_IMPORT_BYTES)
+        if is_bundle_list(data):
+            return _import_many(args, cfg, store, clock, parse_bundles(data), out, err)
+        bundle = parse_bundle(data)
         if args.check:  # reads only: no store set-up, no lock file, no recovery
             result = _do_import(cfg, store, clock, bundle, check=True)
         else:
@@ -116,15 +129,88 @@ def _import(args, cfg: HostConfig, store: Store, clock: Clock, out: TextIO, err:
 
 
 def _do_import(cfg: HostConfig, store: Store, clock: Clock, bundle, check: bool) -> ImportResult:
-    if isinstance(bundle, AccountBundle):
-        return import_account(store, bundle, cfg.fleet_host, cfg.account_holder, check=check)
-    result = import_set(store, cfg.domain(bundle.md), bundle, cfg.fleet_host, clock, check=check)
-    if result.action == ImportAction.IMPORTED:
-        from ..cli import after_import  # the host run's reload/staple/status steps (cli imports this module)
-
-        result.reload, notes = after_import(store, cfg, clock, bundle.md)
+    result = _write_bundle(cfg, store, clock, bundle, check)
+    if result.action == ImportAction.IMPORTED and result.kind == KIND_SET:
+        result.reload, notes = _after_import(store, cfg, clock)
         result.warnings.extend(notes)
     return result
+
+
+def _write_bundle(cfg: HostConfig, store: Store, clock: Clock, bundle, check: bool) -> ImportResult:
+    if isinstance(bundle, AccountBundle):
+        return import_account(store, bundle, cfg.fleet_host, cfg.account_holder, check=check)
+    return import_set(store, cfg.domain(bundle.md), bundle, cfg.fleet_host, clock, check=check)
+
+
+def _after_import(store: Store, cfg: HostConfig, clock: Clock) -> tuple[dict, list[str]]:
+    from ..cli import after_import  # the host run's reload/staple/status steps (cli imports this module)
+
+    return after_import(store, cfg, clock)
+
+
+def _import_many(args, cfg: HostConfig, store: Store, clock: Clock, bundles: list, out: TextIO, err: TextIO) -> int:
+    """Every bundle a member needs in one run: one lock, the accounts first, each bundle verified and
+    activated on its own (a bad one is reported and the others go on), then ONE reload, staple and
+    status pass for all the sets imported. --json prints {"imports": [one entry per bundle, in the
+    input's order], "reload", "changed", "warnings"}; exit 1 when any bundle or the reload failed."""
+    if args.check:
+        entries = _write_all(cfg, store, clock, bundles, check=True)
+        reload, warnings = None, []
+    else:
+        store.setup()
+        with store.lock(cfg.lock_wait):
+            store.recover()
+            entries = _write_all(cfg, store, clock, bundles, check=False)
+            imported_sets = [e for e in entries if e["kind"] == KIND_SET and e["action"] == ImportAction.IMPORTED]
+            reload, warnings = _after_import(store, cfg, clock) if imported_sets else (None, [])
+            if reload is not None and reload.get("outcome") not in OK_RELOADS:
+                for entry in imported_sets:
+                    entry["error"] = "imported, but the web server's reload failed (%s)" % reload.get("outcome")
+    failed = [e for e in entries if e.get("error")]
+    warnings = [w for e in entries for w in e["warnings"]] + warnings
+    if args.json:
+        _json(out, {"imports": entries, "reload": reload, "changed": any(e["changed"] for e in entries),
+                    "warnings": warnings})
+    else:
+        for entry in entries:
+            out.write(_entry_line(entry) + "\n")
+        if reload is not None:
+            out.write("web server %s\n" % reload.get("outcome"))
+    for entry in failed:
+        err.write("mdfleet: import failed: %s\n" % entry["error"])
+    for warning in warnings:
+        err.write("mdfleet: warning: %s\n" % warning)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _write_all(cfg: HostConfig, store: Store, clock: Clock, bundles: list, check: bool) -> list[dict]:
+    entries: list[dict] = [{} for _ in bundles]
+    accounts_first = sorted(range(len(bundles)), key=lambda i: not isinstance(bundles[i], AccountBundle))
+    for place in accounts_first:
+        bundle = bundles[place]
+        try:
+            if isinstance(bundle, BundleError):
+                raise bundle
+            entries[place] = _write_bundle(cfg, store, clock, bundle, check).to_json()
+        except MdError as exc:  # BundleError too: this bundle failed, the others go on
+            entries[place] = _failed_entry(bundle, exc)
+    return entries
+
+
+def _failed_entry(bundle, exc: MdError) -> dict:
+    parsed = not isinstance(bundle, BundleError)
+    kind = (KIND_ACCOUNT if isinstance(bundle, AccountBundle) else KIND_SET) if parsed else None
+    return {"kind": kind, "action": ImportAction.FAILED, "changed": False, "error": str(exc),
+            "md": getattr(bundle, "md", None), "ca_url": getattr(bundle, "ca_url", None),
+            "issuer": getattr(bundle, "issuer", None), "warnings": []}
+
+
+def _entry_line(entry: dict) -> str:
+    if entry.get("error"):
+        return "%s: failed: %s" % (entry.get("md") or entry.get("ca_url") or "bundle", entry["error"])
+    serials = ", ".join("%s serial %s" % (kt, s) for kt, s in sorted((entry.get("serials") or {}).items()))
+    return "%s: %s%s from %s" % (entry.get("md") or entry.get("ca_url"), entry["action"],
+                                 (" " + serials) if serials else "", entry.get("issuer"))
 
 
 def _import_line(result: ImportResult) -> str:

@@ -184,7 +184,7 @@ def _import_many(args, cfg: HostConfig, store: Store, clock: Clock, bundles: lis
 
 
 def _write_all(cfg: HostConfig, store: Store, clock: Clock, bundles: list, check: bool) -> list[dict]:
-    entries: list[dict] = [{} for _ in bundles]
+    entries: list[dict] = [{} for _bundle in bundles]
     accounts_first = sorted(range(len(bundles)), key=lambda i: not isinstance(bundles[i], AccountBundle))
     for place in accounts_first:
         bundle = bundles[place]

@@ -83,17 +83,31 @@ def refresh(args: dict) -> dict:
 
     clock = Clock()
     store = Store(args["store"], clock)
+    helpers = resource.getrusage(resource.RUSAGE_CHILDREN)  # a forked helper's CPU is the run's too
     started, cpu = time.perf_counter(), time.process_time()
     overrides = {md: {"staple_file": os.path.join(args["web"], md + ".der")} for md in store.managed_names()}
     targets = managed_targets(store, overrides)
     now = clock.now() + datetime.timedelta(seconds=args.get("shift", 0))
-    results = refresh_staples(store, targets, clock, now=now, config=StaplingConfig(workers=args["workers"]))
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if args.get("profile"):
+        import cProfile
+        prof = cProfile.Profile()
+        results = prof.runcall(refresh_staples, store, targets, clock, now=now,
+                               config=StaplingConfig(workers=args["workers"]))
+        prof.dump_stats(args["profile"])
+    else:
+        results = refresh_staples(store, targets, clock, now=now, config=StaplingConfig(workers=args["workers"]))
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu + _helpers_cpu(helpers)
     actions: dict[str, int] = {}
     for res in results:
         actions[res.action] = actions.get(res.action, 0) + 1
     return {"wall": wall, "cpu": cpu, "actions": actions, "targets": len(targets),
             "errors": sorted({r.error for r in results if r.error})[:3]}
+
+
+def _helpers_cpu(before) -> float:
+    """CPU seconds of the child processes (the engine's forked helper) reaped since ``before``."""
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def http_only(args: dict) -> dict:
@@ -265,10 +279,14 @@ def bench(opts) -> None:
                     os.makedirs(store.path("ocsp"), mode=0o700)
                     for f in web.iterdir():
                         f.unlink()
+                    if opts.profile:
+                        args["profile"] = os.path.join(opts.profile, "%s-%s-cold-%d.prof" % (
+                            re.sub(r"\W+", "_", name), os.path.basename(python), _round + 1))
                     for kind, extra in (("cold", {}), ("warm", {}), ("again", {"shift": SHIFT_AGAIN}),
                                         ("http", {"http_only": True})):
                         peer = cpu_seconds(responder.pid())
-                        out = run_child(python, dict(args, **extra))
+                        out = run_child(python, dict(args, **extra) if kind == "cold" else
+                                        dict({k: v for k, v in args.items() if k != "profile"}, **extra))
                         out["peer_cpu"] = cpu_seconds(responder.pid()) - peer
                         runs.setdefault((name, python, kind), []).append(out)
                         progress("round %d: %s %s %s: %.3f s, CPU %.3f s (responder %.2f s), %s"
@@ -348,6 +366,8 @@ def main() -> None:
     parser.add_argument("--compare-ref", help="also run the engine of this git revision (git archive), side by side")
     parser.add_argument("--workdir", help="folder for CA, store and staple files (default: the temp dir; "
                         "/dev/shm shows the engine without disk costs)")
+    parser.add_argument("--profile", metavar="DIR", help="cProfile of each first fetch (the run's own process, "
+                        "not its helper), one .prof file per engine, interpreter and round in DIR")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.child:

@@ -182,3 +182,32 @@ def test_restart_serves_persisted_response_without_responder(store, pki, respond
     assert third["action"] == "kept" and third["changed_files"] == [str(staple)]
     assert third["store_file"] is None and cert_status(read(staple)) == "good"
     assert staple_state_of_file(store, leaf.fullchain_path).response_sha256 == hashlib.sha256(read(staple)).hexdigest()
+
+
+def test_a_big_run_verifies_a_share_in_a_forked_helper(store, pki, responder, web, monkeypatch):
+    """The default (processes None, the run's own HTTP client): from HELPER_MIN_DUE due staples a
+    helper is forked; every staple is stored by the run and verifies with openssl."""
+    from mdcore import forked
+    from mdcore.ocsp import split
+
+    started = []
+    real_start = forked.Helper.start
+
+    def counted(work, clock):
+        helper = real_start(work, clock)
+        started.append(helper.pid)
+        return helper
+
+    monkeypatch.setattr(split, "HELPER_MIN_DUE", 8)
+    monkeypatch.setattr(forked.Helper, "start", counted)
+    leaves = [pki.issue("s%02d.test" % i, responder.url) for i in range(12)]
+    responder.start()
+    for leaf in leaves:
+        install_md(store, leaf.name, leaf)
+    overrides = {x.name: {"staple_file": str(web / (x.name + ".der"))} for x in leaves}
+    results = refresh_staples(store, managed_targets(store, overrides), Clock())
+    assert len(started) == (1 if (os.cpu_count() or 1) > 1 else 0)
+    assert [(r.action, r.status, r.error) for r in results] == [(StapleAction.FETCHED, OcspStatus.GOOD, None)] * 12
+    for leaf in (leaves[0], leaves[-1]):  # one of the run's share, one of the helper's
+        assert ": good" in openssl_verifies(str(web / (leaf.name + ".der")), pki, leaf)
+    assert all(staple_state(store, leaf.name, "p256").status == OcspStatus.GOOD for leaf in leaves)

@@ -10,7 +10,7 @@ import datetime
 import hashlib
 import os
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ..clock import Clock, Deadline, to_iso
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the exchange side (HTTP client, request building, verificat
     from ..net.reply import Request
     from .fetch import Transport
     from .request import CertId
+    from .split import Share
     from .verify import VerifiedResponse
 
 KEY_COMPROMISE = "keyCompromise"  # RFC 5280 reason names, as verify.py reports them
@@ -132,9 +133,12 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
                     now: datetime.datetime | None = None, check_mode: bool = False,
                     config: StaplingConfig | None = None, transport: Transport | None = None,
                     rng: random.Random | None = None, prune: bool = True,
-                    deadline: Deadline | None = None) -> list[StapleResult]:
+                    deadline: Deadline | None = None, processes: int | None = None) -> list[StapleResult]:
     """Refresh the staples of ``targets``; returns one :class:`StapleResult` per target, in order.
     ``deadline``: the run's; every exchange ends within it (and within ``config.timeout``).
+    ``processes``: 2 lets a forked helper ask for and verify a share of the due staples (see
+    ``split.shares``), 1 never forks; None (the default): 2 on a machine of several CPUs when at
+    least ``split.HELPER_MIN_DUE`` are due and the run's own HTTP client is used.
 
     Per-certificate failures are reported in the results (``error``/``last_error``), never raised;
     MdError is raised only for problems of the whole run. ``check_mode`` reads but never writes or
@@ -152,26 +156,42 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
         return [_result(job, now) for job in jobs]
     own = transport is None and bool(due)
     if due:
+        from . import split
         from .fetch import DefaultTransport, fetch_all  # the HTTP client: only when a responder is asked
 
         if own:
             transport = DefaultTransport(config.proxy, config.max_response_bytes)
+    share, mine, parallel = None, due, config.workers
     try:
+        if due:
+            mine, theirs = split.shares(due, processes, own, os.cpu_count())
+            parallel, helper_parallel = split.workers(config.workers, len(theirs))
+            share = split.start(theirs, _prepare, transport, config, clock, deadline, now,
+                                helper_parallel) if theirs else None
+            if theirs and share is None:
+                mine, parallel = due, config.workers  # no fork here: this run asks them all
         asking = []
-        for job in due:
+        for job in mine:
             if _prepare(job, config):
                 asking.append(job)
             else:
                 _finish(job, clock, now, config, rng)  # no request to send: the failure is recorded
         asks = [(job.subject.responder_url, job.request) for job in asking]
-        for index, outcome in (fetch_all(transport, asks, config, clock, deadline) if asks else ()):
+        mine_config = replace(config, workers=parallel)
+        for index, outcome in (fetch_all(transport, asks, mine_config, clock, deadline) if asks else ()):
             job = asking[index]
             if isinstance(outcome, bytes):
                 job.answer = outcome
             else:
                 job.failure = outcome if isinstance(outcome, OcspError) else OcspError(str(outcome))
             _finish(job, clock, now, config, rng)  # while the next answers arrive
+            if share is not None:
+                _from_helper(share, False, clock, now, config, rng)
+        while share is not None and share.pending:
+            _from_helper(share, True, clock, now, config, rng)
     finally:
+        if share is not None:
+            share.close()
         if own:
             transport.close()
     for job in jobs:
@@ -296,9 +316,17 @@ def _prepare(job: _Job, config: StaplingConfig) -> bool:
         return False
 
 
-def _finish(job: _Job, clock: Clock, now: datetime.datetime, config: StaplingConfig, rng: random.Random) -> None:
-    """Verify and judge the answer, persist, serve (runs in the caller's thread, while the pool
-    keeps talking to responders)."""
+def _from_helper(share: Share, block: bool, clock: Clock, now: datetime.datetime, config: StaplingConfig,
+                 rng: random.Random) -> None:
+    """Store what the helper verified (with ``block``: wait for some, or give its jobs up)."""
+    for job, verified in share.ready(block):
+        _finish(job, clock, now, config, rng, verified)
+
+
+def _finish(job: _Job, clock: Clock, now: datetime.datetime, config: StaplingConfig, rng: random.Random,
+            verified: VerifiedResponse | None = None) -> None:
+    """Verify (unless the helper did: ``verified``) and judge the answer, persist, serve (in the
+    run's thread, between two steps of the exchanges)."""
     from .verify import verify_response
 
     target = job.target
@@ -313,7 +341,8 @@ def _finish(job: _Job, clock: Clock, now: datetime.datetime, config: StaplingCon
     try:
         if job.failure is not None:
             raise job.failure
-        verified = verify_response(job.answer, job.subject, job.certid, now, config.max_skew)
+        if verified is None:
+            verified = verify_response(job.answer, job.subject, job.certid, now, config.max_skew)
         _judge(job, verified, now)
         _store(job, verified, job.certid.to_json(), now, config, rng)
         job.action = StapleAction.FETCHED

@@ -85,8 +85,8 @@ from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import Md
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.hostconfig import load_host_config
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.host import DEFAULT_STORE
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import module_argument_spec
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status import build_status, report_json
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.json_view import KeyNames
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.build import build_status
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.json_view import KeyNames, report_json
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 
 ARGUMENT_SPEC = module_argument_spec("md_status")

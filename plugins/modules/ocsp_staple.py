@@ -221,11 +221,8 @@ renew_required:
 from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import checked_params, engine_module
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.ocsp import (
-    StaplingConfig,
-    staple_store,
-    unmatched_selection,
-)
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.ocsp.config import StaplingConfig
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.ocsp.refresh import staple_store, unmatched_selection
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import module_argument_spec
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 

@@ -35,14 +35,19 @@ from .fleet import parsers as fleet_parsers
 from .fsutil import ensure_dir
 from .hostconfig import HostConfig, load_host_config
 from .manager import MdResult, drive_many, forced_member_error, remember_verified
-from .notify import CommandNotifier
-from .ocsp import StapleTarget, StaplingConfig, managed_targets, refresh_staples
+from .notify.command import CommandNotifier
+from .ocsp.config import StapleTarget, StaplingConfig
+from .ocsp.refresh import managed_targets, refresh_staples
 from .ocsp.state import OcspStatus, StapleAction, StapleResult
 from .options.host import DEFAULT_CONFIG
 from .reload import ReloadOutcome, ReloadResult, reload_server
 from .retire import retire_unconfigured
-from .status import build_status, check_expiring, render_html, render_prometheus, report_json, write_status_files
-from .status.json_view import KeyNames, json_text
+from .status.build import build_status
+from .status.expiring import check_expiring
+from .status.html_view import render_html
+from .status.json_view import KeyNames, json_text, report_json
+from .status.prom_view import render_prometheus
+from .status.writer import write_status_files
 from .store import Store
 from .webglue import cli as webglue_cli
 

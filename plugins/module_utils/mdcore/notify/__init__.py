@@ -1,8 +1,16 @@
 """Events to a message command (mod_md's MDMessageCmd): the CommandNotifier EventSink and its
 per-domain bookkeeping in <store>/events/. (The 'expiring' check reads a status report: it is
-mdcore.status.expiring; notify imports nothing of status.)"""
+mdcore.status.expiring; notify imports nothing of status.)
 
-from .command import RATE_LIMITS, CommandNotifier, Delivery
-from .state import NotifyState, all_states, state_path
+The names below are imported on first use (mdcore/lazy.py): the status views read notify.state
+without shipping the command runner. Files of plugins/ import the submodules."""
 
-__all__ = ["CommandNotifier", "Delivery", "RATE_LIMITS", "NotifyState", "all_states", "state_path"]
+from __future__ import annotations
+
+from ..lazy import lazy_names
+
+_WHERE = {
+    "CommandNotifier": "command", "Delivery": "command", "RATE_LIMITS": "command",
+    "NotifyState": "state", "all_states": "state", "state_path": "state",
+}
+__getattr__ = lazy_names(__name__, _WHERE)

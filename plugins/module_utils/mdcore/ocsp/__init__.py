@@ -6,28 +6,20 @@ results), request (CertID, DER request), fetch (the exchange, through the engine
 checks), timing (windows, backoff), persist (store layout, pruning), outputs (staple files,
 haproxy runtime API), refresh (the facade).
 
-The exchange side (fetch: the HTTP client) is imported on first use of its names, so that a run
-with nothing to fetch, which imports this package, never loads it.
+The names below are imported on first use (mdcore/lazy.py): a reader of ocsp.state (the status
+views) neither imports nor ships the exchange side. Files of plugins/ import the submodules.
 """
 
-from .config import FetchMethod, StapleTarget, StaplingConfig, Window
-from .persist import prune, staple_state, staple_state_of_file
-from .refresh import managed_targets, refresh_staples, staple_store, unmatched_selection
-from .state import OcspStatus, StapleAction, StapleResult, StapleState
+from __future__ import annotations
 
-__all__ = [
-    "FetchMethod", "StaplingConfig", "StapleTarget", "Window",
-    "prune", "staple_state", "staple_state_of_file",
-    "managed_targets", "refresh_staples", "staple_store", "unmatched_selection",
-    "OcspStatus", "StapleAction", "StapleResult", "StapleState",
-]
+from ..lazy import lazy_names
 
-
-def __getattr__(name: str):
-    """HttpReply, Transport and DefaultTransport (of fetch.py), imported on first use (not in
-    __all__: a star import would load the HTTP client)."""
-    if name in ("DefaultTransport", "HttpReply", "Transport"):
-        from . import fetch
-
-        return getattr(fetch, name)
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+_WHERE = {
+    "FetchMethod": "config", "StaplingConfig": "config", "StapleTarget": "config", "Window": "config",
+    "prune": "persist", "staple_state": "persist", "staple_state_of_file": "persist",
+    "managed_targets": "refresh", "refresh_staples": "refresh", "staple_store": "refresh",
+    "unmatched_selection": "refresh",
+    "OcspStatus": "state", "StapleAction": "state", "StapleResult": "state", "StapleState": "state",
+    "DefaultTransport": "fetch", "HttpReply": "fetch", "Transport": "fetch",
+}
+__getattr__ = lazy_names(__name__, _WHERE)

@@ -1,15 +1,20 @@
 """Status views of a store (mod_md's md-status): the model (model.py: types only) built from the
 store alone (build.py: managed.py, static.py, staples.py, notify_view.py), JSON, HTML and
 Prometheus renderings, the writer of <store>/status/, the 'expiring' event (expiring.py), and the
-fleet report built from many hosts' md_status facts."""
+fleet report built from many hosts' md_status facts.
 
-from .build import build_status
-from .expiring import check_expiring, expiring_details
-from .html_view import render_html
-from .json_view import md_json, report_json
-from .model import Health, MdState, MdView, StapleHealth, StatusReport
-from .prom_view import render_prometheus
-from .writer import write_status_files
+The names below are imported on first use (mdcore/lazy.py): md_status ships and imports the
+model, build and the JSON view, not the HTML and Prometheus renderings nor the writer. Files of
+plugins/ import the submodules."""
 
-__all__ = ["build_status", "write_status_files", "report_json", "md_json", "render_html", "render_prometheus",
-           "check_expiring", "expiring_details", "StatusReport", "MdView", "MdState", "Health", "StapleHealth"]
+from __future__ import annotations
+
+from ..lazy import lazy_names
+
+_WHERE = {
+    "build_status": "build", "write_status_files": "writer", "report_json": "json_view", "md_json": "json_view",
+    "render_html": "html_view", "render_prometheus": "prom_view", "check_expiring": "expiring",
+    "expiring_details": "expiring", "StatusReport": "model", "MdView": "model", "MdState": "model",
+    "Health": "model", "StapleHealth": "model",
+}
+__getattr__ = lazy_names(__name__, _WHERE)

@@ -248,22 +248,27 @@ dns_persist_records:
 from dataclasses import asdict
 
 from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import deprecate, engine_module
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.acme.resources import ChallengeType
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.config import md_config_from_dict
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.issuance import fetch_directory, rollover_account
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.manager import ensure_md, no_valid_certificate
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import (
     ACME_MD_ORDER,
     module_argument_spec,
 )
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.persist_records import records_or_none
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 
 ARGUMENT_SPEC = module_argument_spec("acme_md_order")
 
 
 def _persist_records(store, cfg):
+    if cfg.challenge.type != ChallengeType.DNSPERSIST01:
+        return None  # records_or_none's answer, without importing the ACME client on the idle path
+    # In the payload (the builder follows imports in functions), imported only for dns-persist-01.
+    from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.issuance import fetch_directory
+    from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.persist_records import records_or_none
+
     return records_or_none(store, cfg, store.clock, lambda ca: fetch_directory(ca, cfg, store.clock))
 
 
@@ -279,6 +284,8 @@ def main() -> None:
         store = Store(params["store"], Clock(), challenges_dir=params["challenges_dir"])
         thumbprint = None
         if params["account_key_rollover"] and not module.check_mode:
+            from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.issuance import rollover_account
+
             thumbprint = rollover_account(store.setup(), cfg, store.clock)
         result = ensure_md(store, cfg, force=params["force"], check_mode=module.check_mode)
     except MdError as exc:

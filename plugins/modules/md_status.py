@@ -82,7 +82,6 @@ import os
 from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import checked_params, engine_module
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.hostconfig import load_host_config
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.host import DEFAULT_STORE
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import module_argument_spec
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.build import build_status
@@ -98,6 +97,9 @@ def main() -> None:
     try:
         root, others, key_names = params["store"], list(params["others"]), params["key_names"]
         if params["config"]:
+            # the whole config parser: imported only when a config file is given
+            from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.hostconfig import load_host_config
+
             host = load_host_config(params["config"])
             root = root or host.store
             others += [o["cert"] for o in host.stapling.others]

@@ -80,3 +80,69 @@ def test_an_idle_run_over_active_sets_imports_nothing_of_the_order_or_fetch_side
            "domains": [{"name": s.name, "domains": [s.name, "www." + s.name], "key_types": s.key_types}
                        for s in specs]}
     assert _imported(tmp_path, doc, *args, unwanted=UNWANTED + NOT_IDLE) == set()
+
+
+# An Ansible module run in this interpreter, as the AnsiballZ wrapper runs it (its arguments set where
+# basic._load_params finds them), then what it imported of the engine and of the libraries.
+MODULE_PROBE = """
+import json, runpy, sys
+from ansible.module_utils import basic
+basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": json.loads(sys.argv[2])}).encode()
+basic._ANSIBLE_PROFILE = "legacy"
+try:
+    runpy.run_module("ansible_collections.mdfleet.md.plugins.modules." + sys.argv[1], run_name="__main__",
+                     alter_sys=True)
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"exit": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+# What AnsibleModule imports itself (socket, subprocess, ...): not the module's to avoid
+BASIC_PROBE = "import json, sys; import ansible.module_utils.basic; print(json.dumps(sorted(sys.modules)))"
+ENGINE = "ansible_collections.mdfleet.md.plugins.module_utils."
+# Beyond NOT_IDLE: the config parser (md_status without a config file), the ACME client's modules.
+NOT_FOR_IDLE_MODULES = ("mdcore.hostconfig", "mdcore.persist_records", "mdcore.acme.account_gate",
+                        "mdcore.challenges.dnspersist01", "mdcore.status.writer", "mdcore.status.html_view",
+                        "mdcore.status.prom_view", "mdcore.notify.command", "mdcore.ocsp.refresh", "mdcore.cli")
+
+
+def _module_imported(tmp_path: Path, module: str, args: dict) -> tuple[dict, set[str]]:
+    pytest.importorskip("ansible.module_utils.basic")
+    (tmp_path / "collections" / "ansible_collections" / "mdfleet").mkdir(parents=True)
+    (tmp_path / "collections" / "ansible_collections" / "mdfleet" / "md").symlink_to(Path(UTILS).parents[1])
+    proc = subprocess.run([sys.executable, "-c", MODULE_PROBE, module, json.dumps(args)], capture_output=True,
+                          text=True, timeout=120, check=False,
+                          env=dict(os.environ, PYTHONPATH=str(tmp_path / "collections")))
+    result = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert result["exit"] == 0, proc.stdout + proc.stderr
+    basic = set(json.loads(subprocess.run([sys.executable, "-c", BASIC_PROBE], capture_output=True, text=True,
+                                          timeout=60, check=True).stdout))
+    # deps.py's version check imports cryptography's top package only
+    libraries = tuple(n for n in NOT_IDLE if not n.startswith("mdcore.") and n != "cryptography")
+    unwanted = UNWANTED + libraries + ("cryptography.hazmat", "cryptography.x509") + tuple(
+        ENGINE + n for n in NOT_IDLE + NOT_FOR_IDLE_MODULES if n.startswith("mdcore."))
+    bad = {name for name in set(result["modules"]) - basic
+           if any(name == b or name.startswith(b + ".") for b in unwanted)}
+    return json.loads(proc.stdout), bad
+
+
+def _idle_store(tmp_path: Path) -> str:
+    from mdcore.clock import Clock
+
+    from .status.synth import Spec, make_store
+
+    return make_store(str(tmp_path / "store"), Clock().now(), [Spec("idle.example.org")])
+
+
+def test_md_status_over_a_store_imports_neither_the_config_parser_nor_the_order_or_fetch_side(tmp_path):
+    out, bad = _module_imported(tmp_path, "md_status", {"store": _idle_store(tmp_path)})
+    assert [d["name"] for d in out["ansible_facts"]["md_status"]["managed-domains"]] == ["idle.example.org"]
+    assert bad == set()
+
+
+def test_acme_md_order_with_nothing_due_imports_no_acme_client_http_or_cryptography(tmp_path):
+    args = {"name": "idle.example.org", "domains": ["idle.example.org", "www.idle.example.org"],
+            "store": _idle_store(tmp_path), "acme_directory": "https://ca.test/dir", "agree_tos": True,
+            "contact": ["mailto:ops@example.org"], "ari": False, "key_types": ["p256"]}
+    out, bad = _module_imported(tmp_path, "acme_md_order", args)
+    assert (out["plan"], out["valid"], out["changed"]) == ("none", True, False)
+    assert bad == set()

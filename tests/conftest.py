@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import importlib
+import sys
+from collections.abc import Callable, Generator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -49,3 +52,18 @@ def ansible_collections_dir(tmp_path_factory: pytest.TempPathFactory) -> Generat
     mp.setenv("ANSIBLE_COLLECTIONS_PATH", str(base))
     yield base
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def collection_plugin(ansible_collections_dir: Path) -> Callable[[str], ModuleType]:
+    """collection_plugin("plugins.filter.managed_domains") -> that module of this collection, imported
+    as Ansible imports it (ansible_collections.mdfleet.md.<name>)."""
+
+    def load(name: str) -> ModuleType:
+        sys.path.insert(0, str(ansible_collections_dir))
+        try:
+            return importlib.import_module("ansible_collections.mdfleet.md." + name)
+        finally:
+            sys.path.remove(str(ansible_collections_dir))
+
+    return load

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-
 import pytest
 
 pytest.importorskip("ansible", reason="ansible-core is only in the venv")
 
 
 @pytest.fixture(scope="module")
-def filters(ansible_collections_dir):
-    sys.path.insert(0, str(ansible_collections_dir))
-    try:
-        yield importlib.import_module("ansible_collections.mdfleet.md.plugins.filter.managed_domains")
-    finally:
-        sys.path.remove(str(ansible_collections_dir))
+def filters(collection_plugin):
+    return collection_plugin("plugins.filter.managed_domains")
 
 
 def test_names_use_idna_2008_as_the_engine(filters):
@@ -46,12 +39,8 @@ def test_one_name_twice_is_refused(filters):
         filters.managed_domains([{"domains": ["A.example"]}, {"domains": ["a.example"]}])
 
 
-def test_ready_key_types_come_from_one_find_in_the_configured_order(ansible_collections_dir):
-    sys.path.insert(0, str(ansible_collections_dir))
-    try:
-        ready = importlib.import_module("ansible_collections.mdfleet.md.plugins.filter.managed_domains_ready")
-    finally:
-        sys.path.remove(str(ansible_collections_dir))
+def test_ready_key_types_come_from_one_find_in_the_configured_order(collection_plugin):
+    ready = collection_plugin("plugins.filter.managed_domains_ready")
     mds = [{"name": "a.example", "key_types": ["rsa2048", "p256"]}, {"name": "b.example", "key_types": ["p256"]}]
     found = ["/s/domains/a.example/p256/fullchain.pem", "/s/domains/a.example/rsa2048/fullchain.pem",
              "/s/domains/other.example/p256/fullchain.pem", "/s/domains/b.example/p384/fullchain.pem"]

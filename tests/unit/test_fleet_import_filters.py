@@ -4,9 +4,7 @@ planned import, from the engine's answer, without anything of the bundles."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 
 import pytest
 
@@ -18,12 +16,8 @@ ACME = {"key": "account:web1:https://ca/dir", "kind": "account", "ca_url": "http
 
 
 @pytest.fixture(scope="module")
-def plan(ansible_collections_dir):
-    sys.path.insert(0, str(ansible_collections_dir))
-    try:
-        yield importlib.import_module("ansible_collections.mdfleet.md.plugins.plugin_utils.fleet_plan")
-    finally:
-        sys.path.remove(str(ansible_collections_dir))
+def plan(collection_plugin):
+    return collection_plugin("plugins.plugin_utils.fleet_plan")
 
 
 def exports(*results: dict) -> dict:

@@ -386,3 +386,28 @@ def test_read_with_identity_gives_the_bytes_and_the_identity_of_the_file_read(tm
     assert read_with_identity(str(tmp_path / "missing.json")) is None
     with pytest.raises(IsADirectoryError):
         read_with_identity(str(tmp_path))
+
+
+def test_events_fired_rewrites_the_pending_installs_together(tmp_path, monkeypatch):
+    from mdcore import fsutil
+    from mdcore.state.installs import PendingInstall, install_path
+
+    store = Store(str(tmp_path / "s"), FakeClock()).setup()
+    both = {"renewed": {"serials": ["01"]}, "installed": {}}
+    for md in ("a.example", "b.example", "c.example"):
+        store.save_install(PendingInstall(md, "set-" + md, store.clock.now(), dict(both)))
+    with open(install_path(store.root, "d.example"), "w") as handle:
+        handle.write("{not json")
+    batches = []
+    real = fsutil.atomic_write_many
+    monkeypatch.setattr("mdcore.store.atomic_write_many", lambda folder, files: (batches.append(
+        [name for name, _d, _m in files]), real(folder, files)))
+    store.events_fired([("a.example", "set-a.example", "renewed"), ("b.example", "set-b.example", "renewed"),
+                        ("c.example", "another set", "renewed"), ("d.example", "x", "renewed")])
+    assert batches == [["a.example.json", "b.example.json"]]  # one write for both, the others unchanged
+    pending = {entry.md: entry for entry in store.pending_installs()}
+    assert set(pending["a.example"].events) == set(pending["b.example"].events) == {"installed"}
+    assert set(pending["c.example"].events) == {"installed", "renewed"}  # not that set's activation
+    assert "d.example" in pending and any("d.example" in note for note in store.notes)  # set aside, still loaded
+    store.events_fired([])
+    assert len(batches) == 1

@@ -206,11 +206,13 @@ def _install(store: Store, cfg: HostConfig, events: EventSink, report: RunReport
     if not pending:
         return
     active = {entry.md: _active_id(store, entry.md) for entry in pending}
+    fired = []
     for entry in pending:
         details = entry.events.get(EventName.RENEWED)
         if details is not None and active[entry.md] == entry.set_id:
             events.fire(EventName.RENEWED, entry.md, details)
-            store.event_fired(entry.md, entry.set_id, EventName.RENEWED)
+            fired.append((entry.md, entry.set_id, EventName.RENEWED))
+    store.events_fired(fired)  # recorded together: one batch of fsyncs, not two per domain in a row
     result = _reload(cfg, report, "new certificates")
     if result is None:
         return

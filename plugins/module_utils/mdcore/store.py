@@ -42,8 +42,10 @@ from .fsutil import (
     PRIVATE_MODE,
     PUBLIC_MODE,
     atomic_write,
+    atomic_write_many,
     ensure_dir,
     fsync_dir,
+    json_bytes,
     read_bytes,
     read_with_identity,
     remove_dead_temp_files,
@@ -565,12 +567,30 @@ class Store:
 
     def event_fired(self, md: str, set_id: str | None, event: str) -> None:
         """``event`` of the activation of ``set_id`` went out: the pending install forgets it."""
+        self.events_fired([(md, set_id, event)])
+
+    def events_fired(self, fired: list[tuple[str, str | None, str]]) -> None:
+        """:meth:`event_fired` for many (md, set_id, event) at once: the pending installs that
+        changed are rewritten together (fsutil.atomic_write_many: their fsyncs at once, one of the
+        folder), not one after the other (at N=100 that was 200 fsyncs in a row after the orders)."""
+        changed: dict[str, PendingInstall] = {}
+        for md, set_id, event in fired:
+            entry = changed.get(md)
+            if entry is None:
+                try:
+                    entry = read_state(install_path(self.root, check_md_name(md)), PendingInstall.from_json)
+                except CorruptStateError:
+                    continue  # set aside by the next run's pending_installs()
+            if entry is not None and entry.set_id == set_id and entry.events.pop(event, None) is not None:
+                changed[md] = entry
+        if not changed:
+            return
+        folder = self.path(INSTALLS_DIR)
+        files = [(md + ".json", json_bytes(entry.to_json()), PRIVATE_MODE) for md, entry in sorted(changed.items())]
         try:
-            entry = read_state(install_path(self.root, check_md_name(md)), PendingInstall.from_json)
-        except CorruptStateError:
-            return  # set aside by the next run's pending_installs()
-        if entry is not None and entry.set_id == set_id and entry.events.pop(event, None) is not None:
-            self.save_install(entry)
+            atomic_write_many(folder, files)
+        except OSError as exc:
+            raise StoreError("cannot write %s: %s" % (exc.filename or folder, exc.strerror or exc)) from None
 
     def drop_install(self, md: str) -> None:
         path = install_path(self.root, check_md_name(md))
@@ -692,8 +712,7 @@ class Store:
 
         sealed = cert_set.with_changes(md=md, certs=certs, set_id=secrets.token_hex(8))
         self.save_install(PendingInstall(md, sealed.set_id or "", self.clock.now(), dict(events or {})))
-        self.write_state(os.path.join(staging, SET_FILE), sealed.to_json(), PUBLIC_MODE)
-        fsync_dir(staging)
+        self.write_state(os.path.join(staging, SET_FILE), sealed.to_json(), PUBLIC_MODE)  # fsyncs staging/ too
         self._finish_activation(md)
         self._verified_now(md, sealed)  # just hashed: the next runs only look at the files
         return sealed

@@ -14,7 +14,7 @@ one size does:
   --prometheus`; median and best of --runs, wall and CPU (the child's rusage);
 * the breakdown of one idle drive inside one process: imports (the CLI module and what the run
   imports on its way), config, recover, retire check, plan (the ACME step), staple book, status
-  files, and the rest.
+  files (and in them the status memo's read and write), and the rest.
 
 With ``--compare REV`` (once or more) the engine of that git revision (``git archive``) is timed
 too, on the same store in the same run (its runs first, each engine after one warm-up drive that
@@ -74,11 +74,16 @@ probe(cli, "retire_unconfigured", "retire check")
 probe(cli, "_acme", "plan (acme step)")
 probe(cli, "_staple", "staple book")
 probe(cli, "_status", "status files")
+if hasattr(cli, "StatusMemo"):  # the status memo (read, written): part of "status files"
+    probe(cli.StatusMemo, "load", "  of which memo read")
+    probe(cli.StatusMemo, "save", "  of which memo write")
 mods = len(sys.modules)
 t1, c1 = time.perf_counter(), time.process_time()
 rc = cli.main(["--config", sys.argv[1], "drive"], out=open("/dev/null", "w"))
 total, ctotal = time.perf_counter() - t1, time.process_time() - c1
-spans["rest of the run"], cpu["rest of the run"] = total - sum(spans.values()), ctotal - sum(cpu.values())
+inner = [k for k in spans if k.startswith("  ")]
+spans["rest of the run"] = total - sum(v for k, v in spans.items() if k not in inner)
+cpu["rest of the run"] = ctotal - sum(v for k, v in cpu.items() if k not in inner)
 spans["imports (mdcore.cli)"], cpu["imports (mdcore.cli)"] = t_import, c_import
 print(json.dumps({"rc": rc, "spans": spans, "cpu": cpu, "modules_before_run": mods,
                   "modules_after_run": len(sys.modules)}))

@@ -45,7 +45,8 @@ from .retire import retire_unconfigured
 from .status.build import build_status
 from .status.expiring import check_expiring
 from .status.html_view import render_html
-from .status.json_view import KeyNames, json_text, report_json
+from .status.json_view import KeyNames, report_text
+from .status.memo import StatusMemo
 from .status.prom_view import render_prometheus
 from .status.writer import write_status_files
 from .store import Store
@@ -190,11 +191,14 @@ def _staple_entry(res: StapleResult) -> dict:
 def _status(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, report: RunReport) -> None:
     if isinstance(events, CommandNotifier):
         events.retry_pending()
+    memo = StatusMemo.load(store, cfg.stapling.enabled, cfg.status_key_names)
     status = build_status(store, clock, others=[o["cert"] for o in cfg.stapling.others],
-                          stapling=cfg.stapling.enabled)
+                          stapling=cfg.stapling.enabled, memo=memo)
     check_expiring(store, status, events)
     report.status_files = write_status_files(store, status, prometheus_file=cfg.prometheus_file,
-                                             publish_dir=cfg.status_publish_dir, key_names=cfg.status_key_names)
+                                             publish_dir=cfg.status_publish_dir, key_names=cfg.status_key_names,
+                                             memo=memo)
+    memo.save()
 
 
 def _install(store: Store, cfg: HostConfig, events: EventSink, report: RunReport) -> None:
@@ -331,14 +335,17 @@ def _print(report: RunReport, as_json: bool, out: TextIO) -> None:
 
 def _show_status(cfg: HostConfig, clock: Clock, view: str, out: TextIO, key_names: str | None = None) -> None:
     store = Store(cfg.store, clock, challenges_dir=cfg.challenges_dir)
+    names = key_names or cfg.status_key_names
+    # the memo the last drive left (read only: this command holds no lock)
+    memo = StatusMemo.load(store, cfg.stapling.enabled, names)
     status = build_status(store, clock, others=[o["cert"] for o in cfg.stapling.others],
-                          stapling=cfg.stapling.enabled)
+                          stapling=cfg.stapling.enabled, memo=memo)
     if view == "html":
         out.write(render_html(status))
     elif view == "prometheus":
         out.write(render_prometheus(status))
     else:
-        out.write(json_text(report_json(status, key_names or cfg.status_key_names), sort_keys=True) + "\n")
+        out.write(report_text(status, names, sort_keys=True) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

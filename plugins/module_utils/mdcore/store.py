@@ -421,6 +421,25 @@ class Store:
         seen = self._damage.get(md) if self._lock is not None and self._lock.held else None
         return seen is not None and seen[1] is None and seen[0] == (self.active_folder(md), cert_set.set_id)
 
+    def intact_known(self, md: str, folder: str, key_types: list[str] | tuple[str, ...], set_id: str) -> bool:
+        """Whether damage() would find the active set (``folder``, ``set_id``, whose set.json
+        names ``key_types``) intact without hashing a file: its result while the lock is held,
+        or its files' identity as verified.json recorded it for a check that is less than a day
+        old. False says nothing: then damage() must be asked (it hashes where due)."""
+        if self.active_folder(md) != folder:
+            return False
+        if self._lock is not None and self._lock.held:
+            seen = self._damage.get(md)
+            if seen is not None and seen[0] == (folder, set_id):
+                return seen[1] is None
+        try:
+            stats = [os.stat("%s/%s/%s" % (folder, kt, name)) for kt in key_types for name in SET_FILES]
+        except OSError:
+            return False
+        known = self._verified_book().get(md)
+        return known is not None and known.still(os.path.basename(folder), set_id, identity_of(stats),
+                                                 self.clock.now().timestamp())
+
     def _check_files(self, md: str, folder: str, cert_set: CertSet) -> str | None:
         shown = self.active_dir(md)
         stats = []

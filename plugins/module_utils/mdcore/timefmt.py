@@ -46,17 +46,29 @@ def http_date(moment: datetime.datetime | None) -> str | None:
     return text
 
 
+_UNITS = ((86400, "day"), (3600, "hour"), (60, "minute"))
+
+
+def _count(left: float) -> tuple[int, int, str]:
+    for size, name in _UNITS:
+        if left >= size:
+            return int(left // size), size, name
+    return int(left), 1, "second"
+
+
 def human_delta(seconds: float) -> str:
     """'in 3 days', '5 hours ago': how people read an expiry at a glance."""
-    future = seconds >= 0
-    left = abs(seconds)
-    count, unit = int(left), "second"
-    for size, name in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if left >= size:
-            count, unit = int(left // size), name
-            break
+    count, _size, unit = _count(abs(seconds))
     text = "%d %s%s" % (count, unit, "" if count == 1 else "s")
-    return ("in " + text) if future else (text + " ago")
+    return ("in " + text) if seconds >= 0 else (text + " ago")
 
 
-__all__ = ["parse_iso", "unix", "http_date", "human_delta", "UTC"]
+def delta_step(seconds: float) -> float:
+    """How long human_delta(moment - now) keeps its text, as an offset from the moment: with
+    ``seconds`` = moment - now, the text is the same while now < moment - delta_step(seconds)
+    (now only grows: the distance to a future moment shrinks, to a past one grows)."""
+    count, size, _unit = _count(abs(seconds))
+    return count * size if seconds >= 0 else -(count + 1) * size
+
+
+__all__ = ["parse_iso", "unix", "http_date", "human_delta", "delta_step", "UTC"]

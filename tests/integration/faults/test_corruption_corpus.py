@@ -7,7 +7,8 @@ reads it), `status` and `drive` again. Outcomes (issue 10):
 - never a traceback or an internal error, every line of output one ``mdfleet:`` line;
 - derived state (jobs, the staple book, orders and keys in staging, account.json, pending
   installs, events, status files) is set aside as ``<file>.corrupt-<time>``, the run says so
-  (exit 0) and the file is rebuilt; the next drive has nothing more to say;
+  (exit 0) and the file is rebuilt; the next drive has nothing more to say (the status memo, a
+  cache, is rebuilt without a word unless a folder stands in its place);
 - state that cannot be rebuilt is never used: a damaged active set (set.json, key, certificate,
   chain) is an error in `status` naming the file, an ``errored`` event, and is replaced by a new
   order (exit 4: degraded, still serving); a corrupt account key is an error naming it for the
@@ -142,6 +143,10 @@ FILE_TYPES = (
     FileType("status of a domain", "issued", "status/domains/a.json", Kind.DERIVED),
     FileType("status page", "issued", "status/index.html", Kind.DERIVED, corruptions=TEXT_CORRUPTIONS),
     FileType("Prometheus text", "issued", "status/mdfleet.prom", Kind.DERIVED, corruptions=TEXT_CORRUPTIONS),
+    # a cache (status/memo.py): one that does not read is ignored and written anew, without a word;
+    # a folder in its place is set aside
+    FileType("status memo", "issued", "status-memo.bin", Kind.DERIVED, corruptions=TEXT_CORRUPTIONS,
+             in_place=("empty", "truncated", "garbage bytes")),
     FileType("clean-exit marker", "issued", ".clean-exit", Kind.UNREAD, corruptions=TEXT_CORRUPTIONS),
     FileType("lock file", "issued", "store.lock", Kind.UNREAD, corruptions=TEXT_CORRUPTIONS[1:]),
     FileType("lock file", "issued", "store.lock", Kind.LOCK, corruptions=(FOLDER,)),

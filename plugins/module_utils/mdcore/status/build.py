@@ -12,9 +12,10 @@ from ..options.domain import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
 from ..store import Store, check_md_name
 from ..window import Window
 from .managed import managed_view
-from .model import MdView, StatusReport
+from .memo import StatusMemo
+from .model import StatusReport
 from .notify_view import notify_view
-from .staples import discovered_others
+from .staples import discovered_others, staple_entries
 from .static import static_view
 
 
@@ -39,17 +40,30 @@ def managed_domain_names(store: Store) -> list[str]:
 
 
 def build_status(store: Store, clock: Clock, names: list[str] | None = None, others: list[str] | None = None,
-                 stapling: bool = True, warn_window: str = DEFAULT_WARN_WINDOW) -> StatusReport:
+                 stapling: bool = True, warn_window: str = DEFAULT_WARN_WINDOW,
+                 memo: StatusMemo | None = None) -> StatusReport:
     """The status of every managed domain of ``store`` (or only ``names``), plus the certificate
-    files in ``others`` and those stapled as others; ``warn_window`` applies to those files."""
+    files in ``others`` and those stapled as others; ``warn_window`` applies to those files.
+    ``memo``: the status memo (status/memo.py), which answers for the domains whose inputs did
+    not change (a MemoView in the report) and learns the others (made with the same
+    ``stapling``)."""
     now = clock.now()
     report = StatusReport(generated=now, store=store.root, host=os.uname().nodename)  # gethostname(2): no socket import
     wanted = set(names) if names is not None else None
+    entries = staple_entries(store) if memo is not None else {}
     for name in managed_domain_names(store):
         if wanted is not None and name not in wanted:
             continue
+        key = None
+        if memo is not None:
+            known, key = memo.lookup(name, now, entries)
+            if known is not None:
+                report.domains.append(known)
+                continue
         md = managed_view(store, name, now, stapling)
         md.notify = notify_view(store, name)
+        if memo is not None:
+            memo.keep(md, key, now, entries)
         report.domains.append(md)
     seen = {md.name for md in report.domains}
     warn = Window.parse(warn_window)
@@ -61,7 +75,7 @@ def build_status(store: Store, clock: Clock, names: list[str] | None = None, oth
         md = static_view(store, path, now, warn, Window.parse(DEFAULT_RENEW_WINDOW), stapling)
         md.notify = notify_view(store, path)
         report.domains.append(md)
-    report.domains.sort(key=MdView.sort_key)
+    report.domains.sort(key=lambda md: md.sort_key())
     return report
 
 

@@ -48,26 +48,54 @@ def brk(value: object) -> str:
     return done
 
 
-def _when(moment: datetime.datetime | None, now: datetime.datetime) -> str:
+MARK = "\x00"  # where a relative time goes in a rendered row (Rel): filled in at the page's time
+
+
+class Rel:
+    """The relative times ("in 3 days", "5 hours ago", "due now") of one domain's rows: a row
+    is rendered with a MARK for each, and fill() writes them at the page's time; the status
+    memo keeps rows and moments, which stay right however much later the page is made."""
+
+    def __init__(self) -> None:
+        self.moments: list[tuple[float, bool]] = []  # (unix time, "due now" once it has passed)
+
+    def text(self, moment: datetime.datetime, due_now: bool = False) -> str:
+        self.moments.append((moment.timestamp(), due_now))
+        return MARK
+
+
+def fill(row: str, moments: list[tuple[float, bool]] | tuple, now: float) -> str:
+    """A row with its relative times written for ``now`` (unix seconds)."""
+    if not moments:
+        return row
+    parts = row.split(MARK)
+    out = [parts[0]]
+    for (moment, due_now), part in zip(moments, parts[1:], strict=True):
+        ahead = moment - now
+        out.append("due now" if due_now and ahead <= 0 else esc(human_delta(ahead)))
+        out.append(part)
+    return "".join(out)
+
+
+def _when(moment: datetime.datetime | None, rel: Rel) -> str:
     if moment is None:
         return "-"
-    relative = human_delta((moment - now).total_seconds())
-    return '%s<br><span class="small">%s</span>' % (esc(http_date(moment)), esc(relative))
+    return '%s<br><span class="small">%s</span>' % (esc(http_date(moment)), esc(rel.text(moment)))
 
 
 def badge(kind: str, value: str, text: str | None = None) -> str:
     return '<span class="badge %s-%s">%s</span>' % (kind, esc(value), esc(text or value))
 
 
-def _renewal_cell(md: MdView, now: datetime.datetime) -> str:
+def _renewal_cell(md: MdView, rel: Rel) -> str:
     if md.static:
         return '<span class="small">static file: renewed by hand</span>'
     ren = md.renewal
     if ren is None:
         return "-"
-    parts = _fleet_parts(md, now)
+    parts = _fleet_parts(md, rel)
     if ren.last_run is not None:
-        parts.append("last run %s" % esc(human_delta((ren.last_run - now).total_seconds())))
+        parts.append("last run %s" % esc(rel.text(ren.last_run)))
     if ren.order_pending:
         parts.append("order in progress")
     if ren.errors:
@@ -77,8 +105,7 @@ def _renewal_cell(md: MdView, now: datetime.datetime) -> str:
             parts.append(brk(err.message) + (' <span class="small mono">%s</span>' % brk(err.problem_type)
                                              if err.problem_type else ""))
     if ren.next_run is not None:
-        wait = (ren.next_run - now).total_seconds()
-        parts.append("next run %s" % (esc(human_delta(wait)) if wait > 0 else "due now"))
+        parts.append("next run %s" % rel.text(ren.next_run, due_now=True))
     notify = md.notify
     if notify is not None and notify.failures and notify.last_failure is not None:
         parts.append("message command failed (%s): %s" % (esc(notify.last_failure.event),
@@ -88,7 +115,7 @@ def _renewal_cell(md: MdView, now: datetime.datetime) -> str:
     return "<br>".join(parts) or "-"
 
 
-def _fleet_parts(md: MdView, now: datetime.datetime) -> list[str]:
+def _fleet_parts(md: MdView, rel: Rel) -> list[str]:
     """A shared domain: who orders it (imported here) or whom it is ordered for (issued here)."""
     fleet = md.fleet
     if fleet is None:
@@ -98,51 +125,46 @@ def _fleet_parts(md: MdView, now: datetime.datetime) -> list[str]:
         return ["shared: issued here" + (" for %s" % esc(", ".join(others)) if others else "")]
     text = "issued by <b>%s</b>" % esc(fleet.issuer)
     if fleet.imported_at is not None:
-        text += ", imported %s" % esc(human_delta((fleet.imported_at - now).total_seconds()))
+        text += ", imported %s" % esc(rel.text(fleet.imported_at))
     return [text]
 
 
-def cert_rows(report: StatusReport) -> list[str]:
-    now = report.generated
-    rows = []
-    for md in report.by_urgency():
-        keys = "<br>".join('%s <span class="mono small">%s</span>'
-                           % (esc(c.key_type), esc(c.serial or c.error or "-")) for c in md.certs)
-        keys = keys or '<span class="small">none yet</span>'
-        ca = brk(md.ca_url or (md.ca_urls[0] if md.ca_urls else "")) if not md.static else "-"
-        rows.append(
-            '<tr class="health-%s" data-health="%s" data-md="%s">'
+STAPLE_ORDER = {"error": 0, "warning": 1, "none": 2, "ok": 3}
+
+
+def cert_row(md: MdView, rel: Rel) -> str:
+    """The certificates table's row of one domain."""
+    keys = "<br>".join('%s <span class="mono small">%s</span>'
+                       % (esc(c.key_type), esc(c.serial or c.error or "-")) for c in md.certs)
+    keys = keys or '<span class="small">none yet</span>'
+    ca = brk(md.ca_url or (md.ca_urls[0] if md.ca_urls else "")) if not md.static else "-"
+    return ('<tr class="health-%s" data-health="%s" data-md="%s">'
             % (esc(md.health), esc(md.health), esc(md.name))
             + "<td><b>%s</b></td>" % brk(md.name)
             + "<td>%s</td>" % "<br>".join(brk(n) for n in md.domains)
             + '<td>%s<br><span class="small">%s</span></td>'
             % (badge("health", md.health), brk(md.health_descr))
-            + "<td>%s</td>" % _when(md.valid_until, now)
-            + "<td>%s</td>" % _when(md.renew_at, now)
+            + "<td>%s</td>" % _when(md.valid_until, rel)
+            + "<td>%s</td>" % _when(md.renew_at, rel)
             + "<td>%s</td>" % keys
             + '<td class="small">%s</td>' % ca
-            + '<td class="small">%s</td>' % _renewal_cell(md, now)
+            + '<td class="small">%s</td>' % _renewal_cell(md, rel)
             + "</tr>")
-    return rows
 
 
-def staple_rows(report: StatusReport) -> list[str]:
-    now = report.generated
+def staple_rows_of(md: MdView, rel_of=Rel) -> list[tuple[int, float, str, list]]:
+    """The stapling table's rows of one domain, each with its sort key (health, nextUpdate) and
+    its relative times (Rel, one made by ``rel_of`` per row)."""
     rows = []
-    entries = []
-    for md in report.by_urgency():
-        for cert in md.certs:
-            if cert.staple is not None:
-                entries.append((md, cert, cert.staple))
-    order = {"error": 0, "warning": 1, "none": 2, "ok": 3}
-    entries.sort(key=lambda e: (order.get(e[2].health, 0),
-                                e[2].next_update.timestamp() if e[2].next_update else 0))
-    for md, cert, st in entries:
+    for cert in md.certs:
+        st = cert.staple
+        if st is None:
+            continue
+        rel = rel_of()
         valid = "-"
         if st.this_update is not None and st.next_update is not None:
             valid = "%s &ndash; %s<br><span class=\"small\">expires %s</span>" % (
-                esc(http_date(st.this_update)), esc(http_date(st.next_update)),
-                esc(human_delta((st.next_update - now).total_seconds())))
+                esc(http_date(st.this_update)), esc(http_date(st.next_update)), esc(rel.text(st.next_update)))
         activity = []
         if st.status == "no-responder":
             activity.append("certificate names no OCSP responder: nothing to staple (normal)")
@@ -152,21 +174,59 @@ def staple_rows(report: StatusReport) -> list[str]:
         elif st.last_error:
             activity.append(brk(st.last_error))
         if st.next_retry is not None and st.errors:
-            activity.append("retry %s" % esc(human_delta((st.next_retry - now).total_seconds())))
+            activity.append("retry %s" % esc(rel.text(st.next_retry)))
         if st.revocation_reason or st.status == "revoked":
             activity.append("revoked (%s)" % esc(st.revocation_reason or "no reason given"))
-        rows.append(
-            '<tr class="staple-%s" data-staple="%s" data-md="%s">'
-            % (esc(st.health), esc(st.health), esc(md.name))
-            + "<td><b>%s</b></td>" % brk(md.name)
-            + "<td>%s</td>" % esc(cert.key_type)
-            + "<td>%s</td>" % badge("staple", st.health, st.status)
-            + "<td>%s</td>" % valid
-            + "<td>%s</td>" % _when(st.refresh_at, now)
-            + '<td class="small mono">%s</td>' % brk(st.responder or cert.ocsp_url or "-")
-            + '<td class="small">%s</td>' % ("<br>".join(activity) or "-")
-            + "</tr>")
+        row = ('<tr class="staple-%s" data-staple="%s" data-md="%s">'
+               % (esc(st.health), esc(st.health), esc(md.name))
+               + "<td><b>%s</b></td>" % brk(md.name)
+               + "<td>%s</td>" % esc(cert.key_type)
+               + "<td>%s</td>" % badge("staple", st.health, st.status)
+               + "<td>%s</td>" % valid
+               + "<td>%s</td>" % _when(st.refresh_at, rel)
+               + '<td class="small mono">%s</td>' % brk(st.responder or cert.ocsp_url or "-")
+               + '<td class="small">%s</td>' % ("<br>".join(activity) or "-")
+               + "</tr>")
+        rows.append((STAPLE_ORDER.get(st.health, 0), st.next_update.timestamp() if st.next_update else 0, row,
+                     rel.moments))
     return rows
+
+
+def md_rows(md: MdView) -> tuple[str, list, list] | None:
+    """One domain's rows of both tables with their relative times left open (Rel, fill()): the
+    certificates row, its moments, and the stapling rows (staple_rows_of); None when a text of
+    the domain holds a MARK itself (then only a row rendered for one time is right)."""
+    rel = Rel()
+    row = cert_row(md, rel)
+    staples = staple_rows_of(md)
+    if row.count(MARK) != len(rel.moments) or any(r[2].count(MARK) != len(r[3]) for r in staples):
+        return None
+    return row, rel.moments, staples
+
+
+def _rows(md: MdView, now: float) -> tuple[str, list[tuple[int, float, str]]]:
+    """A domain's certificates row and stapling rows, relative times written for ``now``."""
+    made = getattr(md, "fragments", None)  # a domain the status memo answered, or one it learnt (status/memo.py)
+    made = (made.cert_row, made.cert_moments, made.staple_rows) if made is not None else md_rows(md)
+    if made is None:
+        return _rows_at(md, now)
+    row, moments, staples = made
+    return fill(row, moments, now), [(order, ahead, fill(text, at, now)) for order, ahead, text, at in staples]
+
+
+def _rows_at(md: MdView, now: float) -> tuple[str, list[tuple[int, float, str]]]:
+    """_rows() for a domain whose own texts hold a MARK: each time written as it is made."""
+    row = cert_row(md, _FixedRel(now))
+    return row, [(order, ahead, text) for order, ahead, text, _none in staple_rows_of(md, lambda: _FixedRel(now))]
+
+
+class _FixedRel(Rel):
+    def __init__(self, now: float) -> None:
+        super().__init__()
+        self.now = now
+
+    def text(self, moment: datetime.datetime, due_now: bool = False) -> str:
+        return fill(MARK, [(moment.timestamp(), due_now)], self.now)
 
 
 def summary_html(counts: dict[str, int]) -> str:
@@ -176,8 +236,12 @@ def summary_html(counts: dict[str, int]) -> str:
 
 def render_html(report: StatusReport) -> str:
     counts = report.summary()
-    certs = cert_rows(report)
-    staples = staple_rows(report)
+    urgent = report.by_urgency()
+    now = report.generated.timestamp()
+    rows = [_rows(md, now) for md in urgent]
+    certs = [row for row, _staples in rows]
+    staples = sorted((e for _row, entries in rows for e in entries), key=lambda e: (e[0], e[1]))
+    staples = [row for _order, _next, row in staples]
     empty_certs = '<tr><td colspan="8" class="empty">no managed domains in this store</td></tr>'
     empty_staples = '<tr><td colspan="7" class="empty">no stapled certificates</td></tr>'
     return "\n".join([

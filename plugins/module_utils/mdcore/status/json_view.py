@@ -187,7 +187,7 @@ def md_fleet_json(fleet: FleetView) -> dict:
     return doc
 
 
-def md_json(md: MdView, now: datetime.datetime, key_names: str = KeyNames.MDFLEET) -> dict:
+def md_json(md: MdView, now: datetime.datetime | None = None, key_names: str = KeyNames.MDFLEET) -> dict:
     doc: dict = {"name": md.name, "domains": list(md.domains), "state": md.state,
                  "state-descr": md.state_descr,
                  "health": md.health, "health-descr": md.health_descr, "urgency": Health.rank(md.health),
@@ -224,19 +224,46 @@ def md_json(md: MdView, now: datetime.datetime, key_names: str = KeyNames.MDFLEE
     return doc
 
 
-def report_json(report: StatusReport, key_names: str = KeyNames.MDFLEET,
-                md_docs: dict[int, dict] | None = None) -> dict:
-    """md-status.json: every domain, most urgent first (certificates named as ``key_names`` says).
-    ``md_docs``: md_json() of the domains already made (by id() of their MdView), made once."""
+def md_line(md: MdView, key_names: str = KeyNames.MDFLEET) -> str:
+    """One domain's md-status document as one line of JSON (sorted keys): its status file, its
+    line of md-status.json and of `mdfleet status --json` alike (the status memo keeps it)."""
+    memo = getattr(md, "fragments", None)  # a domain the status memo answered (status/memo.py)
+    if memo is not None:
+        return memo.line
+    return json.dumps(md_json(md, None, key_names), sort_keys=True)
+
+
+def _report_head(report: StatusReport, key_names: str) -> dict:
     doc: dict = {"version": report.version, "generator": "mdfleet.md", "host": report.host,
                  "store": report.store}
     _time(doc, "generated", report.generated)
     doc["summary"] = report.summary()
     doc["key-names"] = key_names
-    docs = md_docs or {}
-    doc["managed-domains"] = [docs.get(id(md)) or md_json(md, report.generated, key_names)
-                              for md in report.by_urgency()]
     return doc
+
+
+def report_json(report: StatusReport, key_names: str = KeyNames.MDFLEET) -> dict:
+    """md-status.json as a document: every domain, most urgent first (certificates named as
+    ``key_names`` says). Domains the status memo answered are decoded from their line."""
+    doc = _report_head(report, key_names)
+    doc["managed-domains"] = [md_json(md, report.generated, key_names) if getattr(md, "fragments", None) is None
+                              else json.loads(md.fragments.line) for md in report.by_urgency()]
+    return doc
+
+
+def report_text(report: StatusReport, key_names: str = KeyNames.MDFLEET, sort_keys: bool = False,
+                lines: dict[int, str] | None = None) -> str:
+    """md-status.json as text (json_text: one domain a line), each domain's line as md_line()
+    gives it; ``lines``: those already made (by id() of their view)."""
+    made = lines or {}
+    doc = _report_head(report, key_names)
+    holders, encoded = [], {}
+    for md in report.by_urgency():
+        holder: dict = {}
+        holders.append(holder)
+        encoded[id(holder)] = made.get(id(md)) or md_line(md, key_names)
+    doc["managed-domains"] = holders
+    return json_text(doc, sort_keys=sort_keys, encoded=encoded)
 
 
 def json_text(doc: dict, sort_keys: bool = False, encoded: dict[int, str] | None = None) -> str:
@@ -256,5 +283,5 @@ def json_text(doc: dict, sort_keys: bool = False, encoded: dict[int, str] | None
     return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
 
 
-__all__ = ["KeyNames", "json_text", "cert_key", "report_json", "md_json", "cert_json", "staple_json", "renewal_json",
-           "notify_json", "md_fleet_json"]
+__all__ = ["KeyNames", "json_text", "cert_key", "report_json", "report_text", "md_line", "md_json", "cert_json",
+           "staple_json", "renewal_json", "notify_json", "md_fleet_json"]

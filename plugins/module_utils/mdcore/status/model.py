@@ -196,6 +196,7 @@ class MdView:
     renewal: RenewalView | None = None
     notify: NotifyView | None = None
     fleet: FleetView | None = None  # shared domains only
+    fragments: object = field(default=None, repr=False, compare=False)  # rendered views (status/memo.py)
 
     @property
     def imported(self) -> bool:
@@ -221,6 +222,10 @@ class MdView:
         return (Health.rank(self.health), until.timestamp() if until else 0.0, self.name)
 
 
+def _sort_key(md) -> tuple:
+    return md.sort_key()  # an MdView, or a status memo's MemoView
+
+
 @dataclass
 class StatusReport:
     generated: datetime.datetime
@@ -236,7 +241,7 @@ class StatusReport:
         return counts
 
     def by_urgency(self) -> list[MdView]:
-        return sorted(self.domains, key=MdView.sort_key)
+        return sorted(self.domains, key=_sort_key)
 
     def get(self, name: str) -> MdView | None:
         for md in self.domains:

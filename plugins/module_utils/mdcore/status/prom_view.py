@@ -112,113 +112,150 @@ def _cert_labels(md: MdView, cert) -> tuple[dict[str, str], str]:
     return labels, text
 
 
+FAMILIES = (
+    ("x509_cert_not_after", "Unix timestamp of the certificate's NotAfter"),
+    ("x509_cert_not_before", "Unix timestamp of the certificate's NotBefore"),
+    ("x509_cert_expired", "1 if the certificate has expired"),
+    ("x509_cert_expires_in_seconds", "Seconds until NotAfter (negative once expired)"),
+    ("x509_cert_valid_since_seconds", "Seconds since NotBefore"),
+    ("x509_cert_error", "1 if a monitored certificate file cannot be read"),
+    ("mdfleet_md_state", "mod_md md-status state: 0 unknown, 1 incomplete, 2 complete, 3 expired, "
+                         "4 error"),
+    ("mdfleet_md_health", "1 for the managed domain's current health (expired, error, incomplete, "
+                          "expiring, renewing, ok)"),
+    ("mdfleet_md_renew_at_timestamp_seconds", "When the managed domain enters its renew window"),
+    ("mdfleet_md_warn_at_timestamp_seconds", "When the managed domain enters its warn window (expiring)"),
+    ("mdfleet_md_not_after_timestamp_seconds", "Earliest NotAfter of the managed domain's certificates"),
+    ("mdfleet_md_renewal_errors", "Failed renewal attempts in a row"),
+    ("mdfleet_md_renewal_last_run_timestamp_seconds", "Last renewal attempt"),
+    ("mdfleet_md_renewal_next_run_timestamp_seconds",
+     "Next renewal attempt (retry after errors, or renew-at)"),
+    ("mdfleet_md_order_pending", "1 while an order is in progress"),
+    ("mdfleet_md_imported", "Shared domains: 1 when ordered by another host (issuer) and imported here, 0 when "
+                            "issued here"),
+    ("mdfleet_md_imported_timestamp_seconds", "When the active set of a shared domain came from its issuer"),
+    ("mdfleet_notify_failures", "Failed runs of the message command in a row"),
+    ("mdfleet_notify_pending", "Events not yet delivered to the message command"),
+    ("mdfleet_ocsp_status", "1 for the staple's current OCSP status (good, revoked, unknown, "
+                            "no-responder, none, expired)"),
+    ("mdfleet_ocsp_this_update_timestamp_seconds", "thisUpdate of the stored OCSP response"),
+    ("mdfleet_ocsp_next_update_timestamp_seconds", "nextUpdate of the stored OCSP response"),
+    ("mdfleet_ocsp_refresh_at_timestamp_seconds", "When the stored OCSP response is refreshed"),
+    ("mdfleet_ocsp_errors", "Failed OCSP refreshes in a row"),
+    ("mdfleet_ocsp_last_success_timestamp_seconds", "When a response was last fetched and accepted"),
+)
+_INDEX = {name: i for i, name in enumerate(name for name, _help in FAMILIES)}
+(_NOT_AFTER, _NOT_BEFORE, _EXPIRED, _EXPIRES_IN, _VALID_SINCE, _ERROR, _MD_STATE, _MD_HEALTH) = range(8)
+NOW = -1  # a sample list's entry (NOW, labels, not_after, not_before): the series that change every second
+# Each label set is rendered once (label_text) and shared by its series; an added label
+# (status=, health=) comes last, as dict(labels, status=...) put it.
+_STATUS_LABELS = [(status, ',status="%s"' % escape_label(status)) for status in OcspStatus.ALL]
+_HEALTH_LABELS = [(health, ',health="%s"' % escape_label(health)) for health in Health.ORDER]
+
+
+def md_samples(md: MdView) -> list[tuple]:
+    """The samples of one domain (or monitored file) that do not depend on the time of the
+    rendering, as (family index, text), in order; the certificate series that do (expired,
+    expires in, valid since) as one (NOW, labels, not_after, not_before) entry each, which
+    render_prometheus turns into text at its time (the status memo keeps these lists)."""
+    out: list[tuple] = []
+    add = out.append
+    ml = label_text({"md": md.name})
+    index = _INDEX
+    for cert in md.certs:
+        labels, cl = _cert_labels(md, cert)
+        if cert.error:
+            add((_ERROR, "x509_cert_error{%s} 1" % cl))
+            continue
+        if cert.not_after is None or cert.not_before is None:
+            continue
+        if md.static:
+            add((_ERROR, "x509_cert_error{%s} 0" % cl))
+        after, before = cert.not_after.timestamp(), cert.not_before.timestamp()
+        add((_NOT_AFTER, "x509_cert_not_after{%s} %d" % (cl, after)))
+        add((_NOT_BEFORE, "x509_cert_not_before{%s} %d" % (cl, before)))
+        add((NOW, cl, after, before))
+        st = cert.staple
+        if st is not None:
+            sl = label_text({"md": labels["md"], "key_type": labels["key_type"], "filepath": labels["filepath"]})
+            for status, text in _STATUS_LABELS:
+                add((index["mdfleet_ocsp_status"], "mdfleet_ocsp_status{%s%s} %d" % (sl, text, st.status == status)))
+            add((index["mdfleet_ocsp_errors"], "mdfleet_ocsp_errors{%s} %d" % (sl, st.errors)))
+            for key, moment in (("this_update", st.this_update), ("next_update", st.next_update),
+                                ("refresh_at", st.refresh_at), ("last_success", st.last_success)):
+                if moment is not None:
+                    name = "mdfleet_ocsp_%s_timestamp_seconds" % key
+                    add((index[name], "%s{%s} %d" % (name, sl, moment.timestamp())))
+    if md.static:
+        return out
+    add((_MD_STATE, "mdfleet_md_state{%s} %d" % (ml, md.state)))
+    for health, text in _HEALTH_LABELS:
+        add((_MD_HEALTH, "mdfleet_md_health{%s%s} %d" % (ml, text, md.health == health)))
+    times = (("renew_at", md.renew_at), ("warn_at", md.warn_at), ("not_after", md.valid_until))
+    for key, moment in times:
+        if moment is not None:
+            name = "mdfleet_md_%s_timestamp_seconds" % key
+            add((index[name], "%s{%s} %d" % (name, ml, moment.timestamp())))
+    if md.renewal is not None:
+        add((index["mdfleet_md_renewal_errors"], "mdfleet_md_renewal_errors{%s} %s" % (ml, _number(md.renewal.errors))))
+        add((index["mdfleet_md_order_pending"],
+             "mdfleet_md_order_pending{%s} %s" % (ml, _number(md.renewal.order_pending))))
+        for key, moment in (("last_run", md.renewal.last_run), ("next_run", md.renewal.next_run)):
+            if moment is not None:
+                name = "mdfleet_md_renewal_%s_timestamp_seconds" % key
+                add((index[name], "%s{%s} %d" % (name, ml, moment.timestamp())))
+    if md.fleet is not None:
+        fl = label_text({"md": md.name, "issuer": md.fleet.issuer})
+        add((index["mdfleet_md_imported"], "mdfleet_md_imported{%s} %s" % (fl, _number(md.imported))))
+        if md.imported and md.fleet.imported_at is not None:
+            add((index["mdfleet_md_imported_timestamp_seconds"], "mdfleet_md_imported_timestamp_seconds{%s} %s"
+                 % (fl, _number(int(md.fleet.imported_at.timestamp())))))
+    if md.notify is not None:
+        add((index["mdfleet_notify_failures"], "mdfleet_notify_failures{%s} %s" % (ml, _number(md.notify.failures))))
+        add((index["mdfleet_notify_pending"], "mdfleet_notify_pending{%s} %s" % (ml, _number(len(md.notify.pending)))))
+    return out
+
+
+def md_prom(md: MdView) -> tuple[tuple[str, ...], list[tuple[str, float, float]]]:
+    """md_samples() of one domain as the status memo keeps it: per family, its samples as one
+    text ("" for none); and the (labels, not_after, not_before) of the series rendered at each
+    page's time."""
+    texts: list[list[str]] = [[] for _family in FAMILIES]
+    nows = []
+    for entry in md_samples(md):
+        if entry[0] == NOW:
+            nows.append(entry[1:])
+        else:
+            texts[entry[0]].append(entry[1])
+    return tuple("\n".join(t) for t in texts), nows
+
+
 def render_prometheus(report: StatusReport) -> str:
     now = report.generated
-    f = {name: Family(name, text) for name, text in (
-        ("x509_cert_not_after", "Unix timestamp of the certificate's NotAfter"),
-        ("x509_cert_not_before", "Unix timestamp of the certificate's NotBefore"),
-        ("x509_cert_expired", "1 if the certificate has expired"),
-        ("x509_cert_expires_in_seconds", "Seconds until NotAfter (negative once expired)"),
-        ("x509_cert_valid_since_seconds", "Seconds since NotBefore"),
-        ("x509_cert_error", "1 if a monitored certificate file cannot be read"),
-        ("mdfleet_md_state", "mod_md md-status state: 0 unknown, 1 incomplete, 2 complete, 3 expired, "
-                             "4 error"),
-        ("mdfleet_md_health", "1 for the managed domain's current health (expired, error, incomplete, "
-                              "expiring, renewing, ok)"),
-        ("mdfleet_md_renew_at_timestamp_seconds", "When the managed domain enters its renew window"),
-        ("mdfleet_md_warn_at_timestamp_seconds", "When the managed domain enters its warn window (expiring)"),
-        ("mdfleet_md_not_after_timestamp_seconds", "Earliest NotAfter of the managed domain's certificates"),
-        ("mdfleet_md_renewal_errors", "Failed renewal attempts in a row"),
-        ("mdfleet_md_renewal_last_run_timestamp_seconds", "Last renewal attempt"),
-        ("mdfleet_md_renewal_next_run_timestamp_seconds",
-         "Next renewal attempt (retry after errors, or renew-at)"),
-        ("mdfleet_md_order_pending", "1 while an order is in progress"),
-        ("mdfleet_md_imported", "Shared domains: 1 when ordered by another host (issuer) and imported here, 0 when "
-                                "issued here"),
-        ("mdfleet_md_imported_timestamp_seconds", "When the active set of a shared domain came from its issuer"),
-        ("mdfleet_notify_failures", "Failed runs of the message command in a row"),
-        ("mdfleet_notify_pending", "Events not yet delivered to the message command"),
-        ("mdfleet_ocsp_status", "1 for the staple's current OCSP status (good, revoked, unknown, "
-                                "no-responder, none, expired)"),
-        ("mdfleet_ocsp_this_update_timestamp_seconds", "thisUpdate of the stored OCSP response"),
-        ("mdfleet_ocsp_next_update_timestamp_seconds", "nextUpdate of the stored OCSP response"),
-        ("mdfleet_ocsp_refresh_at_timestamp_seconds", "When the stored OCSP response is refreshed"),
-        ("mdfleet_ocsp_errors", "Failed OCSP refreshes in a row"),
-        ("mdfleet_ocsp_last_success_timestamp_seconds", "When a response was last fetched and accepted"),
-    )}
+    families = [Family(name, text) for name, text in FAMILIES]
     summary = Family("mdfleet_managed_domains", "Managed domains (and monitored files) by health")
     generated = Family("mdfleet_status_generated_timestamp_seconds",
                        "When this status was written (alert when it gets old: the timer stopped)")
-    # Each label set is rendered once (label_text) and shared by its series; an added label
-    # (status=, health=) comes last, as dict(labels, status=...) put it.
-    status_labels = [(status, ',status="%s"' % escape_label(status)) for status in OcspStatus.ALL]
-    health_labels = [(health, ',health="%s"' % escape_label(health)) for health in Health.ORDER]
     # Samples are appended to their family's list as text ("%d": int() of a number, 1/0 of a bool,
-    # as _number and int(timedelta.total_seconds()) give them): a method call and a format per
-    # sample cost more than the rest of a line.
-    add = {name: fam.samples.append for name, fam in f.items()}
-    not_after, not_before, expired = add["x509_cert_not_after"], add["x509_cert_not_before"], add["x509_cert_expired"]
-    expires_in, valid_since = add["x509_cert_expires_in_seconds"], add["x509_cert_valid_since_seconds"]
-    ocsp_status, ocsp_errors = add["mdfleet_ocsp_status"], add["mdfleet_ocsp_errors"]
-    md_state, md_health = add["mdfleet_md_state"], add["mdfleet_md_health"]
+    # as _number and int(timedelta.total_seconds()) give them); a domain's samples of one family
+    # as one text (md_prom, which the status memo keeps).
+    add = [fam.samples.append for fam in families]
+    expired, expires_in, valid_since = add[_EXPIRED], add[_EXPIRES_IN], add[_VALID_SINCE]
     now_ts = now.timestamp()
     for md in sorted(report.domains, key=lambda m: m.name):
-        ml = label_text({"md": md.name})
-        for cert in md.certs:
-            labels, cl = _cert_labels(md, cert)
-            if cert.error:
-                add["x509_cert_error"]("x509_cert_error{%s} 1" % cl)
-                continue
-            if cert.not_after is None or cert.not_before is None:
-                continue
-            if md.static:
-                add["x509_cert_error"]("x509_cert_error{%s} 0" % cl)
-            after, before = cert.not_after.timestamp(), cert.not_before.timestamp()
-            not_after("x509_cert_not_after{%s} %d" % (cl, after))
-            not_before("x509_cert_not_before{%s} %d" % (cl, before))
-            expired("x509_cert_expired{%s} %d" % (cl, cert.not_after <= now))
+        made = getattr(md, "fragments", None)  # a domain the status memo answered (status/memo.py)
+        texts, nows = made.prom if made is not None else md_prom(md)
+        for cl, after, before in nows:
+            expired("x509_cert_expired{%s} %d" % (cl, after <= now_ts))
             expires_in("x509_cert_expires_in_seconds{%s} %d" % (cl, after - now_ts))
             valid_since("x509_cert_valid_since_seconds{%s} %d" % (cl, now_ts - before))
-            st = cert.staple
-            if st is not None:
-                sl = label_text({"md": labels["md"], "key_type": labels["key_type"], "filepath": labels["filepath"]})
-                for status, text in status_labels:
-                    ocsp_status("mdfleet_ocsp_status{%s%s} %d" % (sl, text, st.status == status))
-                ocsp_errors("mdfleet_ocsp_errors{%s} %d" % (sl, st.errors))
-                for key, moment in (("this_update", st.this_update), ("next_update", st.next_update),
-                                    ("refresh_at", st.refresh_at), ("last_success", st.last_success)):
-                    if moment is not None:
-                        name = "mdfleet_ocsp_%s_timestamp_seconds" % key
-                        add[name]("%s{%s} %d" % (name, sl, moment.timestamp()))
-        if md.static:
-            continue
-        md_state("mdfleet_md_state{%s} %d" % (ml, md.state))
-        for health, text in health_labels:
-            md_health("mdfleet_md_health{%s%s} %d" % (ml, text, md.health == health))
-        times = (("renew_at", md.renew_at), ("warn_at", md.warn_at), ("not_after", md.valid_until))
-        for key, moment in times:
-            if moment is not None:
-                name = "mdfleet_md_%s_timestamp_seconds" % key
-                add[name]("%s{%s} %d" % (name, ml, moment.timestamp()))
-        if md.renewal is not None:
-            f["mdfleet_md_renewal_errors"].add_text(ml, md.renewal.errors)
-            f["mdfleet_md_order_pending"].add_text(ml, md.renewal.order_pending)
-            for key, moment in (("last_run", md.renewal.last_run), ("next_run", md.renewal.next_run)):
-                if moment is not None:
-                    name = "mdfleet_md_renewal_%s_timestamp_seconds" % key
-                    add[name]("%s{%s} %d" % (name, ml, moment.timestamp()))
-        if md.fleet is not None:
-            fl = label_text({"md": md.name, "issuer": md.fleet.issuer})
-            f["mdfleet_md_imported"].add_text(fl, md.imported)
-            if md.imported and md.fleet.imported_at is not None:
-                f["mdfleet_md_imported_timestamp_seconds"].add_text(fl, int(md.fleet.imported_at.timestamp()))
-        if md.notify is not None:
-            f["mdfleet_notify_failures"].add_text(ml, md.notify.failures)
-            f["mdfleet_notify_pending"].add_text(ml, len(md.notify.pending))
+        for append, text in zip(add, texts, strict=True):
+            if text:
+                append(text)
     for health, count in report.summary().items():
         summary.add({"health": health}, count)
     generated.add({}, int(now.timestamp()))
-    return "".join(fam.render() for fam in list(f.values()) + [summary, generated])
+    return "".join(fam.render() for fam in families + [summary, generated])
 
 
-__all__ = ["render_prometheus", "parse_dn", "escape_label", "label_text"]
+__all__ = ["render_prometheus", "md_prom", "md_samples", "NOW", "FAMILIES", "parse_dn", "escape_label", "label_text"]

@@ -14,7 +14,6 @@ text has its own place (status.prometheus_file).
 
 from __future__ import annotations
 
-import json
 import os
 
 from ..errors import StoreError
@@ -22,7 +21,8 @@ from ..fsutil import DIR_MODE, PUBLIC_MODE, ensure_dir, write_if_changed
 from ..state.fields import CorruptStateError
 from ..store import Store, check_md_name
 from .html_view import render_html
-from .json_view import KeyNames, json_text, md_json, report_json
+from .json_view import KeyNames, md_line, report_text
+from .memo import StatusMemo
 from .model import StatusReport
 from .prom_view import render_prometheus
 
@@ -33,10 +33,13 @@ PROM_FILE = "mdfleet.prom"
 PUBLISH_DIR_MODE = 0o755  # the web server's workers read the published copy
 
 
-def _write(store: Store, path: str, data: bytes, changed: list[str]) -> None:
+def _write(store: Store, path: str, data: bytes, changed: list[str], memo: StatusMemo | None = None) -> None:
     """Replace a status file when its content differs. Status files are derived: whatever stands
     in the way (a folder, a file that cannot be read) is set aside; a write that fails (a full
-    disk) is a StoreError naming the file."""
+    disk) is a StoreError naming the file. ``memo``: the status memo, which knows the files it
+    saw holding a content (one stat instead of a read), and learns the file as it is now."""
+    if memo is not None and memo.written(path, data):
+        return
     try:
         try:
             wrote = write_if_changed(path, data, PUBLIC_MODE)
@@ -47,16 +50,19 @@ def _write(store: Store, path: str, data: bytes, changed: list[str]) -> None:
         raise StoreError("cannot write the status file %s: %s" % (path, exc.strerror or exc)) from None
     if wrote:
         changed.append(path)
+    if memo is not None:
+        memo.file_is(path, data)
 
 
 def write_status_files(store: Store, report: StatusReport, prometheus_file: str | None = None,
                        partial: bool = False, publish_dir: str | None = None,
-                       key_names: str = KeyNames.MDFLEET) -> list[str]:
+                       key_names: str = KeyNames.MDFLEET, memo: StatusMemo | None = None) -> list[str]:
     """Write every view of ``report``; returns the paths whose content changed. ``partial``: the
     report covers only some domains (a names filter): per-domain files of the others are kept
     and the combined views are not written. ``publish_dir``: a web-readable copy of the JSON and
     HTML views (the store's status/ is root-only), as mod_md serves md-status; ``key_names``: how
-    the JSON views name certificates (KeyNames)."""
+    the JSON views name certificates (KeyNames); ``memo``: the status memo of the run (the
+    per-domain files it knows are not read again)."""
     changed: list[str] = []
     targets = [(store.status_dir(), DIR_MODE)] + ([(publish_dir, PUBLISH_DIR_MODE)] if publish_dir else [])
     try:
@@ -67,18 +73,18 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
 
     def put(name: str, data: bytes, md_file: bool = False) -> None:
         for folder, md_folder in zip(folders, per_md, strict=True):
-            _write(store, os.path.join(md_folder if md_file else folder, name), data, changed)
+            _write(store, os.path.join(md_folder if md_file else folder, name), data, changed,
+                   memo if md_file else None)
 
     wanted = set()
-    # Each domain's document is made and encoded once: its own file is its line of md-status.json.
-    docs = {id(md): md_json(md, report.generated, key_names) for md in report.domains}
-    lines = {id(doc): json.dumps(doc) for doc in docs.values()}
+    # Each domain's line is made once: its own file is its line of md-status.json.
+    lines = {id(md): md_line(md, key_names) for md in report.domains}
     for md in report.domains:
         if md.static:
             continue  # files are named by their path: they live in md-status.json only
         name = check_md_name(md.name)
         wanted.add(name + ".json")
-        put(name + ".json", (lines[id(docs[id(md)])] + "\n").encode(), md_file=True)
+        put(name + ".json", (lines[id(md)] + "\n").encode(), md_file=True)
     if partial:
         return changed
     for md_folder in per_md:
@@ -89,7 +95,7 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
                 except IsADirectoryError:
                     store.set_aside_corrupt(CorruptStateError(os.path.join(md_folder, entry), "a folder"))
                 changed.append(os.path.join(md_folder, entry))
-    put(STATUS_JSON, (json_text(report_json(report, key_names, docs), encoded=lines) + "\n").encode())
+    put(STATUS_JSON, (report_text(report, key_names, lines=lines) + "\n").encode())
     put(INDEX_HTML, render_html(report).encode())
     prom = render_prometheus(report).encode()
     _write(store, os.path.join(folders[0], PROM_FILE), prom, changed)

@@ -4,7 +4,9 @@ atomically by its writer."""
 
 from __future__ import annotations
 
+import datetime
 import os
+from typing import Protocol
 
 from ..clock import Clock
 from ..errors import StoreError
@@ -12,11 +14,19 @@ from ..options.domain import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
 from ..store import Store, check_md_name
 from ..window import Window
 from .managed import managed_view
-from .memo import StatusMemo
-from .model import StatusReport
+from .model import MdView, StatusReport
 from .notify_view import notify_view
 from .staples import discovered_others, staple_entries
 from .static import static_view
+
+
+class Memo(Protocol):
+    """What build_status asks of the status memo (status/memo.py: StatusMemo; not imported here,
+    md_status ships build without the renderings the memo imports)."""
+
+    def lookup(self, name: str, now: datetime.datetime, entries: dict) -> tuple[object | None, tuple | None]: ...
+
+    def keep(self, md: MdView, key: tuple | None, now: datetime.datetime, entries: dict) -> None: ...
 
 
 def _list_jobs(store: Store) -> list[str]:
@@ -41,7 +51,7 @@ def managed_domain_names(store: Store) -> list[str]:
 
 def build_status(store: Store, clock: Clock, names: list[str] | None = None, others: list[str] | None = None,
                  stapling: bool = True, warn_window: str = DEFAULT_WARN_WINDOW,
-                 memo: StatusMemo | None = None) -> StatusReport:
+                 memo: Memo | None = None) -> StatusReport:
     """The status of every managed domain of ``store`` (or only ``names``), plus the certificate
     files in ``others`` and those stapled as others; ``warn_window`` applies to those files.
     ``memo``: the status memo (status/memo.py), which answers for the domains whose inputs did

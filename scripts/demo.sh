@@ -100,7 +100,18 @@ EOF
 chmod 0755 "$DEMO/bin/events"
 
 say "Starting nginx (its own prefix in $DEMO/nginx; sites come from the role)"
+echo "mdfleet demo: served by nginx with a certificate from pebble" >"$DEMO/www/index.html"
+# nginx's workers (user nobody) serve the http-01 tokens and the page from $DEMO. In a checkout
+# below a folder only root may enter (/root, a mktemp -d folder: mode 0700) they would answer 403
+# and the CA's validation would fail, so there they run as root: this nginx listens only inside the
+# demo's own network namespace.
+WORKERS_AS=""  # nginx's default: nobody
+if ! runuser -u nobody -- test -r "$DEMO/www/index.html" 2>/dev/null; then
+  WORKERS_AS="user root root;"
+  echo "demo: $DEMO is not readable by user nobody (a parent folder is private): nginx's workers run as root"
+fi
 cat >"$DEMO/nginx/nginx.conf" <<EOF
+$WORKERS_AS
 pid $DEMO/nginx/nginx.pid;
 error_log $DEMO/nginx/error.log notice;
 events { worker_connections 256; }
@@ -110,7 +121,6 @@ http {
     include $DEMO/nginx/conf.d/*.conf;
 }
 EOF
-echo "mdfleet demo: served by nginx with a certificate from pebble" >"$DEMO/www/index.html"
 NGINX=(nginx -p "$DEMO/nginx/" -c "$DEMO/nginx/nginx.conf")
 "${NGINX[@]}" 2>/dev/null
 

@@ -344,3 +344,39 @@ def test_active_set_read_through_its_identity(mixed, clock):
     same_as_without(mixed, clock)
     after = json.load(open(os.path.join(mixed.path("status", DOMAINS_DIR, "site0000.example.org.json"))))
     assert after["cert"]["p256"]["valid"]["until"] != before.certs["p256"].not_after
+
+
+def test_the_engine_stamp_is_every_engine_file_not_what_a_run_imported(monkeypatch):
+    """A run that ordered or fetched imports more of the engine: the next idle run's memo stays
+    valid."""
+    from mdcore.status import memo
+
+    monkeypatch.setattr(memo, "_CODE", None)
+    idle = memo.code_stamp()
+    import mdcore.issuance  # noqa: F401  # what an order imports
+
+    monkeypatch.setattr(memo, "_CODE", None)
+    assert memo.code_stamp() == idle and any(name == os.path.join("status", "memo.py") for name, *_ in idle)
+
+
+def test_a_zipapp_engine_is_stamped_by_its_archive(tmp_path):
+    """As the role installs the engine: one file, which stands for all of it."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from mdcore.status import memo
+
+    package = os.path.dirname(os.path.dirname(memo.__file__))
+    archive = tmp_path / "mdfleet.pyz"
+    with zipfile.ZipFile(archive, "w") as out:
+        for folder, _dirs, names in os.walk(package):
+            for name in names:
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    out.write(path, os.path.join("mdcore", os.path.relpath(path, package)))
+    probe = "import mdcore.status.memo as m; print(m.code_stamp())"
+    shown = subprocess.run([sys.executable, "-c", probe], env=dict(os.environ, PYTHONPATH=str(archive)),
+                           capture_output=True, text=True, check=True, timeout=60).stdout
+    st = os.stat(archive)
+    assert shown.strip() == str(((str(archive), st.st_size, st.st_mtime_ns),))

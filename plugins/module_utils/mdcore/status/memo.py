@@ -15,7 +15,7 @@ What a domain's entry depends on (its key), all looked at on every run:
   here: the full path hashes it);
 - no order in staging.
 The memo's header holds what applies to every entry: the memo's format, the engine's version
-and the identity of every engine file loaded (a new engine rebuilds it), the Python (marshal's
+and the identity of every engine file (a new engine rebuilds it), the Python (marshal's
 format), the store's path, whether stapling is on and the JSON views' key names.
 
 Only a domain whose health is ``ok`` is kept (everything else is built afresh on every run:
@@ -93,23 +93,29 @@ _CODE: tuple | None = None
 
 
 def code_stamp() -> tuple:
-    """The identity of every engine file this process loaded (a changed engine rebuilds the memo).
-    A file inside a zip archive is stamped by the archive."""
+    """The identity (size, mtime) of every file of the engine (a changed engine rebuilds the
+    memo): all of them, not those a run happened to import (a run that orders or fetches imports
+    more, and must not make the next idle run's memo one of nothing). An engine inside a zip
+    archive is stamped by the archive."""
     global _CODE
     if _CODE is None:
-        package = __name__.rsplit(".", 2)[0]
+        top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         stamps = []
-        for name, module in sorted(sys.modules.items()):
-            path = getattr(module, "__file__", None) if name.startswith(package) else None
-            while path:
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    parent = os.path.dirname(path)
-                    path = parent if parent != path else None
-                    continue
-                stamps.append((name, st.st_size, st.st_mtime_ns))
-                break
+        if os.path.isdir(top):
+            for folder, subdirs, names in os.walk(top):
+                subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+                for name in sorted(names):
+                    if name.endswith(".py"):
+                        st = os.stat(os.path.join(folder, name))
+                        stamps.append((os.path.relpath(os.path.join(folder, name), top), st.st_size, st.st_mtime_ns))
+        else:
+            path = top
+            while path and not os.path.isfile(path):
+                parent = os.path.dirname(path)
+                path = parent if parent != path else ""
+            if path:
+                st = os.stat(path)
+                stamps.append((path, st.st_size, st.st_mtime_ns))
         _CODE = tuple(stamps)
     return _CODE
 

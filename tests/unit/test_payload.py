@@ -42,7 +42,9 @@ NOT_FOR_ORDER = ("mdcore/ocsp/fetch.py", "mdcore/ocsp/refresh.py", "mdcore/ocsp/
 # Deflated bytes of the module_utils files (the payload's share that is ours, before base64): today's
 # size and some room; a change that draws in a package trips it (community.crypto's x509_certificate_info
 # ships about 44 KiB of its own, acme_certificate about 84 KiB).
-BUDGET_KIB = {"md_status": 115, "acme_md_order": 160, "md_fleet_report": 55, "ocsp_staple": 105, "host_files": 25}
+# ocsp_staple: 105 -> 110 for the forked helper that verifies a share of a big run (ocsp/split.py,
+# forked.py: 2.6 KiB deflated), which the module uses from 64 due staples on
+BUDGET_KIB = {"md_status": 115, "acme_md_order": 160, "md_fleet_report": 55, "ocsp_staple": 110, "host_files": 25}
 
 
 def _deflated(files: dict[str, int]) -> int:

@@ -284,14 +284,23 @@ def config_snapshot(cfg: MdConfig) -> ConfigSnapshot:
                           profile=cfg.profile, ari=cfg.ari, fleet=fleet)
 
 
-def remember_config(store: Store, cfg: MdConfig) -> JobState:
-    """The job with the config's snapshot in it (saved when it changed); returns the job."""
+def remember_config(store: Store, cfg: MdConfig, save: bool = True) -> JobState:
+    """The job with the config's snapshot in it (saved when it changed); returns the job.
+    ``save`` False: the job as stored, untouched (see drive_md's ``defer_network``)."""
     job = store.load_job(cfg.name)
     snapshot = config_snapshot(cfg)
-    if job.config != snapshot:
+    if job.config != snapshot and save:
         job.config = snapshot
         store.save_job(job)
     return job
+
+
+def _remember_config_quietly(store: Store, cfg: MdConfig) -> None:
+    """remember_config for a domain whose plan failed; its failure is what the run reports."""
+    try:
+        remember_config(store, cfg)
+    except MdError:
+        pass
 
 
 def _record_failure(store: Store, cfg: MdConfig, clock: Clock, exc: MdError) -> MdError:
@@ -370,7 +379,9 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
         else:
             # The job and the active set are read once for the config, ARI, the plan and the
             # result (an idle run read each of them three or four times per domain).
-            job = remember_config(store, cfg)
+            # A domain handed to the pool writes its snapshot there, in parallel with the others'
+            # (on a new store of 100 domains: 200 fsyncs in a row before the first order).
+            job = remember_config(store, cfg, save=not defer_network)
             current, damage = active_or_damage(store, cfg.name)
             if cfg.ari and not cfg.imported and current:  # a member has nothing to ask
                 if defer_network and ari_due(cfg, current, job, clock.now()):
@@ -381,11 +392,15 @@ def drive_md(store: Store, cfg: MdConfig, clock: Clock, *, force: bool = False, 
     except MdError as exc:  # the store (a file of a newer mdfleet, a full disk, an account key) or the config
         if check_mode:
             raise
+        if defer_network:
+            _remember_config_quietly(store, cfg)
         failed = _record_failure(store, cfg, clock, exc)
         events.fire(EventName.ERRORED, cfg.name, {"error": str(failed)})
         raise failed from None
     if defer_network and plan.action == Action.ORDER:
         return None
+    if defer_network and not check_mode:  # stays in this thread: its snapshot is written now
+        job = remember_config(store, cfg)
     if plan.damage and not check_mode:  # never used silently: reported, and replaced when ordered here
         events.fire(EventName.ERRORED, cfg.name, {"error": plan.damage})
     if plan.action != Action.ORDER:

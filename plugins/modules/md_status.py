@@ -86,6 +86,7 @@ from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.host imp
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import module_argument_spec
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.build import build_status
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.json_view import KeyNames, report_json
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.statusconfig import load_status_settings
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 
 ARGUMENT_SPEC = module_argument_spec("md_status")
@@ -97,13 +98,10 @@ def main() -> None:
     try:
         root, others, key_names = params["store"], list(params["others"]), params["key_names"]
         if params["config"]:
-            # the whole config parser: imported only when a config file is given
-            from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.hostconfig import load_host_config
-
-            host = load_host_config(params["config"])
+            host = load_status_settings(params["config"])  # what the status needs of it, not the domains
             root = root or host.store
-            others += [o["cert"] for o in host.stapling.others]
-            key_names = key_names or host.status_key_names
+            others += host.others
+            key_names = key_names or host.key_names
         root = root or DEFAULT_STORE
         clock = Clock()
         report = build_status(Store(root, clock), clock, names=params["names"], others=others,

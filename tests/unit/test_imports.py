@@ -146,3 +146,14 @@ def test_acme_md_order_with_nothing_due_imports_no_acme_client_http_or_cryptogra
     out, bad = _module_imported(tmp_path, "acme_md_order", args)
     assert (out["plan"], out["valid"], out["changed"]) == ("none", True, False)
     assert bad == set()
+
+
+def test_md_status_with_a_config_file_reads_its_settings_without_the_config_parser(tmp_path):
+    store = _idle_store(tmp_path)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"store": store, "status": {"key_names": "mod_md"},
+                                  "domains": [{"name": "idle.example.org", "domains": ["idle.example.org"]}]}))
+    out, bad = _module_imported(tmp_path, "md_status", {"config": str(config)})
+    facts = out["ansible_facts"]["md_status"]
+    assert (facts["store"], facts["key-names"]) == (store, "mod_md")
+    assert bad == set()

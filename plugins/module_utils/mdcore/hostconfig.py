@@ -16,12 +16,11 @@ from .jsonconfig import config_error as _fail
 from .jsonconfig import load_json_file
 from .options.check import check_options, key_error
 from .options.domain import HOST_DEFAULTS_OPTIONS, HOST_ENTRY_OPTIONS
-from .options.host import DEFAULT_STORE, HOST, HOST_OPTIONS, RELOAD_OPTIONS, STAPLING_OPTIONS, STATUS_OPTIONS
+from .options.host import DEFAULT_STORE, HOST, HOST_OPTIONS, RELOAD_OPTIONS, STAPLING_OPTIONS
 from .options.model import default_of
 from .options.stapling import DEFAULT_KEEP, DEFAULT_STAPLING_WINDOW
+from .statusconfig import section, top_level
 from .window import duration_seconds
-
-SECTIONS = ("defaults", "domains", "accounts", "stapling", "reload", "status")  # checked on their own below
 
 
 @dataclass
@@ -86,14 +85,7 @@ def parse_host_config(doc: object, path: str = "config.json") -> HostConfig:
     """The whole file checked against the option table (options/host.py): unknown keys, wrong types,
     NaN, empty strings where a default belongs - each a ConfigError naming the file and the key."""
     notes: list[str] = []
-    if not isinstance(doc, dict):
-        raise _fail(path, "top level", "must be a JSON object")
-    unknown = sorted(str(k) for k in doc if k not in HOST)
-    if unknown:
-        plural = "s" if len(unknown) > 1 else ""
-        raise _fail(path, "top level", "unknown key%s %s (known: %s)" % (plural, ", ".join(unknown), ", ".join(HOST)))
-    scalars = check_options(tuple(opt for name, opt in HOST.items() if name not in SECTIONS),
-                            {k: v for k, v in doc.items() if k not in SECTIONS}, path, notes)
+    scalars = top_level(doc, path, notes)
     cfg = HostConfig(path=path, store=scalars["store"], challenges_dir=scalars["challenges_dir"],
                      workers=scalars["workers"], lock_wait=scalars["lock_wait"], run_timeout=scalars["run_timeout"],
                      message_cmd=scalars["message_cmd"],
@@ -109,10 +101,9 @@ def parse_host_config(doc: object, path: str = "config.json") -> HostConfig:
     check_options(HOST_DEFAULTS_OPTIONS, defaults, path, notes, prefix="defaults", defaults=False, partial=True)
     cfg.accounts = _accounts(path, doc.get("accounts"), defaults)
     cfg.domains = _domains(path, doc.get("domains"), defaults, cfg, notes)
-    cfg.stapling = _stapling(path, doc.get("stapling"), notes)
+    cfg.stapling = _stapling(path, doc, notes)
     cfg.reload = _reload(path, doc.get("reload"))
-    status = check_options(STATUS_OPTIONS, {} if doc.get("status") is None else doc["status"], path, notes,
-                           prefix="status")
+    status = section(doc, "status", path, notes)
     cfg.prometheus_file, cfg.status_publish_dir = status["prometheus_file"], status["publish_dir"]
     cfg.status_key_names = status["key_names"]
     publish = cfg.status_publish_dir
@@ -179,11 +170,11 @@ def _accounts(path: str, doc: object, defaults: dict) -> list[AccountConfig]:
     return out
 
 
-def _stapling(path: str, doc: object, notes: list[str]) -> StaplingOptions:
-    values = check_options(STAPLING_OPTIONS, {} if doc is None else doc, path, notes, prefix="stapling")
+def _stapling(path: str, doc: dict, notes: list[str]) -> StaplingOptions:
+    values = section(doc, "stapling", path, notes)
     keep = values["keep"]
     if values["keep_days"] is not None:
-        if doc.get("keep") is not None:
+        if doc["stapling"].get("keep") is not None:  # keep_days given: the section is an object
             raise key_error(path, "stapling", "give keep or keep_days (deprecated), not both")
         keep = values["keep_days"] * 86400.0
         notes.append("%s: stapling.keep_days is deprecated: write \"keep\": \"%gd\"" % (path, values["keep_days"]))

@@ -12,9 +12,12 @@ callback), at ``--forks`` 5 and 20, ``--rounds`` times; the figure per module is
 task's wall time (from its first host's start to its last host's end, as the json callback records
 it) times min(forks, hosts) / hosts: the seconds one host's task costs a fork. Beside it: the
 module's AnsiballZ payload size (ANSIBLE_KEEP_REMOTE_FILES) and, from one run of that payload under
-``python3 -X importtime``, the modules it imports and their import seconds.
+``python3 -X importtime``, the modules it imports and their import seconds. With ``--baseline REV``
+our two modules also run from git revision REV's collection (``git archive``), in the same rounds,
+on the same hosts and certificates: before and after in one run.
 
 Run: /work/venv/bin/python bench/module_bench.py [--hosts 20] [--forks 5 --forks 20] [--rounds 3]
+     [--baseline main]
 """
 
 from __future__ import annotations
@@ -130,6 +133,20 @@ def _venv_collections() -> str:
     return str(Path(ansible_collections.__path__[0]).parent)
 
 
+def collection_of(work: Path, rev: str | None) -> Path:
+    """A collections folder holding mdfleet.md: this checkout (a link), or git revision ``rev``."""
+    collections = work / ("collections-" + (rev or "tree").replace("/", "_"))
+    folder = collections / "ansible_collections" / "mdfleet"
+    folder.mkdir(parents=True)
+    if rev is None:
+        (folder / "md").symlink_to(ROOT)
+        return collections
+    (folder / "md").mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder / "md")], input=archive, check=True)
+    return collections
+
+
 def run_play(collections: Path, inv: Path, play: Path, forks: int, extra_env: dict | None = None,
              limit: str | None = None) -> dict:
     argv = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(inv), str(play), "-f", str(forks)]
@@ -149,10 +166,13 @@ def task_wall(doc: dict) -> float:
     return (end - start).total_seconds()
 
 
+def at(rev: str | None) -> str:
+    return "" if rev is None else "@" + rev
+
+
 def payload_figures(collections: Path, inv: Path, play: Path, work: Path) -> tuple[int, int, float]:
     """(AnsiballZ bytes, modules imported, import seconds) of one host's run of the module."""
-    remote = work / ("remote-" + play.stem)
-    remote.mkdir()
+    remote = Path(tempfile.mkdtemp(prefix="remote-" + play.stem, dir=work))
     run_play(collections, inv, play, 1, {"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_PIPELINING": "0",
                                          "ANSIBLE_REMOTE_TMP": str(remote)}, limit="h01")
     found = glob.glob(str(remote / "**" / "AnsiballZ_*.py"), recursive=True)
@@ -177,33 +197,38 @@ def main() -> int:
     ap.add_argument("--forks", type=int, action="append", help="forks per run (repeatable; default 5 and 20)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--baseline", metavar="REV", help="also our modules of this git revision (e.g. main), "
+                                                       "in the same rounds")
     args = ap.parse_args()
     forks_list = args.forks or [5, 20]
     work = Path(tempfile.mkdtemp(prefix="mdfleet-module-bench-"))
     os.chmod(work, 0o755)
-    collections = work / "collections"
-    (collections / "ansible_collections" / "mdfleet").mkdir(parents=True)
-    (collections / "ansible_collections" / "mdfleet" / "md").symlink_to(ROOT)
+    trees = {None: collection_of(work, None)}
+    if args.baseline:
+        trees[args.baseline] = collection_of(work, args.baseline)
     cts = ChallTestSrv(work / "challtestsrv").start()
     pebble = Pebble(work / "pebble", cts, env={"PEBBLE_AUTHZREUSE": "0"}).start()
-    figures: dict = {"hosts": args.hosts, "python": HOST_PYTHON, "modules": {}}
+    figures: dict = {"hosts": args.hosts, "python": HOST_PYTHON, "baseline": args.baseline, "modules": {}}
     try:
         inv = write_inventory(work, args.hosts, pebble)
         plays = {module: write_play(work, module) for module in TASKS}
+        # (figure key, collections, play): our modules from each tree, the peers once
+        runs = [(module + at(rev), trees[rev], play) for module, play in plays.items()
+                for rev in (trees if module.startswith("mdfleet.") else (None,))]
         # not timed: the certificates (one standalone listener at a time on pebble's http port)
-        run_play(collections, inv, plays["mdfleet.md.acme_md_order"], 1)
-        for module, play in plays.items():
+        run_play(trees[None], inv, plays["mdfleet.md.acme_md_order"], 1)
+        for key, collections, play in runs:
             size, imported, import_s = payload_figures(collections, inv, play, work)
-            figures["modules"][module] = {"payload_bytes": size, "imported_modules": imported,
-                                          "import_s": round(import_s, 3), "per_host_task_s": {}}
+            figures["modules"][key] = {"payload_bytes": size, "imported_modules": imported,
+                                       "import_s": round(import_s, 3), "per_host_task_s": {}}
         for forks in forks_list:
-            walls: dict[str, list[float]] = {module: [] for module in plays}
+            walls: dict[str, list[float]] = {key: [] for key, _c, _p in runs}
             for _round in range(args.rounds):
-                for module, play in plays.items():  # interleaved: the same load for both sides
-                    walls[module].append(task_wall(run_play(collections, inv, play, forks)))
-            for module, values in walls.items():
+                for key, collections, play in runs:  # interleaved: the same load for every side
+                    walls[key].append(task_wall(run_play(collections, inv, play, forks)))
+            for key, values in walls.items():
                 per_host = statistics.median(values) * min(forks, args.hosts) / args.hosts
-                figures["modules"][module]["per_host_task_s"][str(forks)] = round(per_host, 3)
+                figures["modules"][key]["per_host_task_s"][str(forks)] = round(per_host, 3)
     finally:
         pebble.stop()
         cts.stop()
@@ -223,11 +248,12 @@ def print_figures(figures: dict, forks_list: list[int], rounds: int) -> None:
     print("|---|---|---|---|---|---|---|")
     mods = figures["modules"]
     for label, ours, peer in PAIRS:
-        for module in (ours, peer):
+        revs = [None] + ([figures["baseline"]] if figures.get("baseline") else [])
+        for module in [ours + at(rev) for rev in revs] + [peer]:
             fig = mods[module]
             cost = " / ".join("%.3f" % fig["per_host_task_s"][str(f)] for f in forks_list)
             ratio = ""
-            if module == ours:
+            if module != peer:
                 ratio = " / ".join("%.2fx" % (fig["per_host_task_s"][str(f)] / mods[peer]["per_host_task_s"][str(f)])
                                    for f in forks_list)
             row = (label, module, cost, fig["payload_bytes"] / 1024, fig["imported_modules"], fig["import_s"], ratio)

@@ -197,8 +197,8 @@ def main() -> int:
     ap.add_argument("--forks", type=int, action="append", help="forks per run (repeatable; default 5 and 20)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", help="also write the figures to this file")
-    ap.add_argument("--baseline", metavar="REV", help="also our modules of this git revision (e.g. main), "
-                                                       "in the same rounds")
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also our modules of this git revision (e.g. main), in the same rounds")
     args = ap.parse_args()
     forks_list = args.forks or [5, 20]
     work = Path(tempfile.mkdtemp(prefix="mdfleet-module-bench-"))

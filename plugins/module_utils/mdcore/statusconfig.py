@@ -24,8 +24,8 @@ def top_level(doc: object, path: str, notes: list[str] | None = None) -> dict:
     unknown = sorted(str(k) for k in doc if k not in HOST)
     if unknown:
         plural = "s" if len(unknown) > 1 else ""
-        raise config_error(path, "top level", "unknown key%s %s (known: %s)" % (plural, ", ".join(unknown),
-                                                                                 ", ".join(HOST)))
+        known = ", ".join(HOST)
+        raise config_error(path, "top level", "unknown key%s %s (known: %s)" % (plural, ", ".join(unknown), known))
     return check_options(tuple(opt for name, opt in HOST.items() if name not in SECTIONS),
                          {k: v for k, v in doc.items() if k not in SECTIONS}, path, notes)
 

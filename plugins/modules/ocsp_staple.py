@@ -236,15 +236,16 @@ def main() -> None:
         config = StaplingConfig(window=p["window"], timeout=p["timeout"], proxy=p["proxy"], method=p["method"],
                                 workers=p["workers"], keep_seconds=p["keep"], haproxy_socket=p["haproxy_socket"])
         clock = Clock()
-        results = staple_store(Store(p["store"], clock), clock, managed=p["managed"], domains=p["domains"],
+        store = Store(p["store"], clock)
+        results = staple_store(store, clock, managed=p["managed"], domains=p["domains"],
                                others=p["certificates"], overrides=p["domain_options"],
                                haproxy_ocsp_files=p["haproxy_ocsp_files"], config=config,
                                check_mode=module.check_mode, lock_wait=p["lock_wait"])
-        warnings = unmatched_selection(Store(p["store"], clock), p["domains"] if p["managed"] else None,
+        warnings = unmatched_selection(store, p["domains"] if p["managed"] else None,
                                        p["domain_options"] if p["managed"] else None)
     except MdError as exc:
         module.fail_json(msg=str(exc))
-    for warning in warnings:
+    for warning in warnings + store.notes:  # store.notes: corrupt files set aside and rebuilt, as mdfleet says
         module.warn(warning)
     module.exit_json(changed=any(r.changed for r in results), staples=[r.to_dict() for r in results],
                      errors=sum(1 for r in results if r.error),

@@ -105,3 +105,23 @@ def test_module_warns_about_names_it_does_not_manage(playbook, pki, netns, tmp_p
     assert any("domain_options: no managed domain 'tpyo.test'" in w for w in warnings), warnings
     assert any("typo.test has no certificate of key type 'rsa2048' (it has p256)" in w for w in warnings), warnings
     assert len(warnings) == 3
+
+
+def test_module_warns_when_it_set_aside_a_corrupt_staple_book(playbook, pki, responder, tmp_path):
+    """A staple book that does not read is set aside and rebuilt, and the task says so, naming the
+    file (it used to be a repair only mdfleet's own report mentioned)."""
+    leaf = pki.issue("book.test", responder.url)
+    responder.start()
+    store = Store(str(tmp_path / "store"), Clock()).setup()
+    install_md(store, leaf.name, leaf)
+    proc, res = playbook([task("first", store=store.root, timeout=5)])
+    assert proc.returncode == 0 and res["first"]["errors"] == 0, proc.stdout[-3000:]
+    book = Path(store.root, "ocsp", "staples.json")
+    assert book.exists() and not res["first"].get("warnings")
+    book.write_text("{not json")
+    proc, res = playbook([task("again", store=store.root, timeout=5)])
+    assert proc.returncode == 0 and res["again"]["errors"] == 0, proc.stdout[-3000:]
+    warnings = res["again"].get("warnings", [])
+    assert any(str(book) in w and "set aside" in w for w in warnings), warnings
+    assert list(book.parent.glob("staples.json.corrupt-*")) and json.loads(book.read_text())
+    assert "Traceback" not in proc.stdout + proc.stderr

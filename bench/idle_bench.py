@@ -238,7 +238,10 @@ def print_size(fig: dict) -> None:
         print("| %s | %.3f | %.3f | %.3f | %.3f | %.1f | %s%s |" % (cells + (counted,)))
     for key in sorted(k for k in fig if k.startswith("breakdown ")):
         probe = fig[key]
-        parts = sorted(probe["spans"].items(), key=lambda kv: -kv[1])
+        parts = sorted((kv for kv in probe["spans"].items() if not kv[0].startswith("  ")), key=lambda kv: -kv[1])
+        inner = [kv for kv in probe["spans"].items() if kv[0].startswith("  ")]  # the memo, inside status files
+        at = next((i + 1 for i, kv in enumerate(parts) if kv[0] == "status files"), len(parts))
+        parts[at:at] = inner
         cpu = probe.get("cpu", {})
         print("%s (one idle drive in one process, %d modules loaded by the CLI, %d after the run; wall ms "
               "(CPU ms)): %s" % (key, probe["modules_before_run"], probe["modules_after_run"],

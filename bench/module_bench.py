@@ -27,6 +27,7 @@ import glob
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -152,12 +153,18 @@ def run_play(collections: Path, inv: Path, play: Path, forks: int, extra_env: di
     argv = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(inv), str(play), "-f", str(forks)]
     if limit:
         argv += ["--limit", limit]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(argv, env=ansible_env(collections, extra_env), capture_output=True, text=True,
                           timeout=1800, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit("%s failed (rc %d):\n%s\n%s" % (play.name, proc.returncode, proc.stdout[-3000:],
                                                          proc.stderr[-2000:]))
-    return json.loads(proc.stdout[proc.stdout.index("{"):])
+    doc = json.loads(proc.stdout[proc.stdout.index("{"):])
+    # CPU of the whole run: ansible-playbook, its forks and the module processes (steadier than wall
+    # on a shared machine; the run's fixed costs, such as building the payload once, included)
+    doc["bench_cpu_s"] = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return doc
 
 
 def task_wall(doc: dict) -> float:
@@ -220,15 +227,21 @@ def main() -> int:
         for key, collections, play in runs:
             size, imported, import_s = payload_figures(collections, inv, play, work)
             figures["modules"][key] = {"payload_bytes": size, "imported_modules": imported,
-                                       "import_s": round(import_s, 3), "per_host_task_s": {}}
+                                       "import_s": round(import_s, 3), "per_host_task_s": {},
+                                       "cpu_per_host_s": {}}
         for forks in forks_list:
             walls: dict[str, list[float]] = {key: [] for key, _c, _p in runs}
+            cpus: dict[str, list[float]] = {key: [] for key, _c, _p in runs}
             for _round in range(args.rounds):
                 for key, collections, play in runs:  # interleaved: the same load for every side
-                    walls[key].append(task_wall(run_play(collections, inv, play, forks)))
+                    doc = run_play(collections, inv, play, forks)
+                    walls[key].append(task_wall(doc))
+                    cpus[key].append(doc["bench_cpu_s"])
             for key, values in walls.items():
                 per_host = statistics.median(values) * min(forks, args.hosts) / args.hosts
                 figures["modules"][key]["per_host_task_s"][str(forks)] = round(per_host, 3)
+                cpu = statistics.median(cpus[key]) / args.hosts
+                figures["modules"][key]["cpu_per_host_s"][str(forks)] = round(cpu, 3)
     finally:
         pebble.stop()
         cts.stop()
@@ -243,21 +256,24 @@ def print_figures(figures: dict, forks_list: list[int], rounds: int) -> None:
     print("module_bench: %d local hosts, %s, forks %s, median of %d rounds; %s, %d CPUs, load %s" % (
         figures["hosts"], figures["python"], "/".join(map(str, forks_list)), rounds, platform.machine(),
         os.cpu_count() or 0, " ".join("%.1f" % x for x in os.getloadavg())))
-    print("| job | module | s per host-task (forks %s) | AnsiballZ KiB | modules imported | import s | ours / peer |"
-          % "/".join(map(str, forks_list)))
-    print("|---|---|---|---|---|---|---|")
+    forks = "/".join(map(str, forks_list))
+    print("| job | module | s per host-task (forks %s) | CPU s per host (forks %s) | AnsiballZ KiB | modules imported "
+          "| import s | ours / peer (wall) | ours / peer (CPU) |" % (forks, forks))
+    print("|---|---|---|---|---|---|---|---|---|")
     mods = figures["modules"]
     for label, ours, peer in PAIRS:
         revs = [None] + ([figures["baseline"]] if figures.get("baseline") else [])
         for module in [ours + at(rev) for rev in revs] + [peer]:
             fig = mods[module]
-            cost = " / ".join("%.3f" % fig["per_host_task_s"][str(f)] for f in forks_list)
-            ratio = ""
+            cost, cpu = ((" / ".join("%.3f" % fig[what][str(f)] for f in forks_list))
+                         for what in ("per_host_task_s", "cpu_per_host_s"))
+            ratios = ["", ""]
             if module != peer:
-                ratio = " / ".join("%.2fx" % (fig["per_host_task_s"][str(f)] / mods[peer]["per_host_task_s"][str(f)])
-                                   for f in forks_list)
-            row = (label, module, cost, fig["payload_bytes"] / 1024, fig["imported_modules"], fig["import_s"], ratio)
-            print("| %s | %s | %s | %.0f | %d | %.3f | %s |" % row)
+                ratios = [" / ".join("%.2fx" % (fig[what][str(f)] / mods[peer][what][str(f)]) for f in forks_list)
+                          for what in ("per_host_task_s", "cpu_per_host_s")]
+            row = (label, module, cost, cpu, fig["payload_bytes"] / 1024, fig["imported_modules"], fig["import_s"],
+                   ratios[0], ratios[1])
+            print("| %s | %s | %s | %s | %.0f | %d | %.3f | %s | %s |" % row)
 
 
 if __name__ == "__main__":

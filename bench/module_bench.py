@@ -12,8 +12,8 @@ callback), at ``--forks`` 5 and 20, ``--rounds`` times; the figure per module is
 task's wall time (from its first host's start to its last host's end, as the json callback records
 it) times min(forks, hosts) / hosts: the seconds one host's task costs a fork; beside it the CPU
 seconds of the whole run (ansible-playbook, its forks, the module processes) per host, steadier than
-wall on a shared machine. Then the module's AnsiballZ payload size (ANSIBLE_KEEP_REMOTE_FILES) and, from one run of that payload under
-``python3 -X importtime``, the modules it imports and their import seconds. With ``--baseline REV``
+wall on a shared machine. Then the module's AnsiballZ payload size (ANSIBLE_KEEP_REMOTE_FILES)
+and, from one run of that payload under ``python3 -X importtime``, the modules it imports and their import seconds. With ``--baseline REV``
 our two modules also run from git revision REV's collection (``git archive``), in the same rounds,
 on the same hosts and certificates: before and after in one run.
 

@@ -6,15 +6,15 @@
 * ``mdfleet.md.md_status`` (the host's store) against ``community.crypto.x509_certificate_info``
   (the same certificate file).
 
-Not a test: it prints figures and asserts nothing about time. Each play is one task over the 20
-hosts (``ansible_connection=local``, Debian's /usr/bin/python3 as on hosts, pipelining on, the json
-callback), at ``--forks`` 5 and 20, ``--rounds`` times; the figure per module is the median of the
-task's wall time (from its first host's start to its last host's end, as the json callback records
-it) times min(forks, hosts) / hosts: the seconds one host's task costs a fork; beside it the CPU
-seconds of the whole run (ansible-playbook, its forks, the module processes) per host, steadier than
-wall on a shared machine. Then the module's AnsiballZ payload size (ANSIBLE_KEEP_REMOTE_FILES)
-and, from one run of that payload under ``python3 -X importtime``, the modules it imports and their import seconds. With ``--baseline REV``
-our two modules also run from git revision REV's collection (``git archive``), in the same rounds,
+Not a test: it prints figures and asserts nothing about time. Each play is one task over the 20 hosts
+(``ansible_connection=local``, Debian's /usr/bin/python3 as on hosts, pipelining on, the json callback),
+at ``--forks`` 5 and 20, ``--rounds`` times; the figure per module is the median of the task's wall time
+(from its first host's start to its last host's end, as the json callback records it) times min(forks,
+hosts) / hosts: the seconds one host's task costs a fork; beside it the CPU seconds of the whole run
+(ansible-playbook, its forks, the module processes) per host, steadier than wall on a shared machine.
+Then the module's AnsiballZ payload size (ANSIBLE_KEEP_REMOTE_FILES) and, from one run of that payload
+under ``python3 -X importtime``, the modules it imports and their import seconds. With ``--baseline
+REV`` our two modules also run from git revision REV's collection (``git archive``), in the same rounds,
 on the same hosts and certificates: before and after in one run.
 
 Run: /work/venv/bin/python bench/module_bench.py [--hosts 20] [--forks 5 --forks 20] [--rounds 3]

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -52,7 +51,7 @@ def test_results_arrive_in_order_across_frames():
 
 def test_take_without_a_wait_never_blocks():
     def work(send):
-        time.sleep(60)  # killed by close()
+        signal.pause()  # silent until close() kills it
 
     helper = Helper.start(work, Clock())
     try:
@@ -91,7 +90,7 @@ def test_a_silent_helper_is_given_up_at_the_deadline_and_killed():
     clock = TickingClock()
 
     def work(send):
-        time.sleep(60)
+        signal.pause()  # silent until killed
 
     helper = Helper.start(work, clock)
     pid = helper.pid
@@ -105,13 +104,13 @@ def test_a_silent_helper_is_given_up_at_the_deadline_and_killed():
 
 def test_the_helper_dies_with_the_process_that_forked_it(tmp_path):
     script = (
-        "import sys, time\n"
+        "import signal, sys\n"
         "sys.path.insert(0, %r)\n"
         "from mdcore.clock import Clock\n"
         "from mdcore.forked import Helper\n"
-        "helper = Helper.start(lambda send: time.sleep(120), Clock())\n"
+        "helper = Helper.start(lambda send: signal.pause(), Clock())\n"
         "print(helper.pid, flush=True)\n"
-        "time.sleep(120)\n" % os.path.abspath(MODULE_UTILS))
+        "signal.pause()\n" % os.path.abspath(MODULE_UTILS))
     run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         pid = int(run.stdout.readline())

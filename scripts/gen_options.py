@@ -4,6 +4,9 @@
 - roles/managed_domains/meta/argument_specs.yml   every role variable, typed
 - roles/managed_domains/defaults/main.yml         the role's defaults
 - docs/config.md                          the reference of /etc/mdfleet/config.json
+- plugins/module_utils/mdcore/options/<module>_spec.py   a module's argument spec and parameters without the
+  descriptions (COMPACT_MODULES), and status_config_spec.py, what statusconfig.py checks of a config file: the
+  modules' payloads ship these instead of the whole table (issue 13 item 3)
 
 `make options` runs it; `--check` only says which files differ (tests/unit/test_options_generated.py
 does the same). The YAML is written by a small emitter of its own so that every Python writes the
@@ -373,6 +376,137 @@ def rfc2136():
     return next(o for o in DOMAIN_OPTIONS if o.name == "rfc2136").suboptions
 
 
+# --- compact tables for module payloads --------------------------------------------------------------
+# A module's AnsiballZ payload ships every file it imports and the host reads it one byte per read(2)
+# (issue 13 item 3): the whole table with its descriptions is ~20 KiB deflated. These files give what
+# AnsiballZ and check_options need of some tables (argument spec, types, defaults, bounds, rules), and
+# nothing the docs need.
+
+# What check_options reads of an Option (check.py); everything else is for the docs and the role.
+CHECK_FIELDS = ("default", "choices", "elements", "suboptions", "required", "no_log", "aliases", "empty", "low",
+                "high", "positive", "fold_case", "check")
+KIND_CONSTANTS = {value: "Kind.%s" % name for name, value in vars(Kind).items() if not name.startswith("_")}
+PY_WIDTH = 118
+
+
+def py_value(value) -> str:
+    """A Python literal of plain data (double-quoted strings, tuples kept as tuples)."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, bool) or value is None or isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, tuple):
+        return "(%s)" % (py_value(value[0]) + "," if len(value) == 1 else ", ".join(map(py_value, value)))
+    if isinstance(value, list):
+        return "[%s]" % ", ".join(map(py_value, value))
+    if isinstance(value, dict):
+        return "{%s}" % ", ".join("%s: %s" % (py_value(k), py_value(v)) for k, v in value.items())
+    raise TypeError("no literal for %r" % (value,))
+
+
+def py_dict(data: dict, indent: int) -> list[str]:
+    """A dict literal, one key a line where it does not fit on one (nested dicts likewise)."""
+    pad = " " * indent
+    lines = []
+    for key, value in data.items():
+        line = "%s%s: %s," % (pad, py_value(key), py_value(value))
+        if len(line) > PY_WIDTH and isinstance(value, dict):
+            lines += ["%s%s: {" % (pad, py_value(key))] + py_dict(value, indent + 4) + [pad + "},"]
+        else:
+            lines.append(line)
+    return lines
+
+
+def py_tuple(name: str, items: tuple[str, ...]) -> list[str]:
+    """``NAME = (...)``, packed over lines of at most PY_WIDTH."""
+    line = "%s = %s" % (name, py_value(items))
+    if len(line) <= PY_WIDTH:
+        return [line]
+    words = textwrap.wrap(", ".join(map(py_value, items)) + ",", PY_WIDTH - 4, break_long_words=False,
+                          break_on_hyphens=False)
+    return ["%s = (" % name] + ["    " + w for w in words] + [")"]
+
+
+def py_option(opt: Option, indent: int, rules: set[str]) -> list[str]:
+    """``Option(name, kind, "", ...)`` with the fields check_options reads that differ from the defaults."""
+    pad = " " * indent
+    args = [py_value(opt.name), KIND_CONSTANTS[opt.kind], '""']
+    subs = []
+    for name in CHECK_FIELDS:
+        value = getattr(opt, name)
+        if value == Option.__dataclass_fields__[name].default:
+            continue
+        if name == "suboptions":
+            subs = value
+        elif name == "check":
+            if value.__module__ != "mdcore.options.rules" and not value.__module__.endswith(".options.rules"):
+                raise ValueError("%s: a check outside options/rules.py" % opt.name)
+            rules.add(value.__name__)
+            args.append("check=%s" % value.__name__)
+        elif name == "elements":
+            args.append("elements=%s" % KIND_CONSTANTS[value])
+        else:
+            args.append("%s=%s" % (name, py_value(value)))
+    head = "%sOption(%s" % (pad, ", ".join(args))
+    if not subs:
+        return wrap_call(head + "),", indent)
+    return [head + ", suboptions=("] + [line for sub in subs for line in py_option(sub, indent + 4, rules)] \
+        + [pad + ")),"]
+
+
+def wrap_call(line: str, indent: int) -> list[str]:
+    if len(line) <= PY_WIDTH:
+        return [line]
+    parts = line.strip().split(", ")
+    out, current = [], " " * indent + parts[0]
+    for part in parts[1:]:
+        if len(current) + 2 + len(part) > PY_WIDTH:
+            out.append(current + ",")
+            current = " " * (indent + 7) + part
+        else:
+            current += ", " + part
+    return out + [current]
+
+
+def py_options(name: str, options, rules: set[str]) -> list[str]:
+    return ["%s = (" % name] + [line for opt in options for line in py_option(opt, 4, rules)] + [")"]
+
+
+def compact_file(doc: str, body: list[str], rules: set[str]) -> str:
+    head = [COPYRIGHT.rstrip("\n"), "# %s" % GENERATED, '"""%s"""' % doc, "", "from __future__ import annotations",
+            "", "from .model import Kind, Option"]
+    if rules:
+        head.append("from .rules import %s" % ", ".join(sorted(rules)))
+    return "\n".join(head + [""] + body) + "\n"
+
+
+def module_spec(name: str) -> str:
+    """mdcore/options/<module>_spec.py: the module's argument spec and the options check_options takes."""
+    options, rules = modules.MODULES[name], set()
+    spec = ["# AnsibleModule's argument_spec (no descriptions: those are the doc fragment's)", "ARGUMENT_SPEC = {"]
+    spec += py_dict(modules.module_argument_spec(name), 4) + ["}", ""]
+    body = spec + ["# The module's parameters as check_options takes them"] + py_options("OPTIONS", options, rules)
+    return compact_file("%s's parameters, compact (what its payload needs of the option table)." % name, body, rules)
+
+
+def status_config_spec() -> str:
+    """mdcore/options/status_config_spec.py: what statusconfig.py checks of a host config file."""
+    rules: set[str] = set()
+    sections = tuple(o.name for o in host.HOST_OPTIONS if o.suboptions)
+    body = ["DEFAULT_STORE = %s" % py_value(host.DEFAULT_STORE), "# every top-level key, in the table's order"]
+    body += py_tuple("HOST_KEYS", tuple(host.HOST))
+    body += ["# the top-level keys with keys of their own, each checked on its own"] + py_tuple("SECTIONS", sections)
+    body += [""] + py_options("TOP_LEVEL", tuple(o for o in host.HOST_OPTIONS if o.name not in sections), rules)
+    body += [""] + py_options("STAPLING_OPTIONS", host.STAPLING_OPTIONS, rules)
+    body += [""] + py_options("STATUS_OPTIONS", host.STATUS_OPTIONS, rules)
+    return compact_file("The host config's top-level settings and its stapling and status sections, compact (what "
+                        "md_status's\npayload needs of the option table: statusconfig.py).", body, rules)
+
+
+# the modules whose payload takes a compact table instead of the option table
+COMPACT_MODULES = ("md_status", "md_fleet_report")
+
+
 # --- files -----------------------------------------------------------------------------------------
 
 def outputs() -> dict[str, str]:
@@ -381,6 +515,8 @@ def outputs() -> dict[str, str]:
         "roles/managed_domains/meta/argument_specs.yml": argument_specs(),
         "roles/managed_domains/defaults/main.yml": role_defaults(),
         "docs/config.md": config_md(),
+        "plugins/module_utils/mdcore/options/status_config_spec.py": status_config_spec(),
+        **{"plugins/module_utils/mdcore/options/%s_spec.py" % name: module_spec(name) for name in COMPACT_MODULES},
     }
 
 

@@ -11,7 +11,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.deps import missing_libraries
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import ConfigError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.check import check_options
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import MODULES
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.model import Option
 
 
 def engine_module(**kwargs) -> AnsibleModule:
@@ -29,12 +29,13 @@ def deprecate(module: AnsibleModule, notes: list[str]) -> None:
         module.deprecate(note, version="1.0.0", collection_name="mdfleet.md")  # refused from 1.0.0 on
 
 
-def checked_params(module: AnsibleModule, name: str) -> dict:
-    """The module's parameters checked strictly by the engine's option table (durations converted to
-    seconds, no NaN or Infinity, ...); a bad one fails the task naming the parameter."""
+def checked_params(module: AnsibleModule, options: tuple[Option, ...]) -> dict:
+    """The module's parameters checked strictly by its options of the engine's table (durations
+    converted to seconds, no NaN or Infinity, ...); a bad one fails the task naming the parameter.
+    ``options``: the table's entry (options.modules.MODULES) or its compact copy (options/<module>_spec.py)."""
     notes: list[str] = []
     try:
-        values = check_options(MODULES[name], dict(module.params), "", notes)
+        values = check_options(options, dict(module.params), "", notes)
     except ConfigError as exc:
         module.fail_json(msg=str(exc))
     deprecate(module, notes)

@@ -87,7 +87,7 @@ from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import en
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.fsutil import PUBLIC_MODE, read_bytes, write_if_changed
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import module_argument_spec
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.md_fleet_report_spec import ARGUMENT_SPEC
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.fleet import (
     build_fleet_report,
     fleet_json,
@@ -95,8 +95,6 @@ from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.fleet imp
 )
 
 URGENT = ("expired", "error", "unreachable", "drift", "incomplete", "expiring")
-
-ARGUMENT_SPEC = module_argument_spec("md_fleet_report")
 
 
 def main() -> None:

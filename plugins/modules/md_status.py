@@ -82,19 +82,17 @@ import os
 from ansible_collections.mdfleet.md.plugins.module_utils.engine_module import checked_params, engine_module
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clock
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.host import DEFAULT_STORE
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import module_argument_spec
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.md_status_spec import ARGUMENT_SPEC, OPTIONS
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.status_config_spec import DEFAULT_STORE
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.build import build_status
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.json_view import KeyNames, report_json
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.statusconfig import load_status_settings
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 
-ARGUMENT_SPEC = module_argument_spec("md_status")
-
 
 def main() -> None:
     module = engine_module(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    params = checked_params(module, "md_status")
+    params = checked_params(module, OPTIONS)
     try:
         root, others, key_names = params["store"], list(params["others"]), params["key_names"]
         if params["config"]:

@@ -223,7 +223,7 @@ from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.clock import Clo
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import MdError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.ocsp.config import StaplingConfig
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.ocsp.refresh import staple_store, unmatched_selection
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import module_argument_spec
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.modules import OCSP_STAPLE, module_argument_spec
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
 
 ARGUMENT_SPEC = module_argument_spec("ocsp_staple")
@@ -231,7 +231,7 @@ ARGUMENT_SPEC = module_argument_spec("ocsp_staple")
 
 def main() -> None:
     module = engine_module(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    p = checked_params(module, "ocsp_staple")
+    p = checked_params(module, OCSP_STAPLE)
     try:
         config = StaplingConfig(window=p["window"], timeout=p["timeout"], proxy=p["proxy"], method=p["method"],
                                 workers=p["workers"], keep_seconds=p["keep"], haproxy_socket=p["haproxy_socket"])

@@ -51,13 +51,28 @@ def top_level_assignments(path: Path) -> dict:
             and isinstance(n.targets[0], ast.Name)}
 
 
+def imported_names(path: Path, module: str) -> set[str]:
+    """The names ``path`` imports from ``module`` (a dotted name's tail, e.g. mdcore.options.md_status_spec)."""
+    return {alias.name for node in ast.parse(path.read_text()).body if isinstance(node, ast.ImportFrom)
+            and (node.module or "").endswith(module) for alias in node.names}
+
+
 @pytest.mark.parametrize("name", sorted(modules.MODULES))
 def test_modules_take_spec_and_docs_from_the_table(name):
-    assigns = top_level_assignments(ROOT / "plugins" / "modules" / ("%s.py" % name))
-    if "ARGUMENT_SPEC" not in assigns:  # an action plugin that does the work validates the arguments itself
-        assigns = dict(top_level_assignments(ROOT / "plugins" / "action" / ("%s.py" % name)), **assigns)
-    call = assigns["ARGUMENT_SPEC"]
-    assert isinstance(call, ast.Call) and call.func.id == "module_argument_spec" and call.args[0].value == name
+    path = ROOT / "plugins" / "modules" / ("%s.py" % name)
+    assigns = top_level_assignments(path)
+    if name in GEN.COMPACT_MODULES:  # the table's compact copy, generated (checked below)
+        assert "ARGUMENT_SPEC" not in assigns
+        names = imported_names(path, "mdcore.options.%s_spec" % name)
+        assert "ARGUMENT_SPEC" in names
+        if "checked_params" in path.read_text():
+            assert "OPTIONS" in names and "checked_params(module, OPTIONS)" in path.read_text()
+        assert "options.modules" not in path.read_text()
+    else:
+        if "ARGUMENT_SPEC" not in assigns:  # an action plugin that does the work validates the arguments itself
+            assigns = dict(top_level_assignments(ROOT / "plugins" / "action" / ("%s.py" % name)), **assigns)
+        call = assigns["ARGUMENT_SPEC"]
+        assert isinstance(call, ast.Call) and call.func.id == "module_argument_spec" and call.args[0].value == name
     doc = yaml.safe_load(assigns["DOCUMENTATION"].value)
     assert "options" not in doc, "the options come from the doc fragment"
     assert "mdfleet.md.options.%s" % name in doc["extends_documentation_fragment"]
@@ -80,6 +95,67 @@ def compare(doc: dict, spec: dict, where: str) -> None:
             assert doc[key].get(field) == entry.get(field), "%s.%s: %s" % (where, key, field)
         if "options" in entry:
             compare(doc[key]["suboptions"], entry["options"], "%s.%s" % (where, key))
+
+
+def check_fields(options) -> list:
+    """What check_options reads of each option (name, kind and GEN.CHECK_FIELDS), suboptions included."""
+    return [(opt.name, opt.kind) + tuple(check_fields(getattr(opt, f)) if f == "suboptions" else getattr(opt, f)
+                                         for f in GEN.CHECK_FIELDS) for opt in options]
+
+
+def test_the_compact_copies_check_as_the_table():
+    """The generated compact tables (no descriptions) that md_status's payload ships instead of the option table:
+    the same argument spec, the same options for check_options, the same config keys."""
+    from mdcore.options import status_config_spec
+
+    for name in GEN.COMPACT_MODULES:
+        spec = importlib.import_module("mdcore.options.%s_spec" % name)
+        assert spec.ARGUMENT_SPEC == modules.module_argument_spec(name)
+        assert check_fields(spec.OPTIONS) == check_fields(modules.MODULES[name])
+        assert all(opt.description == "" for opt in spec.OPTIONS)
+    assert status_config_spec.HOST_KEYS == tuple(host.HOST)
+    assert status_config_spec.DEFAULT_STORE == host.DEFAULT_STORE
+    assert check_fields(status_config_spec.TOP_LEVEL) == check_fields(
+        [o for o in host.HOST_OPTIONS if o.name not in status_config_spec.SECTIONS])
+    assert check_fields(status_config_spec.STAPLING_OPTIONS) == check_fields(host.STAPLING_OPTIONS)
+    assert check_fields(status_config_spec.STATUS_OPTIONS) == check_fields(host.STATUS_OPTIONS)
+    assert status_config_spec.STAPLING_OPTIONS[3].check is host.STAPLING_OPTIONS[3].check  # proxy: rules.http_url
+
+
+def test_the_generator_copies_every_field_check_options_reads():
+    """A field that check.py starts to read must be copied into the compact tables too (GEN.CHECK_FIELDS)."""
+    tree = ast.parse((ROOT / "plugins/module_utils/mdcore/options/check.py").read_text())
+    read = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name) and node.value.id == "opt"}
+    assert read, "check.py no longer names its option `opt`: update this test"
+    assert read - {"name", "kind"} <= set(GEN.CHECK_FIELDS)
+
+
+@pytest.mark.parametrize("edit", ["module default", "module bound", "config section", "config rule"])
+def test_a_table_edit_without_make_options_is_found(edit, monkeypatch):
+    """Editing the table but not regenerating leaves a compact copy stale, which fails the first test."""
+    import dataclasses
+
+    from mdcore.options import rules
+
+    def changed(options, index, **fields):
+        return options[:index] + (dataclasses.replace(options[index], **fields),) + options[index + 1:]
+
+    if edit == "module default":
+        table = changed(modules.MD_STATUS, 4, default="20%")  # warn_window
+        monkeypatch.setitem(modules.MODULES, "md_status", table)
+        want = "plugins/module_utils/mdcore/options/md_status_spec.py"
+    elif edit == "module bound":
+        table = changed(modules.MD_STATUS, 2, required=True)  # names
+        monkeypatch.setitem(modules.MODULES, "md_status", table)
+        want = "plugins/module_utils/mdcore/options/md_status_spec.py"
+    elif edit == "config section":
+        monkeypatch.setattr(host, "STATUS_OPTIONS", changed(host.STATUS_OPTIONS, 2, choices=("mdfleet",)))
+        want = "plugins/module_utils/mdcore/options/status_config_spec.py"
+    else:
+        monkeypatch.setattr(host, "STAPLING_OPTIONS", changed(host.STAPLING_OPTIONS, 0, check=rules.acme_url))
+        want = "plugins/module_utils/mdcore/options/status_config_spec.py"
+    assert want in GEN.stale()
 
 
 def test_the_generated_yaml_reads_back_as_the_data():

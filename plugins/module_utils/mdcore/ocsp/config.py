@@ -9,26 +9,26 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..options import stapling as options
+from ..options import defaults
 from ..window import Window, duration_seconds
 
 
 class FetchMethod:
-    AUTO, GET, POST = options.METHODS  # AUTO: GET when the request is short (RFC 5019: < 255 bytes), else POST
-    ALL = options.METHODS
+    AUTO, GET, POST = defaults.METHODS  # AUTO: GET when the request is short (RFC 5019: < 255 bytes), else POST
+    ALL = defaults.METHODS
 
 
 @dataclass
 class StaplingConfig:
-    """Knobs of one stapling run; the options' defaults come from the option table
-    (mdcore/options/stapling.py), the rest are mod_md's where it has one."""
+    """Knobs of one stapling run; the options' defaults are the option table's (mdcore/options/defaults.py,
+    which options/stapling.py gives its options), the rest are mod_md's where it has one."""
 
-    window: Window = field(default_factory=lambda: Window.parse(options.DEFAULT_STAPLING_WINDOW))
-    timeout: float = float(options.TIMEOUT.default)  # deadline of one responder exchange (connect + answer)
+    window: Window = field(default_factory=lambda: Window.parse(defaults.DEFAULT_STAPLING_WINDOW))
+    timeout: float = float(defaults.STAPLING_TIMEOUT)  # deadline of one responder exchange (connect + answer)
     proxy: str | None = None  # http(s)://host:port used for the responders
-    keep_seconds: float = duration_seconds(options.DEFAULT_KEEP)  # pruned this long after nextUpdate
-    workers: int = options.WORKERS.default  # responder exchanges in parallel
-    method: str = options.METHOD.default
+    keep_seconds: float = duration_seconds(defaults.DEFAULT_KEEP)  # pruned this long after nextUpdate
+    workers: int = defaults.STAPLING_WORKERS  # responder exchanges in parallel
+    method: str = defaults.METHODS[0]
     max_skew: float = 300.0  # how far thisUpdate may lie in the future (clock skew)
     backoff_base: float = 30.0  # first retry after a failure; doubles per failure, +-50% jitter
     backoff_max: float = 86400.0

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .defaults import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
 from .model import Kind, Option, Use, by_name, pick
 from .rules import acme_url, http_url
 
@@ -10,8 +11,6 @@ KEY_TYPES = ("p256", "p384", "rsa2048", "rsa3072", "rsa4096")
 MOD_MD_KEY_TYPES = ("rsa", "secp256r1", "secp384r1")  # mod_md's MDPrivateKeys names (keytypes.ALIASES)
 DEFAULT_KEY_TYPES = ("p256",)
 DEFAULT_ACCOUNT_KEY_TYPE = "p256"
-DEFAULT_RENEW_WINDOW = "33%"
-DEFAULT_WARN_WINDOW = "10%"
 EAB_ALGS = ("HS256", "HS384", "HS512")
 DEFAULT_EAB_ALG = "HS256"
 CHALLENGES = ("http-01", "dns-01", "tls-alpn-01", "dns-persist-01")

@@ -5,12 +5,12 @@ writes a key (roles/managed_domains/vars/main.yml)."""
 from __future__ import annotations
 
 from . import stapling
+from .defaults import KEY_NAMES
 from .domain import ACCOUNT_OPTIONS, HOST_DEFAULTS_OPTIONS, HOST_ENTRY_OPTIONS
 from .model import Kind, Option, by_name
 
 DEFAULT_STORE = "/var/lib/mdfleet"
 DEFAULT_CONFIG = "/etc/mdfleet/config.json"  # where mdfleet reads it (--config), the role writes it
-KEY_NAMES = ("mdfleet", "mod_md")  # status.key_names: our key type names (p256) or mod_md's (secp256r1)
 
 
 STAPLING_OPTIONS = (

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
+from .defaults import DEFAULT_KEEP, DEFAULT_STAPLING_WINDOW, METHODS, STAPLING_TIMEOUT, STAPLING_WORKERS
 from .model import Kind, Option
 from .rules import http_url
-
-DEFAULT_STAPLING_WINDOW = "33%"
-DEFAULT_KEEP = "7d"
-METHODS = ("auto", "get", "post")  # ocsp.config.FetchMethod
 
 OTHER_CERT_OPTIONS = (
     Option("cert", Kind.PATH, "The certificate (PEM). May hold the chain after it, then C(chain) (beside C(cert)) "
@@ -26,8 +23,8 @@ WINDOW = Option("window", Kind.WINDOW, """
     of it. A bare number is read as days (deprecated).""", default=DEFAULT_STAPLING_WINDOW,
                 role_var="managed_domains_stapling_window")
 TIMEOUT = Option("timeout", Kind.DURATION, """
-    How long one exchange with a responder (connect and answer) may take (seconds, or a duration).""", default=10,
-                 positive=True, high=600, role_var="managed_domains_stapling_timeout")
+    How long one exchange with a responder (connect and answer) may take (seconds, or a duration).""",
+                 default=STAPLING_TIMEOUT, positive=True, high=600, role_var="managed_domains_stapling_timeout")
 PROXY = Option("proxy", Kind.STR, """
     HTTP(S) proxy URL for the responders. Unset, the environment's C(http_proxy)/C(no_proxy) apply.""", empty=True,
                check=http_url, role_var="managed_domains_stapling_proxy", role_default="")
@@ -43,7 +40,7 @@ HAPROXY_SOCKET = Option("haproxy_socket", Kind.STR, """
 METHOD = Option("method", Kind.STR, """
     C(auto) uses GET for short requests (RFC 5019, cache friendly) and POST otherwise.""", default=METHODS[0],
                 choices=METHODS)
-WORKERS = Option("workers", Kind.INT, "Responder exchanges run in parallel.", default=8, low=1, high=64)
+WORKERS = Option("workers", Kind.INT, "Responder exchanges run in parallel.", default=STAPLING_WORKERS, low=1, high=64)
 OTHERS = Option("others", Kind.LIST, """
     Certificates not issued by mdfleet to staple too (mod_md's C(MDStapleOthers)).""", elements=Kind.DICT,
                 suboptions=OTHER_CERT_OPTIONS, default=(), role_var="managed_domains_stapling_others")

@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..options.domain import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
+from ..options.defaults import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
 from ..window import Window
 from .fields import (
     FormatError,

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from ..clock import Clock
 from ..errors import StoreError
-from ..options.domain import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
+from ..options.defaults import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
 from ..store import Store, check_md_name
 from ..window import Window
 from .managed import managed_view

@@ -10,7 +10,7 @@ import json
 from ..errors import ConfigError
 from ..events import EventName
 from ..keytypes import key_spec
-from ..options.host import KEY_NAMES
+from ..options.defaults import KEY_NAMES
 from ..timefmt import http_date, unix
 from .model import CertView, FleetView, Health, MdView, NotifyFailure, NotifyView, RenewalView, StapleView, StatusReport
 

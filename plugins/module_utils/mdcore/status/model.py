@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .. import VERSION
 from ..ocsp.state import OcspStatus
-from ..options.domain import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
+from ..options.defaults import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
 
 
 class MdState:

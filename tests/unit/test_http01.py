@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from mdcore.challenges.base import ChallengeTask
-from mdcore.challenges.http01 import StandaloneSolver, WebrootSolver
+from mdcore.challenges.http01 import LISTENERS, StandaloneSolver, WebrootSolver
 from mdcore.errors import ChallengeError
 
 TASK = ChallengeTask("www.example.org", "tok_EN-123", "tok_EN-123.thumb")
@@ -114,3 +114,18 @@ def test_standalone_rejects_invalid_token() -> None:
             solver.setup(ChallengeTask("x.example", "../x", "y"))
     finally:
         solver.close()
+
+
+def test_standalone_answers_every_token_for_a_forked_order_process() -> None:
+    """While an order process of the run works (mdcore/orderfork.py), the listener answers any
+    well-formed token with its key authorization for the shared account key; after, only its own."""
+    port = _free_port()
+    listener = LISTENERS.acquire("127.0.0.1", port)
+    try:
+        listener.answer_all("thumb")
+        assert _get(port, "forked_TOKEN-1") == (200, b"forked_TOKEN-1.thumb")
+        assert _get(port, "bad%2e.token")[0] == 404  # never a body for what is no token
+        listener.answer_all(None)
+        assert _get(port, "forked_TOKEN-1")[0] == 404
+    finally:
+        LISTENERS.release("127.0.0.1", port)

@@ -33,4 +33,14 @@ def point(what: str, path: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-__all__ = ["point", "ACTIVE"]
+FORKED_BASE = 1_000_000  # the first write point of a forked order process (mdcore/orderfork.py)
+
+
+def forked() -> None:
+    """In a forked order process: its points are numbered from FORKED_BASE + 1, so a
+    MDFLEET_FAULT_KILL_AT of that range kills it (and not the run) at its N-th write."""
+    global _numbers
+    _numbers = itertools.count(FORKED_BASE + 1)
+
+
+__all__ = ["point", "ACTIVE", "FORKED_BASE", "forked"]

@@ -108,6 +108,19 @@ def transport_for(ca: CaConfig, cfg: TransportSettings, clock: Clock) -> AcmeTra
         return found
 
 
+def forked_transports() -> None:
+    """In a forked order process: a transport of its own per CA (its own connections; nonces are
+    never used twice), with the directory the run fetched. The run's are kept unclosed: their
+    connections are the run's."""
+    with _TRANSPORTS_LOCK:
+        for key, theirs in list(_TRANSPORTS.items()):
+            _INHERITED.append(theirs)
+            _TRANSPORTS[key] = theirs.fresh()
+
+
+_INHERITED: list[AcmeTransport] = []
+
+
 def fetch_directory(ca: CaConfig, cfg: MdConfig, clock: Clock) -> dict:
     """The CA's directory: one GET, no account (for what a record needs before any order)."""
     return transport_for(ca, cfg, clock).directory(Deadline(clock, cfg.request_timeout))

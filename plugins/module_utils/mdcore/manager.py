@@ -508,7 +508,8 @@ def _result_without_store(cfg: MdConfig) -> MdResult:
 
 def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int = DEFAULT_WORKERS,
                force: bool = False, events: EventSink = NO_EVENTS, transport_factory: TransportFactory | None = None,
-               ignore_backoff: bool = False, deadline: Deadline | None = None) -> list[MdResult | MdError]:
+               ignore_backoff: bool = False, deadline: Deadline | None = None,
+               processes: int | None = None) -> list[MdResult | MdError]:
     """Several managed domains, ``workers`` orders at a time; the caller holds the lock. Errors are
     returned in place of results so one failing domain never stops the others. ``force`` applies
     to the domains ordered here (callers refuse a forced renewal of a named imported domain).
@@ -516,7 +517,10 @@ def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int
 
     Every domain is planned in this thread first; only those that need a CA (an ARI poll, an
     order) go to the pool of ``workers`` threads (an idle run of 1,000 domains spent as much
-    time handing plans of a few dictionary look-ups to threads as making them)."""
+    time handing plans of a few dictionary look-ups to threads as making them). On several
+    CPUs a share of a big run's due domains goes to a forked order process with a pool of its
+    own (mdcore/orderfork.py; ``processes`` 1: never, 2: from two due domains on, None: when
+    it pays); not with an injected transport or a message command (events stay in this one)."""
 
     def one(cfg: MdConfig, defer_network: bool) -> MdResult | MdError | None:
         try:
@@ -534,6 +538,15 @@ def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int
 
     results: list[MdResult | MdError | None] = [one(cfg, True) for cfg in cfgs]
     waiting = [i for i, res in enumerate(results) if res is None]
+    fork = None
+    if transport_factory is None and events is NO_EVENTS and len(waiting) > 1:
+        from . import orderfork  # a share of a big run in a second process: see there
+
+        held = orderfork.share(cfgs, waiting, processes)
+        fork = orderfork.start(store, cfgs, held, lambda cfg: one(cfg, False), clock, deadline, workers) \
+            if held else None
+        if fork is not None:
+            waiting = [i for i in waiting if i not in set(held)]
     if len(waiting) == 1 or (waiting and workers <= 1):
         for i in waiting:
             results[i] = one(cfgs[i], False)
@@ -543,6 +556,14 @@ def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int
         with ThreadPoolExecutor(max_workers=min(max(1, workers), len(waiting))) as pool:
             for i, res in zip(waiting, pool.map(lambda i: one(cfgs[i], False), waiting), strict=True):
                 results[i] = res
+    if fork is not None:
+        def merge(i: int, result, notes: list[str], verified) -> None:
+            results[i] = result
+            store.adopt_forked(cfgs[i].name, notes, verified)
+
+        for i, error in fork.collect(merge):
+            results[i] = error
+            store.forked_gone()
     remember_verified(store)
     return results  # type: ignore[return-value]  # no None is left
 

@@ -146,6 +146,7 @@ class StoreLock:
         self.wait_seconds = wait_seconds
         self.clean_marker = clean_marker
         self.clean_before = False
+        self.unclean = False  # a forked order process of this run was killed: see Store.forked_gone
         self._fd: int | None = None
 
     def __enter__(self) -> StoreLock:
@@ -167,7 +168,7 @@ class StoreLock:
                     ) from None
                 self.clock.sleep(deadline.bounded(0.2))
         self._fd = fd
-        self.clean_before = False
+        self.clean_before, self.unclean = False, False
         if self.clean_marker and os.path.exists(self.clean_marker):
             try:
                 os.unlink(self.clean_marker)
@@ -183,7 +184,7 @@ class StoreLock:
 
     def __exit__(self, *exc) -> None:
         if self._fd is not None:
-            if self.clean_marker:
+            if self.clean_marker and not self.unclean:
                 try:  # not fsynced: lost in a crash, the next run only looks for temp files again
                     os.close(os.open(self.clean_marker, os.O_WRONLY | os.O_CREAT, PRIVATE_MODE))
                 except OSError:
@@ -648,6 +649,29 @@ class Store:
             except OSError:
                 return True  # then every domain looks for itself
         return md in self._staged
+
+    def verified_entry(self, md: str) -> Verified | None:
+        """What the file check knows of ``md``'s active set in this process (see adopt_forked)."""
+        return self._verified.get(md) if self._verified is not None else None
+
+    def adopt_forked(self, md: str, notes: list[str], verified: Verified | None) -> None:
+        """What a forked order process (mdcore/orderfork.py) did to ``md``: its repair notes, its
+        file check of the set it activated; staging/<md> may exist now."""
+        book = self._verified_book()
+        with self._notes_lock:
+            self.notes.extend(notes)
+            if verified is None:
+                book.pop(md, None)
+            else:
+                book[md] = verified
+            self._verified_changed = True
+        self._staging_made(md)
+
+    def forked_gone(self) -> None:
+        """A forked order process of this run ended before it finished (killed): its temp files
+        may be left, so the next run looks for them as after a killed run."""
+        if self._lock is not None:
+            self._lock.unclean = True
 
     def _staging_made(self, md: str) -> None:
         if self._staged is not None:

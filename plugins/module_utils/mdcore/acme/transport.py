@@ -99,6 +99,13 @@ class AcmeTransport:
         self._directory: dict | None = None
         self._directory_lock = threading.Lock()
 
+    def fresh(self) -> AcmeTransport:
+        """A transport to the same CA with the same options and directory, and HTTP
+        connections and nonces of its own (for a forked process)."""
+        other = AcmeTransport(self.directory_url, self.clock, self.options)
+        other._directory = self._directory
+        return other
+
     # -- plain HTTP -------------------------------------------------------------------------
     def _http(self, method: str, url: str, deadline: Deadline, body: bytes | None = None,
               headers: dict | None = None) -> HttpReply:

@@ -57,7 +57,11 @@ class _TokenHandler(BaseHTTPRequestHandler):
         tokens: dict = self.server.tokens  # type: ignore[attr-defined]
         body = None
         if self.path.startswith(PREFIX):
-            body = tokens.get(self.path[len(PREFIX):])
+            token = self.path[len(PREFIX):]
+            body = tokens.get(token)
+            thumbprint = self.server.thumbprint  # type: ignore[attr-defined]
+            if body is None and thumbprint and TOKEN_RE.match(token):
+                body = "%s.%s" % (token, thumbprint)
         if body is None:
             self.send_response(404)
             self.end_headers()
@@ -92,6 +96,7 @@ class _HttpListener:
             raise ChallengeError("cannot listen on %s:%d for http-01: %s" % (address, port, exc.strerror)) from None
         self.tokens: dict[str, str] = {}
         self.server.tokens = self.tokens  # type: ignore[attr-defined]
+        self.server.thumbprint = None  # type: ignore[attr-defined]  # see answer_all
         # shutdown() waits for serve_forever's next look at its flag: with 0.1 s the last order of a
         # run waited 50 ms on average for the listener to close
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
@@ -103,17 +108,24 @@ class _HttpListener:
     def remove(self, task: ChallengeTask) -> None:
         self.tokens.pop(task.token, None)
 
+    def answer_all(self, thumbprint: str | None) -> None:
+        """Answer every well-formed token with its key authorization for the account key of
+        ``thumbprint`` (None: only the tokens added), for orders of a forked order process
+        (mdcore/orderfork.py). A key authorization is no secret: only an order of that account
+        validates with it."""
+        self.server.thumbprint = thumbprint  # type: ignore[attr-defined]
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 
 
-_LISTENERS: SharedListeners[_HttpListener] = SharedListeners(_HttpListener, _HttpListener.close)
+LISTENERS: SharedListeners[_HttpListener] = SharedListeners(_HttpListener, _HttpListener.close)
 
 
 class StandaloneSolver(SharedListenerSolver):
     """Serves tokens itself on ``address:port`` while an order is validated."""
 
     challenge_type = "http-01"
-    listeners = _LISTENERS
+    listeners = LISTENERS
     default_port = 80

@@ -58,7 +58,7 @@ def test_an_order_process_that_dies_is_an_error_naming_its_domains() -> None:
     merged = []
     lost = fork.collect(lambda i, result, notes, verified: merged.append((i, result, notes)))
     assert merged == [(3, "result of c", ["a note"])]
-    assert [i for i, _ in lost] == [5, 7]
+    assert [i for i, _error in lost] == [5, 7]
     text = str(lost[0][1])
     assert "order process (pid %d) of e, g" % helper.pid in text and "killed by signal 9" in text
     assert "resumes" in text and released == [1]
@@ -73,5 +73,5 @@ def test_a_silent_order_process_is_killed_at_its_deadline() -> None:
     helper = Helper.start(work, clock)
     fork = orderfork.Fork(helper, [0], ["a"], Deadline(clock, 0.2), lambda: None)
     lost = fork.collect(lambda *args: pytest.fail("no answer expected"))
-    assert [i for i, _ in lost] == [0] and "no answer within" in str(lost[0][1])
+    assert [i for i, _error in lost] == [0] and "no answer within" in str(lost[0][1])
     assert helper.status is not None and os.WIFSIGNALED(helper.status)

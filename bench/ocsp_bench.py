@@ -22,7 +22,9 @@ Not a test: it prints figures and asserts nothing about time. What it does:
   its own: with everything due (first fetch: no staple yet), with nothing due (all responses
   fresh), and with everything due again 17 h later (replacing every stored response and staple
   file); and its HTTP stack alone (the same N requests, answers read and thrown away: no
-  verification, nothing stored);
+  verification, nothing stored); every module from a .pyc file, as on hosts (the role compiles
+  the engine): PYTHONPYCACHEPREFIX in the work folder, filled by one untimed run per engine and
+  interpreter, whatever PYTHONDONTWRITEBYTECODE the calling shell sets;
 * ``--compare-ref REV``: the engine of another revision (``git archive REV`` into a temp folder),
   run the same way on the same store against the same responder, side by side (issue 12: the old
   hand-written OCSP HTTP parser, before 7959e99, against the one HTTP stack);
@@ -145,10 +147,19 @@ def http_only(args: dict) -> dict:
     return {"wall": wall, "cpu": cpu, "actions": {"ok": ok}, "targets": len(asks), "errors": []}
 
 
-def run_child(python: str, args: dict) -> dict:
+def child_env(pycache: str) -> dict:
+    """The engine runs' environment: modules from .pyc files, as on hosts (the role compiles the
+    engine), kept under ``pycache`` (PYTHONPYCACHEPREFIX: nothing written into the trees); a shell's
+    PYTHONDONTWRITEBYTECODE would have every run compile its modules from source again."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = pycache
+    return env
+
+
+def run_child(python: str, args: dict, env: dict | None = None) -> dict:
     started = time.perf_counter()
     proc = subprocess.run([python, __file__, "--child", json.dumps(args)], capture_output=True, text=True,
-                          timeout=1800, check=False)
+                          timeout=1800, check=False, env=env)
     if proc.returncode != 0:
         raise SystemExit("engine run under %s failed:\n%s" % (python, proc.stderr[-4000:]))
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -226,6 +237,14 @@ def file_create_cost(folder: Path, count: int = 300) -> float:
         shutil.rmtree(probe, ignore_errors=True)
 
 
+def reset_outputs(store, web: Path) -> None:
+    """No staple yet: the store's ocsp/ folder emptied, the staple files removed."""
+    shutil.rmtree(store.path("ocsp"))
+    os.makedirs(store.path("ocsp"), mode=0o700)
+    for f in web.iterdir():
+        f.unlink()
+
+
 def _median_run(runs: list[dict]) -> dict:
     """The run with the median wall time (its CPU, RSS and actions come along)."""
     return sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
@@ -265,7 +284,13 @@ def bench(opts) -> None:
                                       os.path.realpath(DEBIAN_PY) != os.path.realpath(sys.executable) else [])
         abs_, ab_cpus, peer_cpus = [], [], []
         runs: dict[tuple, list] = {}
+        env = child_env(str(tmp / "pycache"))
         with responder:
+            for engine, python in [(e, p) for _n, e in engines for p in pythons]:
+                reset_outputs(store, web)  # an untimed run first: every module it imports is compiled
+                run_child(python, {"store": store.root, "web": str(web), "workers": opts.workers, "engine": engine},
+                          env)
+            progress("warm-up: one untimed first fetch per engine and interpreter (modules compiled to .pyc)")
             for _round in range(opts.repeat):
                 rate, cpu, peer = ab_rate(twin, request_file, opts.n, opts.workers)
                 abs_.append(rate)
@@ -275,10 +300,7 @@ def bench(opts) -> None:
                 shift = _round % len(sides)  # each side goes first in some round: no place is always the same
                 for name, engine, python in sides[shift:] + sides[:shift]:
                     args = {"store": store.root, "web": str(web), "workers": opts.workers, "engine": engine}
-                    shutil.rmtree(store.path("ocsp"))
-                    os.makedirs(store.path("ocsp"), mode=0o700)
-                    for f in web.iterdir():
-                        f.unlink()
+                    reset_outputs(store, web)
                     if opts.profile:
                         args["profile"] = os.path.join(opts.profile, "%s-%s-cold-%d.prof" % (
                             re.sub(r"\W+", "_", name), os.path.basename(python), _round + 1))
@@ -286,7 +308,7 @@ def bench(opts) -> None:
                                         ("http", {"http_only": True})):
                         peer = cpu_seconds(responder.pid())
                         out = run_child(python, dict(args, **extra) if kind == "cold" else
-                                        dict({k: v for k, v in args.items() if k != "profile"}, **extra))
+                                        dict({k: v for k, v in args.items() if k != "profile"}, **extra), env)
                         out["peer_cpu"] = cpu_seconds(responder.pid()) - peer
                         runs.setdefault((name, python, kind), []).append(out)
                         progress("round %d: %s %s %s: %.3f s, CPU %.3f s (responder %.2f s), %s"
@@ -329,6 +351,7 @@ def report(opts, engines, pythons, ab_runs: tuple, runs: dict, loads: list, crea
           "%d CPUs; load average (1, 5, 15 min) at the start and after each round: %s"
           % (opts.repeat, opts.workdir or tempfile.gettempdir(), os.cpu_count() or 0, " | ".join(loads)))
     print("cpu s: the client's (ab's, or the engine child's rusage); peer cpu: the responder's (/proc/<pid>/stat)")
+    print("the engines run from .pyc files (PYTHONPYCACHEPREFIX, compiled by an untimed run each), as on hosts")
     print("creating a file in the work folder costs %.0f us of CPU (300 files, os.open O_CREAT|O_EXCL)" % create_us)
     print("every round:")
     print("  %-80s %s" % ("ab resp/s", " ".join("%.0f" % r for r in abs_)))

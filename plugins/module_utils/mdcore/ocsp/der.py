@@ -7,6 +7,7 @@ equal name in another encoding still matches."""
 from __future__ import annotations
 
 SEQUENCE = 0x30
+INTEGER = 0x02
 VERSION_TAG = 0xA0  # [0] EXPLICIT version, in TBSCertificate and ResponseData
 BY_NAME_TAG = 0xA1  # ResponderID byName [1] EXPLICIT Name
 BY_KEY_TAG = 0xA2  # ResponderID byKey [2] EXPLICIT KeyHash
@@ -53,6 +54,29 @@ def tbs_issuer(tbs_certificate: bytes) -> bytes:
     return tbs_certificate[pos:end]
 
 
+def serial_and_issuer(certificate: bytes) -> tuple[bytes, bytes]:
+    """(serialNumber's content octets, the issuer Name's whole DER) of a DER Certificate. Only a
+    positive serial in its shortest form is accepted (RFC 5280 4.1.2.2), so that the request
+    built from these octets is the one cryptography builds from the parsed certificate."""
+    tag, pos, _end = element(certificate, 0)
+    if tag != SEQUENCE:
+        raise DerError("not a Certificate")
+    tag, start, end = element(certificate, pos)
+    if tag != SEQUENCE:
+        raise DerError("no TBSCertificate")
+    tbs = certificate[pos:end]
+    pos, _end = _fields(tbs)
+    tag, start, end = element(tbs, pos)
+    serial = tbs[start:end]
+    if tag != INTEGER or not serial or serial[0] & 0x80 or (len(serial) > 1 and serial[0] == 0 and serial[1] < 0x80):
+        raise DerError("serialNumber is not a positive INTEGER in its shortest form")
+    pos = element(tbs, end)[2]  # signature
+    tag, _start, end = element(tbs, pos)
+    if tag != SEQUENCE:
+        raise DerError("issuer is not a Name")
+    return serial, tbs[pos:end]
+
+
 def responder_name(tbs_response_data: bytes) -> bytes | None:
     """The Name (its whole DER) of a ResponseData's ResponderID byName; None for byKey."""
     pos, _end = _fields(tbs_response_data)
@@ -64,4 +88,4 @@ def responder_name(tbs_response_data: bytes) -> bytes | None:
     return tbs_response_data[start:end]
 
 
-__all__ = ["DerError", "element", "tbs_issuer", "responder_name"]
+__all__ = ["DerError", "element", "tbs_issuer", "serial_and_issuer", "responder_name"]

@@ -66,6 +66,25 @@ def paths_for(store: Store, target: StapleTarget) -> StaplePaths:
     return StaplePaths(key, folder, os.path.join(folder, stem + ".der"))
 
 
+def copy_folders(store: Store) -> frozenset | None:
+    """The names in the store's ocsp/ folder (one listing per run: most certificates have no
+    .der copy, and a stat each costs more); None when it cannot be listed (then each is looked at)."""
+    try:
+        return frozenset(os.listdir(store.path("ocsp")))
+    except FileNotFoundError:
+        return frozenset()
+    except OSError:
+        return None
+
+
+def copy_folder(store: Store, paths: StaplePaths) -> str | None:
+    """The name below ocsp/ that holds the .der copy of ``paths`` (None: not below ocsp/)."""
+    prefix = store.path("ocsp") + os.sep
+    if not paths.folder.startswith(prefix):
+        return None
+    return paths.folder[len(prefix):].split(os.sep, 1)[0]
+
+
 def response_der(state: StapleState | None) -> bytes | None:
     if state is None or not state.response:
         return None

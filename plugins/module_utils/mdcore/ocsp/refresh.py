@@ -120,6 +120,13 @@ class _Job:
     written: list = field(default_factory=list)  # files written without fsync, flushed at the end of the run
     der: bytes | None = None  # the stored response as DER, once known (served without a base64 round trip)
     dirty: bool = False  # the state changed: put back into the book at the end of the run
+    copy: bool | None = None  # whether the store's .der copy exists (None: not looked at yet)
+
+    def has_copy(self) -> bool:
+        """Whether the store's .der copy exists (looked at once per run)."""
+        if self.copy is None:
+            self.copy = bool(self.paths.der) and os.path.exists(self.paths.der)
+        return self.copy
 
     def same_cert(self) -> bool:
         return self.state is not None and self.subject is not None and \
@@ -148,7 +155,8 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
     rng = rng or random.Random()
     written: list[str] = []
     book = persist.StapleBook.load(store)
-    jobs = [_plan(store, book, target, now, check_mode, config, written) for target in targets]
+    copies = persist.copy_folders(store)
+    jobs = [_plan(store, book, target, now, check_mode, config, written, copies) for target in targets]
     due = [job for job in jobs if job.decision.due and job.error is None]
     if check_mode:
         for job in jobs:
@@ -213,7 +221,9 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
 
 # -- planning ---------------------------------------------------------------------------------
 def _plan(store: Store, book: persist.StapleBook, target: StapleTarget, now: datetime.datetime,
-          check_mode: bool, config: StaplingConfig, written: list) -> _Job:
+          check_mode: bool, config: StaplingConfig, written: list, copies: frozenset | None = None) -> _Job:
+    """The job of one target. ``copies``: the folders below ocsp/ (persist.copy_folders); a
+    certificate whose folder is not among them has no .der copy (no stat per certificate)."""
     try:
         paths = persist.paths_for(store, target)
     except MdError as exc:
@@ -221,6 +231,9 @@ def _plan(store: Store, book: persist.StapleBook, target: StapleTarget, now: dat
         job.action, job.error = StapleAction.FAILED, str(exc)
         return job
     job = _Job(target, paths, book.get(paths.key), written=written)
+    folder = persist.copy_folder(store, paths) if copies is not None else None
+    if folder is not None and folder not in copies:
+        job.copy = False
     known, known_url = _known_facts(store, job)
     try:
         if known is not None and target.cert_sha256 == known:  # the store vouches for the file: not read
@@ -411,7 +424,7 @@ def _store_copy(job: _Job) -> list[str]:
     own, or when one exists already (something may read it: it stays in step)."""
     if not job.paths.der:
         return []
-    if not job.target.output_files() or os.path.exists(job.paths.der):
+    if not job.target.output_files() or job.has_copy():
         return [job.paths.der]
     return []
 
@@ -424,6 +437,7 @@ def _serve_stored(job: _Job, clock: Clock, now: datetime.datetime, config: Stapl
     der = job.der or persist.response_der(job.state)
     try:
         if _store_copy(job) and persist.sync_der(job.paths, job.state, job.written):
+            job.copy = True
             job.changed_files.append(job.paths.der)
     except OcspError as exc:
         job.output_errors.append(str(exc))
@@ -463,12 +477,18 @@ def _status(job: _Job, now: datetime.datetime) -> str:
     return OcspStatus.NONE
 
 
+def _copy_now(job: _Job) -> bool:
+    """Whether the .der copy exists at the end of the run (prune may have removed one; none that
+    was missing at the start and that this run did not write can have appeared)."""
+    return job.copy is not False and bool(job.paths.der) and os.path.exists(job.paths.der)
+
+
 def _result(job: _Job, now: datetime.datetime) -> StapleResult:
     target = job.target
     result = StapleResult(name=target.name, cert_path=target.cert_path, action=job.action,
                           status=_status(job, now), md=target.md, key_type=target.key_type,
                           error=job.error, output_errors=list(job.output_errors), warnings=list(job.warnings),
-                          store_file=job.paths.der if job.paths.der and os.path.exists(job.paths.der) else None,
+                          store_file=job.paths.der if _copy_now(job) else None,
                           files=target.output_files(),
                           changed_files=list(job.changed_files), haproxy_updated=job.haproxy_updated)
     if job.subject is not None:

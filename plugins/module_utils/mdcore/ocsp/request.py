@@ -17,8 +17,8 @@ except ImportError:  # reported by deps.missing_libraries(); see deps.py
 
 from ..certs import ocsp_url_of, split_pem_chain
 from ..errors import OcspError
-from .der import DerError, tbs_issuer
-from .subject import PEM_BEGIN, PEM_END, Subject, pem_der_sha256, read_pem_file, read_subject
+from .der import DerError, serial_and_issuer, tbs_issuer
+from .subject import PEM_BEGIN, PEM_END, Subject, pem_der, pem_der_sha256, read_pem_file, read_subject
 
 GET_LIMIT = 255  # RFC 5019 2.1.1: use GET when the encoded request is shorter than this
 
@@ -77,13 +77,13 @@ def _chain(path: str) -> list[x509.Certificate]:
 
 
 def with_issuer(subject: Subject, issuer_path: str | None) -> Subject:
-    """Parse the certificate (if not yet) and find its issuer in ``issuer_path`` or in the rest
-    of the certificate file."""
-    if subject.cert is None:
-        if subject.pem is None:
-            subject.pem = read_pem_file(subject.path, "certificate")
-        certs = _parse(subject.path, subject.pem)
-        subject.cert, subject.rest = certs[0], certs[1:]
+    """Find the certificate's issuer in ``issuer_path`` or in the rest of the certificate file.
+    With an issuer file, the certificate's serial and issuer name are read from its DER and the
+    issuer looked up by the name's bytes (a due staple's request is built from them: no parse of
+    the certificate); anything else parses the certificate, as do the messages of a failure."""
+    if subject.cert is None and issuer_path and _issuer_from_der(subject, issuer_path):
+        return subject
+    _parsed(subject)
     candidates = (_chain(issuer_path) if issuer_path else []) + list(subject.rest)
     subject.issuer = find_issuer(subject.cert, candidates)
     if subject.issuer is None:
@@ -91,6 +91,37 @@ def with_issuer(subject: Subject, issuer_path: str | None) -> Subject:
         raise OcspError("no issuer certificate for %s (issuer %s) in %s"
                         % (subject.path, subject.cert.issuer.rfc4514_string(), where))
     return subject
+
+
+def _parsed(subject: Subject) -> x509.Certificate:
+    """The subject's certificate, parsed (once)."""
+    if subject.cert is None:
+        if subject.pem is None:
+            subject.pem = read_pem_file(subject.path, "certificate")
+        certs = _parse(subject.path, subject.pem)
+        subject.cert, subject.rest = certs[0], certs[1:]
+    return subject.cert
+
+
+def _issuer_from_der(subject: Subject, issuer_path: str) -> bool:
+    """The issuer from ``issuer_path`` whose subject DER is the certificate's issuer name, and the
+    certificate's serial, from its DER; False when the bytes do not tell (the caller parses)."""
+    der = subject.der
+    if der is None:
+        if subject.pem is None:
+            subject.pem = read_pem_file(subject.path, "certificate")
+        der = pem_der(subject.pem)
+        if der is None:
+            return False
+    try:
+        serial, issuer_name = serial_and_issuer(der)
+    except DerError:
+        return False
+    for candidate in _chain(issuer_path):
+        if subject_der(candidate) == issuer_name:
+            subject.der, subject.serial_der, subject.issuer = der, serial, candidate
+            return True
+    return False
 
 
 def load_subject(cert_path: str, issuer_path: str | None, responder: str | None,
@@ -184,11 +215,15 @@ def build_request(subject: Subject, hash_name: str = "sha1") -> tuple[bytes, Cer
     if hash_name != "sha1":
         req, certid = _request(subject, hash_name)
         return req.public_bytes(serialization.Encoding.DER), certid
-    if subject.issuer is None or subject.cert is None:
+    if subject.issuer is None or (subject.cert is None and subject.serial_der is None):
         raise OcspError("no issuer certificate for %s" % subject.path)
     facts = issuer_facts(subject.issuer)
-    serial = subject.cert.serial_number
-    serial_der = serial.to_bytes((serial.bit_length() + 8) // 8, "big")
+    if subject.serial_der is not None:  # read from the DER (with_issuer): positive, shortest form
+        serial_der = subject.serial_der
+        serial = int.from_bytes(serial_der, "big")
+    else:
+        serial = subject.cert.serial_number
+        serial_der = serial.to_bytes((serial.bit_length() + 8) // 8, "big")
     certid_der = _der(0x30, SHA1_ALGORITHM + _der(0x04, facts.name_sha1) + _der(0x04, facts.key_sha1)
                       + _der(0x02, serial_der))
     der = _der(0x30, _der(0x30, _der(0x30, _der(0x30, certid_der))))
@@ -201,8 +236,9 @@ def certid_of(subject: Subject, hash_name: str = "sha1") -> CertId:
 
 
 def _request(subject: Subject, hash_name: str) -> tuple:
-    if subject.issuer is None or subject.cert is None:
+    if subject.issuer is None:
         raise OcspError("no issuer certificate for %s" % subject.path)
+    _parsed(subject)  # a request built from the DER did not parse it
     algorithm = _HASHES.get(hash_name)
     if algorithm is None:
         raise OcspError("unsupported CertID hash algorithm %s" % hash_name)

@@ -211,7 +211,9 @@ def _install(store: Store, cfg: HostConfig, events: EventSink, report: RunReport
         return
     active = {entry.md: _active_id(store, entry.md) for entry in pending}
     fired = []
-    for entry in pending:
+    # Without a message command `renewed` reaches nobody: nothing is recorded (a later run with
+    # one, after a kill before the reload, announces it), as drive_md does for its own.
+    for entry in pending if events is not NO_EVENTS else []:
         details = entry.events.get(EventName.RENEWED)
         if details is not None and active[entry.md] == entry.set_id:
             events.fire(EventName.RENEWED, entry.md, details)

@@ -110,3 +110,27 @@ def test_an_idle_run_rewrites_no_domain_file(synth, clock):
     whole = json.load(open(os.path.join(folder, STATUS_JSON)))
     for md in whole["managed-domains"]:
         assert json.load(open(os.path.join(per, md["name"] + ".json"))) == md
+
+
+def test_many_new_domain_files_are_written_as_one_batch(synth, clock, monkeypatch):
+    """From BATCH_MIN changed per-domain files on they are written together (atomic_write_many:
+    fsyncs at once, one of the folder), each only when it changed, a folder in the way set aside."""
+    from mdcore.status import writer
+
+    names = ["d%02d.example" % i for i in range(writer.BATCH_MIN + 2)]
+    store = synth(*[Spec(name) for name in names])
+    per = os.path.join(store.status_dir(), DOMAINS_DIR)
+    os.makedirs(os.path.join(per, names[0] + ".json", "junk"))
+    batches = []
+    real = writer.atomic_write_many
+    monkeypatch.setattr(writer, "atomic_write_many", lambda folder, files: (batches.append(
+        (folder, [name for name, _data, _mode in files])), real(folder, files)))
+    changed = write_status_files(store, build_status(store, clock))
+    assert batches == [(per, [name + ".json" for name in names])]
+    assert {os.path.join(per, name + ".json") for name in names} <= set(changed)
+    for name in names:
+        path = os.path.join(per, name + ".json")
+        assert json.load(open(path))["name"] == name and stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    assert [n for n in os.listdir(per) if n.startswith(names[0] + ".json.corrupt-")]
+    assert not [n for n in os.listdir(per) if n.startswith(".tmp")]
+    assert write_status_files(store, build_status(store, clock)) == [] and len(batches) == 1  # nothing changed

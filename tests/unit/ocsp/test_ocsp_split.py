@@ -4,9 +4,11 @@ helper that ends early or goes silent costs its share a retry, never the store."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
+import threading
 
 import pytest
 from cryptography.x509 import ocsp
@@ -137,3 +139,53 @@ def test_a_silent_helper_is_given_up_after_an_exchange_timeout_and_killed(store,
     assert [r.action for r in results] == [StapleAction.FETCHED] * len(mine) + [StapleAction.FAILED] * len(theirs)
     assert all("helper process gave no answer within %gs" % (config.timeout + 5) in r.error
                for r in results[len(mine):])
+
+
+class KilledInTheHelper(DyingInTheHelper):
+    """The helper answers ``answered`` exchanges, then gets SIGKILL (as from the OOM killer)."""
+
+    answered = 3
+
+    def __init__(self, responder, run_pid: int) -> None:
+        super().__init__(responder, run_pid)
+        self.left = self.answered
+        self.counting = threading.Lock()  # with workers > 1 the exchanges run in threads
+
+    def exchange(self, method, url, body, deadline, headers=None):
+        if os.getpid() != self.run_pid:
+            with self.counting:
+                if self.left == 0:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                self.left -= 1
+        return FakeTransport.exchange(self, method, url, body, deadline, headers)
+
+
+def test_a_helper_killed_mid_run_leaves_what_it_sent_stored_and_the_rest_retried(store, pki, clock, http, config,
+                                                                                 rng, web, monkeypatch):
+    import mdcore.forked
+
+    monkeypatch.setattr(mdcore.forked, "_BATCH", 1)  # every verified answer reaches the run at once
+    names, targets = managed(store, pki, web, 10)
+    killed = KilledInTheHelper(http.responder, os.getpid())
+    one_at_a_time = dataclasses.replace(config, workers=1)  # each answer sent before the next exchange
+    results = refresh_staples(store, targets, clock, transport=killed, config=one_at_a_time, rng=rng, processes=2)
+    mine, theirs = shares(names, 2, False, 2)
+    assert len(theirs) > KilledInTheHelper.answered
+    assert [r.action for r in results[:len(mine)]] == [StapleAction.FETCHED] * len(mine)
+    helped = [r.action for r in results[len(mine):]]
+    assert helped.count(StapleAction.FETCHED) == KilledInTheHelper.answered  # sent before the kill
+    assert helped.count(StapleAction.FAILED) == len(theirs) - KilledInTheHelper.answered
+    staples = book(store)
+    for res in results:
+        staple = web / (res.md + ".der")
+        if res.action == StapleAction.FETCHED:  # the helper's first answers too: stored by the run
+            assert staple.exists() and staples[res.md + "/p256"]["status"] == OcspStatus.GOOD
+        else:
+            assert "helper process ended (killed by signal 9) before it answered everything" in res.error
+            assert res.next_retry is not None and not staple.exists()
+    assert not [f for f in os.listdir(web) if not f.endswith(".der")]  # no temp file left behind
+    clock.advance(3600)  # past the retry
+    again = refresh_staples(store, targets, clock, transport=http, config=config, rng=rng, processes=1)
+    assert {r.md for r in again if r.action == StapleAction.FETCHED} == \
+        {r.md for r in results if r.action == StapleAction.FAILED}
+    assert all(r.status == OcspStatus.GOOD and r.error is None for r in again)

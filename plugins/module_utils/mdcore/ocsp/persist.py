@@ -150,6 +150,11 @@ def stored_entries(store: Store) -> dict:
     return {} if found is None else found
 
 
+# json.dumps(sort_keys=True) builds an encoder per call: one for every entry of the book costs
+# more than encoding it (11 against 6 us per entry); the text is the same
+_ENTRY_JSON = json.JSONEncoder(sort_keys=True)
+
+
 class StapleBook:
     """Every staple's :class:`StapleState`, in ``ocsp/staples.json``.
 
@@ -198,7 +203,7 @@ class StapleBook:
         if not self.dirty:
             return False
         # one certificate per line (grep finds a domain), C encoder (indent= is the slow Python one)
-        lines = ["%s: %s" % (json.dumps(key), json.dumps(self._entries[key], sort_keys=True))
+        lines = ["%s: %s" % (json.dumps(key), _ENTRY_JSON.encode(self._entries[key]))
                  for key in sorted(self._entries)]
         text = '{"version": %d, "staples": {\n%s\n}}\n' % (BOOK_VERSION, ",\n".join(lines))
         try:

@@ -87,7 +87,7 @@ from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.status_c
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.build import build_status
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.status.json_view import KeyNames, report_json
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.statusconfig import load_status_settings
-from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.store import Store
+from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.storeread import StoreReader
 
 
 def main() -> None:
@@ -102,7 +102,7 @@ def main() -> None:
             key_names = key_names or host.key_names
         root = root or DEFAULT_STORE
         clock = Clock()
-        report = build_status(Store(root, clock), clock, names=params["names"], others=others,
+        report = build_status(StoreReader(root, clock), clock, names=params["names"], others=others,
                               warn_window=params["warn_window"])
     except MdError as exc:
         module.fail_json(msg=str(exc))

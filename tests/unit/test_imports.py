@@ -104,8 +104,9 @@ NOT_FOR_IDLE_MODULES = ("mdcore.hostconfig", "mdcore.persist_records", "mdcore.a
                         "mdcore.challenges.dnspersist01", "mdcore.status.writer", "mdcore.status.html_view",
                         "mdcore.status.prom_view", "mdcore.notify.command", "mdcore.ocsp.refresh", "mdcore.cli")
 # md_status takes the compact copies of the option table (options/md_status_spec.py, status_config_spec.py)
+# and the store's read side (storeread.py)
 NOT_FOR_STATUS = ("mdcore.options.modules", "mdcore.options.domain", "mdcore.options.host", "mdcore.options.stapling",
-                  "mdcore.options.role")
+                  "mdcore.options.role", "mdcore.store", "mdcore.state.installs")
 
 
 def _module_imported(tmp_path: Path, module: str, args: dict, extra: tuple[str, ...] = ()) -> tuple[dict, set[str]]:

@@ -177,6 +177,7 @@ def test_an_idle_run_reads_the_set_and_the_job_once(
     set.json and of the job file (they read each three or four times); the same Store reads the
     unchanged set.json no more."""
     import mdcore.store as store_module
+    import mdcore.storeread as storeread_module
 
     cfg = make_cfg(["www.example.org"], ari=True)
     run_md(cfg)
@@ -189,8 +190,9 @@ def test_an_idle_run_reads_the_set_and_the_job_once(
             return real(path, *args)
         return read
 
-    monkeypatch.setattr(store_module, "read_state", counting(store_module.read_state))
-    monkeypatch.setattr(store_module, "read_with_identity", counting(store_module.read_with_identity))
+    for module in (store_module, storeread_module):  # the writer and the read side (storeread.py) it inherits
+        monkeypatch.setattr(module, "read_state", counting(module.read_state))
+    monkeypatch.setattr(storeread_module, "read_with_identity", counting(storeread_module.read_with_identity))
     before = len(fake_ca.seen)
     result = ensure_md(fresh, cfg, clock, transport_factory=net.transport, lock_wait=1)
     assert result.action == Action.NONE and not result.changed and result.certificates

@@ -34,7 +34,9 @@ NOT_FOR_STATUS = ("mdcore/acme/account.py", "mdcore/acme/order.py", "mdcore/acme
                   "mdcore/challenges/",
                   # nor the option table with its descriptions: the compact copies (options/*_spec.py) instead
                   "mdcore/options/modules.py", "mdcore/options/domain.py", "mdcore/options/host.py",
-                  "mdcore/options/stapling.py", "mdcore/options/role.py")
+                  "mdcore/options/stapling.py", "mdcore/options/role.py",
+                  # nor the store's writer (its lock, activation, recovery): storeread.py reads
+                  "mdcore/store.py", "mdcore/state/installs.py")
 # What acme_md_order must ship although an idle run imports none of it: the order path, when one is due.
 ORDER_PATH = ("mdcore/issuance.py", "mdcore/acme/order.py", "mdcore/acme/account.py", "mdcore/acme/transport.py",
               "mdcore/acme/jws.py", "mdcore/net/client.py", "mdcore/challenges/http01.py",
@@ -51,8 +53,10 @@ NOT_FOR_ORDER = ("mdcore/ocsp/fetch.py", "mdcore/ocsp/refresh.py", "mdcore/ocsp/
 # ocsp_staple: 105 -> 110 for the forked helper that verifies a share of a big run (ocsp/split.py,
 # forked.py: 2.6 KiB deflated), which the module uses from 64 due staples on
 # md_status 90 -> 77, md_fleet_report 55 -> 41: the compact copies of the option table (options/*_spec.py,
-# no descriptions) instead of the table
-BUDGET_KIB = {"md_status": 77, "acme_md_order": 160, "md_fleet_report": 41, "ocsp_staple": 110, "host_files": 25}
+# no descriptions) instead of the table; md_status 77 -> 69: the store's read side (storeread.py), not store.py.
+# acme_md_order 160 -> 167: the forked order process (orderfork.py, 71a6375) took it to 164.2 KiB, the store's
+# split into storeread.py and store.py (it ships both) to 165.5
+BUDGET_KIB = {"md_status": 69, "acme_md_order": 167, "md_fleet_report": 41, "ocsp_staple": 110, "host_files": 25}
 
 
 def _deflated(files: dict[str, int]) -> int:
@@ -65,7 +69,7 @@ def _hits(files: dict[str, int], wanted: tuple[str, ...]) -> set[str]:
 
 def test_md_status_ships_the_store_reader_and_views_not_the_order_or_fetch_side():
     files = closure("md_status")
-    needed = {"mdcore/store.py", "mdcore/status/build.py", "mdcore/status/json_view.py", "mdcore/statusconfig.py",
+    needed = {"mdcore/storeread.py", "mdcore/status/build.py", "mdcore/status/json_view.py", "mdcore/statusconfig.py",
               "mdcore/options/md_status_spec.py", "mdcore/options/status_config_spec.py"}
     assert needed <= set(files)
     assert _hits(files, NOT_FOR_STATUS) == set()

@@ -16,14 +16,14 @@ from ..clock import to_iso
 from ..errors import StoreError
 from ..fsutil import ensure_dir, read_json, write_json
 from ..state.fields import CorruptStateError
-from ..store import Store, check_md_name
+from ..storeread import StoreReader, check_md_name
 from ..timefmt import parse_iso
 
 EVENTS_DIR = "events"
 STATE_VERSION = 1
 
 
-def state_path(store: Store, md: str) -> str:
+def state_path(store: StoreReader, md: str) -> str:
     try:
         stem = check_md_name(md)
     except StoreError:
@@ -105,7 +105,7 @@ class NotifyState:
     pending: list[PendingEvent] = field(default_factory=list)
 
     @classmethod
-    def load(cls, store: Store, md: str, repair: bool = False) -> NotifyState:
+    def load(cls, store: StoreReader, md: str, repair: bool = False) -> NotifyState:
         """The bookkeeping of ``md``; one that does not read starts afresh (worst case one extra
         message) and, with ``repair`` (a locked writer), is set aside as <file>.corrupt-<time>."""
         path = state_path(store, md)
@@ -134,7 +134,7 @@ class NotifyState:
                    int(doc.get("failures") or 0), Attempt.from_json(doc.get("last_failure")),
                    Attempt.from_json(doc.get("last_postponed")), pending)
 
-    def save(self, store: Store) -> None:
+    def save(self, store: StoreReader) -> None:
         path = state_path(store, self.md)
         ensure_dir(os.path.dirname(path))
         write_json(path, {
@@ -148,7 +148,7 @@ class NotifyState:
         })
 
 
-def all_states(store: Store) -> list[NotifyState]:
+def all_states(store: StoreReader) -> list[NotifyState]:
     """Every domain's (and file's) bookkeeping in the store."""
     try:
         entries = sorted(os.listdir(store.path(EVENTS_DIR)))

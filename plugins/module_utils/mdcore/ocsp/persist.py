@@ -31,7 +31,7 @@ from ..clock import from_iso
 from ..errors import OcspError, StoreError
 from ..fsutil import PRIVATE_MODE, PUBLIC_MODE, TEMP_PREFIX, atomic_write, ensure_dir, write_if_changed
 from ..state.fields import CorruptStateError, FormatError, check_version, obj, read_state
-from ..store import Store
+from ..storeread import StoreReader as Store  # what it reads and writes needs no lock: md_status ships no store.py
 from .config import OTHERS_DIR, StapleTarget
 from .state import StapleState
 

@@ -11,7 +11,7 @@ from typing import Protocol
 from ..clock import Clock
 from ..errors import StoreError
 from ..options.defaults import DEFAULT_RENEW_WINDOW, DEFAULT_WARN_WINDOW
-from ..store import Store, check_md_name
+from ..storeread import StoreReader, check_md_name
 from ..window import Window
 from .managed import managed_view
 from .model import MdView, StatusReport
@@ -29,7 +29,7 @@ class Memo(Protocol):
     def keep(self, md: MdView, key: tuple | None, now: datetime.datetime, entries: dict) -> None: ...
 
 
-def _list_jobs(store: Store) -> list[str]:
+def _list_jobs(store: StoreReader) -> list[str]:
     try:
         entries = os.listdir(store.path("jobs"))
     except OSError:
@@ -44,12 +44,12 @@ def _list_jobs(store: Store) -> list[str]:
     return names
 
 
-def managed_domain_names(store: Store) -> list[str]:
+def managed_domain_names(store: StoreReader) -> list[str]:
     """Every managed domain the store knows: active sets and renewal jobs (first order pending)."""
     return sorted(set(store.managed_names()) | set(_list_jobs(store)))
 
 
-def build_status(store: Store, clock: Clock, names: list[str] | None = None, others: list[str] | None = None,
+def build_status(store: StoreReader, clock: Clock, names: list[str] | None = None, others: list[str] | None = None,
                  stapling: bool = True, warn_window: str = DEFAULT_WARN_WINDOW,
                  memo: Memo | None = None) -> StatusReport:
     """The status of every managed domain of ``store`` (or only ``names``), plus the certificate

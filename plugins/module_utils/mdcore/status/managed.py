@@ -12,7 +12,7 @@ from ..errors import StoreError
 from ..ocsp.state import OcspStatus
 from ..state.certset import CertInfo, CertSet
 from ..state.job import ConfigSnapshot, JobState
-from ..store import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE, KEY_FILE, Store
+from ..storeread import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE, KEY_FILE, StoreReader
 from ..timefmt import human_delta
 from ..window import Window
 from .model import (
@@ -31,7 +31,7 @@ from .staples import stapling_of
 LOG_SHOWN = 10
 
 
-def _cert_view(store: Store, md: str, base: str, key_type: str, facts: CertInfo, renew: Window, warn: Window,
+def _cert_view(store: StoreReader, md: str, base: str, key_type: str, facts: CertInfo, renew: Window, warn: Window,
                now: datetime.datetime, stapling: bool) -> CertView:
     folder = "%s/%s/" % (base, key_type)
     view = CertView(
@@ -125,7 +125,7 @@ def _judge(md: MdView, has_set: bool, now: datetime.datetime, problem: str | Non
         md.health_descr = "valid, expires %s" % left
 
 
-def _read(store: Store, name: str) -> tuple[CertSet | None, JobState, list[str]]:
+def _read(store: StoreReader, name: str) -> tuple[CertSet | None, JobState, list[str]]:
     """The domain's set and job, and what did not read (each named with its file)."""
     problems = []
     try:
@@ -144,7 +144,7 @@ def _read(store: Store, name: str) -> tuple[CertSet | None, JobState, list[str]]
     return cert_set, job, problems
 
 
-def managed_view(store: Store, name: str, now: datetime.datetime, stapling: bool) -> MdView:
+def managed_view(store: StoreReader, name: str, now: datetime.datetime, stapling: bool) -> MdView:
     cert_set, job, problems = _read(store, name)
     cfg = job.config or ConfigSnapshot()
     md = MdView(name=name)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 
 from ..notify.state import NotifyState, state_path
-from ..store import Store
+from ..storeread import StoreReader
 from .model import NotifyFailure, NotifyView
 
 
-def notify_view(store: Store, name: str) -> NotifyView | None:
+def notify_view(store: StoreReader, name: str) -> NotifyView | None:
     if not os.path.exists(state_path(store, name)):
         return None
     state = NotifyState.load(store, name)

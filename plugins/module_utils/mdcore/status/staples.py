@@ -9,18 +9,18 @@ from ..errors import StoreError
 from ..ocsp.config import OTHERS_DIR, StapleTarget
 from ..ocsp.persist import managed_key, paths_for, state_of, stored_entries
 from ..ocsp.state import OcspStatus, StapleState
-from ..store import Store
+from ..storeread import StoreReader
 from .model import StapleView
 
 
-def staple_entries(store: Store) -> dict:
+def staple_entries(store: StoreReader) -> dict:
     try:
         return stored_entries(store)
     except StoreError:
         return {}  # a broken staple book: no staple facts (the stapling run sets it aside and reports it)
 
 
-def load_staple(store: Store, md: str | None = None, key_type: str | None = None,
+def load_staple(store: StoreReader, md: str | None = None, key_type: str | None = None,
                 cert_path: str = "") -> StapleState | None:
     """mdcore.ocsp's persisted StapleState of a managed certificate (md, key_type) or of another
     certificate file (cert_path); None when there is none or it cannot be read. Unlike
@@ -56,7 +56,7 @@ def staple_view(state: StapleState | None, cert_sha256: str | None, now: datetim
                       renew_required=state.renew_required, new_key_required=state.new_key_required)
 
 
-def stapling_of(store: Store, now: datetime.datetime, ocsp_url: str | None, cert_sha256: str | None,
+def stapling_of(store: StoreReader, now: datetime.datetime, ocsp_url: str | None, cert_sha256: str | None,
                 md: str | None = None, key_type: str | None = None, cert_path: str = "") -> StapleView:
     """The view of one certificate's stapling; a certificate without a responder is normal."""
     view = staple_view(load_staple(store, md, key_type, cert_path), cert_sha256, now)
@@ -65,7 +65,7 @@ def stapling_of(store: Store, now: datetime.datetime, ocsp_url: str | None, cert
     return view
 
 
-def discovered_others(store: Store) -> list[str]:
+def discovered_others(store: StoreReader) -> list[str]:
     """Certificate files stapled by mdcore.ocsp (MDStapleOthers): they are monitored too."""
     out = []
     entries = staple_entries(store)

@@ -7,14 +7,14 @@ import datetime
 
 from ..fsutil import read_bytes
 from ..ocsp.state import OcspStatus
-from ..store import Store
+from ..storeread import StoreReader
 from ..timefmt import human_delta
 from ..window import Window
 from .model import CertFiles, CertView, Health, MdState, MdView
 from .staples import stapling_of
 
 
-def static_view(store: Store, path: str, now: datetime.datetime, warn: Window, renew: Window,
+def static_view(store: StoreReader, path: str, now: datetime.datetime, warn: Window, renew: Window,
                 stapling: bool) -> MdView:
     from ..certs import CertFacts, split_pem_chain  # cryptography: only for these few files
 

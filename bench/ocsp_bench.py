@@ -258,6 +258,23 @@ def _load() -> str:
     return "%.1f %.1f %.1f" % os.getloadavg()
 
 
+def _own_cpu(responder) -> float:
+    """CPU seconds of the bench's processes so far: itself, its children that ended (engine runs,
+    ab, the twin responders) and the engine's responder, which runs on."""
+    cpu = sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                resource.getrusage(resource.RUSAGE_CHILDREN)))
+    return cpu + cpu_seconds(responder.pid())
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of the whole machine so far (/proc/stat): how busy it was over
+    a round, the other engineers' work included."""
+    with open("/proc/stat") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:9]]  # user .. steal (guest is in user)
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 # -- main -----------------------------------------------------------------------------------------
 def bench(opts) -> None:
     from peers.ocsp_pki import OcspTestCA
@@ -292,6 +309,7 @@ def bench(opts) -> None:
                           env)
             progress("warm-up: one untimed first fetch per engine and interpreter (modules compiled to .pyc)")
             for _round in range(opts.repeat):
+                ticks, own = cpu_ticks(), _own_cpu(responder)
                 rate, cpu, peer = ab_rate(twin, request_file, opts.n, opts.workers)
                 abs_.append(rate)
                 ab_cpus.append(cpu)
@@ -306,16 +324,21 @@ def bench(opts) -> None:
                             re.sub(r"\W+", "_", name), os.path.basename(python), _round + 1))
                     for kind, extra in (("cold", {}), ("warm", {}), ("again", {"shift": SHIFT_AGAIN}),
                                         ("http", {"http_only": True})):
-                        peer = cpu_seconds(responder.pid())
+                        before = cpu_seconds(responder.pid())
                         out = run_child(python, dict(args, **extra) if kind == "cold" else
                                         dict({k: v for k, v in args.items() if k != "profile"}, **extra), env)
-                        out["peer_cpu"] = cpu_seconds(responder.pid()) - peer
+                        out["peer_cpu"] = cpu_seconds(responder.pid()) - before
                         runs.setdefault((name, python, kind), []).append(out)
                         progress("round %d: %s %s %s: %.3f s, CPU %.3f s (responder %.2f s), %s"
                                  % (_round + 1, name, os.path.basename(python), kind, out["wall"], out["cpu"],
                                     out["peer_cpu"], out["actions"]))
                 loads.append(_load())
-                progress("round %d: ab %.0f resp/s (ab CPU %.2f s, responder %.2f s); load average %s"
+                busy, total = (now - then for now, then in zip(cpu_ticks(), ticks, strict=True))
+                tick = os.sysconf("SC_CLK_TCK")
+                others = 100.0 * max(0.0, busy / tick - (_own_cpu(responder) - own)) / max(1e-9, total / tick)
+                loads[-1] += " (others %.0f%%)" % others
+                progress("round %d: ab %.0f resp/s (ab CPU %.2f s, responder %.2f s); load average %s (others: "
+                         "processes other than the bench's, share of the CPUs' time over the round)"
                          % (_round + 1, rate, cpu, peer, loads[-1]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -348,7 +371,8 @@ def report(opts, engines, pythons, ab_runs: tuple, runs: dict, loads: list, crea
                  "%d MB" % (rss // 1024) if rss else "-", "%.2f" % peer)
         print("%-72s %6d %8s %8s %8s %8s %9s %9s" % ((name, count) + cells))
     print("medians of %d rounds (ab and every engine run once per round, interleaved); work folder %s; "
-          "%d CPUs; load average (1, 5, 15 min) at the start and after each round: %s"
+          "%d CPUs; load average (1, 5, 15 min) at the start and after each round (others: the share of the "
+          "CPUs' time that processes other than the bench's used in it): %s"
           % (opts.repeat, opts.workdir or tempfile.gettempdir(), os.cpu_count() or 0, " | ".join(loads)))
     print("cpu s: the client's (ab's, or the engine child's rusage); peer cpu: the responder's (/proc/<pid>/stat)")
     print("the engines run from .pyc files (PYTHONPYCACHEPREFIX, compiled by an untimed run each), as on hosts")

@@ -75,3 +75,9 @@ def test_a_silent_order_process_is_killed_at_its_deadline() -> None:
     lost = fork.collect(lambda *args: pytest.fail("no answer expected"))
     assert [i for i, _error in lost] == [0] and "no answer within" in str(lost[0][1])
     assert helper.status is not None and os.WIFSIGNALED(helper.status)
+
+
+def test_the_workers_option_stays_what_a_ca_sees_at_once() -> None:
+    assert orderfork.split_workers(8) == (4, 4)
+    assert orderfork.split_workers(5) == (3, 2)
+    assert orderfork.split_workers(2) == (1, 1)

@@ -519,8 +519,9 @@ def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int
     order) go to the pool of ``workers`` threads (an idle run of 1,000 domains spent as much
     time handing plans of a few dictionary look-ups to threads as making them). On several
     CPUs a share of a big run's due domains goes to a forked order process with a pool of its
-    own (mdcore/orderfork.py; ``processes`` 1: never, 2: from two due domains on, None: when
-    it pays); not with an injected transport or a message command (events stay in this one)."""
+    own, ``workers`` shared between the two (mdcore/orderfork.py; ``processes`` 1: never, 2:
+    from two due domains on, None: when it pays); not with an injected transport or a message
+    command (events stay in this one), nor with one worker."""
 
     def one(cfg: MdConfig, defer_network: bool) -> MdResult | MdError | None:
         try:
@@ -539,14 +540,15 @@ def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int
     results: list[MdResult | MdError | None] = [one(cfg, True) for cfg in cfgs]
     waiting = [i for i, res in enumerate(results) if res is None]
     fork = None
-    if transport_factory is None and events is NO_EVENTS and len(waiting) > 1:
+    if transport_factory is None and events is NO_EVENTS and len(waiting) > 1 and workers > 1:
         from . import orderfork  # a share of a big run in a second process: see there
 
         held = orderfork.share(cfgs, waiting, processes)
-        fork = orderfork.start(store, cfgs, held, lambda cfg: one(cfg, False), clock, deadline, workers) \
+        mine, theirs = orderfork.split_workers(workers)
+        fork = orderfork.start(store, cfgs, held, lambda cfg: one(cfg, False), clock, deadline, theirs) \
             if held else None
         if fork is not None:
-            waiting = [i for i in waiting if i not in set(held)]
+            waiting, workers = [i for i in waiting if i not in set(held)], mine
     if len(waiting) == 1 or (waiting and workers <= 1):
         for i in waiting:
             results[i] = one(cfgs[i], False)

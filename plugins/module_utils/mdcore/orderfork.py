@@ -108,11 +108,19 @@ def share(cfgs: list[MdConfig], waiting: list[int], processes: int | None) -> li
     return fit[len(fit) - count:]
 
 
+def split_workers(workers: int) -> tuple[int, int]:
+    """``workers`` orders at a time (the host option) shared by the run and its order process
+    (one each at least): the option stays what a CA sees at once."""
+    theirs = max(1, workers // 2)
+    return max(1, workers - theirs), theirs
+
+
 def start(store, cfgs: list[MdConfig], held: list[int], drive: Callable[[MdConfig], object], clock: Clock,
           deadline: Deadline | None, workers: int) -> Fork | None:
     """Make the account ready, open the shared listener and fork the order process for ``held``
-    (``drive(cfg)``: the run's handling of one domain). None where that did not work: the run
-    drives them itself (an account that cannot be made fails there, for each domain)."""
+    with ``workers`` orders at a time (``drive(cfg)``: the run's handling of one domain). None
+    where that did not work: the run drives them itself (an account that cannot be made fails
+    there, for each domain)."""
     from . import faults, issuance
     from .acme.account import AccountStore
     from .acme.account_gate import ACCOUNTS
@@ -195,4 +203,4 @@ def _pool(one: Callable[[int], None], items: list[int], workers: int) -> None:
         list(pool.map(one, items))
 
 
-__all__ = ["FORK_MIN_DUE", "Fork", "cpus", "forkable", "share", "start"]
+__all__ = ["FORK_MIN_DUE", "Fork", "cpus", "forkable", "share", "split_workers", "start"]

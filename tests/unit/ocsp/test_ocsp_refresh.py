@@ -381,6 +381,24 @@ def test_the_recorded_facts_count_only_for_the_very_file(store, pki, clock, http
         clock.advance(3 * 86400)  # the next run is due again
 
 
+def test_the_targets_carry_set_json_s_facts_to_the_plan(store, pki, clock, http, config, rng, monkeypatch):
+    """managed_targets hands each target what its set.json records (sha256, OCSP URL): a first
+    fetch's plan hashes the file and takes the URL from the target, without reading the set again."""
+    leaf = pki.issue(MD, "http://recorded.test/")
+    install_md(store, MD, leaf)
+    [target] = managed_targets(store)
+    recorded = store.active_set(MD).certs["p256"]
+    assert target.recorded == (recorded.sha256_fingerprint, "http://recorded.test/")
+
+    def no_lookup(md):
+        raise AssertionError("the plan looked up the set of %s again" % md)
+
+    monkeypatch.setattr(store, "active_set", no_lookup)
+    [res] = run(store, [target], clock, http, config, rng)
+    assert res.responder == "http://recorded.test/" and http.calls[-1][1].startswith("http://recorded.test/")
+    assert res.status == OcspStatus.GOOD
+
+
 def test_parallel_refresh_keeps_order(store, pki, clock, http, rng):
     leaves = [pki.issue("p%d.example.org" % i, OCSP_URL) for i in range(6)]
     targets = [StapleTarget(cert_path=x.cert_path, issuer_path=x.chain_path) for x in leaves]

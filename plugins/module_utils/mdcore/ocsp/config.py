@@ -65,7 +65,9 @@ class StapleTarget:
     None for other certificates (persisted under ocsp/_others/<sha256 of the path>/response.*).
     ``cert_sha256``: the DER sha256 of the certificate in ``cert_path`` when the store vouches for
     it (an active set whose files are the ones activated: Store.damage); a refresh with nothing
-    due then does not read the file.
+    due then does not read the file. ``recorded``: (sha256, OCSP URL) as the active set.json of a
+    managed certificate records them, read when the target was made (managed_targets), so that
+    the plan does not look the set up again; no vouch: the file is still hashed and compared.
     """
 
     cert_path: str
@@ -77,6 +79,7 @@ class StapleTarget:
     md: str | None = None
     key_type: str | None = None
     cert_sha256: str | None = None
+    recorded: tuple | None = None
 
     FIELDS = {"cert": "cert_path", "cert_path": "cert_path", "chain": "issuer_path", "issuer": "issuer_path",
               "issuer_path": "issuer_path", "responder": "responder", "staple_file": "staple_file",
@@ -84,7 +87,7 @@ class StapleTarget:
 
     @classmethod
     def from_dict(cls, data: dict, md: str | None = None, key_type: str | None = None,
-                  cert_sha256: str | None = None) -> StapleTarget:
+                  cert_sha256: str | None = None, recorded: tuple | None = None) -> StapleTarget:
         """From configuration/module options: cert (required), chain or issuer, responder,
         staple_file, haproxy_ocsp_file, haproxy_socket. Unknown keys are a ConfigError."""
         values: dict = {}
@@ -98,7 +101,7 @@ class StapleTarget:
             raise ConfigError("a stapled certificate needs 'cert' (the certificate file)")
         if values.get("responder") and not re.match(r"^https?://", values["responder"]):
             raise ConfigError("OCSP responder %r must be an http:// or https:// URL" % values["responder"])
-        return cls(md=md, key_type=key_type, cert_sha256=cert_sha256, **values)
+        return cls(md=md, key_type=key_type, cert_sha256=cert_sha256, recorded=recorded, **values)
 
     @property
     def managed(self) -> bool:

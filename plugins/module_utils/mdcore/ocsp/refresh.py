@@ -57,9 +57,12 @@ def managed_targets(store: Store, overrides: dict | None = None, domains: list |
         extra.update(per_key or {})
         if haproxy_ocsp_files:
             extra.setdefault("haproxy_ocsp_file", active.fullchain_path + ".ocsp")
-        vouched = cert_set.certs[active.key_type].sha256_fingerprint if intact else None
+        info = cert_set.certs.get(active.key_type) if cert_set is not None else None
+        vouched = info.sha256_fingerprint if intact and info is not None else None
+        recorded = (info.sha256_fingerprint, info.ocsp_url) if info is not None else None
         targets.append(StapleTarget.from_dict(dict(extra, cert=active.cert_path, chain=active.chain_path),
-                                              md=active.md, key_type=active.key_type, cert_sha256=vouched))
+                                              md=active.md, key_type=active.key_type, cert_sha256=vouched,
+                                              recorded=recorded))
     return targets
 
 
@@ -261,6 +264,8 @@ def _known_facts(store: Store, job: _Job) -> tuple[str | None, str | None]:
     is another certificate."""
     if job.state is not None:
         return job.state.cert_sha256, job.state.cert_ocsp_url
+    if job.target.recorded is not None:  # read by managed_targets in this run
+        return job.target.recorded
     if job.target.managed:
         try:
             cert_set = store.active_set(job.target.md)

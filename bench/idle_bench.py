@@ -10,9 +10,12 @@ one size does:
   the next drives find nothing due;
 * timed, each as its own process the way the systemd timer starts it (`python3 -m mdcore`, Debian's
   /usr/bin/python3 and the venv's; `-B` since the hardened unit cannot write .pyc files, but with
-  the .pyc files the role's install compiles): an idle `drive`, `status --json`, `status
-  --prometheus`; median and best of --runs, wall and CPU (the child's rusage);
-* the breakdown of one idle drive inside one process: imports (the CLI module and what the run
+  the .pyc files the role's install compiles): an idle `drive` (after a quiet one: answered from
+  the quiet memo, mdcore/quiet.py, as the timer's runs are while nothing changes), the same drive
+  as a full run (MDFLEET_NO_QUIET=1: what the run after a change, or the full check every 12 hours,
+  costs), `status --json`, `status --prometheus`; median and best of --runs, wall and CPU (the
+  child's rusage); whether the idle drive was indeed answered by the memo;
+* the breakdown of one idle full run inside one process: imports (the CLI module and what the run
   imports on its way), config, recover, retire check, plan (the ACME step), staple book, status
   files (and in them the status memo's read and write), and the rest.
 
@@ -107,9 +110,9 @@ def engine(python: str, *args: str, check: bool = True, utils: Path = ENGINE) ->
     return proc
 
 
-def timed(python: str, argv: list[str], runs: int, utils: Path = ENGINE) -> dict:
+def timed(python: str, argv: list[str], runs: int, utils: Path = ENGINE, extra_env: dict | None = None) -> dict:
     """Median and best wall / CPU seconds of `python -B -m mdcore ARGV`, each run a fresh process."""
-    env = dict(os.environ, PYTHONPATH=str(utils))
+    env = dict(os.environ, PYTHONPATH=str(utils), **(extra_env or {}))
     walls, cpus, loads = [], [], []
     for _run in range(runs):
         loads.append(os.getloadavg()[0])
@@ -125,6 +128,17 @@ def timed(python: str, argv: list[str], runs: int, utils: Path = ENGINE) -> dict
             raise SystemExit("idle_bench: %s failed (rc %d): %s" % (" ".join(argv), proc.returncode, detail))
     return {"wall": statistics.median(walls), "best": min(walls), "cpu": statistics.median(cpus),
             "best_cpu": min(cpus), "load": statistics.median(loads)}
+
+
+def replayed(python: str, config: Path, utils: Path) -> bool:
+    """Whether an idle `drive` is answered from the quiet memo (mdcore/quiet.py): it never imports
+    the CLI (an engine older than the memo always makes the run)."""
+    env = dict(os.environ, PYTHONPATH=str(utils))
+    env.pop("MDFLEET_NO_QUIET", None)
+    proc = subprocess.run([python, "-B", "-X", "importtime", "-m", "mdcore", "--config", str(config), "drive"],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    return not any(line.startswith("import time:") and line.split("|")[-1].strip() == "mdcore.cli"
+                   for line in proc.stderr.splitlines())
 
 
 def instructions(python: str, argv: list[str], utils: Path = ENGINE) -> float:
@@ -205,9 +219,13 @@ def one_size(n: int, base: Path, runs: int, engines: list[tuple[str, Path]], cou
                 label = ("%s %s" % (name, label)).strip()
                 compile_engine(python, utils)
                 engine(python, "--config", str(config), "drive", utils=utils)  # this engine, this python: nothing due
-                for what, argv in (("drive", ["drive"]), ("status --json", ["status", "--json"]),
-                                   ("status --prometheus", ["status", "--prometheus"])):
-                    row = timed(python, ["--config", str(config), *argv], runs, utils)
+                engine(python, "--config", str(config), "drive", utils=utils)  # a quiet one: the quiet memo is made
+                figures["replayed " + label] = replayed(python, config, utils)
+                for what, argv, env in (("drive, full run", ["drive"], {"MDFLEET_NO_QUIET": "1"}),
+                                        ("drive", ["drive"], None),
+                                        ("status --json", ["status", "--json"], None),
+                                        ("status --prometheus", ["status", "--prometheus"], None)):
+                    row = timed(python, ["--config", str(config), *argv], runs, utils, env)
                     if counted and label.endswith("debian"):
                         row["minstr"] = instructions(python, ["--config", str(config), *argv], utils)
                     figures["runs"]["%s %s" % (label, what)] = row
@@ -236,6 +254,9 @@ def print_size(fig: dict) -> None:
         counted = " | %.0f" % row["minstr"] if row.get("minstr") else (" | -" if any(
             r.get("minstr") for r in fig["runs"].values()) else "")
         print("| %s | %.3f | %.3f | %.3f | %.3f | %.1f | %s%s |" % (cells + (counted,)))
+    for key in sorted(k for k in fig if k.startswith("replayed ")):
+        shown = key.replace("replayed", "idle drive answered by the quiet memo,")
+        print("%s: %s" % (shown, "yes" if fig[key] else "no"))
     for key in sorted(k for k in fig if k.startswith("breakdown ")):
         probe = fig[key]
         parts = sorted((kv for kv in probe["spans"].items() if not kv[0].startswith("  ")), key=lambda kv: -kv[1])
@@ -243,7 +264,7 @@ def print_size(fig: dict) -> None:
         at = next((i + 1 for i, kv in enumerate(parts) if kv[0] == "status files"), len(parts))
         parts[at:at] = inner
         cpu = probe.get("cpu", {})
-        print("%s (one idle drive in one process, %d modules loaded by the CLI, %d after the run; wall ms "
+        print("%s (one idle full run in one process, %d modules loaded by the CLI, %d after the run; wall ms "
               "(CPU ms)): %s" % (key, probe["modules_before_run"], probe["modules_after_run"],
                                  ", ".join("%s %.0f (%.0f)" % (name, s * 1000, cpu.get(name, 0.0) * 1000)
                                            for name, s in parts)))

@@ -12,6 +12,7 @@ import datetime
 import random
 from collections.abc import Callable
 
+from . import horizon
 from .clock import Clock, Deadline, to_iso
 from .config import CaConfig, MdConfig
 from .errors import MdError
@@ -39,9 +40,10 @@ def _pick(start: datetime.datetime, end: datetime.datetime, rng: random.Random) 
 def _next_check(state: AriState | None, cert_id: str, not_before: datetime.datetime) -> datetime.datetime:
     """When a certificate's renewalInfo is asked next. One we know nothing about (e.g. activated
     by crash recovery) is first asked about an hour after issuance: a fresh one is never due."""
-    if state is not None and state.cert_id == cert_id and state.next_check:
-        return state.next_check
-    return not_before + FIRST_CHECK
+    at = state.next_check if state is not None and state.cert_id == cert_id and state.next_check else \
+        not_before + FIRST_CHECK
+    horizon.note(at)  # asked then (quiet.py)
+    return at
 
 
 def ari_due(cfg: MdConfig, current: CertSet, job: JobState, now: datetime.datetime) -> bool:

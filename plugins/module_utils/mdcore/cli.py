@@ -21,20 +21,22 @@ never stops the others. Exit codes:
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
+import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import BinaryIO, TextIO
 
-from . import VERSION, persist_cli, retire
+from . import VERSION, persist_cli, quiet, retire
 from .clock import Clock, Deadline, to_iso
 from .errors import ConfigError, MdError, StoreLockedError
 from .events import NO_EVENTS, EventName, EventSink
 from .fleet import parsers as fleet_parsers
 from .fsutil import ensure_dir
 from .hostconfig import HostConfig, load_host_config
-from .manager import MdResult, drive_many, forced_member_error, remember_verified
+from .manager import Action, MdResult, drive_many, forced_member_error, remember_verified
 from .notify.command import CommandNotifier
 from .ocsp.config import StapleTarget, StaplingConfig
 from .ocsp.refresh import managed_targets, refresh_staples
@@ -199,6 +201,9 @@ def _status(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, repo
                                              publish_dir=cfg.status_publish_dir, key_names=cfg.status_key_names,
                                              memo=memo)
     memo.save()
+    recorder = quiet.current()
+    if recorder is not None:
+        recorder.status_covered = memo.covers(d.name for d in cfg.domains)
 
 
 def _install(store: Store, cfg: HostConfig, events: EventSink, report: RunReport) -> None:
@@ -272,8 +277,27 @@ def run(cfg: HostConfig, clock: Clock, *, acme: bool = True, staple: bool = True
             _reload(cfg, report, "new OCSP staples")
         _step(report, "status", lambda: _status(store, cfg, clock, events, report))
         remember_verified(store)  # the sets activated in this run, checked by the status views
+        recorder = quiet.current()
+        if recorder is not None:  # what this run looked at, as it is while no other run can change it
+            recorder.freeze(store.root)
     report.warnings.extend(store.notes)
     return report
+
+
+def quiet_run(report: RunReport, cfg: HostConfig, status_covered: bool) -> bool:
+    """Whether ``report`` is that of a run with nothing to do, one the quiet memo may answer
+    again (quiet.py): nothing renewed, backing off, fetched, failed, retired or reloaded, no note,
+    and every domain's status from the status memo (kept only for healthy domains and only until
+    its texts change with time). Certificates of stapling.others have no status memo: a host with
+    them always makes the run."""
+    if report.changed or report.errors or report.degraded or report.warnings or report.retired or report.reloads:
+        return False
+    if cfg.stapling.others or not status_covered:
+        return False
+    if any(d.get("action") != Action.NONE or d.get("error") or d.get("damage") for d in report.domains):
+        return False
+    return all(s["action"] in (StapleAction.KEPT, StapleAction.SKIPPED) and not s["error"] and not s["warnings"]
+               for s in report.staples)
 
 
 def run_deadlines(run: Deadline) -> tuple[Deadline, Deadline]:
@@ -382,11 +406,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None,
-         inp: BinaryIO | None = None) -> int:
+         inp: BinaryIO | None = None, quiet_memo: bool = False) -> int:
     """Run one command; output goes to ``out``/``err`` (stdout/stderr by default), bundles come
-    from ``inp`` (stdin)."""
+    from ``inp`` (stdin). ``quiet_memo``: a `drive` records what it looked at and, when it had
+    nothing to do, leaves the quiet memo that answers the next ones (``python3 -m mdcore``)."""
     out = out or sys.stdout
     err = err or sys.stderr
+    argv = sys.argv[1:] if argv is None else list(argv)
+    config_path = quiet.drive_config(argv) if quiet_memo and not os.environ.get(quiet.OFF) else None
+    if config_path is None:
+        return _main(argv, out, err, inp)
+    made = time.time()
+    shown, told = io.StringIO(), io.StringIO()
+    recorder = quiet.Recorder().start()
+    try:
+        code = _main(argv, shown, told, inp)
+    finally:
+        recorder.stop()
+    out.write(shown.getvalue())
+    err.write(told.getvalue())
+    recorder.save(argv, config_path, made, shown.getvalue(), told.getvalue(), code)
+    return code
+
+
+def _main(argv: list[str], out: TextIO, err: TextIO, inp: BinaryIO | None) -> int:
     args = build_parser().parse_args(argv)
     clock = Clock()
     try:
@@ -411,6 +454,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
             return fleet_commands.run_command(args, cfg, clock, out, err, inp or sys.stdin.buffer)
         if args.command == "drive":
             report = run(cfg, clock)
+            recorder = quiet.current()
+            if recorder is not None:
+                recorder.quiet = quiet_run(report, cfg, recorder.status_covered)
         elif args.command == "staple":
             report = run(cfg, clock, acme=False)
         else:

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import horizon
 from .acme.problems import AcmeProblemError
 from .acme.resources import ChallengeType
 from .ari import FIRST_CHECK, ari_due, refresh_ari
@@ -173,6 +174,7 @@ def member_plan(store: Store, cfg: MdConfig, now: datetime.datetime) -> Plan:
             plan.reasons.append(Reason.NAMES_CHANGED)
         if not current.same_key_types(cfg.key_types):
             plan.reasons.append(Reason.KEYS_CHANGED)
+        horizon.note(plan.renew_at)
         if plan.renew_at is not None and plan.renew_at <= now:
             plan.reasons.append(Reason.ISSUER_LATE)
         if _revoked(store, cfg.name, current):
@@ -227,6 +229,7 @@ def plan_md(store: Store, cfg: MdConfig, now: datetime.datetime, force: bool = F
         # a renewal this host decided on (due, or forced) was interrupted: it is finished now,
         # also when nothing else would make the domain due
         plan.reasons.append(Reason.RESUME)
+    horizon.note(plan.renew_at)  # due then (quiet.py)
     if not plan.reasons:
         return plan
     plan.action = Action.ORDER
@@ -267,6 +270,9 @@ def _result(store: Store, cfg: MdConfig, plan: Plan, changed: bool, error: MdErr
     problem = error.problem.to_dict() if isinstance(error, AcmeProblemError) else None
     now = store.clock.now()
     damaged = bool(plan.damage) and not changed  # a damaged set that was not replaced in this run
+    if current is not None:
+        for facts in current.certs.values():
+            horizon.note(facts.not_after)  # `valid` changes then (quiet.py)
     valid = current is not None and not damaged and all(
         kt in current.certs and current.certs[kt].not_after > now for kt in cfg.key_types)
     return MdResult(cfg.name, plan.action, changed, plan.reasons, to_iso(at), certs,

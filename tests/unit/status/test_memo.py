@@ -350,14 +350,14 @@ def test_active_set_read_through_its_identity(mixed, clock):
 def test_the_engine_stamp_is_every_engine_file_not_what_a_run_imported(monkeypatch):
     """A run that ordered or fetched imports more of the engine: the next idle run's memo stays
     valid."""
-    from mdcore.status import memo
+    from mdcore import codestamp
 
-    monkeypatch.setattr(memo, "_CODE", None)
-    idle = memo.code_stamp()
+    monkeypatch.setattr(codestamp, "_CODE", None)
+    idle = codestamp.code_stamp()
     importlib.import_module("mdcore.issuance")  # what an order imports
 
-    monkeypatch.setattr(memo, "_CODE", None)
-    assert memo.code_stamp() == idle
+    monkeypatch.setattr(codestamp, "_CODE", None)
+    assert codestamp.code_stamp() == idle
     assert os.path.join("status", "memo.py") in [stamp[0] for stamp in idle]
 
 
@@ -367,9 +367,9 @@ def test_a_zipapp_engine_is_stamped_by_its_archive(tmp_path):
     import sys
     import zipfile
 
-    from mdcore.status import memo
+    from mdcore import codestamp
 
-    package = os.path.dirname(os.path.dirname(memo.__file__))
+    package = os.path.dirname(codestamp.__file__)
     archive = tmp_path / "mdfleet.pyz"
     with zipfile.ZipFile(archive, "w") as out:
         for folder, _dirs, names in os.walk(package):
@@ -377,7 +377,7 @@ def test_a_zipapp_engine_is_stamped_by_its_archive(tmp_path):
                 if name.endswith(".py"):
                     path = os.path.join(folder, name)
                     out.write(path, os.path.join("mdcore", os.path.relpath(path, package)))
-    probe = "import mdcore.status.memo as m; print(m.code_stamp())"
+    probe = "import mdcore.codestamp as m; print(m.code_stamp())"
     shown = subprocess.run([sys.executable, "-c", probe], env=dict(os.environ, PYTHONPATH=str(archive)),
                            capture_output=True, text=True, check=True, timeout=60).stdout
     st = os.stat(archive)

@@ -27,6 +27,7 @@ import os
 import shutil
 from dataclasses import dataclass
 
+from .. import horizon
 from ..clock import from_iso
 from ..errors import OcspError, StoreError
 from ..fsutil import PRIVATE_MODE, PUBLIC_MODE, TEMP_PREFIX, atomic_write, ensure_dir, write_if_changed
@@ -273,6 +274,8 @@ def staple_state_of_file(store: Store, cert_path: str) -> StapleState | None:
 
 
 def _older(moment: datetime.datetime | None, now: datetime.datetime, keep: datetime.timedelta) -> bool:
+    if moment is not None:
+        horizon.note(moment + keep)  # pruned then (quiet.py)
     return moment is None or moment + keep < now
 
 

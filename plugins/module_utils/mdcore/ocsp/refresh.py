@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from .. import horizon
 from ..clock import Clock, Deadline, to_iso
 from ..errors import MdError, OcspError
 from ..fsutil import sync_filesystems
@@ -295,6 +296,8 @@ def _record_no_responder(job: _Job, now: datetime.datetime, config: StaplingConf
     it changes and touched now and then (half the keep time) so that pruning leaves it alone."""
     state = job.state
     touched = state.last_attempt if state is not None else None
+    if touched is not None:
+        horizon.note(touched + datetime.timedelta(seconds=config.keep_seconds / 2))
     if state is not None and state.cert_sha256 == job.subject.cert_sha256 and \
             state.status == OcspStatus.NO_RESPONDER and touched is not None and \
             now - touched < datetime.timedelta(seconds=config.keep_seconds / 2):

@@ -6,7 +6,7 @@ import datetime
 import random
 from dataclasses import dataclass
 
-from .. import policy
+from .. import horizon, policy
 from .config import StaplingConfig
 from .state import StapleState
 
@@ -52,6 +52,9 @@ def decide(state: StapleState | None, cert_sha256: str, responder: str, now: dat
                         else DueReason.NO_RESPONSE)
     if state.responder != responder:
         return Decision(True, DueReason.NEW_RESPONDER)
+    horizon.note(state.next_retry)  # the moments compared with now below (quiet.py)
+    horizon.note(state.next_update)
+    horizon.note(state.refresh_at)
     if state.errors and state.next_retry is not None:
         if now < state.next_retry:
             return Decision(False, DueReason.RETRY, waiting=True)

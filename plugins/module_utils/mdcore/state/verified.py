@@ -15,6 +15,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 
+from .. import horizon
 from .fields import FormatError, check_version, kind, obj, obj_map
 
 VERSION = 1
@@ -41,6 +42,7 @@ class Verified:
 
     def still(self, folder: str, set_id: str, identity: str, now: float) -> bool:
         """Whether this check stands for the set as it is now (same folder, set and files, recent)."""
+        horizon.note(self.checked + REVERIFY_SECONDS)  # hashed again then: an idle run ends being one
         return self.identity == identity and self.folder == folder and self.set_id == set_id and \
             0 <= now - self.checked < REVERIFY_SECONDS
 

@@ -9,17 +9,14 @@ import re
 
 from ..timefmt import http_date, human_delta
 from .model import Health, MdView, StatusReport
+from .page import HTTP_NOW, MARK, marked
+from .page import escape as _escape
+from .page import fill as fill_page
 from .palette import css
 
 _ESCAPED: dict[str, str] = {}  # a page of 1,000 domains escapes the same few hundred texts 40,000 times
 _BROKEN: dict[str, str] = {}
 _KEEP = 20000  # texts remembered per process (a long-lived process renders many pages)
-
-
-def _escape(text: str) -> str:
-    """html.escape(text, quote=True), without importing html (and its table of 2,000 entities)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;") \
-        .replace("'", "&#x27;")
 
 
 def esc(value: object) -> str:
@@ -46,9 +43,6 @@ def brk(value: object) -> str:
         if len(_BROKEN) < _KEEP:
             _BROKEN[text] = done
     return done
-
-
-MARK = "\x00"  # where a relative time goes in a rendered row (Rel): filled in at the page's time
 
 
 class Rel:
@@ -204,18 +198,8 @@ def md_rows(md: MdView) -> tuple[str, list, list] | None:
     return row, rel.moments, staples
 
 
-def _rows(md: MdView, now: float) -> tuple[str, list[tuple[int, float, str]]]:
-    """A domain's certificates row and stapling rows, relative times written for ``now``."""
-    made = getattr(md, "fragments", None)  # a domain the status memo answered, or one it learnt (status/memo.py)
-    made = (made.cert_row, made.cert_moments, made.staple_rows) if made is not None else md_rows(md)
-    if made is None:
-        return _rows_at(md, now)
-    row, moments, staples = made
-    return fill(row, moments, now), [(order, ahead, fill(text, at, now)) for order, ahead, text, at in staples]
-
-
 def _rows_at(md: MdView, now: float) -> tuple[str, list[tuple[int, float, str]]]:
-    """_rows() for a domain whose own texts hold a MARK: each time written as it is made."""
+    """The rows of a domain whose own texts hold a MARK: each time written as it is made."""
     row = cert_row(md, _FixedRel(now))
     return row, [(order, ahead, text) for order, ahead, text, _none in staple_rows_of(md, lambda: _FixedRel(now))]
 
@@ -235,36 +219,64 @@ def summary_html(counts: dict[str, int]) -> str:
 
 
 def render_html(report: StatusReport) -> str:
+    return fill_page(html_page(report), report.generated)
+
+
+def html_page(report: StatusReport) -> list:
+    """The host page as a template (status/page.py): its relative times and its time of
+    generation left open."""
     counts = report.summary()
     urgent = report.by_urgency()
     now = report.generated.timestamp()
-    rows = [_rows(md, now) for md in urgent]
+    rows = [_row_parts(md, now) for md in urgent]
     certs = [row for row, _staples in rows]
     staples = sorted((e for _row, entries in rows for e in entries), key=lambda e: (e[0], e[1]))
-    staples = [row for _order, _next, row in staples]
+    staples = [(text, moments) for _order, _next, text, moments in staples]
     empty_certs = '<tr><td colspan="8" class="empty">no managed domains in this store</td></tr>'
     empty_staples = '<tr><td colspan="7" class="empty">no stapled certificates</td></tr>'
-    return "\n".join([
+    parts: list = ["\n".join([
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         "<title>mdfleet status: %s</title>" % esc(report.host),
         "<style>%s</style></head><body>" % css(),
         "<h1>Managed domains on %s</h1>" % esc(report.host),
-        '<div class="meta">generated %s by mdfleet.md %s from %s &middot; %d domain%s</div>' % (
-            esc(http_date(report.generated)), esc(report.version), esc(report.store), len(report.domains),
-            "" if len(report.domains) == 1 else "s"),
-        summary_html(counts),
-        '<h2>Certificates</h2><table id="certificates"><thead><tr>'
-        "<th>Domain</th><th>Names</th><th>Status</th><th>Valid until</th><th>Renew at</th>"
-        "<th>Key types / serial</th><th>CA</th><th>Renewal</th></tr></thead>",
-        "<tbody>%s</tbody></table>" % ("\n".join(certs) or empty_certs),
-        '<h2>Stapling</h2><table id="stapling"><thead><tr>'
-        "<th>Domain</th><th>Key type</th><th>OCSP status</th><th>Response valid</th><th>Refresh at</th>"
-        "<th>Responder</th><th>Activity</th></tr></thead>",
-        "<tbody>%s</tbody></table>" % ("\n".join(staples) or empty_staples),
-        "</body></html>",
-        "",
-    ])
+        '<div class="meta">generated ']), (HTTP_NOW,), "\n".join([
+            ' by mdfleet.md %s from %s &middot; %d domain%s</div>' % (
+                esc(report.version), esc(report.store), len(report.domains), "" if len(report.domains) == 1 else "s"),
+            summary_html(counts),
+            '<h2>Certificates</h2><table id="certificates"><thead><tr>'
+            "<th>Domain</th><th>Names</th><th>Status</th><th>Valid until</th><th>Renew at</th>"
+            "<th>Key types / serial</th><th>CA</th><th>Renewal</th></tr></thead>",
+            "<tbody>"])]
+    _rows_into(parts, certs, empty_certs)
+    parts.append("</tbody></table>\n" + '<h2>Stapling</h2><table id="stapling"><thead><tr>'
+                 "<th>Domain</th><th>Key type</th><th>OCSP status</th><th>Response valid</th><th>Refresh at</th>"
+                 "<th>Responder</th><th>Activity</th></tr></thead>\n<tbody>")
+    _rows_into(parts, staples, empty_staples)
+    parts.append("</tbody></table>\n</body></html>\n")
+    return parts
+
+
+def _rows_into(parts: list, rows: list[tuple[str, list]], empty: str) -> None:
+    if not rows:
+        parts.append(empty)
+        return
+    for i, (text, moments) in enumerate(rows):
+        if i:
+            parts.append("\n")
+        marked(text, moments, parts)
+
+
+def _row_parts(md: MdView, now: float) -> tuple[tuple[str, list], list[tuple[int, float, str, list]]]:
+    """A domain's certificates row and stapling rows with their relative times left open (MARKs
+    and their moments; written for ``now`` where a text of the domain holds a MARK itself)."""
+    made = getattr(md, "fragments", None)
+    made = (made.cert_row, made.cert_moments, made.staple_rows) if made is not None else md_rows(md)
+    if made is None:
+        row, staples = _rows_at(md, now)
+        return (row, []), [(order, ahead, text, []) for order, ahead, text in staples]
+    row, moments, staples = made
+    return (row, moments), list(staples)
 
 
 __all__ = ["render_html", "esc", "badge", "summary_html"]

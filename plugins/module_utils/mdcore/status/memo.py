@@ -43,7 +43,8 @@ import os
 import sys
 import zlib
 
-from .. import VERSION
+from .. import VERSION, horizon
+from ..codestamp import code_stamp
 from ..errors import StoreError
 from ..fsutil import PRIVATE_MODE, atomic_write, read_with_identity
 from ..notify.state import EVENTS_DIR, state_path
@@ -87,37 +88,6 @@ class MemoView:
 
     def sort_key(self) -> tuple:
         return self._sort
-
-
-_CODE: tuple | None = None
-
-
-def code_stamp() -> tuple:
-    """The identity (size, mtime) of every file of the engine (a changed engine rebuilds the
-    memo): all of them, not those a run happened to import (a run that orders or fetches imports
-    more, and must not make the next idle run's memo one of nothing). An engine inside a zip
-    archive is stamped by the archive."""
-    global _CODE
-    if _CODE is None:
-        top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        stamps = []
-        if os.path.isdir(top):
-            for folder, subdirs, names in os.walk(top):
-                subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
-                for name in sorted(names):
-                    if name.endswith(".py"):
-                        st = os.stat(os.path.join(folder, name))
-                        stamps.append((os.path.relpath(os.path.join(folder, name), top), st.st_size, st.st_mtime_ns))
-        else:
-            path = top
-            while path and not os.path.isfile(path):
-                parent = os.path.dirname(path)
-                path = parent if parent != path else ""
-            if path:
-                st = os.stat(path)
-                stamps.append((path, st.st_size, st.st_mtime_ns))
-        _CODE = tuple(stamps)
-    return _CODE
 
 
 def _file_key(path: str) -> tuple | None:
@@ -289,6 +259,16 @@ class StatusMemo:
                               cert_set.set_id or "", folder, _staple_key(entries, md.name, cert_set.key_types),
                               made.line, made.prom, made.cert_row, made.cert_moments, made.staple_rows)
         self.changed = True
+
+    def covers(self, names) -> bool:
+        """Whether each of ``names`` has its status from this memo now (answered by it or kept in
+        this run); notes the earliest moment one of them changes (horizon.py, for quiet.py)."""
+        entries = [self._new.get(name) for name in names]
+        if any(entry is None for entry in entries):
+            return False
+        for entry in entries:
+            horizon.note(entry[2])
+        return True
 
     def save(self) -> None:
         """Write the entries of this run (the caller holds the lock); a memo that cannot be

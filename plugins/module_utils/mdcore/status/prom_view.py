@@ -15,6 +15,8 @@ import re
 
 from ..ocsp.state import OcspStatus
 from .model import Health, MdView, StatusReport
+from .page import EXPIRED, EXPIRES_IN, UNIX_NOW, VALID_SINCE
+from .page import fill as fill_page
 
 DN_FIELDS = ("C", "ST", "L", "O", "OU", "CN")
 _ALIASES = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C",
@@ -83,9 +85,21 @@ class Family:
     def render(self) -> str:
         if not self.samples:
             return ""
+        return self.head() + "\n".join(self.samples) + "\n"
+
+    def head(self) -> str:
         text = self.help.replace("\\", "\\\\").replace("\n", "\\n")
-        head = "# HELP %s %s\n# TYPE %s %s\n" % (self.name, text, self.name, self.kind)
-        return head + "\n".join(self.samples) + "\n"
+        return "# HELP %s %s\n# TYPE %s %s\n" % (self.name, text, self.name, self.kind)
+
+    def page_into(self, parts: list, timed: list[tuple[str, tuple]] | None = None) -> None:
+        """The family as parts of a page (status/page.py); ``timed``: its samples as (text before
+        the value, the value's slot), which change with the time alone."""
+        if timed:
+            parts.append(self.head())
+            for text, slot in timed:
+                parts.extend((text, slot, "\n"))
+        elif self.samples:
+            parts.append(self.render())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -231,7 +245,12 @@ def md_prom(md: MdView) -> tuple[tuple[str, ...], list[tuple[str, float, float]]
 
 
 def render_prometheus(report: StatusReport) -> str:
-    now = report.generated
+    return fill_page(prometheus_page(report), report.generated)
+
+
+def prometheus_page(report: StatusReport) -> list:
+    """The Prometheus text as a template (status/page.py): the x509 series that change every
+    second and the time of generation left open."""
     families = [Family(name, text) for name, text in FAMILIES]
     summary = Family("mdfleet_managed_domains", "Managed domains (and monitored files) by health")
     generated = Family("mdfleet_status_generated_timestamp_seconds",
@@ -240,22 +259,26 @@ def render_prometheus(report: StatusReport) -> str:
     # as _number and int(timedelta.total_seconds()) give them); a domain's samples of one family
     # as one text (md_prom, which the status memo keeps).
     add = [fam.samples.append for fam in families]
-    expired, expires_in, valid_since = add[_EXPIRED], add[_EXPIRES_IN], add[_VALID_SINCE]
-    now_ts = now.timestamp()
+    timed: dict[int, list] = {_EXPIRED: [], _EXPIRES_IN: [], _VALID_SINCE: []}
+    expired, expires_in, valid_since = timed[_EXPIRED].append, timed[_EXPIRES_IN].append, timed[_VALID_SINCE].append
     for md in sorted(report.domains, key=lambda m: m.name):
         made = getattr(md, "fragments", None)  # a domain the status memo answered (status/memo.py)
         texts, nows = made.prom if made is not None else md_prom(md)
         for cl, after, before in nows:
-            expired("x509_cert_expired{%s} %d" % (cl, after <= now_ts))
-            expires_in("x509_cert_expires_in_seconds{%s} %d" % (cl, after - now_ts))
-            valid_since("x509_cert_valid_since_seconds{%s} %d" % (cl, now_ts - before))
+            expired(("x509_cert_expired{%s} " % cl, (EXPIRED, after)))
+            expires_in(("x509_cert_expires_in_seconds{%s} " % cl, (EXPIRES_IN, after)))
+            valid_since(("x509_cert_valid_since_seconds{%s} " % cl, (VALID_SINCE, before)))
         for append, text in zip(add, texts, strict=True):
             if text:
                 append(text)
     for health, count in report.summary().items():
         summary.add({"health": health}, count)
-    generated.add({}, int(now.timestamp()))
-    return "".join(fam.render() for fam in families + [summary, generated])
+    parts: list = []
+    for i, fam in enumerate(families):
+        fam.page_into(parts, timed.get(i))
+    summary.page_into(parts)
+    generated.page_into(parts, [(generated.name + " ", (UNIX_NOW,))])
+    return parts
 
 
 __all__ = ["render_prometheus", "md_prom", "md_samples", "NOW", "FAMILIES", "parse_dn", "escape_label", "label_text"]

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import os
 
+from .. import quiet
 from ..errors import StoreError
 from ..fsutil import DIR_MODE, PUBLIC_MODE, atomic_write, atomic_write_many, ensure_dir, read_bytes, write_if_changed
 from ..state.fields import CorruptStateError
 from ..store import Store, check_md_name
-from .html_view import render_html
-from .json_view import KeyNames, md_line, report_text
+from .html_view import html_page
+from .json_view import KeyNames, md_line, report_page
 from .memo import StatusMemo
 from .model import StatusReport
-from .prom_view import render_prometheus
+from .page import fill
+from .prom_view import prometheus_page
 
 STATUS_JSON = "md-status.json"
 DOMAINS_DIR = "domains"
@@ -136,17 +138,28 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
                 except IsADirectoryError:
                     store.set_aside_corrupt(CorruptStateError(os.path.join(md_folder, entry), "a folder"))
                 changed.append(os.path.join(md_folder, entry))
-    put(STATUS_JSON, (report_text(report, key_names, lines=lines) + "\n").encode())
-    put(INDEX_HTML, render_html(report).encode())
-    prom = render_prometheus(report).encode()
-    _write(store, os.path.join(folders[0], PROM_FILE), prom, changed)
+    # The three pages are templates (status/page.py) filled for the report's time; a drive that
+    # may be replayed (quiet.py) keeps them, to fill them again at its replays' times.
+    recorder = quiet.current()
+    json_page, index_page = report_page(report, key_names, lines=lines) + ["\n"], html_page(report)
+    prom_page = prometheus_page(report)
+    pages = [(os.path.join(folder, STATUS_JSON), json_page) for folder in folders]
+    pages += [(os.path.join(folder, INDEX_HTML), index_page) for folder in folders]
+    pages.append((os.path.join(folders[0], PROM_FILE), prom_page))
+    texts = {id(page): fill(page, report.generated).encode() for page in (json_page, index_page, prom_page)}
+    for path, page in pages:
+        _write(store, path, texts[id(page)], changed)
+        if recorder is not None:
+            recorder.page(path, page)
     if prometheus_file:
         # The collector's folder belongs to node_exporter: created when missing, its mode never changed.
         try:
             os.makedirs(os.path.dirname(os.path.abspath(prometheus_file)), mode=0o755, exist_ok=True)
         except OSError as exc:
             raise StoreError("cannot create the folder of %s: %s" % (prometheus_file, exc.strerror or exc)) from None
-        _write(store, prometheus_file, prom, changed)
+        _write(store, prometheus_file, texts[id(prom_page)], changed)
+        if recorder is not None:
+            recorder.page(os.path.abspath(prometheus_file), prom_page)
     return changed
 
 

@@ -3,7 +3,7 @@
 """The engine (plugins/module_utils/mdcore) as one executable zipapp, built on the controller.
 
     #!<python> -I                    the shebang: the file is the mdfleet command
-    __main__.py (+ .pyc)             runs mdcore.cli.main()
+    __main__.py (+ .pyc)             runs mdcore.__main__.command() (the quiet memo, then the CLI)
     mdcore/<file>.py (+ .pyc)        every engine file, with its bytecode beside it
     mdcore/_build.py (+ .pyc)        BUILD: version, sha256 of the sources, bytecode tag
 
@@ -59,10 +59,10 @@ MAIN = '''"""mdfleet: the engine of the mdfleet.md collection as one zipapp (mdc
 
 import sys
 
-from mdcore.cli import main
+from mdcore.__main__ import command
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())
 '''
 
 

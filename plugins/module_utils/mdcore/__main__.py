@@ -1,4 +1,4 @@
-"""`python3 -m mdcore` is the `mdfleet` host command.
+"""`python3 -m mdcore` is the `mdfleet` host command (the role's zipapp runs command() too).
 
 An idle `drive` is answered from the quiet memo when nothing it depends on changed (quiet.py):
 that check imports only the standard library, so it comes before the CLI's imports.
@@ -8,10 +8,15 @@ import sys
 
 from .quiet import replay
 
-if __name__ == "__main__":
-    CODE = replay(sys.argv[1:], sys.stdout, sys.stderr)
-    if CODE is None:
+
+def command() -> int:
+    code = replay(sys.argv[1:], sys.stdout, sys.stderr)
+    if code is None:
         from .cli import main
 
-        CODE = main(quiet_memo=True)
-    raise SystemExit(CODE)
+        code = main(quiet_memo=True)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(command())

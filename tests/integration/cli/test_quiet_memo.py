@@ -263,3 +263,27 @@ def test_a_replay_killed_at_any_write_point_leaves_a_store_the_next_run_repairs(
         assert not leftovers, (number, leftovers)
         json.loads((store / "status" / "md-status.json").read_text())
         assert drive(config).replayed or drive(config).replayed
+
+
+def test_the_role_s_zipapp_replays_too(host, tmp_path):
+    """The mdfleet command on hosts is the engine's zipapp (plugins/plugin_utils/engine_zipapp.py),
+    run by Debian's python3 -I: its idle drives are answered from the memo as well."""
+    import importlib.util
+
+    config, _doc = host
+    spec = importlib.util.spec_from_file_location(
+        "engine_zipapp", Path(UTILS).parent / "plugin_utils" / "engine_zipapp.py")
+    builder = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = builder  # dataclasses look their module up there
+    spec.loader.exec_module(builder)
+    app = tmp_path / "mdfleet.pyz"
+    app.write_bytes(builder.build(str(Path(UTILS) / "mdcore"), "/usr/bin/python3", str(app)).data)
+    app.chmod(0o755)
+    runs = []
+    for _run in range(3):
+        proc = subprocess.run(["/usr/bin/python3", "-X", "importtime", str(app), "--config", str(config), "drive"],
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        runs.append(Drive(proc))
+    assert not runs[0].replayed and runs[-1].replayed  # another engine first, then its memo
+    assert runs[-1].out == runs[0].out

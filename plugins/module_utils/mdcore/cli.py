@@ -29,7 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import BinaryIO, TextIO
 
-from . import VERSION, persist_cli, quiet, retire
+from . import VERSION, horizon, persist_cli, quiet, retire
 from .clock import Clock, Deadline, to_iso
 from .errors import ConfigError, MdError, StoreLockedError
 from .events import NO_EVENTS, EventName, EventSink
@@ -201,7 +201,7 @@ def _status(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, repo
                                              publish_dir=cfg.status_publish_dir, key_names=cfg.status_key_names,
                                              memo=memo)
     memo.save()
-    recorder = quiet.current()
+    recorder = horizon.recorder()
     if recorder is not None:
         recorder.status_covered = memo.covers(d.name for d in cfg.domains)
 
@@ -277,7 +277,7 @@ def run(cfg: HostConfig, clock: Clock, *, acme: bool = True, staple: bool = True
             _reload(cfg, report, "new OCSP staples")
         _step(report, "status", lambda: _status(store, cfg, clock, events, report))
         remember_verified(store)  # the sets activated in this run, checked by the status views
-        recorder = quiet.current()
+        recorder = horizon.recorder()
         if recorder is not None:  # what this run looked at, as it is while no other run can change it
             recorder.freeze(store.root)
     report.warnings.extend(store.notes)
@@ -454,7 +454,7 @@ def _main(argv: list[str], out: TextIO, err: TextIO, inp: BinaryIO | None) -> in
             return fleet_commands.run_command(args, cfg, clock, out, err, inp or sys.stdin.buffer)
         if args.command == "drive":
             report = run(cfg, clock)
-            recorder = quiet.current()
+            recorder = horizon.recorder()
             if recorder is not None:
                 recorder.quiet = quiet_run(report, cfg, recorder.status_covered)
         elif args.command == "staple":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 
 _moments: list[float] | None = None  # None: nobody records
+_recorder = None  # the quiet.Recorder of the run in progress (here, not in quiet.py: modules never ship that)
 
 
 def note(moment: datetime.datetime | float | None) -> None:
@@ -21,18 +22,24 @@ def note(moment: datetime.datetime | float | None) -> None:
     _moments.append(moment.timestamp() if isinstance(moment, datetime.datetime) else float(moment))
 
 
-def start() -> None:
-    global _moments
-    _moments = []
+def start(recorder: object = None) -> None:
+    global _moments, _recorder
+    _moments, _recorder = [], recorder
+
+
+def recorder():
+    """The quiet.Recorder of the run in progress (the status writer gives it its pages; cli.run
+    freezes it before it gives the lock back), or None."""
+    return _recorder
 
 
 def stop(after: float) -> float | None:
     """Ends the recording; the earliest moment noted that lies after ``after`` (None: none).
     Moments at or before it were due in this run, which then was no idle one."""
-    global _moments
-    noted, _moments = _moments or [], None
+    global _moments, _recorder
+    noted, _moments, _recorder = _moments or [], None, None
     later = [m for m in noted if m > after]
     return min(later) if later else None
 
 
-__all__ = ["note", "start", "stop"]
+__all__ = ["note", "start", "stop", "recorder"]

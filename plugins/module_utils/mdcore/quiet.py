@@ -8,10 +8,10 @@ command, opened no socket, reported nothing but "nothing to do") leaves a memo o
 - every path it opened, listed or stat()ed, with the identity each had when the run ended
   (under the lock): mode, device, inode, size, mtime and ctime, or "missing". A folder it listed
   changes when an entry is added or removed; a file rewritten in place changes its own mtime; a
-  file it looked for and did not find is in it as missing. The paths are recorded by the run itself (an audit hook for open/listdir/scandir and
-  wrappers of os.stat/lstat/readlink during the run), not listed by hand, so no new input of the
-  run can be forgotten here. The engine's own files and the interpreter's are left out (the
-  engine is stamped whole: codestamp.py);
+  file it looked for and did not find is in it as missing. The paths are recorded by the run
+  itself (an audit hook for open/listdir/scandir and wrappers of os.stat/lstat/readlink during the
+  run), not listed by hand, so no new input of the run can be forgotten here. The engine's own
+  files and the interpreter's are left out (the engine is stamped whole: codestamp.py);
 - the earliest moment one of its decisions changes with time alone (horizon.py: renew and retry
   times, ARI checks, staple refresh and expiry, the daily hash check, the status texts' next
   change), and never more than MAX_AGE after the run: a full run at least that often;
@@ -121,7 +121,7 @@ class Recorder:
             self._saved[name] = getattr(os, name)
             setattr(os, name, _watched(self._saved[name], self))
         _recording = self
-        horizon.start()
+        horizon.start(self)
         return self
 
     def stop(self) -> None:
@@ -415,9 +415,4 @@ def _decode(data: bytes) -> tuple | None:
     return doc
 
 
-def current() -> Recorder | None:
-    """The recorder of the run in progress (cli.run freezes it before it gives the lock back)."""
-    return _recording
-
-
-__all__ = ["Recorder", "replay", "current", "drive_config", "identity", "MEMO_FILE", "MAX_AGE", "OFF"]
+__all__ = ["Recorder", "replay", "drive_config", "identity", "MEMO_FILE", "MAX_AGE", "OFF"]

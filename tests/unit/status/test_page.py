@@ -10,10 +10,11 @@ import pytest
 
 from mdcore.status import build_status
 from mdcore.status.html_view import html_page, render_html
-from mdcore.status.json_view import KeyNames, report_page, report_text
+from mdcore.status.json_view import KeyNames, report_text
 from mdcore.status.memo import StatusMemo
 from mdcore.status.page import EXPIRES_IN, HTTP_NOW, REL, UNIX_NOW, at, fill
 from mdcore.status.prom_view import prometheus_page, render_prometheus
+from mdcore.status.writer import report_page
 
 from .synth import Spec, fleet_mix
 from .test_memo import with_file_hashes

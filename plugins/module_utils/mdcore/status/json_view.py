@@ -13,7 +13,6 @@ from ..keytypes import key_spec
 from ..options.defaults import KEY_NAMES
 from ..timefmt import http_date, unix
 from .model import CertView, FleetView, Health, MdView, NotifyFailure, NotifyView, RenewalView, StapleView, StatusReport
-from .page import HTTP_NOW, UNIX_NOW
 
 RENEW_MODE_MANUAL = 0  # mod_md's MD_RENEW_MANUAL: static files
 RENEW_MODE_AUTO = 1  # MD_RENEW_AUTO
@@ -21,8 +20,6 @@ RENEW_MODE_AUTO = 1  # MD_RENEW_AUTO
 
 _TIMES: dict[datetime.datetime, tuple[str | None, int | None]] = {}  # a domain's few times, shown 10-20 times
 _UNIX_KEYS: dict[str, str] = {}
-# Where report_page() leaves the time of generation open: no text of a status holds a NUL.
-_SLOT_HTTP, _SLOT_UNIX = "\x00generated\x00", "\x00generated-unix\x00"
 
 
 def _time(doc: dict, key: str, moment: datetime.datetime | None) -> None:
@@ -258,11 +255,11 @@ def report_text(report: StatusReport, key_names: str = KeyNames.MDFLEET, sort_ke
                 lines: dict[int, str] | None = None) -> str:
     """md-status.json as text (json_text: one domain a line), each domain's line as md_line()
     gives it; ``lines``: those already made (by id() of their view)."""
-    doc, encoded = _report_doc(report, key_names, lines)
+    doc, encoded = report_doc(report, key_names, lines)
     return json_text(doc, sort_keys=sort_keys, encoded=encoded)
 
 
-def _report_doc(report: StatusReport, key_names: str, lines: dict[int, str] | None) -> tuple[dict, dict]:
+def report_doc(report: StatusReport, key_names: str, lines: dict[int, str] | None) -> tuple[dict, dict]:
     """md-status.json's document with a placeholder per domain, and each one's line (json_text's
     ``encoded``)."""
     made = lines or {}
@@ -274,19 +271,6 @@ def _report_doc(report: StatusReport, key_names: str, lines: dict[int, str] | No
         encoded[id(holder)] = made.get(id(md)) or md_line(md, key_names)
     doc["managed-domains"] = holders
     return doc, encoded
-
-
-def report_page(report: StatusReport, key_names: str = KeyNames.MDFLEET,
-                lines: dict[int, str] | None = None) -> list:
-    """md-status.json (report_text) as a template (status/page.py): its time of generation left
-    open; the domains' lines change only with their files (or at a moment the status memo knows)."""
-    doc, encoded = _report_doc(report, key_names, lines)
-    if "generated" not in doc:
-        return [json_text(doc, encoded=encoded)]
-    doc["generated"], doc["generated-unix"] = _SLOT_HTTP, _SLOT_UNIX
-    head, _sep, rest = json_text(doc, encoded=encoded).partition(json.dumps(_SLOT_HTTP))
-    middle, _sep, tail = rest.partition(json.dumps(_SLOT_UNIX))
-    return [head + '"', (HTTP_NOW,), '"' + middle, (UNIX_NOW,), tail]
 
 
 def json_text(doc: dict, sort_keys: bool = False, encoded: dict[int, str] | None = None) -> str:

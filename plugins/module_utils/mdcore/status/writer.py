@@ -14,18 +14,19 @@ text has its own place (status.prometheus_file).
 
 from __future__ import annotations
 
+import json
 import os
 
-from .. import quiet
+from .. import horizon
 from ..errors import StoreError
 from ..fsutil import DIR_MODE, PUBLIC_MODE, atomic_write, atomic_write_many, ensure_dir, read_bytes, write_if_changed
 from ..state.fields import CorruptStateError
 from ..store import Store, check_md_name
 from .html_view import html_page
-from .json_view import KeyNames, md_line, report_page
+from .json_view import KeyNames, json_text, md_line, report_doc
 from .memo import StatusMemo
 from .model import StatusReport
-from .page import fill
+from .page import HTTP_NOW, UNIX_NOW, fill
 from .prom_view import prometheus_page
 
 STATUS_JSON = "md-status.json"
@@ -33,6 +34,8 @@ DOMAINS_DIR = "domains"
 INDEX_HTML = "index.html"
 PROM_FILE = "mdfleet.prom"
 PUBLISH_DIR_MODE = 0o755  # the web server's workers read the published copy
+# Where report_page() leaves the time of generation open: no text of a status holds a NUL.
+_SLOT_HTTP, _SLOT_UNIX = "\x00generated\x00", "\x00generated-unix\x00"
 # per-domain files that changed from which they are written as one batch: the batch's fsyncs
 # run from a thread pool, which a run that rewrites a few files does not need to start (or import)
 BATCH_MIN = 8
@@ -112,10 +115,6 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
     except OSError as exc:
         raise StoreError("cannot create the status folder %s: %s" % (exc.filename, exc.strerror or exc)) from None
 
-    def put(name: str, data: bytes) -> None:
-        for folder in folders:
-            _write(store, os.path.join(folder, name), data, changed)
-
     wanted = set()
     # Each domain's line is made once: its own file is its line of md-status.json.
     lines = {id(md): md_line(md, key_names) for md in report.domains}
@@ -140,7 +139,7 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
                 changed.append(os.path.join(md_folder, entry))
     # The three pages are templates (status/page.py) filled for the report's time; a drive that
     # may be replayed (quiet.py) keeps them, to fill them again at its replays' times.
-    recorder = quiet.current()
+    recorder = horizon.recorder()
     json_page, index_page = report_page(report, key_names, lines=lines) + ["\n"], html_page(report)
     prom_page = prometheus_page(report)
     pages = [(os.path.join(folder, STATUS_JSON), json_page) for folder in folders]
@@ -163,4 +162,16 @@ def write_status_files(store: Store, report: StatusReport, prometheus_file: str 
     return changed
 
 
-__all__ = ["write_status_files", "STATUS_JSON", "DOMAINS_DIR", "INDEX_HTML", "PROM_FILE"]
+def report_page(report: StatusReport, key_names: str, lines: dict[int, str] | None = None) -> list:
+    """md-status.json (report_text) as a template (status/page.py): its time of generation left
+    open; the domains' lines change only with their files (or at a moment the status memo knows)."""
+    doc, encoded = report_doc(report, key_names, lines)
+    if "generated" not in doc:
+        return [json_text(doc, encoded=encoded)]
+    doc["generated"], doc["generated-unix"] = _SLOT_HTTP, _SLOT_UNIX
+    head, _sep, rest = json_text(doc, encoded=encoded).partition(json.dumps(_SLOT_HTTP))
+    middle, _sep, tail = rest.partition(json.dumps(_SLOT_UNIX))
+    return [head + '"', (HTTP_NOW,), '"' + middle, (UNIX_NOW,), tail]
+
+
+__all__ = ["write_status_files", "report_page", "STATUS_JSON", "DOMAINS_DIR", "INDEX_HTML", "PROM_FILE"]

@@ -92,6 +92,14 @@ def environment() -> tuple:
     return tuple(sorted((k, v) for k, v in os.environ.items() if k in ENV_NAMES or k.startswith(ENV_PREFIXES)))
 
 
+def _header(argv: list[str], config_path: str, config_digest: bytes) -> tuple:
+    """What a memo is for: its format, the engine (version, every file's identity), the Python, the
+    command line, the config file (path, digest of its bytes), the host's name (status pages show
+    it: status/build.py) and the environment; the environment last (tests add to it)."""
+    return (FORMAT, VERSION, sys.version, sys.executable, code_stamp(), tuple(argv), os.path.abspath(config_path),
+            config_digest, os.uname().nodename, environment())
+
+
 def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=20).digest()
 
@@ -132,8 +140,7 @@ class Recorder:
         self._saved = {}
 
     def saw(self, path: object) -> None:
-        if isinstance(path, bytes):
-            path = os.fsdecode(path)
+        path = _text(path)
         if not isinstance(path, str):
             return  # a file descriptor: its path was seen when it was opened
         path = os.path.abspath(path)
@@ -142,8 +149,7 @@ class Recorder:
         self.paths.add(path)
 
     def wrote(self, path: object) -> None:
-        if isinstance(path, bytes):
-            path = os.fsdecode(path)
+        path = _text(path)
         if not isinstance(path, str):
             return  # a file descriptor (fchmod, fsync): its file was opened for writing, and seen then
         if not path.startswith("/dev/"):
@@ -212,8 +218,7 @@ class Recorder:
         except OSError:
             _forget(path)
             return False
-        header = (FORMAT, VERSION, sys.version, sys.executable, code_stamp(), tuple(argv),
-                  os.path.abspath(config_path), config, environment())
+        header = _header(argv, config_path, config)
         items = sorted(self.frozen.items())
         pages = tuple(sorted(self.pages.items()))
         payload = marshal.dumps((header, made, until, tuple(p for p, _i in items), tuple(i for _p, i in items),
@@ -231,6 +236,16 @@ class Recorder:
             _forget(tmp)
             return False
         return True
+
+
+def _text(path: object) -> object:
+    """A path as text (bytes and os.PathLike too); a file descriptor stays what it is."""
+    if isinstance(path, int):
+        return path
+    try:
+        return os.fsdecode(os.fspath(path))
+    except TypeError:
+        return path
 
 
 def _forget(path: str) -> None:
@@ -344,8 +359,7 @@ def replay(argv: list[str], out, err, now: float | None = None) -> int | None:
     now = time.time() if now is None else now
     if not made <= now < until:
         return None
-    if header != (FORMAT, VERSION, sys.version, sys.executable, code_stamp(), tuple(argv),
-                  os.path.abspath(config_path), _digest(config), environment()):
+    if header != _header(argv, config_path, _digest(config)):
         return None
     import fcntl
 

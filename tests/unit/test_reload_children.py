@@ -15,9 +15,9 @@ from mdcore.hostconfig import ReloadConfig
 from mdcore.reload import ReloadOutcome, reload_server
 from peers.wait import pid_alive, poll
 
-# starts a grandchild that would run for a minute, writes its pid, then hangs itself
-HANGS = ("import os, subprocess, sys, time; child = subprocess.Popen([sys.executable, '-c', "
-         "'import time; time.sleep(60)']); open(sys.argv[1], 'w').write(str(child.pid)); time.sleep(60)")
+# starts a grandchild that waits until it is killed, writes its pid, then waits the same way itself
+HANGS = ("import signal, subprocess, sys; child = subprocess.Popen([sys.executable, '-c', "
+         "'import signal; signal.pause()']); open(sys.argv[1], 'w').write(str(child.pid)); signal.pause()")
 
 
 def _gone(pid_file) -> bool:

@@ -13,8 +13,9 @@ one size does:
   the .pyc files the role's install compiles): an idle `drive` (after a quiet one: answered from
   the quiet memo, mdcore/quiet.py, as the timer's runs are while nothing changes), the same drive
   as a full run (MDFLEET_NO_QUIET=1: what the run after a change, or the full check every 12 hours,
-  costs), `status --json`, `status --prometheus`; median and best of --runs, wall and CPU (the
-  child's rusage); whether the idle drive was indeed answered by the memo;
+  costs), `status --json`, `status --prometheus` (after that quiet drive: answered from the same
+  memo) and `status --json` built (MDFLEET_NO_QUIET=1); median and best of --runs, wall and CPU
+  (the child's rusage); whether the idle drive and the status were indeed answered by the memo;
 * the breakdown of one idle full run inside one process: imports (the CLI module and what the run
   imports on its way), config, recover, retire check, plan (the ACME step), staple book, status
   files (and in them the status memo's read and write), and the rest.
@@ -130,12 +131,12 @@ def timed(python: str, argv: list[str], runs: int, utils: Path = ENGINE, extra_e
             "best_cpu": min(cpus), "load": statistics.median(loads)}
 
 
-def replayed(python: str, config: Path, utils: Path) -> bool:
-    """Whether an idle `drive` is answered from the quiet memo (mdcore/quiet.py): it never imports
-    the CLI (an engine older than the memo always makes the run)."""
+def replayed(python: str, config: Path, utils: Path, command: tuple[str, ...] = ("drive",)) -> bool:
+    """Whether an idle `drive` (or ``command``) is answered from the quiet memo (mdcore/quiet.py):
+    it never imports the CLI (an engine older than the memo always makes the run)."""
     env = dict(os.environ, PYTHONPATH=str(utils))
     env.pop("MDFLEET_NO_QUIET", None)
-    proc = subprocess.run([python, "-B", "-X", "importtime", "-m", "mdcore", "--config", str(config), "drive"],
+    proc = subprocess.run([python, "-B", "-X", "importtime", "-m", "mdcore", "--config", str(config), *command],
                           env=env, capture_output=True, text=True, timeout=600, check=False)
     return not any(line.startswith("import time:") and line.split("|")[-1].strip() == "mdcore.cli"
                    for line in proc.stderr.splitlines())
@@ -221,10 +222,12 @@ def one_size(n: int, base: Path, runs: int, engines: list[tuple[str, Path]], cou
                 engine(python, "--config", str(config), "drive", utils=utils)  # this engine, this python: nothing due
                 engine(python, "--config", str(config), "drive", utils=utils)  # a quiet one: the quiet memo is made
                 figures["replayed " + label] = replayed(python, config, utils)
+                figures["replayed status " + label] = replayed(python, config, utils, ("status", "--json"))
                 for what, argv, env in (("drive, full run", ["drive"], {"MDFLEET_NO_QUIET": "1"}),
                                         ("drive", ["drive"], None),
                                         ("status --json", ["status", "--json"], None),
-                                        ("status --prometheus", ["status", "--prometheus"], None)):
+                                        ("status --prometheus", ["status", "--prometheus"], None),
+                                        ("status --json, built", ["status", "--json"], {"MDFLEET_NO_QUIET": "1"})):
                     row = timed(python, ["--config", str(config), *argv], runs, utils, env)
                     if counted and label.endswith("debian"):
                         row["minstr"] = instructions(python, ["--config", str(config), *argv], utils)
@@ -255,7 +258,8 @@ def print_size(fig: dict) -> None:
             r.get("minstr") for r in fig["runs"].values()) else "")
         print("| %s | %.3f | %.3f | %.3f | %.3f | %.1f | %s%s |" % (cells + (counted,)))
     for key in sorted(k for k in fig if k.startswith("replayed ")):
-        shown = key.replace("replayed", "idle drive answered by the quiet memo,")
+        shown = key.replace("replayed status", "status --json answered by the quiet memo,") \
+            if key.startswith("replayed status ") else key.replace("replayed", "idle drive answered by the quiet memo,")
         print("%s: %s" % (shown, "yes" if fig[key] else "no"))
     for key in sorted(k for k in fig if k.startswith("breakdown ")):
         probe = fig[key]

@@ -50,7 +50,7 @@ from .status.html_view import render_html
 from .status.json_view import KeyNames, report_text
 from .status.memo import StatusMemo
 from .status.prom_view import render_prometheus
-from .status.writer import write_status_files
+from .status.writer import INDEX_HTML, PROM_FILE, STATUS_JSON, write_status_files
 from .store import Store
 from .webglue import cli as webglue_cli
 
@@ -203,6 +203,12 @@ def _status(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, repo
     memo.save()
     recorder = horizon.recorder()
     if recorder is not None:
+        # the status files are `status`'s views: a replay of `status` prints them (quiet.py)
+        folder = store.status_dir()
+        for key in (quiet.view_key("json", None), quiet.view_key("json", cfg.status_key_names)):
+            recorder.view(key, os.path.join(folder, STATUS_JSON))
+        recorder.view(quiet.view_key("html", None), os.path.join(folder, INDEX_HTML))
+        recorder.view(quiet.view_key("prometheus", None), os.path.join(folder, PROM_FILE))
         recorder.status_covered = memo.covers(d.name for d in cfg.domains)
 
 
@@ -371,7 +377,7 @@ def _show_status(cfg: HostConfig, clock: Clock, view: str, out: TextIO, key_name
     elif view == "prometheus":
         out.write(render_prometheus(status))
     else:
-        out.write(report_text(status, names, sort_keys=True) + "\n")
+        out.write(report_text(status, names) + "\n")  # md-status.json's text
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,15 @@ is the full run's business), checks all of that, and when every path still has i
 the time lies between the run and its horizon, prints the same and exits: the same outcome as the
 run, without its imports, its config parsing and its per-domain planning.
 
+`status` (JSON, HTML or Prometheus) is answered from the same memo: the quiet run built the very
+status the command would build (the same files read: the run read more), and its status files
+are the command's views (md-status.json is `status --json`, index.html `--html`, mdfleet.prom
+`--prometheus`), kept as templates (status/page.py). With the same config, engine, Python and
+environment, every path's identity unchanged and the time before the horizon, `status` prints
+the view's template filled for now.
+It takes no lock, as the full command does not; a run at work has taken the clean-exit marker
+away, and then the command builds the status itself.
+
 A cache, never state: written without fsync (a lost memo costs one full run), read only by
 `python3 -m mdcore` / the `mdfleet` launcher. One that is missing, truncated, corrupt (its CRC),
 of another format or for another command is ignored. MDFLEET_NO_QUIET=1 turns the replay off.
@@ -50,7 +59,7 @@ LOCK_FILE = "store.lock"  # store.py: the run's lock
 CLEAN_MARKER = ".clean-exit"  # store.py: taken away and put back by every locked run
 PROBE_PREFIX = ".probe-"  # store.py: Store.setup() makes and removes one to see the store is writable
 MAGIC = b"mdfleet quiet memo\n"
-FORMAT = 1
+FORMAT = 2  # 2: the status views
 MAX_AGE = 12 * 3600.0  # seconds: a full run at least this often (mod_md's MDCheckInterval)
 MAX_BYTES = 64 * 1024 * 1024
 OFF = "MDFLEET_NO_QUIET"
@@ -116,6 +125,7 @@ class Recorder:
         self.quiet = False  # set by the run: its report says it had nothing to do (cli.quiet_run)
         self.status_covered = False  # set by the run: every domain's status came from the status memo
         self.pages: dict[str, list] = {}  # status file -> its template (status/page.py), filled at every replay
+        self.views: dict[str, str] = {}  # `status` view (view_key) -> the page (above) that is its text
         self._saved: dict = {}
 
     # -- recording ------------------------------------------------------------------------------
@@ -158,6 +168,10 @@ class Recorder:
     def page(self, path: str, parts: list) -> None:
         """A status file this run wrote from a template: every replay writes it again for its time."""
         self.pages[os.path.abspath(path)] = parts
+
+    def view(self, key: str, path: str) -> None:
+        """The status page (one of self.pages) whose text `status` prints for ``key`` (view_key())."""
+        self.views[key] = os.path.abspath(path)
 
     def _written_page(self, path: str) -> bool:
         """A status page, or a temp file of one (fsutil.atomic_write: .tmp-... beside it, renamed)."""
@@ -221,8 +235,9 @@ class Recorder:
         header = _header(argv, config_path, config)
         items = sorted(self.frozen.items())
         pages = tuple(sorted(self.pages.items()))
+        views = tuple(sorted(self.views.items()))
         payload = marshal.dumps((header, made, until, tuple(p for p, _i in items), tuple(i for _p, i in items),
-                                 stdout, stderr, code, pages))
+                                 stdout, stderr, code, pages, views))
         data = MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload
         tmp = "%s.tmp-%d" % (path, os.getpid())
         try:
@@ -304,15 +319,21 @@ def drive_config(argv: list[str]) -> str | None:
     """The config path of a plain `[--config PATH] drive` (the timer's command); None for anything
     else. Not `drive --json`: its report lists the status files whose content changed, which
     depends on the second the pages are written in."""
+    config, rest = _config_first(argv)
+    if rest != ["drive"]:
+        return None
+    return config
+
+
+def _config_first(argv: list[str]) -> tuple[str, list[str]]:
+    """(the config path, the rest of the command line) of `[--config PATH] ...`."""
     rest = list(argv)
     config = None
     if rest and rest[0] == "--config" and len(rest) >= 2:
         config, rest = rest[1], rest[2:]
     elif rest and rest[0].startswith("--config="):
         config, rest = rest[0][len("--config="):], rest[1:]
-    if rest != ["drive"]:
-        return None
-    return config or "/etc/mdfleet/config.json"  # options/host.py DEFAULT_CONFIG
+    return config or "/etc/mdfleet/config.json", rest  # options/host.py DEFAULT_CONFIG
 
 
 def _store_of(config_bytes: bytes) -> str | None:
@@ -330,14 +351,9 @@ def _store_of(config_bytes: bytes) -> str | None:
     return store if isinstance(store, str) and store else None
 
 
-def replay(argv: list[str], out, err, now: float | None = None) -> int | None:
-    """Answer `drive` from the quiet memo; None when the run must be made (then nothing was
-    printed)."""
-    if os.environ.get(OFF):
-        return None
-    config_path = drive_config(argv)
-    if config_path is None:
-        return None
+def _memo(config_path: str, now: float) -> tuple[str, tuple] | None:
+    """(store root, memo) of the store ``config_path`` names, when one is there, decodes and was
+    made for a run that ``now`` lies between and its horizon; None otherwise."""
     try:
         with open(config_path, "rb") as handle:
             config = handle.read()
@@ -353,13 +369,32 @@ def replay(argv: list[str], out, err, now: float | None = None) -> int | None:
     except OSError:
         return None
     doc = _decode(data)
-    if doc is None:
+    if doc is None or not doc[1] <= now < doc[2]:
         return None
-    header, made, until, paths, identities, stdout, stderr, code, pages = doc
+    return root, doc + (_digest(config),)
+
+
+def _unchanged(root: str, paths: tuple, identities: tuple) -> bool:
+    """Whether the last run ended cleanly and everything it looked at is as it was."""
+    if not os.path.exists(os.path.join(root, CLEAN_MARKER)):
+        return False  # a run at work, or the last one was killed: the full run looks for what it left
+    return all(identity(path) == known for path, known in zip(paths, identities, strict=True))
+
+
+def replay(argv: list[str], out, err, now: float | None = None) -> int | None:
+    """Answer `drive` from the quiet memo; None when the run must be made (then nothing was
+    printed)."""
+    if os.environ.get(OFF):
+        return None
+    config_path = drive_config(argv)
+    if config_path is None:
+        return None
     now = time.time() if now is None else now
-    if not made <= now < until:
+    found = _memo(config_path, now)
+    if found is None:
         return None
-    if header != _header(argv, config_path, _digest(config)):
+    root, (header, _made, _until, paths, identities, stdout, stderr, code, pages, _views, digest) = found
+    if header != _header(argv, config_path, digest):
         return None
     import fcntl
 
@@ -372,13 +407,9 @@ def replay(argv: list[str], out, err, now: float | None = None) -> int | None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return None  # another run is at work: the full run waits for it
-        marker = os.path.join(root, CLEAN_MARKER)
-        if not os.path.exists(marker):
-            return None  # the last run was killed: the full run looks for what it left
-        for path, known in zip(paths, identities, strict=True):
-            if identity(path) != known:
-                return None
-        if not _write_pages(pages, now, marker):
+        if not _unchanged(root, paths, identities):
+            return None
+        if not _write_pages(pages, now, os.path.join(root, CLEAN_MARKER)):
             return None
         out.write(stdout)
         out.flush()
@@ -387,6 +418,68 @@ def replay(argv: list[str], out, err, now: float | None = None) -> int | None:
         return code
     finally:
         os.close(fd)  # the lock goes with it
+
+
+def view_key(view: str, key_names: str | None) -> str:
+    """The name of a `status` view in the memo: JSON per key names ("json" alone: the config's), HTML
+    and Prometheus as they are."""
+    return "json:%s" % key_names if view == "json" and key_names else view
+
+
+STATUS_VIEWS = {"--json": "json", "--html": "html", "--prometheus": "prometheus"}
+
+
+def status_request(argv: list[str]) -> tuple[str, str, str | None] | None:
+    """(config path, view, key names or None) of `[--config PATH] status [--json|--html|--prometheus]
+    [--key-names K]`; None for anything else (then the CLI parses it, and says what is wrong)."""
+    config, rest = _config_first(argv)
+    if not rest or rest[0] != "status":
+        return None
+    view, names, rest = None, None, rest[1:]
+    while rest:
+        word = rest.pop(0)
+        if word in STATUS_VIEWS and view is None:
+            view = STATUS_VIEWS[word]
+        elif word == "--key-names" and rest and names is None:
+            names = rest.pop(0)
+        elif word.startswith("--key-names=") and names is None:
+            names = word[len("--key-names="):]
+        else:
+            return None
+    return config, view or "json", names
+
+
+def replay_status(argv: list[str], out, now: float | None = None) -> int | None:
+    """Answer `status` from the quiet memo of the last drive; None when the command must build the
+    status (then nothing was printed)."""
+    if os.environ.get(OFF):
+        return None
+    request = status_request(argv)
+    if request is None:
+        return None
+    config_path, view, names = request
+    now = time.time() if now is None else now
+    found = _memo(config_path, now)
+    if found is None:
+        return None
+    root, (header, _made, _until, paths, identities, _stdout, stderr, _code, pages, views, digest) = found
+    drive_argv = list(header[5])  # a plain drive of this config file (however its argv spells the path)
+    if drive_config(drive_argv) is None or header != _header(drive_argv, config_path, digest):
+        return None
+    if stderr:
+        return None  # the config's warnings: the command prints them itself
+    parts = dict(pages).get(dict(views).get(view_key(view, names)))
+    if parts is None or not _unchanged(root, paths, identities):
+        return None
+    from .status.page import at, fill
+
+    try:
+        text = fill(parts, at(now))
+    except (ValueError, TypeError, IndexError):  # parts this code did not write
+        return None
+    out.write(text)
+    out.flush()
+    return 0  # cli.EXIT_OK
 
 
 def _write_pages(pages: tuple, now: float, marker: str) -> bool:
@@ -421,12 +514,14 @@ def _decode(data: bytes) -> tuple | None:
         doc = marshal.loads(payload)
     except (ValueError, EOFError, TypeError):
         return None
-    if not (isinstance(doc, tuple) and len(doc) == 9 and isinstance(doc[3], tuple) and isinstance(doc[4], tuple)
-            and isinstance(doc[8], tuple) and len(doc[3]) == len(doc[4]) and isinstance(doc[5], str)
-            and isinstance(doc[6], str) and isinstance(doc[7], int) and isinstance(doc[1], float)
-            and isinstance(doc[2], float)):
+    if not (isinstance(doc, tuple) and len(doc) == 10 and isinstance(doc[3], tuple) and isinstance(doc[4], tuple)
+            and isinstance(doc[8], tuple) and isinstance(doc[9], tuple) and len(doc[3]) == len(doc[4])
+            and isinstance(doc[0], tuple) and len(doc[0]) > 5 and isinstance(doc[0][5], tuple)
+            and isinstance(doc[5], str) and isinstance(doc[6], str) and isinstance(doc[7], int)
+            and isinstance(doc[1], float) and isinstance(doc[2], float)):
         return None
     return doc
 
 
-__all__ = ["Recorder", "replay", "drive_config", "identity", "MEMO_FILE", "MAX_AGE", "OFF"]
+__all__ = ["Recorder", "replay", "replay_status", "status_request", "view_key", "drive_config", "identity",
+           "MEMO_FILE", "MAX_AGE", "OFF"]

@@ -34,10 +34,14 @@ class Drive:
 
 
 def drive(config: Path, *extra: str, **env: str) -> Drive:
+    return mdfleet(config, "drive", *extra, **env)
+
+
+def mdfleet(config: Path, *argv: str, **env: str) -> Drive:
     environ = {k: v for k, v in os.environ.items() if k != quiet.OFF}
     environ.update(PYTHONPATH=UTILS, **env)
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "mdcore", "--config", str(config), "drive",
-                           *extra], env=environ, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "mdcore", "--config", str(config), *argv],
+                          env=environ, capture_output=True, text=True, timeout=120, check=False)
     assert "Traceback" not in proc.stderr
     return Drive(proc)
 
@@ -287,3 +291,64 @@ def test_the_role_s_zipapp_replays_too(host, tmp_path):
         runs.append(Drive(proc))
     assert not runs[0].replayed and runs[-1].replayed  # another engine first, then its memo
     assert runs[-1].out == runs[0].out
+
+
+def status(config: Path, *args: str, **env: str) -> Drive:
+    return mdfleet(config, "status", *args, **env)
+
+
+def without_times(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k not in ("generated", "generated-unix")}
+
+
+def stable_series(text: str) -> list[str]:
+    """The Prometheus lines that do not change from one second to the next."""
+    return [line for line in text.splitlines()
+            if not line.startswith(("x509_cert_expires_in_seconds", "x509_cert_valid_since_seconds",
+                                    "mdfleet_status_generated_timestamp_seconds"))]
+
+
+@pytest.mark.parametrize("view", ["--json", "--prometheus", "--html", None, "--key-names=mdfleet"])
+def test_status_after_a_quiet_drive_is_answered_from_the_memo_as_the_full_command_answers(host, view):
+    config, _doc = host
+    args = [view] if view else []
+    full = status(config, *args, MDFLEET_NO_QUIET="1")
+    got = status(config, *args)
+    assert not full.replayed and got.replayed and full.code == got.code == 0 and got.err == full.err == ""
+    if view == "--prometheus":
+        assert stable_series(got.out) == stable_series(full.out) and "mdfleet_status_generated" in got.out
+    elif view == "--html":
+        assert got.out.startswith("<!DOCTYPE html>") and "one" in got.out and got.out.count("<tr") == \
+            full.out.count("<tr")
+    else:
+        mine, theirs = json.loads(got.out), json.loads(full.out)
+        assert without_times(mine) == without_times(theirs) and mine["generated-unix"] >= theirs["generated-unix"]
+        assert got.out.endswith("}\n") and list(mine) == list(theirs)  # md-status.json's text, key for key
+
+
+def test_status_is_built_again_when_anything_changed_or_a_run_is_at_work(host):
+    config, _doc = host
+    store = store_of(config)
+    other = status(config, "--key-names", "mod_md")  # not what the drive wrote: built
+    assert not other.replayed and other.code == 0 and "secp256r1" in other.out
+    (store / ".clean-exit").unlink()  # a run at work (or killed): its files may be half done
+    busy = status(config)
+    assert not busy.replayed and busy.code == 0 and json.loads(busy.out)["managed-domains"]
+    settle(config)
+    corrupt_cert(store)
+    changed = status(config, "--json")
+    assert not changed.replayed and changed.code == 0
+    assert quiet.replay_status(["--config", str(config), "status"], Sink()) is None
+
+
+@pytest.mark.parametrize("argv, wanted", [
+    (["status"], ("/etc/mdfleet/config.json", "json", None)),
+    (["--config", "c", "status", "--prometheus"], ("c", "prometheus", None)),
+    (["--config=c", "status", "--key-names", "mod_md", "--json"], ("c", "json", "mod_md")),
+    (["status", "--json", "--html"], None),  # the CLI says what is wrong with it
+    (["status", "--key-names"], None),
+    (["status", "extra"], None),
+    (["drive"], None),
+])
+def test_which_status_commands_the_memo_may_answer(argv, wanted):
+    assert quiet.status_request(argv) == wanted

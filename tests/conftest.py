@@ -37,6 +37,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.sections.append((f"{peer.name} log ({report.when})", text))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _bytecode_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Generator[None, None, None]:
+    """Modules the tests run through Ansible keep their bytecode cache (plugins/module_utils/bytecache.py)
+    in the session's tmp, not in the home of the user running the tests."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MDFLEET_BYTECODE_CACHE", str(tmp_path_factory.mktemp("bytecode")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def ansible_collections_dir(tmp_path_factory: pytest.TempPathFactory) -> Generator[Path, None, None]:
     """<tmp>/ansible_collections/mdfleet/md -> this checkout; ANSIBLE_COLLECTIONS_PATH points there.

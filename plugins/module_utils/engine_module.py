@@ -8,6 +8,7 @@ Ansible glue only; the engine (mdcore) never imports this.
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.mdfleet.md.plugins.module_utils import bytecache  # before the engine: its imports get cached
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.deps import missing_libraries
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.errors import ConfigError
 from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.check import check_options
@@ -16,6 +17,7 @@ from ansible_collections.mdfleet.md.plugins.module_utils.mdcore.options.model im
 
 def engine_module(**kwargs) -> AnsibleModule:
     """An AnsibleModule that has already failed cleanly if cryptography is missing."""
+    bytecache.install()  # a no-op: importing it installed the cache; what the module imports later is cached too
     module = AnsibleModule(**kwargs)
     missing = missing_libraries()
     if missing:

@@ -113,3 +113,40 @@ def test_fleet_status_playbook(ansible_collections_dir, tmp_path):
     shot = Chromium(tmp_path / "profile").screenshot(out / "fleet-status.html", "fleet-report-playbook.png",
                                                      1400, 900)
     assert read_png(str(shot)).width == 1400
+
+
+def _status_without_time(result: dict) -> dict:
+    status = dict(result["ansible_facts"]["md_status"])
+    for key in ("generated", "generated-unix"):
+        status.pop(key)
+    return status
+
+
+def test_md_status_from_the_bytecode_cache(ansible_collections_dir, tmp_path):
+    """Through AnsiballZ under the host's python3: the first run fills the cache (0600 entries in a 0700
+    folder), the next ones (normal and check mode, then with every entry damaged) answer the same."""
+    store = make_store(str(tmp_path / "store"), now(), [Spec("shop.example.org"), Spec("broken.example.org", errors=2)])
+    cache = tmp_path / "bytecode"
+    book = tmp_path / "play.yml"
+    tasks = [{"name": "status", "mdfleet.md.md_status": {"store": store}},
+             {"name": "checked", "mdfleet.md.md_status": {"store": store}, "check_mode": True}]
+    book.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": tasks}]))
+
+    def run() -> dict:
+        proc, res = ansible_playbook(ansible_collections_dir, book, "local,", "-c", "local", "-e",
+                                     "ansible_python_interpreter=" + HOST_PYTHON,
+                                     extra_env={"MDFLEET_BYTECODE_CACHE": str(cache)})
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return {name: _status_without_time(res[name]["local"]) for name in ("status", "checked")}
+
+    first = run()
+    entries = sorted(cache.iterdir())
+    assert len(entries) > 20  # the engine's modules of md_status, not its packages' __init__
+    assert oct(cache.stat().st_mode & 0o777) == "0o700"
+    assert {oct(e.stat().st_mode & 0o777) for e in entries} == {"0o600"}
+    assert run() == first and first["status"] == first["checked"]
+    assert sorted(cache.iterdir()) == entries  # hits: nothing new
+    for entry in entries:
+        entry.write_bytes(b"garbage")
+    assert run() == first
+    assert all(len(e.read_bytes()) > 100 for e in entries)  # compiled again and replaced

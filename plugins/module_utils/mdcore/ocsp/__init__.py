@@ -3,7 +3,7 @@ and for other certificate files (MDStapleOthers).
 
 One file per responsibility: config (targets, knobs), state (constants, persisted metadata,
 results), request (CertID, DER request), fetch (the exchange, through the engine's HTTP client), verify (response
-checks), timing (windows, backoff), persist (store layout, pruning), outputs (staple files,
+checks), timing (windows, backoff), bookread (store layout, reading), persist (writing, pruning), outputs (staple files,
 haproxy runtime API), refresh (the facade).
 
 The names below are imported on first use (mdcore/lazy.py): a reader of ocsp.state (the status
@@ -16,7 +16,7 @@ from ..lazy import lazy_names
 
 _WHERE = {
     "FetchMethod": "config", "StaplingConfig": "config", "StapleTarget": "config", "Window": "config",
-    "prune": "persist", "staple_state": "persist", "staple_state_of_file": "persist",
+    "prune": "persist", "staple_state": "bookread", "staple_state_of_file": "bookread",
     "managed_targets": "refresh", "refresh_staples": "refresh", "staple_store": "refresh",
     "unmatched_selection": "refresh",
     "OcspStatus": "state", "StapleAction": "state", "StapleResult": "state", "StapleState": "state",

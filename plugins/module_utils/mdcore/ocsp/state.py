@@ -100,7 +100,7 @@ class StapleState:
     @classmethod
     def from_json(cls, data: dict) -> StapleState:
         """An entry of the book; ValueError (or TypeError) when a field is not of its type: the
-        entry then reads as nothing stored (persist.state_of) and is fetched and written anew."""
+        entry then reads as nothing stored (bookread.state_of) and is fetched and written anew."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for name, value in known.items():
             if name in cls._TIMES:

@@ -48,7 +48,7 @@ from ..codestamp import code_stamp
 from ..errors import StoreError
 from ..fsutil import PRIVATE_MODE, atomic_write, read_with_identity
 from ..notify.state import EVENTS_DIR, state_path
-from ..ocsp.persist import managed_key
+from ..ocsp.bookread import managed_key
 from ..ocsp.state import OcspStatus
 from ..state.fields import CorruptStateError
 from ..store import SET_FILE, Store

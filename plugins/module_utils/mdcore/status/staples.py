@@ -1,13 +1,13 @@
 """A certificate's stapling as status shows it: mdcore.ocsp's persisted StapleState (the staple
-book, read once per process through ocsp.persist) turned into a StapleView."""
+book, read once per process through ocsp.bookread) turned into a StapleView."""
 
 from __future__ import annotations
 
 import datetime
 
 from ..errors import StoreError
+from ..ocsp.bookread import managed_key, paths_for, state_of, stored_entries
 from ..ocsp.config import OTHERS_DIR, StapleTarget
-from ..ocsp.persist import managed_key, paths_for, state_of, stored_entries
 from ..ocsp.state import OcspStatus, StapleState
 from ..storeread import StoreReader
 from .model import StapleView
@@ -24,7 +24,7 @@ def load_staple(store: StoreReader, md: str | None = None, key_type: str | None 
                 cert_path: str = "") -> StapleState | None:
     """mdcore.ocsp's persisted StapleState of a managed certificate (md, key_type) or of another
     certificate file (cert_path); None when there is none or it cannot be read. Unlike
-    ocsp.persist.staple_state(), a broken staple book reads as empty instead of raising."""
+    ocsp.bookread.staple_state(), a broken staple book reads as empty instead of raising."""
     try:
         if md and key_type:  # a managed certificate (no StapleTarget made: a status asks for every one)
             key = managed_key(md, key_type)

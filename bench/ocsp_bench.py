@@ -420,6 +420,9 @@ def main() -> None:
     if opts.child:
         child(json.loads(opts.child))
         return
+    if opts.profile:  # the children write into it: made here, absolute (they run elsewhere)
+        opts.profile = os.path.abspath(opts.profile)
+        os.makedirs(opts.profile, exist_ok=True)
     if os.geteuid() != 0:
         raise SystemExit("run as root: the responder needs a private network namespace (unshare -n)")
     if shutil.which("ab") is None:

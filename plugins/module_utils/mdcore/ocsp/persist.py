@@ -87,6 +87,7 @@ class StapleBook:
     def __init__(self, path: str, entries: dict) -> None:
         self.path = path
         self._entries = entries  # key -> the JSON dict of a StapleState (as stored)
+        self._texts: dict[str, str] = {}  # key -> its entry as JSON text, encoded when it was put
         self.dirty = False
 
     @classmethod
@@ -113,10 +114,15 @@ class StapleBook:
         return state_of(self._entries.get(key))
 
     def put(self, key: str, state: StapleState) -> None:
-        self._entries[key] = state.to_json()
+        """Record ``state`` (a snapshot: later changes of the object need another put). Its JSON
+        text is made here: a stapling run puts each staple as it is finished, while the answers
+        of the others arrive, so that save() at the run's end only joins the texts."""
+        data = self._entries[key] = state.to_json()
+        self._texts[key] = _ENTRY_JSON.encode(data)
         self.dirty = True
 
     def remove(self, key: str) -> None:
+        self._texts.pop(key, None)
         if self._entries.pop(key, None) is not None:
             self.dirty = True
 
@@ -126,7 +132,8 @@ class StapleBook:
         if not self.dirty:
             return False
         # one certificate per line (grep finds a domain), C encoder (indent= is the slow Python one)
-        lines = ["%s: %s" % (json.dumps(key), _ENTRY_JSON.encode(self._entries[key]))
+        texts = self._texts
+        lines = ["%s: %s" % (json.dumps(key), texts.get(key) or _ENTRY_JSON.encode(self._entries[key]))
                  for key in sorted(self._entries)]
         text = '{"version": %d, "staples": {\n%s\n}}\n' % (BOOK_VERSION, ",\n".join(lines))
         try:

@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -174,6 +175,13 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
         if own:
             transport = DefaultTransport(config.proxy, config.max_response_bytes)
     share, mine, parallel = None, due, config.workers
+
+    def finish(job: _Job, verified: VerifiedResponse | None = None) -> None:
+        _finish(job, clock, now, config, rng, verified)
+        if job.dirty:  # into the book now, while other answers are on their way (save only joins)
+            book.put(job.paths.key, job.state)
+            job.dirty = False
+
     try:
         if due:
             mine, theirs = split.shares(due, processes, own, os.cpu_count())
@@ -187,7 +195,7 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
             if _prepare(job, config):
                 asking.append(job)
             else:
-                _finish(job, clock, now, config, rng)  # no request to send: the failure is recorded
+                finish(job)  # no request to send: the failure is recorded
         asks = [(job.subject.responder_url, job.request) for job in asking]
         mine_config = replace(config, workers=parallel)
         for index, outcome in (fetch_all(transport, asks, mine_config, clock, deadline) if asks else ()):
@@ -196,11 +204,11 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
                 job.answer = outcome
             else:
                 job.failure = outcome if isinstance(outcome, OcspError) else OcspError(str(outcome))
-            _finish(job, clock, now, config, rng)  # while the next answers arrive
+            finish(job)  # while the next answers arrive
             if share is not None:
-                _from_helper(share, False, clock, now, config, rng)
+                _from_helper(share, False, finish)
         while share is not None and share.pending:
-            _from_helper(share, True, clock, now, config, rng)
+            _from_helper(share, True, finish)
     finally:
         if share is not None:
             share.close()
@@ -337,11 +345,11 @@ def _prepare(job: _Job, config: StaplingConfig) -> bool:
         return False
 
 
-def _from_helper(share: Share, block: bool, clock: Clock, now: datetime.datetime, config: StaplingConfig,
-                 rng: random.Random) -> None:
-    """Store what the helper verified (with ``block``: wait for some, or give its jobs up)."""
+def _from_helper(share: Share, block: bool, finish: Callable) -> None:
+    """Store what the helper verified (with ``block``: wait for some, or give its jobs up):
+    ``finish(job, verified)``."""
     for job, verified in share.ready(block):
-        _finish(job, clock, now, config, rng, verified)
+        finish(job, verified)
 
 
 def _finish(job: _Job, clock: Clock, now: datetime.datetime, config: StaplingConfig, rng: random.Random,

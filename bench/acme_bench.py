@@ -27,7 +27,8 @@ Not a test: it prints figures and asserts nothing about time. What it does:
   started and the round is run again, and the output says so.
 
 Run: /work/venv/bin/python bench/acme_bench.py --n 20 --n 100 --repeat 3
-Profile the engine's order work: ... --n 100 --profile (cProfile of the worker threads, in-process)
+Profile the engine's order work: ... --n 100 --profile (in one process, no order process: the CPU
+time of each phase of an order, per order, under each Python)
 """
 
 from __future__ import annotations
@@ -326,42 +327,87 @@ def bench_certbot(peers: Peers, exe: Path, n: int, run_id: str) -> SideResult:
 
 
 # -- the in-process profile (--profile) ---------------------------------------------------------
-def engine_child(spec: dict) -> None:
-    """Child process: issue spec['n'] certificates with ensure_many under cProfile (thread CPU
-    time of every worker thread); the profile goes to stderr."""
-    import cProfile
-    import functools
-    import pstats
-    from concurrent.futures import ThreadPoolExecutor
+# Where an order's CPU goes: (label, module, owner attribute or None, function). Each is timed by
+# the CPU time of the thread that calls it (time.thread_time), summed per label; the labels nest
+# (flow.run holds the posts, a post its HTTP exchange), so they do not add up to the total.
+PHASES = (
+    ("drive_md (one domain: plan and order)", "mdcore.manager", None, "drive_md"),
+    ("  obtain (the order and its files)", "mdcore.issuance", None, "obtain"),
+    ("    staging key (generate, write)", "mdcore.issuance", None, "_staging_key"),
+    ("    CSR", "mdcore.issuance", None, "make_csr"),
+    ("    flow.run (every request of the order)", "mdcore.acme.order", "OrderFlow", "run"),
+    ("      signed POSTs (JWS, response parsing)", "mdcore.acme.transport", "AcmeTransport", "post"),
+    ("        HTTP exchanges (TLS, wire)", "mdcore.acme.transport", "AcmeTransport", "_http"),
+    ("    chain check and write", "mdcore.issuance", None, "_write_chain"),
+    ("    order.json writes", "mdcore.store", "Store", "save_order"),
+    ("    staging begun", "mdcore.store", "Store", "begin_staging"),
+    ("    activation (seal, archive, link)", "mdcore.store", "Store", "activate"),
+)
 
-    import mdcore.manager
+
+def _timed_phases(cpu: dict, calls: dict) -> None:
+    """Wrap every PHASES function so that its callers' thread CPU time is summed per label."""
+    import functools
+    import importlib
+
+    def wrapped(label: str, func):
+        @functools.wraps(func)
+        def timed(*args, **kwargs):
+            started = time.thread_time()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                cpu[label] = cpu.get(label, 0.0) + time.thread_time() - started
+                calls[label] = calls.get(label, 0) + 1
+        return timed
+
+    for label, module, owner, name in PHASES:
+        holder = importlib.import_module(module)
+        holder = getattr(holder, owner) if owner else holder
+        setattr(holder, name, wrapped(label, getattr(holder, name)))
+
+
+def engine_child(spec: dict) -> None:
+    """Child process: issue spec['n'] certificates with drive_many in ONE process (no order
+    process: its CPU would be out of sight) and print the CPU time of each order phase (PHASES)
+    on stderr. No cProfile: its overhead is thread CPU time too, and would be most of the figures."""
     from mdcore.clock import Clock
     from mdcore.config import md_config_from_dict
     from mdcore.store import Store
+
+    cpu: dict[str, float] = {}
+    calls: dict[str, int] = {}
+    _timed_phases(cpu, calls)
+    from mdcore.manager import drive_many  # after the wrapping: drive_md is looked up at call time
 
     cfgs = [md_config_from_dict({"domains": [name], "key_types": ["p256"], "acme_directory": spec["directory"],
                                  "ca_bundle": spec["ca_bundle"], "agree_tos": True, "http01_mode": "standalone",
                                  "standalone_address": "127.0.0.1", "standalone_port": spec["http_port"]})
             for name in spec["names"]]
-    profilers: list = []
-
-    def start_profiler() -> None:
-        profilers.append(cProfile.Profile(time.thread_time))
-        profilers[-1].enable()
-
-    mdcore.manager.ThreadPoolExecutor = functools.partial(ThreadPoolExecutor, initializer=start_profiler)
-    results = mdcore.manager.ensure_many(Store(spec["store"], Clock()), cfgs, Clock(), workers=spec["workers"])
-    stats = pstats.Stats(*profilers, stream=sys.stderr)
-    stats.sort_stats("tottime").print_stats(30)
-    stats.sort_stats("cumulative").print_stats(45)
+    store = Store(spec["store"], Clock()).setup()
+    started, process_cpu = time.perf_counter(), time.process_time()
+    with store.lock():
+        store.recover()
+        results = drive_many(store, cfgs, Clock(), workers=spec["workers"], processes=1)
+    wall, process_cpu = time.perf_counter() - started, time.process_time() - process_cpu
+    n = len(cfgs)
+    print("CPU per order, by phase (thread CPU time of the threads that ran it; %d orders, %d workers):"
+          % (n, spec["workers"]), file=sys.stderr)
+    for label, _module, _owner, _name in PHASES:
+        if label in cpu:
+            print("  %7.2f ms  %5d calls  %s" % (cpu[label] * 1e3 / n, calls[label], label), file=sys.stderr)
+    print("  process CPU %.1f ms per order (every thread, the http-01 listener's too), wall %.2f s"
+          % (process_cpu * 1e3 / n, wall), file=sys.stderr)
     print(json.dumps({"issued": sum(1 for r in results if getattr(r, "changed", False))}))
 
 
-def profile_engine(peers: Peers, n: int, workers: int) -> None:
-    spec = {"names": ["p%03d.bench.example" % i for i in range(n)], "directory": peers.pebble.directory_url,
-            "ca_bundle": peers.pebble.ca_bundle, "http_port": peers.pebble.http_port, "workers": workers,
-            "store": str(peers.tmp / "profile-store")}
-    stats = run_measured([sys.executable, str(Path(__file__).resolve()), "--engine-child", json.dumps(spec)])
+def profile_engine(peers: Peers, n: int, workers: int, python: str) -> None:
+    spec = {"names": ["p%03d-%d.bench.example" % (i, os.getpid()) for i in range(n)],
+            "directory": peers.pebble.directory_url, "ca_bundle": peers.pebble.ca_bundle,
+            "http_port": peers.pebble.http_port, "workers": workers,
+            "store": str(peers.tmp / ("profile-store-%s-%d" % (os.path.basename(python), n)))}
+    stats = run_measured([python, str(Path(__file__).resolve()), "--engine-child", json.dumps(spec)])
+    print("== %s, N=%d" % (python, n))
     sys.stdout.write(stats.stderr)
     print("profiled run: %s, wall %.2f s, CPU %.2f s" % (stats.stdout.strip(), stats.wall, stats.cpu))
 
@@ -447,7 +493,8 @@ def main(argv: list[str] | None = None) -> int:
         peers.start()
         if args.profile:
             for n in sizes:
-                profile_engine(peers, n, args.workers)
+                for _label, python in pythons:
+                    profile_engine(peers, n, args.workers, python)
             return 0
         here = install_engine(tmp / "engine", [python for _l, python in pythons])
         engines = [(label, python, here) for label, python in pythons]

@@ -166,6 +166,7 @@ class Authz:
     challenges: list[dict]
     status: str = "pending"
     id_type: str = "dns"
+    pending_left: int = 0  # looks that still read "pending" after the challenge (validating_polls)
 
 
 @dataclass
@@ -235,6 +236,8 @@ class FakeAcme:
         self.processing_polls = 0  # order stays "processing" for this many polls after finalize
         self.stuck_processing = False  # ... or forever
         self.processing_retry_after: str | None = None
+        self.validating_polls = 0  # an authorization still reads "pending" this many times after its challenge
+        self.validating_retry_after: str | None = None  # ... with this Retry-After
         self.fail_validation: str | None = None  # detail of an "unauthorized" validation failure
         self.wrong_key = False  # issue the certificate for another key
         self.cert_names: list[str] | None = None  # issue for these names instead of the order's
@@ -558,6 +561,10 @@ class FakeAcme:
         if bad:
             return bad
         assert authz is not None
+        if authz.pending_left > 0:  # still validating (validating_polls)
+            authz.pending_left -= 1
+            headers = {"Retry-After": self.validating_retry_after} if self.validating_retry_after else {}
+            return Reply(200, dict(self._authz_json(authz), status="pending"), headers)
         return Reply(200, self._authz_json(authz))
 
     @staticmethod
@@ -586,6 +593,7 @@ class FakeAcme:
         return problem("malformed", "no such challenge", 404)
 
     def _validate(self, authz: Authz, chal: dict, account: Account) -> None:
+        authz.pending_left = self.validating_polls
         keyauth = "%s.%s" % (chal.get("token", ""), jwk_thumbprint(account.jwk))
         error = self.fail_validation or self._check(chal["type"], authz.value, chal.get("token", ""), keyauth)
         if error is None:

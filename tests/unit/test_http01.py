@@ -129,3 +129,45 @@ def test_standalone_answers_every_token_for_a_forked_order_process() -> None:
         assert _get(port, "forked_TOKEN-1")[0] == 404
     finally:
         LISTENERS.release("127.0.0.1", port)
+
+
+def test_standalone_says_when_the_ca_fetched_the_answer() -> None:
+    """Solver.watch: an order looks at its authorization once the CA fetched the answer (from each
+    vantage point) instead of after a fixed wait; a wait without a new fetch says so when its time
+    is up, and a fetch is reported once."""
+    port = _free_port()
+    solver = StandaloneSolver("127.0.0.1", port)
+    unfetched = ChallengeTask("b.example.org", "tok2", "tok2.thumb")
+    try:
+        solver.setup(TASK)
+        solver.setup(unfetched)
+        assert solver.watch(unfetched).wait(0.01) is False
+        watch = solver.watch(TASK)
+        for _vantage_point in range(3):
+            assert _get(port, TASK.token)[0] == 200
+        assert watch.wait(5.0) is True
+        assert watch.wait(0.01) is False  # no new fetch since
+        assert _get(port, TASK.token)[0] == 200  # a late vantage point
+        assert watch.wait(5.0) is True
+        assert solver.watch(ChallengeTask("c.example.org", "tok3", "x")) is None  # not its token
+    finally:
+        solver.close()
+    assert WebrootSolver("/nonexistent").watch(TASK) is None  # the web server serves: cannot tell
+
+
+def test_a_fetch_is_relayed_for_a_forked_order_process() -> None:
+    """Every token the listener served goes to its relay (orderfork.FetchRelay), its own and the
+    order process's (answer_all) alike."""
+    port = _free_port()
+    listener = LISTENERS.acquire("127.0.0.1", port)
+    relayed: list[str] = []
+    try:
+        listener.answer_all("thumb")
+        listener.relay = relayed.append
+        assert _get(port, "forked_TOKEN-1")[0] == 200
+        assert _get(port, "bad%2e.token")[0] == 404
+        assert relayed == ["forked_TOKEN-1"]
+    finally:
+        listener.relay = None
+        listener.answer_all(None)
+        LISTENERS.release("127.0.0.1", port)

@@ -297,3 +297,58 @@ def test_processing_after_finalize_is_first_looked_at_after_a_wait(h: Harness) -
     h.run()
     assert h.fake.count("order") == 2  # processing, then valid
     assert h.clock.monotonic() - before >= 0.02 + 0.02  # the first looks at authorizations and the order
+
+
+class _Watch:
+    def __init__(self, outcomes: list[bool]) -> None:
+        self.outcomes, self.asked = outcomes, []
+
+    def wait(self, seconds: float) -> bool:
+        self.asked.append(seconds)
+        return self.outcomes.pop(0) if self.outcomes else False
+
+
+class _SeesFetches(WebrootSolver):
+    """A webroot solver that is told when the CA fetched (as the standalone listener is)."""
+
+    def __init__(self, folder: str, outcomes: list[bool] | None) -> None:
+        super().__init__(folder)
+        self.outcomes, self.watches = outcomes, []
+
+    def watch(self, task):
+        if self.outcomes is None:
+            return None
+        self.watches.append(_Watch(list(self.outcomes)))
+        return self.watches[-1]
+
+
+@pytest.mark.parametrize("outcomes, waited", [([True], 0.0), ([False], 0.0), (None, 0.03 * 2)])
+def test_the_first_look_at_an_authorization_follows_the_ca_s_fetch(h: Harness, outcomes, waited) -> None:
+    """A solver that sees the CA's fetches waits for them (real time, at most the fixed first look)
+    instead of the clock; one that cannot tell gets the fixed first wait on the clock, per
+    authorization. Never more requests than before."""
+    solver = _SeesFetches(h.webroot, outcomes)
+    before = h.clock.monotonic()
+    h.run(solvers={"http-01": solver})
+    assert h.clock.monotonic() - before == pytest.approx(waited)
+    if outcomes is not None:
+        assert [w.asked for w in solver.watches] == [[0.03], [0.03]]  # one first look per authorization
+    assert h.fake.count("authz") == 4  # each authorization once before and once after its challenge
+
+
+@pytest.mark.parametrize("retry_after", [None, "2"])
+def test_a_pending_authorization_waits_for_the_next_fetch_but_never_past_retry_after(h: Harness,
+                                                                                     retry_after) -> None:
+    """After a look that found it pending, the wait ends at the CA's next fetch (at most our
+    interval); a Retry-After of the CA is waited out on the clock, never cut short."""
+    h.fake.validating_polls, h.fake.validating_retry_after = 1, retry_after
+    solver = _SeesFetches(h.webroot, [True, True])
+    before = h.clock.monotonic()
+    h.run(names=["www.example.org"], solvers={"http-01": solver})
+    if retry_after is None:
+        assert solver.watches[0].asked == [0.03, 0.05]  # the first look, then the first interval
+        assert h.clock.monotonic() - before == pytest.approx(0.0)
+    else:
+        assert solver.watches[0].asked == [0.03]
+        assert h.clock.monotonic() - before == pytest.approx(2.0)
+    assert h.fake.count("authz") == 3  # before the challenge, pending, valid

@@ -81,3 +81,52 @@ def test_the_workers_option_stays_what_a_ca_sees_at_once() -> None:
     assert orderfork.split_workers(8) == (4, 4)
     assert orderfork.split_workers(5) == (3, 2)
     assert orderfork.split_workers(2) == (1, 1)
+
+
+class _Listener:
+    """The part of the http-01 listener the relay uses (challenges/http01.py _HttpListener)."""
+
+    def __init__(self) -> None:
+        self.relay = None
+        self.noted: list[str] = []
+        self.arrived = __import__("threading").Event()
+
+    def note_fetched(self, token: str) -> None:
+        self.noted.append(token)
+        self.arrived.set()
+        if self.relay is not None:
+            self.relay(token)
+
+
+def test_the_tokens_the_run_serves_reach_the_order_process() -> None:
+    """FetchRelay across a real fork: the run's listener serves a token of the order process's
+    order, the order process's copy of the listener hears of it (its order looks at the
+    authorization at once); after the relay is closed the run sends nothing more."""
+    listener = _Listener()
+    relay = orderfork.FetchRelay.open(listener)
+
+    def work(send) -> None:
+        relay.receive()
+        send(listener.arrived.wait(10) and listener.noted[:1])
+
+    helper = Helper.start(work, Clock())
+    relay.sending()
+    listener.note_fetched("tok_EN-1")  # what the run's listener does when it served the token
+    answers = []
+    while not answers:
+        answers += helper.take(Deadline(helper.clock, 10))
+    assert answers == [["tok_EN-1"]]
+    relay.close()
+    listener.note_fetched("after")  # no relay any more: nothing is written, nothing raises
+    assert listener.relay is None
+    helper.close()
+
+
+def test_a_full_pipe_or_a_gone_order_process_never_stops_the_listener() -> None:
+    listener = _Listener()
+    relay = orderfork.FetchRelay.open(listener)
+    relay.sending()  # nobody reads: the pipe fills up, the tokens are dropped
+    for number in range(20000):
+        listener.note_fetched("token-%05d-%s" % (number, "x" * 40))
+    relay.close()
+    assert len(listener.noted) == 20000

@@ -14,7 +14,9 @@ What the two processes share and how:
 - http-01 by the standalone listener: one listener in the run; while the order process works it
   answers every well-formed token with token.<thumbprint of the shared account key> (what the
   key authorization of any order of that account is, RFC 8555 8.1: no secret, and only orders
-  of that account validate with it), so no token has to be handed over.
+  of that account validate with it), so no token has to be handed over. Each token it serves
+  goes down a pipe to the order process (FetchRelay), whose orders then look at their
+  authorizations as soon as the CA fetched, as the run's own do (Solver.fetched).
 
 An order process that dies or goes silent past the orders' deadline ends in an error for each
 domain it had not answered, naming it; the run's own domains are handled regardless.
@@ -138,13 +140,15 @@ def start(store, cfgs: list[MdConfig], held: list[int], drive: Callable[[MdConfi
                                         issuance.account_options(ca, lead), budget)
     except (MdError, OSError):
         return None
-    release = _answer_for(lead, key.thumbprint())
+    release, relay = _answer_for(lead, key.thumbprint())
     orders = max(cfg.order_timeout for cfg in (cfgs[i] for i in held))
     wait = Deadline(clock, orders + GRACE) if deadline is None else deadline.within(deadline.remaining() + GRACE)
 
     def work(send: Callable) -> None:
         faults.forked()
         issuance.forked_transports()
+        if relay is not None:
+            relay.receive()
         lock = threading.Lock()
         notes_seen = len(store.notes)
 
@@ -158,28 +162,101 @@ def start(store, cfgs: list[MdConfig], held: list[int], drive: Callable[[MdConfi
         _pool(one, held, workers)
 
     helper = Helper.start(work, clock)
+    if relay is not None:
+        relay.sending()
     if helper is None:
         release()
         return None
     return Fork(helper, held, [cfgs[i].name for i in held], wait, release)
 
 
-def _answer_for(cfg: MdConfig, thumbprint: str) -> Callable[[], None]:
+def _answer_for(cfg: MdConfig, thumbprint: str) -> tuple[Callable[[], None], FetchRelay | None]:
     """Open (or share) the standalone listener of ``cfg`` answering every token for the account
-    key ``thumbprint``; returns what ends that. Nothing for the web server's folder."""
+    key ``thumbprint``; returns what ends that, and the relay of its fetches to the order process
+    (None: the web server's folder, or no pipe)."""
     chal = cfg.challenge
     if chal.http01_mode != HTTP01_STANDALONE:
-        return lambda: None
+        return (lambda: None), None
     from .challenges.http01 import LISTENERS
 
     listener = LISTENERS.acquire(chal.standalone_address, chal.standalone_port)
     listener.answer_all(thumbprint)
+    relay = FetchRelay.open(listener)
 
     def release() -> None:
         listener.answer_all(None)
+        if relay is not None:
+            relay.close()
         LISTENERS.release(chal.standalone_address, chal.standalone_port)
 
-    return release
+    return release, relay
+
+
+class FetchRelay:
+    """The tokens the run's listener served, down a pipe to the order process's copy of that
+    listener (its note_fetched): a token is no secret, and a lost one only costs the order its
+    fixed first wait. The run never blocks on it (a full pipe drops the token)."""
+
+    def __init__(self, listener, read_end: int, write_end: int) -> None:
+        self.listener, self.read_end, self.write_end = listener, read_end, write_end
+
+    @classmethod
+    def open(cls, listener) -> FetchRelay | None:
+        try:
+            read_end, write_end = os.pipe()
+        except OSError:
+            return None
+        os.set_blocking(write_end, False)
+        return cls(listener, read_end, write_end)
+
+    def sending(self) -> None:
+        """In the run, after the fork: every token the listener serves goes down the pipe."""
+        _close(self.read_end)
+        self.read_end = -1
+        self.listener.relay = self._send
+
+    def _send(self, token: str) -> None:
+        try:
+            os.write(self.write_end, token.encode("ascii", "replace") + b"\n")
+        except (OSError, ValueError):  # a full pipe, an order process gone, a closed relay
+            pass
+
+    def receive(self) -> None:
+        """In the order process: a thread hands every token that arrives to the listener's copy."""
+        _close(self.write_end)
+        self.write_end = -1
+        self.listener.relay = None  # the copy serves nothing: nothing to send on
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def _receive(self) -> None:
+        pending = b""
+        while True:
+            try:
+                data = os.read(self.read_end, 4096)
+            except InterruptedError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return  # the run closed its end
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                self.listener.note_fetched(line.decode("ascii", "replace"))
+
+    def close(self) -> None:
+        """In the run: the relay ends (the order process's thread sees the pipe closed)."""
+        self.listener.relay = None
+        _close(self.write_end)
+        self.write_end = -1
+
+
+def _close(fd: int) -> None:
+    if fd >= 0:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _picklable(result: object) -> object:
@@ -203,4 +280,4 @@ def _pool(one: Callable[[int], None], items: list[int], workers: int) -> None:
         list(pool.map(one, items))
 
 
-__all__ = ["FORK_MIN_DUE", "Fork", "cpus", "forkable", "share", "split_workers", "start"]
+__all__ = ["FORK_MIN_DUE", "FetchRelay", "Fork", "cpus", "forkable", "share", "split_workers", "start"]

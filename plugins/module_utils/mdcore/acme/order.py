@@ -19,7 +19,8 @@ PEM_CHAIN = "application/pem-certificate-chain"
 POLL_FIRST = 0.05  # pebble with VA_NOSLEEP answers in milliseconds; real CAs send Retry-After
 POLL_MAX = 3.0
 # An authorization is never valid at once after its challenge was answered, nor an order right
-# after finalize: the first look waits this long instead of spending a request on "pending".
+# after finalize: the first look waits this long instead of spending a request on "pending"
+# (an authorization: at most this long, less when its solver saw the CA fetch: Solver.watch).
 VALIDATION_FIRST_LOOK = 0.03
 ISSUANCE_FIRST_LOOK = 0.02
 ORDER_LIST_PAGES = 50  # pages of an account's order list read to find a lost order (pebble: 3 orders a page)
@@ -64,19 +65,24 @@ class OrderFlow:
         return _json_object(self.transport.post_as_get(url, self.key, self.account.url, deadline, what), what)
 
     def _poll(self, url: str, deadline: Deadline, what: str, done: Callable[[dict], bool],
-              first_look: float = 0.0) -> dict:
+              first_look: float = 0.0, pause: Callable[[float], object] | None = None) -> dict:
+        """Look at ``url`` until ``done``: after ``first_look``, then at growing intervals or when
+        the CA says (Retry-After). ``pause(seconds)``: waits instead of the clock for our own
+        waits, and may end them early (an authorization: the CA fetched the challenge's answer)."""
+        pause = pause or self.clock.sleep
         if first_look:
-            self.clock.sleep(deadline.bounded(first_look))
+            pause(deadline.bounded(first_look))
         interval = POLL_FIRST
         while True:
             resp = self._get(url, deadline, what)
             if done(resp.body):
                 return resp.body
-            wait = parse_retry_after(resp.headers.get("Retry-After"), self.clock) or interval
+            asked = parse_retry_after(resp.headers.get("Retry-After"), self.clock)
+            wait = asked or interval
             if deadline.remaining() <= 0 or wait > deadline.remaining():
                 raise DeadlineExceeded("%s still %r when the order's deadline ran out"
                                        % (what, resp.body.get("status")))
-            self.clock.sleep(wait)
+            (self.clock.sleep if asked else pause)(wait)  # the CA's Retry-After is waited out
             interval = min(POLL_MAX, interval * 2)
 
     # -- the flow ---------------------------------------------------------------------------
@@ -200,8 +206,12 @@ class OrderFlow:
             for _authz, _solver, _task, chal_url in pending:
                 self.transport.post(chal_url, {}, self.key, self.account.url, deadline, "challenge response")
             for authz, solver, task, _url in pending:
+                # A solver that sees the CA fetch its answer (the standalone listener) ends each
+                # wait once the CA fetched: the validation is done then, not at the next interval.
+                watch = solver.watch(task)
                 doc = self._poll(authz.url, deadline, "authorization of %s" % authz.name,
-                                 lambda d: d.get("status") in FINAL_AUTHZ, first_look=VALIDATION_FIRST_LOOK)
+                                 lambda d: d.get("status") in FINAL_AUTHZ, first_look=VALIDATION_FIRST_LOOK,
+                                 pause=watch.wait if watch is not None else None)
                 done = Authorization.from_json(authz.url, doc)
                 if done.status != Status.VALID:
                     problem = done.failure() or Problem("about:blank", "authorization %s" % done.status)

@@ -37,6 +37,12 @@ class Solver:
     def close(self) -> None:
         """Release what the solver holds (listeners)."""
 
+    def watch(self, task: ChallengeTask):
+        """What sees the CA fetch the answer of ``task`` (an object whose ``wait(seconds)`` waits,
+        in real time, up to that long for a fetch it has not reported yet, and says whether one
+        came), or None when this solver cannot see that (the web server or DNS answers)."""
+        return None
+
     def failure_hint(self, task: ChallengeTask) -> str:
         """What to tell the operator when the CA refused the validation of ``task``."""
         return ""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ..errors import ChallengeError
@@ -48,6 +50,44 @@ class WebrootSolver(Solver):
 
 
 POLL_INTERVAL = 0.01  # seconds between serve_forever's looks at a shutdown request
+# After the last fetch of a token, this long without another one before the validation counts as
+# done: the vantage points of one validation fetch within milliseconds of each other (pebble's
+# three at once; Let's Encrypt's primary and remote perspectives).
+FETCHES_SETTLE = 0.005
+
+
+class _Fetches:
+    """When the answer of one token was last fetched (time.monotonic), and a condition to wait on."""
+
+    __slots__ = ("cond", "last")
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.last: float | None = None
+
+
+class FetchWatch:
+    """The fetches of one token, as an order waits for them (Solver.watch)."""
+
+    def __init__(self, entry: _Fetches) -> None:
+        self.entry = entry
+        self.seen: float | None = None  # the last fetch reported
+
+    def wait(self, seconds: float) -> bool:
+        """Up to ``seconds``: until a fetch newer than the last one reported is FETCHES_SETTLE old
+        (True), else False when the time is up."""
+        entry = self.entry
+        until = time.monotonic() + seconds
+        with entry.cond:
+            while True:
+                now = time.monotonic()
+                fresh = entry.last is not None and (self.seen is None or entry.last > self.seen)
+                if fresh and now - entry.last >= FETCHES_SETTLE:
+                    self.seen = entry.last
+                    return True
+                if now >= until:
+                    return False
+                entry.cond.wait(min(until, entry.last + FETCHES_SETTLE) - now if fresh else until - now)
 
 
 class _TokenHandler(BaseHTTPRequestHandler):
@@ -72,6 +112,7 @@ class _TokenHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+        self.server.on_fetch(token)  # type: ignore[attr-defined]
 
     def log_message(self, *args) -> None:
         pass
@@ -95,18 +136,40 @@ class _HttpListener:
         except OSError as exc:
             raise ChallengeError("cannot listen on %s:%d for http-01: %s" % (address, port, exc.strerror)) from None
         self.tokens: dict[str, str] = {}
+        self.fetches: dict[str, _Fetches] = {}  # of the tokens added: when the CA fetched them
+        self.relay: Callable[[str], None] | None = None  # every token fetched (orderfork: the order process)
         self.server.tokens = self.tokens  # type: ignore[attr-defined]
         self.server.thumbprint = None  # type: ignore[attr-defined]  # see answer_all
+        self.server.on_fetch = self.note_fetched  # type: ignore[attr-defined]
         # shutdown() waits for serve_forever's next look at its flag: with 0.1 s the last order of a
         # run waited 50 ms on average for the listener to close
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
                          daemon=True).start()
 
     def add(self, task: ChallengeTask) -> None:
-        self.tokens[_check_token(task.token)] = task.key_authorization
+        self.fetches[_check_token(task.token)] = _Fetches()
+        self.tokens[task.token] = task.key_authorization
 
     def remove(self, task: ChallengeTask) -> None:
         self.tokens.pop(task.token, None)
+        self.fetches.pop(task.token, None)
+
+    def note_fetched(self, token: str) -> None:
+        """The answer of ``token`` was served (by this listener, or by the run's for an order
+        process: orderfork relays it)."""
+        entry = self.fetches.get(token)
+        if entry is not None:
+            with entry.cond:
+                entry.last = time.monotonic()
+                entry.cond.notify_all()
+        relay = self.relay
+        if relay is not None:
+            relay(token)
+
+    def watch(self, token: str) -> FetchWatch | None:
+        """Solver.watch for a token added here (None for another)."""
+        entry = self.fetches.get(token)
+        return FetchWatch(entry) if entry is not None else None
 
     def answer_all(self, thumbprint: str | None) -> None:
         """Answer every well-formed token with its key authorization for the account key of
@@ -129,3 +192,6 @@ class StandaloneSolver(SharedListenerSolver):
     challenge_type = "http-01"
     listeners = LISTENERS
     default_port = 80
+
+    def watch(self, task: ChallengeTask) -> FetchWatch | None:
+        return self._listener.watch(task.token) if self._listener is not None else None

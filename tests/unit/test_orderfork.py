@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 import pytest
 
@@ -89,7 +90,7 @@ class _Listener:
     def __init__(self) -> None:
         self.relay = None
         self.noted: list[str] = []
-        self.arrived = __import__("threading").Event()
+        self.arrived = threading.Event()
 
     def note_fetched(self, token: str) -> None:
         self.noted.append(token)

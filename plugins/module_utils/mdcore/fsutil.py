@@ -128,10 +128,9 @@ def _fsync_all(fds: list[int]) -> None:
         for fd in fds:
             os.fsync(fd)
         return
-    from concurrent.futures import ThreadPoolExecutor
+    from .workpool import run_each
 
-    with ThreadPoolExecutor(min(PARALLEL_FSYNCS, len(fds))) as pool:
-        list(pool.map(os.fsync, fds))  # list(): the first failure is raised here
+    run_each(os.fsync, fds, PARALLEL_FSYNCS, "mdfleet-fsync")  # the first failure is raised here
 
 
 def _remove_temps(temps: list[str]) -> None:

@@ -559,11 +559,11 @@ def drive_many(store: Store, cfgs: list[MdConfig], clock: Clock, *, workers: int
         for i in waiting:
             results[i] = one(cfgs[i], False)
     elif waiting:
-        from concurrent.futures import ThreadPoolExecutor
+        from .workpool import run_each
 
-        with ThreadPoolExecutor(max_workers=min(max(1, workers), len(waiting))) as pool:
-            for i, res in zip(waiting, pool.map(lambda i: one(cfgs[i], False), waiting), strict=True):
-                results[i] = res
+        for i, res in zip(waiting, run_each(lambda i: one(cfgs[i], False), waiting, workers, "mdfleet-order"),
+                          strict=True):
+            results[i] = res
     if fork is not None:
         def merge(i: int, result, notes: list[str], verified) -> None:
             results[i] = result

@@ -35,6 +35,7 @@ from .clock import Clock, Deadline
 from .config import HTTP01_STANDALONE, MdConfig
 from .errors import MdError
 from .forked import Helper, HelperGone
+from .workpool import run_each
 
 FORK_MIN_DUE = 16  # due domains below which one process is faster (the fork and a second CA session cost)
 FORK_SHARE = 0.5  # of the due domains that may go: the run also answers the CA's validations
@@ -159,7 +160,7 @@ def start(store, cfgs: list[MdConfig], held: list[int], drive: Callable[[MdConfi
                 notes, notes_seen = store.notes[notes_seen:], len(store.notes)
                 send((i, result, notes, store.verified_entry(cfgs[i].name)))
 
-        _pool(one, held, workers)
+        run_each(one, held, workers, "mdfleet-order")
 
     helper = Helper.start(work, clock)
     if relay is not None:
@@ -267,17 +268,6 @@ def _picklable(result: object) -> object:
         return result
     except Exception:  # whatever an exception's constructor makes of its pickled arguments
         return MdError(str(result))
-
-
-def _pool(one: Callable[[int], None], items: list[int], workers: int) -> None:
-    if workers <= 1 or len(items) == 1:
-        for item in items:
-            one(item)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        list(pool.map(one, items))
 
 
 __all__ = ["FORK_MIN_DUE", "FetchRelay", "Fork", "cpus", "forkable", "share", "split_workers", "start"]

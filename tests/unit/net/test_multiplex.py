@@ -201,3 +201,63 @@ def test_what_is_no_mderror_stops_the_batch_and_nothing_more_begins(monkeypatch)
         run(transport, [Request("GET", "http://a.test/%d" % i) for i in range(50)], parallel=2)
     # The three begun before the failure and, at most, one more per thread: the rest never begin.
     assert len(transport.urls) <= 3 + 2
+
+
+class Feed:
+    """``more()`` for a batch: the given lists one per call, then []; notes how many requests
+    of the batch had ended at each call."""
+
+    def __init__(self, *batches: list[Request]) -> None:
+        self.batches = list(batches)
+        self.ended_at: list[int] = []
+        self.ended = 0
+
+    def __call__(self) -> list[Request]:
+        self.ended_at.append(self.ended)
+        return self.batches.pop(0) if self.batches else []
+
+
+def run_fed(http: Transport, requests: list[Request], feed: Feed, parallel: int) -> dict[int, HttpReply | MdError]:
+    outcomes: dict[int, HttpReply | MdError] = {}
+    for index, outcome in http.exchange_all(requests, parallel, lambda: Deadline(Clock(), 5.0), feed):
+        assert index not in outcomes  # every request ends once
+        outcomes[index] = outcome
+        feed.ended += 1
+    return outcomes
+
+
+def test_a_plain_batch_takes_more_requests_while_places_are_free():
+    """more() is asked once every request so far has begun and a place is free (the first time
+    before any answer: four places, one request), its requests numbered after the ones before."""
+    with SlowPeer(ANSWER) as peer:
+        http = client()
+        feed = Feed([Request("GET", peer.url("/b%d" % i)) for i in range(3)],
+                    [Request("GET", peer.url("/c%d" % i)) for i in range(5)])
+        outcomes = run_fed(http, [Request("GET", peer.url("/a"))], feed, parallel=4)
+        http.close()
+    assert sorted(outcomes) == list(range(9)) and all(o.status == 200 for o in outcomes.values())
+    assert [outcomes[i].url for i in (0, 1, 4, 8)] == [peer.url("/a"), peer.url("/b0"), peer.url("/c0"),
+                                                         peer.url("/c4")]
+    assert feed.ended_at[0] == 0 and len(feed.ended_at) == 3  # the last call found nothing left
+    assert feed.ended_at[1] >= 1  # the four places were full until an answer came
+
+
+def test_a_plain_batch_may_begin_empty_and_refuses_what_is_not_http():
+    with SlowPeer(ANSWER) as peer:
+        http = client()
+        feed = Feed([Request("GET", peer.url("/x")), Request("GET", "https://tls.test/y")])
+        outcomes = run_fed(http, [], feed, parallel=2)
+        http.close()
+    assert outcomes[0].status == 200
+    assert isinstance(outcomes[1], HttpFailure) and outcomes[1].kind == HttpFailure.BAD_URL
+    assert len(peer.heads) == 1
+
+
+def test_the_thread_pool_takes_more_after_each_batch():
+    transport = Recorder()
+    feed = Feed([Request("GET", "http://a.test/m%d" % i) for i in range(3)], [Request("GET", "http://a.test/bad")])
+    outcomes = run_fed(transport, [Request("GET", "http://a.test/%d" % i) for i in range(2)], feed, parallel=4)
+    assert [outcomes[i].body for i in range(5)] == [b"http://a.test/0", b"http://a.test/1", b"http://a.test/m0",
+                                                    b"http://a.test/m1", b"http://a.test/m2"]
+    assert isinstance(outcomes[5], OcspError)
+    assert feed.ended_at == [2, 5, 6]  # each batch ended before the next was asked for

@@ -1,6 +1,8 @@
 """A forked helper verifying a share of a stapling run (ocsp/split.py, mdcore/forked.py): the run
 stores every staple either way, the helper's bad answers are judged as the run's own are, and a
-helper that ends early or goes silent costs its share a retry, never the store."""
+helper that ends early or goes silent costs what it took a retry, never the store. Most due
+staples are queued in chunks that either process takes when it has room (ChunkQueue): each is
+asked once, and the chunks a dead helper left in the queue are the run's."""
 
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ import threading
 import pytest
 from cryptography.x509 import ocsp
 
-from mdcore.clock import Clock
-from mdcore.ocsp import OcspStatus, StapleAction, managed_targets, refresh_staples
+from mdcore import forked
+from mdcore.clock import Clock, Deadline
+from mdcore.ocsp import OcspStatus, StapleAction, managed_targets, refresh_staples, split
 from mdcore.ocsp.persist import BOOK_FILE
-from mdcore.ocsp.split import HELPER_MIN_DUE, shares, workers
+from mdcore.ocsp.split import HELPER_MIN_DUE, ChunkQueue, Share, Split, shares, workers
 from peers.ocsp_fault_responder import Fault
 from peers.ocsp_pki import install_md
 
@@ -42,26 +45,147 @@ def book(store) -> dict:
         return json.load(handle)["staples"]
 
 
+@pytest.fixture
+def fixed(monkeypatch):
+    """No queue: the run and the helper each ask a fixed share (HELPER_SHARE to the helper)."""
+    monkeypatch.setattr(split, "QUEUED", 0.0)
+
+
 def test_shares_only_split_what_is_worth_a_process():
-    due = list(range(100))
-    assert shares(due, None, True, 2) == (due[:30], due[30:])  # HELPER_SHARE 0.7 to the helper
-    assert shares(due, None, False, 2) == (due, [])  # an injected transport is never shared
-    assert shares(due, None, True, 1) == (due, [])  # one CPU: nothing to gain
-    assert shares(due[:HELPER_MIN_DUE - 1], None, True, 2) == (due[:HELPER_MIN_DUE - 1], [])
-    assert shares(due, 1, True, 2) == (due, [])
-    assert shares(due[:2], 2, False, 1) == (due[:1], due[1:2])  # asked for: even two
-    assert shares(due[:1], 2, True, 2) == (due[:1], [])
+    due = list(range(1000))
+    assert shares(due, None, True, 2) == Split(due[:75], due[75:250], due[250:], 8)  # QUEUED 0.75, CHUNK 8
+    assert shares(due, None, False, 2) == Split(due, [], [], 1)  # an injected transport is never shared
+    assert shares(due, None, True, 1) == Split(due, [], [], 1)  # one CPU: nothing to gain
+    few = due[:HELPER_MIN_DUE - 1]
+    assert shares(few, None, True, 2) == Split(few, [], [], 1)
+    assert shares(due, 1, True, 2) == Split(due, [], [], 1)
+    assert shares(due[:2], 2, False, 1) == Split([], due[:1], due[1:2], 1)  # asked for: even two
+    assert shares(due[:1], 2, True, 2) == Split(due[:1], [], [], 1)
+    assert shares(due[:100], 2, True, 2).chunk == 4  # at least 16 chunks in the queue
+    many = shares(list(range(200_000)), 2, True, 2)
+    assert -(-len(many.queued) // many.chunk) <= split.MAX_CHUNKS  # they all fit into the pipe
     assert workers(8, 0) == (8, 8) and workers(8, 5) == (2, 6) and workers(1, 5) == (1, 1)
     assert workers(2, 5) == (1, 1)
 
 
-def test_the_helper_verifies_a_share_and_the_run_stores_every_staple(store, pki, clock, http, config, rng, web):
+def test_shares_without_queue_as_before(fixed):
+    due = list(range(100))
+    assert shares(due, None, True, 2) == Split(due[:30], due[30:], [], 1)  # HELPER_SHARE 0.7 to the helper
+
+
+def test_the_queue_gives_each_chunk_once_then_ends():
+    queue = ChunkQueue.fill(5)
+    assert queue is not None
+    assert [queue.take(), queue.take()] == [0, 1]
+    assert queue.drain() == [2, 3, 4]
+    assert queue.take() is None and queue.drain() == []
+    queue.close()
+    assert queue.take() is None
+    assert ChunkQueue.fill(0).take() is None
+
+
+def test_two_processes_taking_from_one_queue_get_every_chunk_once():
+    queue = ChunkQueue.fill(400)
+
+    def work(send) -> None:
+        while (number := queue.take()) is not None:
+            send(number)
+
+    helper = forked.Helper.start(work, Clock())
+    mine = []
+    while (number := queue.take()) is not None:
+        mine.append(number)
+    theirs = []
+    try:
+        while True:
+            theirs.extend(helper.take(Deadline(Clock(), 30.0)))
+    except forked.HelperGone as exc:
+        assert "exit status 0" in str(exc)
+    helper.close()
+    queue.close()
+    assert sorted(mine + theirs) == list(range(400))
+
+
+def test_a_queue_the_pipe_cannot_hold_is_not_made(monkeypatch):
+    import fcntl
+
+    pipe = os.pipe
+
+    def small_pipe():
+        read_end, write_end = pipe()
+        fcntl.fcntl(write_end, 1031, 4096)  # F_SETPIPE_SZ: one page
+        return read_end, write_end
+
+    monkeypatch.setattr(os, "pipe", small_pipe)
+    assert ChunkQueue.fill(2000) is None  # 8,000 bytes
+    assert ChunkQueue.fill(1000).drain() == list(range(1000))
+
+
+class GoneHelper:
+    """The run's end of a helper that has ended: every take says so."""
+
+    clock = Clock()
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def take(self, wait=None):
+        raise forked.HelperGone("the helper process ended (killed by signal 9) before it answered everything")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Job:
+    failure = None
+
+
+def test_the_chunks_a_gone_helper_left_in_the_queue_are_the_runs(config):
+    """Jobs: 2 of the helper's own, 10 queued in chunks of 3 (0: 2-4, 1: 5-7, 2: 8-10, 3: 11).
+    The run took chunk 0, the helper chunk 1; it dies: its own two and chunk 1 fail, chunks 2
+    and 3 are what the run takes next."""
+    jobs = [Job() for _i in range(12)]
+    queue = ChunkQueue.fill(4)
+    share = Share(Split([], jobs[:2], jobs[2:], 3), queue, GoneHelper(), config, None)
+    assert share.take() == jobs[2:5]
+    assert queue.take() == 1  # what the helper took
+    failed = share.ready(block=False)
+    assert [job for job, verified in failed] == jobs[:2] + jobs[5:8]
+    assert all(verified is None and "killed by signal 9" in str(job.failure) for job, verified in failed)
+    assert share.helper.closed and share.pending == set()
+    assert share.ready(block=True) == []  # nothing more comes from it, no second failure
+    assert share.take() == jobs[8:11] and share.take() == jobs[11:] and share.take() == []
+    assert all(job.failure is None for job in jobs[2:5] + jobs[8:])
+
+
+def test_a_queued_run_asks_each_staple_once_and_stores_all(store, pki, clock, http, config, rng, web):
+    names, targets = managed(store, pki, web, 40)
+    two = dataclasses.replace(config, workers=4)
+    results = refresh_staples(store, targets, clock, transport=http, config=two, rng=rng, processes=2)
+    assert [(r.md, r.action, r.status, r.error) for r in results] == \
+        [(name, StapleAction.FETCHED, OcspStatus.GOOD, None) for name in names]
+    plan = shares(names, 2, False, 2)
+    asked = [url for _method, url in http.calls]  # the run's own exchanges
+    assert len(set(asked)) == len(asked) and len(plan.mine) <= len(asked) <= len(names) - len(plan.theirs)
+    assert len(book(store)) == len(names)
+
+
+def test_without_a_queue_the_queued_staples_are_the_helpers(store, pki, clock, http, config, rng, web,
+                                                             monkeypatch):
+    monkeypatch.setattr(ChunkQueue, "fill", classmethod(lambda cls, count: None))
+    names, targets = managed(store, pki, web, 8)
+    results = refresh_staples(store, targets, clock, transport=http, config=config, rng=rng, processes=2)
+    assert all(r.action == StapleAction.FETCHED and r.error is None for r in results)
+    assert len(http.calls) == len(shares(names, 2, False, 2).mine)
+
+
+def test_the_helper_verifies_a_share_and_the_run_stores_every_staple(store, pki, clock, http, config, rng, web,
+                                                                    fixed):
     names, targets = managed(store, pki, web, 6)
     results = refresh_staples(store, targets, clock, transport=http, config=config, rng=rng, processes=2)
     assert [(r.md, r.action, r.status, r.error) for r in results] == \
         [(name, StapleAction.FETCHED, OcspStatus.GOOD, None) for name in names]
-    mine, _theirs = shares(names, 2, False, 2)
-    assert len(http.calls) == len(mine)  # the helper's exchanges were its own process's
+    assert len(http.calls) == len(shares(names, 2, False, 2).mine)  # the helper's exchanges were its own process's
     staples = book(store)
     for name, res in zip(names, results, strict=True):
         der = (web / (name + ".der")).read_bytes()
@@ -98,12 +222,16 @@ class DyingInTheHelper(FakeTransport):
 
 
 def test_a_helper_ending_early_costs_its_share_a_retry(store, pki, clock, http, config, rng, web):
+    """It dies at the first exchange of its own share, before it takes from the queue: the run
+    asks every queued staple (in order: mine, theirs, queued)."""
     names, targets = managed(store, pki, web, 6)
     dying = DyingInTheHelper(http.responder, os.getpid())
     results = refresh_staples(store, targets, clock, transport=dying, config=config, rng=rng, processes=2)
-    mine, theirs = shares(names, 2, False, 2)
-    assert [r.action for r in results] == [StapleAction.FETCHED] * len(mine) + [StapleAction.FAILED] * len(theirs)
-    for res in results[len(mine):]:
+    mine, theirs, queued, _chunk = shares(names, 2, False, 2)
+    assert len(theirs) == 1 and len(queued) == 4
+    assert [r.action for r in results] == \
+        [StapleAction.FETCHED] * len(mine) + [StapleAction.FAILED] * len(theirs) + [StapleAction.FETCHED] * len(queued)
+    for res in results[len(mine):len(mine) + len(theirs)]:
         assert "helper process ended (exit status 7) before it answered everything" in res.error
         assert res.next_retry is not None and not os.path.exists(web / (res.md + ".der"))
     clock.advance(3600)  # past the retry
@@ -135,10 +263,11 @@ def test_a_silent_helper_is_given_up_after_an_exchange_timeout_and_killed(store,
     names, targets = managed(store, pki, web, 4)
     silent = SilentInTheHelper(http.responder, os.getpid())
     results = refresh_staples(store, targets, clock, transport=silent, config=config, rng=rng, processes=2)
-    mine, theirs = shares(names, 2, False, 2)
-    assert [r.action for r in results] == [StapleAction.FETCHED] * len(mine) + [StapleAction.FAILED] * len(theirs)
+    mine, theirs, queued, _chunk = shares(names, 2, False, 2)
+    assert [r.action for r in results] == \
+        [StapleAction.FETCHED] * len(mine) + [StapleAction.FAILED] * len(theirs) + [StapleAction.FETCHED] * len(queued)
     assert all("helper process gave no answer within %gs" % (config.timeout + 5) in r.error
-               for r in results[len(mine):])
+               for r in results[len(mine):len(mine) + len(theirs)])
 
 
 class KilledInTheHelper(DyingInTheHelper):
@@ -161,7 +290,7 @@ class KilledInTheHelper(DyingInTheHelper):
 
 
 def test_a_helper_killed_mid_run_leaves_what_it_sent_stored_and_the_rest_retried(store, pki, clock, http, config,
-                                                                                 rng, web, monkeypatch):
+                                                                                 rng, web, monkeypatch, fixed):
     import mdcore.forked
 
     monkeypatch.setattr(mdcore.forked, "_BATCH", 1)  # every verified answer reaches the run at once
@@ -169,7 +298,7 @@ def test_a_helper_killed_mid_run_leaves_what_it_sent_stored_and_the_rest_retried
     killed = KilledInTheHelper(http.responder, os.getpid())
     one_at_a_time = dataclasses.replace(config, workers=1)  # each answer sent before the next exchange
     results = refresh_staples(store, targets, clock, transport=killed, config=one_at_a_time, rng=rng, processes=2)
-    mine, theirs = shares(names, 2, False, 2)
+    mine, theirs, _queued, _chunk = shares(names, 2, False, 2)
     assert len(theirs) > KilledInTheHelper.answered
     assert [r.action for r in results[:len(mine)]] == [StapleAction.FETCHED] * len(mine)
     helped = [r.action for r in results[len(mine):]]

@@ -27,7 +27,7 @@ from .. import USER_AGENT
 from ..clock import Deadline
 from ..errors import MdError
 from .proxy import Proxy, environment_proxy, parse_proxy
-from .reply import Headers, HttpFailure, HttpReply, HttpTimeout, Request, Transport
+from .reply import Headers, HttpFailure, HttpReply, HttpTimeout, More, Request, Transport
 from .tls import context_for, verify_reason
 from .wire import PeerClosed, ResponseReader, TooLarge, WireError, encode_request
 
@@ -163,16 +163,17 @@ class HttpClient(Transport):
                 conn.close()
             return HttpReply(answer.status, Headers(answer.headers), answer.body, url)
 
-    def exchange_all(self, requests: Sequence[Request], parallel: int,
-                     start: Callable[[], Deadline]) -> Iterator[tuple[int, HttpReply | MdError]]:
+    def exchange_all(self, requests: Sequence[Request], parallel: int, start: Callable[[], Deadline],
+                     more: More | None = None) -> Iterator[tuple[int, HttpReply | MdError]]:
         """Transport.exchange_all: plain http:// batches (OCSP responders) from this thread
         through non-blocking sockets (multiplex.py: threads would cost more CPU than the
-        exchanges), anything with TLS through the pool of threads."""
+        exchanges), anything with TLS through the pool of threads. Requests from ``more()``
+        join a plain batch (the caller gives only http:// ones there: others fail as BAD_URL)."""
         if all(isinstance(r.url, str) and r.url.startswith("http://") for r in requests):
             from .multiplex import exchange_plain
 
-            return exchange_plain(self, requests, parallel, start)
-        return super().exchange_all(requests, parallel, start)
+            return exchange_plain(self, requests, parallel, start, more)
+        return super().exchange_all(requests, parallel, start, more)
 
     def route(self, url: str) -> str | None:
         """The proxy ``url`` is reached through (without its password), or None: direct."""

@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ..clock import Deadline
 from ..errors import MdError
-from .reply import Headers, HttpFailure, HttpReply, HttpTimeout, Request
+from .reply import Headers, HttpFailure, HttpReply, HttpTimeout, More, Request
 from .wire import RECV_BYTES, PeerClosed, WireError, parse_response
 
+_PLAIN = "http://"
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK)
 
 
@@ -49,21 +50,30 @@ class _Flight:
         self.last_error: OSError | None = None
 
 
-def exchange_plain(client, requests: Sequence[Request], parallel: int,
-                   start: Callable[[], Deadline]) -> Iterator[tuple[int, HttpReply | MdError]]:
-    """HttpClient.exchange_all for http:// URLs (see reply.Transport.exchange_all)."""
+def exchange_plain(client, requests: Sequence[Request], parallel: int, start: Callable[[], Deadline],
+                   more: More | None = None) -> Iterator[tuple[int, HttpReply | MdError]]:
+    """HttpClient.exchange_all for http:// URLs (see reply.Transport.exchange_all): ``more()`` is
+    asked whenever a place is free and every request so far has begun."""
     poller = select.poll()
+    requests = list(requests)
     waiting = deque(range(len(requests)))
     flying: dict[int, _Flight] = {}  # by file descriptor
     try:
-        while waiting or flying:
-            while waiting and len(flying) < max(1, parallel):
+        while True:
+            while len(flying) < max(1, parallel):
+                if not waiting:
+                    added = more() if more is not None else []
+                    if not added:
+                        more = None
+                        break
+                    waiting.extend(range(len(requests), len(requests) + len(added)))
+                    requests.extend(added)
                 index = waiting.popleft()
                 outcome = _begin(client, poller, flying, index, requests[index], start)
                 if outcome is not None:
                     yield index, outcome
             if not flying:
-                continue
+                break  # nothing waits either: the places are free and more() gave nothing
             first = min(flying.values(), key=lambda f: f.deadline.expires).deadline
             clock = first.clock  # start() gives every deadline this clock
             timeout = max(0.0, first.expires - clock.monotonic())
@@ -91,6 +101,8 @@ def exchange_plain(client, requests: Sequence[Request], parallel: int,
 def _begin(client, poller, flying: dict, index: int, request: Request, start) -> HttpReply | MdError | None:
     """Start one exchange; its outcome when it ended at once (start refused, a bad URL, no address)."""
     try:
+        if not (isinstance(request.url, str) and request.url.startswith(_PLAIN)):
+            raise HttpFailure(HttpFailure.BAD_URL, str(request.url), "not http:// (a batch of plain exchanges)")
         deadline = start()
         origin, target = client._origin(request.url)
     except MdError as exc:

@@ -54,6 +54,9 @@ class Request:
     headers: dict | None = None
 
 
+More = Callable[[], Sequence[Request]]  # further requests of a batch, [] when there are none
+
+
 class Transport:
     """One HTTP exchange that ends before ``deadline``: the interface of the ACME side
     (acme/transport.py) and of stapling (ocsp/fetch.py). :class:`~.client.HttpClient` is the one
@@ -63,14 +66,27 @@ class Transport:
                  headers: dict | None = None) -> HttpReply:
         raise NotImplementedError
 
-    def exchange_all(self, requests: Sequence[Request], parallel: int,
-                     start: Callable[[], Deadline]) -> Iterator[tuple[int, HttpReply | MdError]]:
+    def exchange_all(self, requests: Sequence[Request], parallel: int, start: Callable[[], Deadline],
+                     more: More | None = None) -> Iterator[tuple[int, HttpReply | MdError]]:
         """Every request, at most ``parallel`` at a time; yields (index, reply or the MdError of
         that exchange) as each one ends, in the caller's thread. ``start()`` gives an exchange
-        its deadline when it begins (or raises the MdError that it is not to begin). This one runs
-        :meth:`exchange` in a pool of threads; HttpClient talks to plain-http peers from one
-        thread (net/multiplex.py). Whatever is not an MdError (a bug, KeyboardInterrupt) is
-        raised; exchanges not begun by then never begin."""
+        its deadline when it begins (or raises the MdError that it is not to begin). ``more()``
+        (optional, called in the caller's thread) gives further requests once every request
+        given so far has begun (an empty list: none left); their indices follow on. This one
+        runs :meth:`exchange` in a pool of threads, the requests of each ``more()`` after the
+        ones before; HttpClient talks to plain-http peers from one thread (net/multiplex.py),
+        asking ``more()`` whenever a place is free. Whatever is not an MdError (a bug,
+        KeyboardInterrupt) is raised; exchanges not begun by then never begin."""
+        offset = 0
+        while True:
+            yield from ((offset + index, outcome) for index, outcome in self._batch(requests, parallel, start))
+            offset += len(requests)
+            requests = more() if more is not None else []
+            if not requests:
+                return
+
+    def _batch(self, requests: Sequence[Request], parallel: int,
+               start: Callable[[], Deadline]) -> Iterator[tuple[int, HttpReply | MdError]]:
         if parallel <= 1 or len(requests) <= 1:
             for index, request in enumerate(requests):
                 yield index, self._one(request, start)
@@ -129,4 +145,4 @@ def slow_reason(seconds: float, received: int) -> str:
     return "answer not complete within %gs (%d bytes arrived: the peer sends too slowly)" % (seconds, received)
 
 
-__all__ = ["Headers", "HttpReply", "Request", "Transport", "HttpFailure", "HttpTimeout"]
+__all__ = ["Headers", "HttpReply", "More", "Request", "Transport", "HttpFailure", "HttpTimeout"]

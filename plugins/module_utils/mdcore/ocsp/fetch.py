@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from ..clock import Clock, Deadline
 from ..errors import MdError, OcspError
 from ..net import HttpClient, HttpFailure, HttpReply, Transport
-from ..net.reply import Request
+from ..net.reply import More, Request
 from .config import FetchMethod, StaplingConfig
 from .request import get_url
 
@@ -41,9 +41,9 @@ class DefaultTransport(Transport):
         except HttpFailure as exc:
             raise OcspError(_message(exc, self.max_bytes)) from None
 
-    def exchange_all(self, requests: Sequence[Request], parallel: int,
-                     start: Callable[[], Deadline]) -> Iterator[tuple[int, HttpReply | MdError]]:
-        for index, outcome in self.client.exchange_all(requests, parallel, start):
+    def exchange_all(self, requests: Sequence[Request], parallel: int, start: Callable[[], Deadline],
+                     more: More | None = None) -> Iterator[tuple[int, HttpReply | MdError]]:
+        for index, outcome in self.client.exchange_all(requests, parallel, start, more):
             if isinstance(outcome, HttpFailure):
                 outcome = OcspError(_message(outcome, self.max_bytes))
             yield index, outcome
@@ -107,11 +107,13 @@ def fetch(transport: Transport, responder_url: str, request_der: bytes, config: 
 
 
 def fetch_all(transport: Transport, asks: Sequence[tuple[str, Request]], config: StaplingConfig, clock: Clock,
-              run: Deadline | None = None) -> Iterator[tuple[int, bytes | MdError]]:
+              run: Deadline | None = None,
+              more: Callable[[], Sequence[tuple[str, Request]]] | None = None) -> Iterator[tuple[int, bytes | MdError]]:
     """``asks``: (responder URL, request) pairs. Yields (index, the answer's body or the MdError
     why there is none) as each exchange ends, ``config.workers`` at a time. Each exchange gets
     ``config.timeout`` from its start, within what is left of the run's deadline ``run``; once
-    that is used up, the rest are not asked."""
+    that is used up, the rest are not asked. ``more()``: further pairs, asked for when every
+    pair so far has begun and a place is free ([]: none left); their indices follow on."""
 
     def start() -> Deadline:
         if run is None:
@@ -120,11 +122,20 @@ def fetch_all(transport: Transport, asks: Sequence[tuple[str, Request]], config:
             raise OcspError("not asked: the run's time (run_timeout) was used up before this exchange")
         return run.within(config.timeout)
 
+    urls = [url for url, _request in asks]
     requests = [request for _url, request in asks]
-    for index, outcome in transport.exchange_all(requests, config.workers, start):
+    feed = None
+    if more is not None:
+        def feed() -> list[Request]:
+            added = more()
+            urls.extend(url for url, _request in added)
+            return [request for _url, request in added]
+
+    for index, outcome in transport.exchange_all(requests, config.workers, start, feed) if feed else \
+            transport.exchange_all(requests, config.workers, start):
         if isinstance(outcome, HttpReply):
             try:
-                outcome = answer_of(outcome, asks[index][0])
+                outcome = answer_of(outcome, urls[index])
             except OcspError as exc:
                 outcome = exc
         yield index, outcome

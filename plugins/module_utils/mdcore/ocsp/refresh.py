@@ -184,21 +184,40 @@ def refresh_staples(store: Store, targets: list[StapleTarget], clock: Clock,
 
     try:
         if due:
-            mine, theirs = split.shares(due, processes, own, os.cpu_count())
-            parallel, helper_parallel = split.workers(config.workers, len(theirs))
-            share = split.start(theirs, _prepare, transport, config, clock, deadline, now,
-                                helper_parallel) if theirs else None
-            if theirs and share is None:
+            plain = all(job.subject.responder_url.startswith("http://") for job in due)
+            plan = split.shares(due, processes, own, os.cpu_count())
+            if plan.queued and not plain:  # a batch with https goes through threads: no queue
+                plan = split.Split(plan.mine, plan.theirs + plan.queued, [], plan.chunk)
+            mine = plan.mine
+            parallel, helper_parallel = split.workers(config.workers, len(plan.theirs) + len(plan.queued))
+            share = split.start(plan, _prepare, transport, config, clock, deadline, now,
+                                helper_parallel) if plan.theirs else None
+            if plan.theirs and share is None:
                 mine, parallel = due, config.workers  # no fork here: this run asks them all
-        asking = []
-        for job in mine:
-            if _prepare(job, config):
-                asking.append(job)
-            else:
-                finish(job)  # no request to send: the failure is recorded
-        asks = [(job.subject.responder_url, job.request) for job in asking]
+        asking: list[_Job] = []
+
+        def ask(jobs: list[_Job]) -> list[tuple[str, Request]]:
+            asks = []
+            for job in jobs:
+                if _prepare(job, config):
+                    asking.append(job)
+                    asks.append((job.subject.responder_url, job.request))
+                else:
+                    finish(job)  # no request to send: the failure is recorded
+            return asks
+
+        def more() -> list[tuple[str, Request]]:
+            while chunk := share.take():  # the next chunk of the queue, while there is one
+                asks = ask(chunk)
+                if asks:
+                    return asks
+            return []
+
+        asks = ask(mine)
         mine_config = replace(config, workers=parallel)
-        for index, outcome in (fetch_all(transport, asks, mine_config, clock, deadline) if asks else ()):
+        feed = more if share is not None and share.queue is not None else None
+        for index, outcome in (fetch_all(transport, asks, mine_config, clock, deadline, feed)
+                               if asks or feed else ()):
             job = asking[index]
             if isinstance(outcome, bytes):
                 job.answer = outcome

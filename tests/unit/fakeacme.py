@@ -235,7 +235,6 @@ class FakeAcme:
         self.lifetime = datetime.timedelta(days=90)
         self.processing_polls = 0  # order stays "processing" for this many polls after finalize
         self.stuck_processing = False  # ... or forever
-        self.issues_in_background = False  # finalize answers "processing", the first look finds it issued
         self.processing_retry_after: str | None = None
         self.validating_polls = 0  # an authorization still reads "pending" this many times after its challenge
         self.validating_retry_after: str | None = None  # ... with this Retry-After
@@ -665,7 +664,7 @@ class FakeAcme:
         order.status = "processing"
         order.processing_left = self.processing_polls
         order.csr = csr
-        if self.processing_polls == 0 and not self.stuck_processing and not self.issues_in_background:
+        if self.processing_polls == 0 and not self.stuck_processing:
             self._issue(order)
         headers = {"Location": order.url}
         if order.status == "processing" and self.processing_retry_after:

@@ -9,16 +9,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mdcore.acme.jws import AccountKey
-from mdcore.acme.order import VALIDATION_FIRST_LOOK, IssuedChain, OrderFlow, OrderRequest
+from mdcore.acme.order import IssuedChain, OrderFlow, OrderRequest
 from mdcore.acme.problems import AcmeProblemError
 from mdcore.acme.resources import AccountRef
-from mdcore.acme.transport import (
-    ISSUANCE_FIRST_LOOK,
-    ISSUANCE_LOOK_MAX,
-    ISSUANCE_LOOK_MIN,
-    AcmeTransport,
-    IssuancePace,
-)
+from mdcore.acme.transport import AcmeTransport
 from mdcore.certs import names_of, split_pem_chain
 from mdcore.challenges.http01 import WebrootSolver
 from mdcore.clock import Deadline, FakeClock
@@ -303,39 +297,6 @@ def test_processing_after_finalize_is_first_looked_at_after_a_wait(h: Harness) -
     h.run()
     assert h.fake.count("order") == 2  # processing, then valid
     assert h.clock.monotonic() - before >= 0.02 + 0.02  # the first looks at authorizations and the order
-
-
-def _waits_after_finalize(h: Harness) -> list[float]:
-    """The clock's waits of one order after its finalize (the authorizations' come before)."""
-    h.clock.slept.clear()
-    before = h.fake.count("finalize")
-    h.run(names=["www.example.org"])
-    assert h.fake.count("finalize") == before + 1
-    return [s for s in h.clock.slept if s != VALIDATION_FIRST_LOOK]
-
-
-def test_the_first_look_after_finalize_is_learned_from_the_orders_before(h: Harness) -> None:
-    """A CA session's first order looks ISSUANCE_FIRST_LOOK after finalize; each first look that
-    found the certificate issued halves the next order's wait, each that found it processing
-    doubles it, and a missed look is followed by one as short, not by POLL_FIRST."""
-    h.fake.issues_in_background = True
-    looks = h.fake.count("order")
-    assert [_waits_after_finalize(h) for _order in range(3)] == [[ISSUANCE_FIRST_LOOK], [ISSUANCE_FIRST_LOOK / 2],
-                                                                  [ISSUANCE_FIRST_LOOK / 4]]
-    assert h.fake.count("order") == looks + 3  # one look each: issued by then
-    h.fake.issues_in_background, h.fake.processing_polls = False, 1
-    assert _waits_after_finalize(h) == [ISSUANCE_FIRST_LOOK / 8] * 2  # missed: looked again as soon
-    assert h.transport.issuance.seconds == ISSUANCE_FIRST_LOOK / 4  # and the next order waits longer
-
-
-def test_the_issuance_pace_stays_within_its_bounds() -> None:
-    pace = IssuancePace()
-    for _order in range(20):
-        pace.learn(True)
-    assert pace.seconds == ISSUANCE_LOOK_MIN
-    for _order in range(20):
-        pace.learn(False)
-    assert pace.seconds == ISSUANCE_LOOK_MAX
 
 
 class _Watch:

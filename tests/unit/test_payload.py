@@ -65,9 +65,8 @@ NOT_FOR_ORDER = ("mdcore/ocsp/fetch.py", "mdcore/ocsp/refresh.py", "mdcore/ocsp/
 # acme_md_order 171 -> 173: the standalone listener's fetch watch and its relay to the order process (+1.8 KiB)
 # every module + 1.0 KiB: workpool.py, the threads of a run's orders and of fsutil's group fsyncs, instead of
 # concurrent.futures (whose import cost each process of a run ~10 ms before its first order)
-# acme_md_order 174 -> 175: the learned first look after finalize (IssuancePace) and the quick looks after a fetch
 # ocsp_staple 116 -> 119: the queue of chunks that the stapling run and its helper take from (split.py) and
-# exchange_all's more() in the HTTP client (+2.7 KiB)
+# exchange_all's more() in the HTTP client (+2.7 KiB); acme_md_order 174 -> 175: that more() (net/, +0.1 KiB)
 BUDGET_KIB = {"md_status": 70, "acme_md_order": 175, "md_fleet_report": 45, "ocsp_staple": 119, "host_files": 25}
 
 

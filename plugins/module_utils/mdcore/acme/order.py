@@ -21,8 +21,8 @@ POLL_MAX = 3.0
 # An authorization is never valid at once after its challenge was answered, nor an order right
 # after finalize: the first look waits this long instead of spending a request on "pending"
 # (an authorization: at most this long, less when its solver saw the CA fetch: Solver.watch).
-# An order's first look after finalize: AcmeTransport.issuance, learned per CA session.
 VALIDATION_FIRST_LOOK = 0.03
+ISSUANCE_FIRST_LOOK = 0.02
 ORDER_LIST_PAGES = 50  # pages of an account's order list read to find a lost order (pebble: 3 orders a page)
 
 EventFn = Callable[[str], None]
@@ -65,23 +65,17 @@ class OrderFlow:
         return _json_object(self.transport.post_as_get(url, self.key, self.account.url, deadline, what), what)
 
     def _poll(self, url: str, deadline: Deadline, what: str, done: Callable[[dict], bool],
-              first_look: float = 0.0, pause: Callable[[float], object] | None = None,
-              interval: float = POLL_FIRST, learn: Callable[[bool], None] | None = None) -> dict:
-        """Look at ``url`` until ``done``: after ``first_look``, then at intervals growing from
-        ``interval`` or when the CA says (Retry-After). ``pause(seconds)``: waits instead of the
-        clock for our own waits, and may end them early (an authorization: the CA fetched the
-        challenge's answer). ``learn(done)`` hears what the first look found."""
+              first_look: float = 0.0, pause: Callable[[float], object] | None = None) -> dict:
+        """Look at ``url`` until ``done``: after ``first_look``, then at growing intervals or when
+        the CA says (Retry-After). ``pause(seconds)``: waits instead of the clock for our own
+        waits, and may end them early (an authorization: the CA fetched the challenge's answer)."""
         pause = pause or self.clock.sleep
         if first_look:
             pause(deadline.bounded(first_look))
-        looks = 0
+        interval = POLL_FIRST
         while True:
             resp = self._get(url, deadline, what)
-            finished = done(resp.body)
-            looks += 1
-            if looks == 1 and first_look and learn is not None:
-                learn(finished)
-            if finished:
+            if done(resp.body):
                 return resp.body
             asked = parse_retry_after(resp.headers.get("Retry-After"), self.clock)
             wait = asked or interval
@@ -102,10 +96,9 @@ class OrderFlow:
         elif order.status == Status.READY:
             order = self._finalize(order, req, deadline)
         if order.status in (Status.READY, Status.PROCESSING):  # processing: resumed after finalize
-            pace = self.transport.issuance  # a missed first look costs one more short wait, not POLL_FIRST
             doc = self._poll(order.url, deadline, "order",
                              lambda d: d.get("status") not in (Status.READY, Status.PROCESSING),
-                             first_look=pace.seconds, interval=pace.seconds, learn=pace.learn)
+                             first_look=ISSUANCE_FIRST_LOOK)
             order = Order.from_json(order.url, doc)
         if order.status != Status.VALID or not order.certificate:
             problem = order.error or Problem("about:blank", "order ended in state %r" % order.status)

@@ -35,28 +35,6 @@ MAX_INLINE_RETRY_AFTER = 10.0
 BUSY_RETRIES = 3
 
 
-ISSUANCE_FIRST_LOOK = 0.02  # seconds after finalize of a session's first order
-ISSUANCE_LOOK_MIN = 0.002
-ISSUANCE_LOOK_MAX = 3.0
-
-
-class IssuancePace:
-    """How long after finalize an order of this CA session first looks at itself, learned from
-    the orders before it: a first look that found the certificate issued halves the wait of the
-    next (down to ISSUANCE_LOOK_MIN), one that found it still processing doubles it (up to
-    ISSUANCE_LOOK_MAX). pebble issues within a millisecond, a public CA in a second or more: a
-    fixed wait was either a request spent on "processing" or time lost by every order."""
-
-    def __init__(self, seconds: float = ISSUANCE_FIRST_LOOK) -> None:
-        self._lock = threading.Lock()
-        self.seconds = seconds
-
-    def learn(self, issued: bool) -> None:
-        with self._lock:
-            self.seconds = max(ISSUANCE_LOOK_MIN, self.seconds / 2) if issued \
-                else min(ISSUANCE_LOOK_MAX, self.seconds * 2)
-
-
 @dataclass
 class TransportOptions:
     verify: bool | str = True  # True, or the path of a CA bundle for the ACME server
@@ -120,14 +98,12 @@ class AcmeTransport:
         self._nonces: collections.deque[str] = collections.deque()  # append/pop are atomic
         self._directory: dict | None = None
         self._directory_lock = threading.Lock()
-        self.issuance = IssuancePace()  # shared by this session's orders (OrderFlow.run)
 
     def fresh(self) -> AcmeTransport:
         """A transport to the same CA with the same options and directory, and HTTP
         connections and nonces of its own (for a forked process)."""
         other = AcmeTransport(self.directory_url, self.clock, self.options)
         other._directory = self._directory
-        other.issuance = IssuancePace(self.issuance.seconds)
         return other
 
     # -- plain HTTP -------------------------------------------------------------------------

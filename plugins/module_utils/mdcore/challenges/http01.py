@@ -54,11 +54,6 @@ POLL_INTERVAL = 0.01  # seconds between serve_forever's looks at a shutdown requ
 # done: the vantage points of one validation fetch within milliseconds of each other (pebble's
 # three at once; Let's Encrypt's primary and remote perspectives).
 FETCHES_SETTLE = 0.005
-# Once the CA fetched and its authorization still read "pending", its verdict is a matter of
-# milliseconds (pebble's) to a few hundred (Let's Encrypt's perspectives reporting): the next
-# looks come after 10, 20, 40 ms ... (never later than the order's own interval), not after the
-# order's interval of 50 ms and more.
-QUICK_LOOK = 0.01
 
 
 class _Fetches:
@@ -77,28 +72,18 @@ class FetchWatch:
     def __init__(self, entry: _Fetches) -> None:
         self.entry = entry
         self.seen: float | None = None  # the last fetch reported
-        self.quick = QUICK_LOOK  # the next wait's bound once a fetch was reported
-
-    def bound(self, seconds: float) -> float:
-        """How long the next wait lasts at most: ``seconds`` until a fetch was reported, then
-        QUICK_LOOK, doubling with every wait until the next fetch is reported (never more than
-        ``seconds``)."""
-        if self.seen is None:
-            return seconds
-        bounded, self.quick = min(seconds, self.quick), self.quick * 2
-        return bounded
 
     def wait(self, seconds: float) -> bool:
-        """Up to ``bound(seconds)``: until a fetch newer than the last one reported is
-        FETCHES_SETTLE old (True), else False when the time is up."""
+        """Up to ``seconds``: until a fetch newer than the last one reported is FETCHES_SETTLE old
+        (True), else False when the time is up."""
         entry = self.entry
-        until = time.monotonic() + self.bound(seconds)
+        until = time.monotonic() + seconds
         with entry.cond:
             while True:
                 now = time.monotonic()
                 fresh = entry.last is not None and (self.seen is None or entry.last > self.seen)
                 if fresh and now - entry.last >= FETCHES_SETTLE:
-                    self.seen, self.quick = entry.last, QUICK_LOOK
+                    self.seen = entry.last
                     return True
                 if now >= until:
                     return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -64,8 +65,10 @@ class Pki:
 
 
 @pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki()
+def pki():
+    made = Pki()
+    yield made
+    shutil.rmtree(made.folder, ignore_errors=True)  # /dev/shm is memory: nothing may stay behind
 
 
 @SETTINGS

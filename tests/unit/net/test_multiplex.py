@@ -236,8 +236,8 @@ def test_a_plain_batch_takes_more_requests_while_places_are_free():
         outcomes = run_fed(http, [Request("GET", peer.url("/a"))], feed, parallel=4)
         http.close()
     assert sorted(outcomes) == list(range(9)) and all(o.status == 200 for o in outcomes.values())
-    assert [outcomes[i].url for i in (0, 1, 4, 8)] == [peer.url("/a"), peer.url("/b0"), peer.url("/c0"),
-                                                         peer.url("/c4")]
+    wanted = [peer.url("/a"), peer.url("/b0"), peer.url("/c0"), peer.url("/c4")]
+    assert [outcomes[i].url for i in (0, 1, 4, 8)] == wanted
     assert feed.ended_at[0] == 0 and len(feed.ended_at) == 3  # the last call found nothing left
     assert feed.ended_at[1] >= 1  # the four places were full until an answer came
 

@@ -171,7 +171,7 @@ def test_a_queued_run_asks_each_staple_once_and_stores_all(store, pki, clock, ht
 
 
 def test_without_a_queue_the_queued_staples_are_the_helpers(store, pki, clock, http, config, rng, web,
-                                                             monkeypatch):
+                                                            monkeypatch):
     monkeypatch.setattr(ChunkQueue, "fill", classmethod(lambda cls, count: None))
     names, targets = managed(store, pki, web, 8)
     results = refresh_staples(store, targets, clock, transport=http, config=config, rng=rng, processes=2)
@@ -180,7 +180,7 @@ def test_without_a_queue_the_queued_staples_are_the_helpers(store, pki, clock, h
 
 
 def test_the_helper_verifies_a_share_and_the_run_stores_every_staple(store, pki, clock, http, config, rng, web,
-                                                                    fixed):
+                                                                     fixed):
     names, targets = managed(store, pki, web, 6)
     results = refresh_staples(store, targets, clock, transport=http, config=config, rng=rng, processes=2)
     assert [(r.md, r.action, r.status, r.error) for r in results] == \

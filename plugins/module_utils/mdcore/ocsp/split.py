@@ -45,6 +45,11 @@ class Split(NamedTuple):
     queued: list
     chunk: int
 
+    def chunk_jobs(self, number: int) -> range:
+        """Queued chunk ``number`` as indices into ``theirs + queued`` (the helper's jobs)."""
+        begin = len(self.theirs) + number * self.chunk
+        return range(begin, min(begin + self.chunk, len(self.theirs) + len(self.queued)))
+
 
 def shares(due: list, processes: int | None, own_transport: bool, cpus: int | None) -> Split:
     """Who asks what. ``processes`` 1: no helper; 2: a helper for two due staples or more;
@@ -124,8 +129,7 @@ class Share:
 
     def __init__(self, split: Split, queue: ChunkQueue | None, helper: Helper, config: StaplingConfig,
                  deadline: Deadline | None) -> None:
-        self.jobs = split.theirs + split.queued
-        self.first, self.chunk = len(split.theirs), split.chunk
+        self.jobs, self.split = split.theirs + split.queued, split
         self.queue, self.helper, self.config, self.deadline = queue, helper, config, deadline
         self.pending = set(range(len(self.jobs)))
         self.left: list[int] = []  # chunks the run takes from here: the helper is gone
@@ -133,8 +137,7 @@ class Share:
 
     def indices(self, number: int) -> range:
         """The jobs of queued chunk ``number``."""
-        start = self.first + number * self.chunk
-        return range(start, min(start + self.chunk, len(self.jobs)))
+        return self.split.chunk_jobs(number)
 
     def take(self) -> list:
         """The jobs of the next chunk for the run itself ([]: none left)."""
@@ -228,8 +231,7 @@ def start(split: Split, prepare: Callable, transport: Transport, config: Staplin
 
         def more() -> list:
             while queue is not None and (number := queue.take()) is not None:
-                begin = count + number * split.chunk
-                asks = ask(range(begin, min(begin + split.chunk, len(jobs))))
+                asks = ask(split.chunk_jobs(number))
                 if asks:
                     return asks
             return []

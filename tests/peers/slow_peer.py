@@ -42,12 +42,14 @@ class SlowPeer(LoopbackServer):
     name = "slow-peer"
 
     def __init__(self, mode: str, answer: bytes = OK_JSON, step: Callable[[], None] | None = None,
-                 tls: tuple[Path, Path] | None = None) -> None:
-        """``tls``: (certificate, key) files to serve https with (see peers/tlsutil.TestCA)."""
+                 tls: tuple[Path, Path] | None = None, pace: float | None = None) -> None:
+        """``tls``: (certificate, key) files to serve https with (see peers/tlsutil.TestCA).
+        ``pace``: seconds of real time between two bytes of DRIP (for a client on the real clock,
+        another process), waited on the peer's stop event, so that closing the peer ends it."""
         super().__init__()
         self.mode = mode
         self.answer = answer
-        self.step = step or (lambda: None)
+        self.step = step or ((lambda: self._stop.wait(pace)) if pace else (lambda: None))
         self.connections = 0
         self.heads: list[bytes] = []
         self._context = None

@@ -31,15 +31,11 @@ TIMEOUTS = {"request_timeout": 2, "order_timeout": 6}
 SILENT_DOMAINS = ("silent1", "silent2", "silent3")
 
 
-def drip() -> None:
-    time.sleep(DRIP_STEP)
-
-
 @pytest.mark.timeout(300)
 def test_slow_and_silent_peers_end_within_the_run_deadline(pebble_standalone, work, figures):
     ca = OcspTestCA(str(work / "ocsp-ca"))
-    with SlowPeer(DRIP, answer=ENDLESS, step=drip) as drip_ca, SlowPeer(SILENT) as silent_ca, \
-            SlowPeer(DRIP, answer=ENDLESS, step=drip) as drip_ocsp, SlowPeer(SILENT) as silent_ocsp:
+    with SlowPeer(DRIP, answer=ENDLESS, pace=DRIP_STEP) as drip_ca, SlowPeer(SILENT) as silent_ca, \
+            SlowPeer(DRIP, answer=ENDLESS, pace=DRIP_STEP) as drip_ocsp, SlowPeer(SILENT) as silent_ocsp:
         others = [{"cert": ca.issue(name, peer.url("/")).fullchain_path, "responder": peer.url("/"),
                    "staple_file": str(work / ("%s.der" % name))}
                   for name, peer in (("drip.ocsp.example", drip_ocsp), ("silent.ocsp.example", silent_ocsp))]

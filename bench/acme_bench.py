@@ -8,7 +8,7 @@ Not a test: it prints figures and asserts nothing about time. What it does:
 * starts Debian's pebble + pebble-challtestsrv on loopback (tests/peers/), PEBBLE_VA_NOSLEEP=1,
   PEBBLE_AUTHZREUSE=0 and, by default, PEBBLE_WFE_NONCEREJECT=0, the same for every client;
 * installs the engine as the role does (plugins/module_utils/mdcore copied into a lib folder,
-  compiled with compileall, started by the role's three-line launcher with ``python3 -I``);
+  compiled with compileall, started with ``python3 -I`` through mdcore.__main__ as the role's zipapp is);
 * per ``--n N`` and round (``--repeat``, fresh names and stores each time), one after the other:
   - engine: ``mdfleet --config C renew`` for N managed domains (one name each, P-256,
     http-01 by the standalone listener on pebble's http port, ``--workers`` at a time), from
@@ -60,11 +60,16 @@ CERTBOT_REQS = BENCH / "requirements-certbot.txt"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
 ORDER_TIMEOUT = 60  # a hung CA ends the engine's orders after this long
+# What the role's zipapp runs (mdcore.__main__.main: the quiet memo, the CLI, the exit without the
+# interpreter's teardown); an engine of an older --baseline revision without main() runs the same
+# entry as its zipapp did then.
 LAUNCHER = '''#!/usr/bin/python3 -I
 import sys
 sys.path.insert(0, {lib!r})
-from mdcore.cli import main
-sys.exit(main())
+import mdcore.__main__ as entry
+if hasattr(entry, "main"):
+    entry.main()
+sys.exit(entry.command() if hasattr(entry, "command") else __import__("mdcore.cli").cli.main())
 '''
 
 

@@ -3,7 +3,7 @@
 """The engine (plugins/module_utils/mdcore) as one executable zipapp, built on the controller.
 
     #!<python> -I                    the shebang: the file is the mdfleet command
-    __main__.py (+ .pyc)             runs mdcore.__main__.command() (the quiet memo, then the CLI)
+    __main__.py (+ .pyc)             runs mdcore.__main__.main() (the quiet memo, then the CLI)
     mdcore/<file>.py (+ .pyc)        every engine file, with its bytecode beside it
     mdcore/_build.py (+ .pyc)        BUILD: version, sha256 of the sources, bytecode tag
 
@@ -57,12 +57,10 @@ sys.stdout.write(json.dumps(out))
 VERSION_RE = re.compile(r'^VERSION = "([^"]+)"$', re.M)
 MAIN = '''"""mdfleet: the engine of the mdfleet.md collection as one zipapp (mdcore/_build.py says which)."""
 
-import sys
-
-from mdcore.__main__ import command
+from mdcore.__main__ import main
 
 if __name__ == "__main__":
-    sys.exit(command())
+    main()
 '''
 
 

@@ -16,8 +16,13 @@ import pytest
 
 UTILS = str(Path(__file__).resolve().parents[2] / "plugins" / "module_utils")
 # Run the command as `python -m mdcore` would, then list what got imported.
+# The command ends with os._exit (mdcore.__main__.end): here it raises SystemExit instead, so the
+# probe sees the end and lists the modules.
 PROBE = """
-import json, runpy, sys
+import json, os, runpy, sys
+def _exit(code):
+    raise SystemExit(code)
+os._exit = _exit
 sys.argv = ["mdfleet"] + sys.argv[1:]
 try:
     runpy.run_module("mdcore", run_name="__main__", alter_sys=True)

@@ -16,9 +16,11 @@ def changed(proc) -> dict[str, int]:
     return {host: stats["changed"] for host, stats in recap(proc).items()}
 
 
-def deploy_renew_distribute(run, inventory, count: int, forks: str) -> None:
+def deploy_renew_distribute(run, inventory, count: int, forks: str, again: bool = True) -> None:
     """deploy (3 + N orders, one account), deploy again (nothing), a forced renewal on the issuer (3
-    orders), distribute.yml (every member serves the new serials), distribute.yml again (nothing)."""
+    orders), distribute.yml (every member serves the new serials), distribute.yml again (nothing).
+    ``again=False`` leaves out the two runs that change nothing (idempotence is per host: the fleet
+    of five shows it; at 20 hosts they were 3.5 of the test's 10 minutes in CI)."""
     proc = run.play("deploy.yml", inventory, "-e", "deploy_hosts=web", "-f", forks)[0]
     ok(proc)
     assert run.counts() == {"certificates": 3 + count, "accounts": 1, "invalid_authorizations": 0}
@@ -26,10 +28,11 @@ def deploy_renew_distribute(run, inventory, count: int, forks: str) -> None:
     for md in SHARED:
         assert serials(run, md) == {host.name: issued[md] for host in run.fleet.hosts}
 
-    proc = run.play("deploy.yml", inventory, "-e", "deploy_hosts=web", "-f", forks)[0]
-    ok(proc)
-    assert set(changed(proc).values()) == {0}, changed(proc)
-    assert run.counts()["certificates"] == 3 + count
+    if again:
+        proc = run.play("deploy.yml", inventory, "-e", "deploy_hosts=web", "-f", forks)[0]
+        ok(proc)
+        assert set(changed(proc).values()) == {0}, changed(proc)
+        assert run.counts()["certificates"] == 3 + count
 
     renewed = run.fleet["h1"].mdfleet("renew", "--force", "--json", *SHARED)
     assert renewed.returncode == 0, renewed.stdout + renewed.stderr
@@ -42,10 +45,11 @@ def deploy_renew_distribute(run, inventory, count: int, forks: str) -> None:
         for md in SHARED:
             wait_served(host.address, host.https_port, run.name(md), run.roots, new[md])
     assert run.counts() == {"certificates": 3 + count + 3, "accounts": 1, "invalid_authorizations": 0}
-    proc = run.play("distribute.yml", inventory, "-e", "distribute_hosts=web", "-f", forks)[0]
-    ok(proc)
-    assert set(changed(proc).values()) == {0}, changed(proc)
     assert "PRIVATE KEY" not in proc.stdout
+    if again:
+        proc = run.play("distribute.yml", inventory, "-e", "distribute_hosts=web", "-f", forks)[0]
+        ok(proc)
+        assert set(changed(proc).values()) == {0}, changed(proc)
 
 
 # Several playbook runs over N hosts: longer than the Makefile's 900 s per test on a loaded machine.
@@ -59,7 +63,7 @@ def test_shared_fleet_of_five(fleet_run, tmp_path):
 @pytest.mark.timeout(3600)
 def test_shared_fleet_of_twenty(fleet_run, tmp_path):
     run = fleet_run(20)
-    deploy_renew_distribute(run, shared_fleet(run, tmp_path / "hosts.json"), 20, "10")
+    deploy_renew_distribute(run, shared_fleet(run, tmp_path / "hosts.json"), 20, "10", again=False)
 
 
 @pytest.mark.timeout(2400)

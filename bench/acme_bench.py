@@ -61,15 +61,12 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
 ORDER_TIMEOUT = 60  # a hung CA ends the engine's orders after this long
 # What the role's zipapp runs (mdcore.__main__.main: the quiet memo, the CLI, the exit without the
-# interpreter's teardown); an engine of an older --baseline revision without main() runs the same
-# entry as its zipapp did then.
+# interpreter's teardown); a --baseline revision from before main() runs command(), as its zipapp did.
 LAUNCHER = '''#!/usr/bin/python3 -I
 import sys
 sys.path.insert(0, {lib!r})
 import mdcore.__main__ as entry
-if hasattr(entry, "main"):
-    entry.main()
-sys.exit(entry.command() if hasattr(entry, "command") else __import__("mdcore.cli").cli.main())
+entry.main() if hasattr(entry, "main") else sys.exit(entry.command())
 '''
 
 

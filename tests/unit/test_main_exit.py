@@ -14,9 +14,11 @@ import pytest
 UTILS = str(Path(__file__).resolve().parents[2] / "plugins" / "module_utils")
 
 
-def run(code: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, %r)\n%s" % (UTILS, code)],
-                          capture_output=True, text=True, timeout=60, check=False, **kw)
+def run(code: str, stdout: int = subprocess.PIPE) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter with the engine importable; SIGPIPE ignored, as Python does."""
+    prelude = "import signal, sys; signal.signal(signal.SIGPIPE, signal.SIG_IGN); sys.path.insert(0, %r)\n" % UTILS
+    return subprocess.run([sys.executable, "-I", "-c", prelude + code], stdout=stdout, stderr=subprocess.PIPE,
+                          text=True, timeout=60, check=False)
 
 
 def test_the_status_and_all_buffered_output_survive_the_fast_exit() -> None:
@@ -34,14 +36,14 @@ def test_none_exits_0_like_sys_exit() -> None:
 
 
 def test_a_thread_still_running_gets_the_ordinary_exit_which_waits_for_it(tmp_path: Path) -> None:
+    # The thread writes only once the main thread has ended, i.e. after end() returned control to
+    # the interpreter: an os._exit there would kill it first and leave no file.
     done = tmp_path / "done"
     proc = run("import threading, mdcore.__main__ as m\n"
-               "go = threading.Event()\n"
                "def work():\n"
-               "    go.wait(30)\n"
+               "    threading.main_thread().join(30)\n"
                "    open(%r, 'w').write('written')\n"
                "threading.Thread(target=work).start()\n"
-               "threading.Timer(0.01, go.set).start()\n"
                "m.end(4)" % str(done))
     assert proc.returncode == 4 and done.read_text() == "written", proc.stderr
 
@@ -51,11 +53,7 @@ def test_stdout_that_cannot_be_flushed_exits_120_unless_the_run_failed(code: int
     read, write = os.pipe()
     os.close(read)  # the reader is gone: the flush meets EPIPE
     try:
-        proc = subprocess.run([sys.executable, "-I", "-c",
-                               "import sys, signal; signal.signal(signal.SIGPIPE, signal.SIG_IGN)\n"
-                               "sys.path.insert(0, %r)\nimport mdcore.__main__ as m\n"
-                               "sys.stdout.write('lost'); m.end(%d)" % (UTILS, code)],
-                              stdout=write, stderr=subprocess.PIPE, timeout=60, check=False)
+        proc = run("import mdcore.__main__ as m\nsys.stdout.write('lost'); m.end(%d)" % code, stdout=write)
     finally:
         os.close(write)
-    assert proc.returncode == expected and b"Traceback" not in proc.stderr
+    assert proc.returncode == expected and "Traceback" not in proc.stderr

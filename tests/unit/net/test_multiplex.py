@@ -7,7 +7,9 @@ transports use."""
 
 from __future__ import annotations
 
+import socket
 import threading
+import urllib.parse
 
 import pytest
 
@@ -55,6 +57,62 @@ def test_posts_carry_their_body_and_headers():
     head = peer.heads[0].decode()
     assert head.startswith("POST /ocsp HTTP/1.1\r\n") and "\r\nContent-Length: 2" in head
     assert "\r\nContent-Type: application/ocsp-request" in head
+
+
+def test_a_body_larger_than_the_socket_buffer_is_sent_in_full():
+    # the request is sent right after connect (multiplex._send_early): a body that does not fit
+    # the socket's buffer goes on when poll() says there is room, and the peer answers only
+    # once it has read every byte of it
+    body = bytes(range(256)) * (8 << 12)  # 8 MiB
+    with SlowPeer(ANSWER) as peer:
+        outcomes = run(client(), [Request("POST", peer.url("/big"), body), Request("GET", peer.url())], seconds=30.0)
+    assert outcomes[0].status == 200 and outcomes[1].status == 200
+    assert "\r\nContent-Length: %d" % len(body) in peer.heads[0].decode()
+
+
+def test_a_refused_address_is_followed_by_the_next_one(monkeypatch):
+    # the refusal shows at the send right after connect: it is the connect's failure, and the
+    # origin's next address is tried, as when poll() reports it (SO_ERROR)
+    refused = refused_url()
+    with SlowPeer(ANSWER) as good:
+        http = client()
+        closed, live = (urllib.parse.urlsplit(u) for u in (refused, good.url()))
+        two = [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (closed.hostname, closed.port)),
+               (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (live.hostname, live.port))]
+        monkeypatch.setattr(http, "_addresses", lambda *_args: list(two))
+        both = run(http, [Request("GET", good.url())])
+        http.close()
+        http = client()  # no kept-alive connection to the good peer
+        monkeypatch.setattr(http, "_addresses", lambda *_args: two[:1] * 2)
+        neither = run(http, [Request("GET", good.url())])
+        http.close()
+    assert both[0].status == 200 and good.connections == 1
+    assert (neither[0].kind, neither[0].reason) == (HttpFailure.UNREACHABLE, "Connection refused")
+
+
+def test_a_connect_still_under_way_is_finished_by_poll(monkeypatch):
+    # on loopback the connection is up when connect_ex returns; a farther peer's is not: then
+    # poll() says when it is (POLLOUT, SO_ERROR), and a refusal found there moves on to the
+    # next address as well
+    from mdcore.net import multiplex
+
+    def still_connecting(flight) -> None:
+        flight.connecting = True
+
+    monkeypatch.setattr(multiplex, "_send_early", still_connecting)
+    refused = refused_url()
+    with SlowPeer(ANSWER) as good:
+        closed, live = (urllib.parse.urlsplit(u) for u in (refused, good.url()))
+        http = client()
+        monkeypatch.setattr(http, "_addresses", lambda *_args: [
+            (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (closed.hostname, closed.port)),
+            (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (live.hostname, live.port))])
+        outcomes = run(http, [Request("POST", good.url("/ocsp"), b"\x30\x00"), Request("GET", refused)])
+        http.close()
+    assert outcomes[0].status == 200 and outcomes[1].status == 200  # both reached the good peer
+    assert sorted(head.split(b" ", 2)[:2] for head in good.heads) == [[b"GET", b"/"], [b"POST", b"/ocsp"]]
+    outcomes = run(client(), [Request("GET", refused)])
+    assert (outcomes[0].kind, outcomes[0].reason) == (HttpFailure.UNREACHABLE, "Connection refused")
 
 
 def test_a_connection_the_peer_closed_is_replaced():

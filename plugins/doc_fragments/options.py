@@ -373,9 +373,9 @@ options:
     default: auto
     choices: [auto, get, post]
   workers:
-    description: Responder exchanges run in parallel.
+    description: Responder exchanges in flight at a time (plain http from one poll() loop; https from threads).
     type: int
-    default: 8
+    default: 16
   keep:
     description: Responses of certificates that are no longer served are pruned this long after their nextUpdate
       (seconds, or a duration).

@@ -63,6 +63,12 @@ def test_the_base_config_is_valid():
     assert cfg.stapling.keep_seconds == 7 * 86400 and cfg.lock_wait == 600.0
 
 
+def test_staples_have_exchanges_in_flight_of_their_own():
+    # one poll() loop carries the plain-http exchanges: their number is not the host's order workers
+    assert (parse(BASE).workers, parse(BASE).stapling.workers) == (4, 16)
+    assert parse(changed(("stapling", "workers"), 3)).stapling.workers == 3
+
+
 # What users met (issue 10 item 6): each is refused, naming the file and the key.
 CORPUS = [
     (("defaults", "agree_tos"), "no", "defaults.agree_tos: must be true or false, not 'no'"),
@@ -74,6 +80,8 @@ CORPUS = [
     (("workers",), float("inf"), "workers: must be an integer, not inf"),
     (("workers",), 0, "workers: must be between 1 and 64, not 0"),
     (("workers",), "4", "workers: must be an integer, not '4'"),
+    (("stapling", "workers"), 0, "stapling.workers: must be between 1 and 64, not 0"),
+    (("stapling", "workers"), "16", "stapling.workers: must be an integer, not '16'"),
     (("lock_wait",), float("-inf"), "lock_wait: must be seconds"),
     (("store",), "", "store: must not be empty (leave the key out for the default, '/var/lib/mdfleet')"),
     (("store",), ["/var/lib/mdfleet"], "store: must be a string, not ['/var/lib/mdfleet']"),

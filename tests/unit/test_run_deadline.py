@@ -85,3 +85,17 @@ def test_staples_not_asked_after_the_run_deadline(tmp_path, clock: FakeClock) ->
 def test_run_timeout_must_be_a_positive_number(tmp_path, value) -> None:
     with pytest.raises(ConfigError, match="run_timeout"):
         parse_host_config({"store": str(tmp_path), "run_timeout": value, "domains": []})
+
+
+def test_a_run_staples_with_the_stapling_workers_not_the_order_workers(tmp_path, clock, monkeypatch) -> None:
+    seen: list[int] = []
+
+    def refresh(store, targets, clock, *, config, deadline):
+        seen.append(config.workers)
+        return []
+
+    monkeypatch.setattr(cli, "refresh_staples", refresh)
+    for stapling, want in (({}, 16), ({"workers": 2}, 2)):
+        cfg = parse_host_config({"store": str(tmp_path / "store"), "workers": 4, "domains": [], "stapling": stapling})
+        cli.run(cfg, clock, acme=False)
+        assert seen.pop() == want

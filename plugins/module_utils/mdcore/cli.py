@@ -157,7 +157,7 @@ def _staple(store: Store, cfg: HostConfig, clock: Clock, events: EventSink, repo
         return False
     config = StaplingConfig(window=opts.window, timeout=opts.timeout, proxy=opts.proxy,
                             keep_seconds=opts.keep_seconds, haproxy_socket=opts.haproxy_socket,
-                            workers=cfg.workers)
+                            workers=opts.workers)
     results = refresh_staples(store, staple_targets(store, cfg), clock, config=config, deadline=deadline)
     changed = False
     for res in results:

@@ -37,6 +37,7 @@ class StaplingOptions:
     enabled: bool = True
     window: str = DEFAULT_STAPLING_WINDOW
     timeout: float = default_of(STAPLING_OPTIONS, "timeout")
+    workers: int = default_of(STAPLING_OPTIONS, "workers")  # exchanges in flight, not the host's order workers
     proxy: str | None = None
     keep_seconds: float = duration_seconds(DEFAULT_KEEP) or 0.0  # responses of certificates no longer served
     others: list[dict] = field(default_factory=list)
@@ -179,7 +180,7 @@ def _stapling(path: str, doc: dict, notes: list[str]) -> StaplingOptions:
         keep = values["keep_days"] * 86400.0
         notes.append("%s: stapling.keep_days is deprecated: write \"keep\": \"%gd\"" % (path, values["keep_days"]))
     return StaplingOptions(enabled=values["enabled"], window=values["window"], timeout=values["timeout"],
-                           proxy=values["proxy"], keep_seconds=keep, others=values["others"],
+                           workers=values["workers"], proxy=values["proxy"], keep_seconds=keep, others=values["others"],
                            haproxy_socket=values["haproxy_socket"], nginx_dir=values["nginx_dir"],
                            haproxy_ocsp_files=values["haproxy_ocsp_files"])
 

@@ -11,7 +11,7 @@ KEY_NAMES = ("mdfleet", "mod_md")  # status.key_names: our key type names (p256)
 DEFAULT_STAPLING_WINDOW = "33%"
 DEFAULT_KEEP = "7d"
 STAPLING_TIMEOUT = 10  # seconds of one responder exchange
-STAPLING_WORKERS = 8
+STAPLING_WORKERS = 16  # exchanges in flight: one poll() loop carries them (net/multiplex.py), so more are cheap
 METHODS = ("auto", "get", "post")  # ocsp.config.FetchMethod; the first is the default
 
 __all__ = ["DEFAULT_RENEW_WINDOW", "DEFAULT_WARN_WINDOW", "KEY_NAMES", "DEFAULT_STAPLING_WINDOW", "DEFAULT_KEEP",

@@ -17,7 +17,7 @@ STAPLING_OPTIONS = (
     Option("enabled", Kind.BOOL, """
         Fetch, verify and keep OCSP responses for the managed certificates (and O(stapling.others)) and hand them
         to the web server.""", default=True, role_var="managed_domains_stapling_enabled"),
-    stapling.WINDOW, stapling.TIMEOUT, stapling.PROXY, stapling.KEEP,
+    stapling.WINDOW, stapling.TIMEOUT, stapling.PROXY, stapling.KEEP, stapling.WORKERS,
     Option("keep_days", Kind.FLOAT, "Deprecated - the number of days of O(stapling.keep); use that instead.", low=0,
            high=3650),
     stapling.OTHERS, stapling.HAPROXY_SOCKET,
@@ -62,7 +62,7 @@ HOST_OPTIONS = (
         Where http-01 tokens are written (mode 0755, outside the store - the web server's workers serve them at
         C(/.well-known/acme-challenge/)).""", doc_default="<store>-challenges",
            role_var="managed_domains_challenges_dir", role_default="/var/lib/mdfleet-challenges"),
-    Option("workers", Kind.INT, "Managed domains renewed (and staples fetched) in parallel.", default=4, low=1,
+    Option("workers", Kind.INT, "Managed domains renewed in parallel (staples: O(stapling.workers)).", default=4, low=1,
            high=64, role_var="managed_domains_workers"),
     Option("lock_wait", Kind.DURATION, """
         How long a run waits for the store lock held by another run (seconds, or a duration; never beyond what is

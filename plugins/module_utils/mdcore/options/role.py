@@ -136,6 +136,7 @@ SECTIONS = (
         mirror(stapling.TIMEOUT),
         mirror(stapling.PROXY),
         mirror(stapling.KEEP),
+        mirror(stapling.WORKERS),
         Option("managed_domains_stapling_keep_days", Kind.FLOAT, """
             Deprecated - days to keep responses of certificates that are no longer served; use
             C(managed_domains_stapling_keep) (V(7d)) instead. When set, it wins (and the play warns).""",

@@ -40,7 +40,9 @@ HAPROXY_SOCKET = Option("haproxy_socket", Kind.STR, """
 METHOD = Option("method", Kind.STR, """
     C(auto) uses GET for short requests (RFC 5019, cache friendly) and POST otherwise.""", default=METHODS[0],
                 choices=METHODS)
-WORKERS = Option("workers", Kind.INT, "Responder exchanges run in parallel.", default=STAPLING_WORKERS, low=1, high=64)
+WORKERS = Option("workers", Kind.INT, """
+    Responder exchanges in flight at a time (plain http from one poll() loop; https from threads).""",
+                 default=STAPLING_WORKERS, low=1, high=64, role_var="managed_domains_stapling_workers")
 OTHERS = Option("others", Kind.LIST, """
     Certificates not issued by mdfleet to staple too (mod_md's C(MDStapleOthers)).""", elements=Kind.DICT,
                 suboptions=OTHER_CERT_OPTIONS, default=(), role_var="managed_domains_stapling_others")

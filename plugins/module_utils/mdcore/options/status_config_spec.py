@@ -37,6 +37,7 @@ STAPLING_OPTIONS = (
     Option("timeout", Kind.DURATION, "", default=10, high=600, positive=True),
     Option("proxy", Kind.STR, "", empty=True, check=http_url),
     Option("keep", Kind.DURATION, "", default="7d", low=0, high=315360000),
+    Option("workers", Kind.INT, "", default=16, low=1, high=64),
     Option("keep_days", Kind.FLOAT, "", low=0, high=3650),
     Option("others", Kind.LIST, "", default=(), elements=Kind.DICT, suboptions=(
         Option("cert", Kind.PATH, "", required=True),

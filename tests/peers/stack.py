@@ -33,7 +33,7 @@ from .challtestsrv import ChallTestSrv
 from .pebble import Pebble
 from .pebble_ocsp import PebbleOcspResponder
 from .ports import free_port
-from .wait import pid_alive, poll
+from .wait import pid_alive, poll, wait_gone
 
 STATE = "stack.json"
 TESTS_DIR = Path(__file__).resolve().parents[1]
@@ -55,7 +55,7 @@ def stop(folder: Path, timeout: float = 15.0) -> bool:
     pid = int(state["pid"])
     os.kill(pid, signal.SIGTERM)
     try:
-        poll(lambda: not pid_alive(pid), timeout, "acme stack (pid %d) to stop" % pid)
+        wait_gone(pid, timeout, "acme stack (pid %d) to stop" % pid)
     except TimeoutError:
         os.kill(pid, signal.SIGKILL)
     (folder / STATE).unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
 import time
 from collections.abc import Callable
@@ -40,6 +41,21 @@ def pid_alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def wait_gone(pid: int, timeout: float, what: str) -> None:
+    """Wait until process ``pid`` has ended (a zombie counts as gone, as in pid_alive): a pidfd
+    becomes readable when it exits, so this wakes at once instead of polling. TimeoutError after
+    ``timeout`` seconds."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return  # gone (and reaped) already
+    try:
+        if not select.select([fd], [], [], timeout)[0]:
+            raise TimeoutError(f"{what}: still running after {timeout:.1f}s")
+    finally:
+        os.close(fd)
 
 
 def port_open(host: str, port: int) -> bool:

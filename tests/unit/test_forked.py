@@ -13,7 +13,7 @@ import pytest
 
 from mdcore.clock import Clock, Deadline
 from mdcore.forked import Helper, HelperGone
-from peers.wait import pid_alive, poll
+from peers.wait import pid_alive, wait_gone
 
 MODULE_UTILS = os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "module_utils")
 
@@ -118,4 +118,4 @@ def test_the_helper_dies_with_the_process_that_forked_it(tmp_path):
     finally:
         run.kill()  # SIGKILL: no handler of the run can end the helper, only the kernel
         run.wait(timeout=30)
-    poll(lambda: not pid_alive(pid), 30, "the helper %d to end with its parent" % pid)
+    wait_gone(pid, 30, "the helper %d to end with its parent" % pid)

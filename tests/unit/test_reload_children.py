@@ -13,7 +13,7 @@ from mdcore.clock import FakeClock
 from mdcore.errors import ChallengeError
 from mdcore.hostconfig import ReloadConfig
 from mdcore.reload import ReloadOutcome, reload_server
-from peers.wait import pid_alive, poll
+from peers.wait import wait_gone
 
 # starts a grandchild that waits until it is killed, writes its pid, then waits the same way itself
 HANGS = ("import signal, subprocess, sys; child = subprocess.Popen([sys.executable, '-c', "
@@ -24,7 +24,7 @@ def _gone(pid_file) -> bool:
     """The grandchild is gone within 5 s (reaped by init, not by us: a zombie counts as gone)."""
     pid = int(pid_file.read_text())
     try:
-        poll(lambda: not pid_alive(pid), 5, "the command's child %d to be gone" % pid)
+        wait_gone(pid, 5, "the command's child %d to be gone" % pid)
     except TimeoutError:
         return False
     return True

@@ -13,7 +13,7 @@ import pytest
 from mdcore.events import EventName
 from mdcore.notify import CommandNotifier, NotifyState
 from mdcore.proc import run_command
-from peers.wait import pid_alive, poll
+from peers.wait import wait_gone
 
 RECORDER = r"""
 import json, os, sys
@@ -80,6 +80,6 @@ def test_hanging_command_is_killed_with_its_children(tmp_path, store, clock):
     (delivery,) = notifier.deliveries
     assert delivery.timed_out and delivery.error == "timed out after 1s (killed)"
     child = int(pidfile.read_text())
-    poll(lambda: not pid_alive(child), 5, "the command's child to be gone after the timeout")
+    wait_gone(child, 5, "the command's child to be gone after the timeout")
     state = NotifyState.load(store, "a.example")
     assert state.failures == 1 and state.last_failure.timed_out

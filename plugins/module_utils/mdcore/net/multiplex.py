@@ -141,7 +141,7 @@ def _connect(client, poller, flying: dict, flight: _Flight) -> MdError | None:
                 return None
             conn, flight.conn = flight.conn, None
             conn.close()
-            flight.last_error = OSError(failed.errno, failed.strerror or os.strerror(failed.errno or 0))
+            flight.last_error = failed
             continue
         sock.close()
         flight.last_error = OSError(code, os.strerror(code))

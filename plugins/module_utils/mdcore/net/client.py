@@ -18,18 +18,21 @@ from __future__ import annotations
 
 import select
 import socket
-import ssl
+import sys
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from .. import USER_AGENT
 from ..clock import Deadline
 from ..errors import MdError
 from .proxy import Proxy, environment_proxy, parse_proxy
 from .reply import Headers, HttpFailure, HttpReply, HttpTimeout, More, Request, Transport
-from .tls import context_for, verify_reason
 from .wire import PeerClosed, ResponseReader, TooLarge, WireError, encode_request
+
+if TYPE_CHECKING:  # ssl (and tls.py) are imported for the first https origin: plain-http runs never load them
+    import ssl
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024  # certificate chains and orders are a few KB
 MAX_IDLE = 16  # idle connections kept per origin
@@ -100,8 +103,12 @@ class _Conn:
             self.sock.setblocking(False)
             try:
                 self.sock.recv(1)  # end of file, or bytes nobody asked for: unusable either way
-            except (ssl.SSLWantReadError, BlockingIOError):
-                return True  # only TLS records without data (a session ticket) were waiting
+            except BlockingIOError:
+                return True
+            except OSError as exc:
+                if _is_ssl(exc, "SSLWantReadError"):
+                    return True  # only TLS records without data (a session ticket) were waiting
+                raise
             return False
         except (OSError, ValueError):
             return False
@@ -335,6 +342,8 @@ def _tunnel(conn: _Conn, origin: _Origin, url: str, deadline: Deadline) -> None:
 
 
 def _handshake(sock: socket.socket, origin: _Origin, verify: bool | str, deadline: Deadline) -> ssl.SSLSocket:
+    from .tls import context_for
+
     context = context_for(verify)
     sock.settimeout(_left(deadline))  # the ssl module bounds the whole handshake by it
     return context.wrap_socket(sock, server_hostname=origin.host, session=origin.tls_session)
@@ -350,13 +359,22 @@ def _failure(exc: BaseException, url: str, deadline: Deadline, received: int) ->
         return HttpFailure(HttpFailure.TOO_LARGE, url, "answer larger than the limit (%s)" % exc)
     if isinstance(exc, WireError):
         return HttpFailure(HttpFailure.PROTOCOL, url, "no valid HTTP answer: %s" % exc)
-    if isinstance(exc, ssl.SSLError):
+    if _is_ssl(exc, "SSLError"):
+        from .tls import verify_reason
+
         return HttpFailure(HttpFailure.TLS, url, verify_reason(exc))
     if isinstance(exc, socket.gaierror):
         return HttpFailure(HttpFailure.UNREACHABLE, url, "name lookup failed: %s" % (exc.strerror or exc))
     if isinstance(exc, OSError):
         return HttpFailure(HttpFailure.UNREACHABLE, url, exc.strerror or str(exc) or exc.__class__.__name__)
     return exc
+
+
+def _is_ssl(exc: BaseException, name: str) -> bool:
+    """Whether ``exc`` is the ssl module's exception ``name``: without the module loaded (no
+    https origin yet) nothing can have raised one."""
+    module = sys.modules.get("ssl")
+    return module is not None and isinstance(exc, getattr(module, name))
 
 
 __all__ = ["HttpClient", "DEFAULT_MAX_BYTES"]

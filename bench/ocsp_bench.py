@@ -35,7 +35,7 @@ Not a test: it prints figures and asserts nothing about time. What it does:
   fetch of 1,000), the load average, and what creating one file costs in the work folder (the
   engine creates a staple file per certificate; ``--workdir /dev/shm`` takes the disk out).
 
-Run (as root): /work/venv/bin/python bench/ocsp_bench.py [--n 1000] [--workers 8] [--repeat 3]
+Run (as root): /work/venv/bin/python bench/ocsp_bench.py [--n 1000] [--workers 16] [--repeat 3]
     [--compare-ref 7959e99^] [--workdir /dev/shm]
 """
 
@@ -406,8 +406,9 @@ def report(opts, engines, pythons, ab_runs: tuple, runs: dict, loads: list, crea
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--n", type=int, default=1000, help="certificates (default 1000)")
-    parser.add_argument("--workers", type=int, default=8,
-                        help="exchanges in flight: the engine's workers and ab's -c (default 8)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="exchanges in flight: the engine's workers and ab's -c (default: what hosts run "
+                        "with, the engine's stapling.workers default)")
     parser.add_argument("--multi", type=int, default=None, help="openssl ocsp -multi worker processes")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; medians are reported (default 3)")
     parser.add_argument("--compare-ref", help="also run the engine of this git revision (git archive), side by side")
@@ -418,8 +419,12 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.child:
-        child(json.loads(opts.child))
+        child(json.loads(opts.child))  # before any import of mdcore: the child picks its engine tree
         return
+    if opts.workers is None:
+        from mdcore.options.defaults import STAPLING_WORKERS
+
+        opts.workers = STAPLING_WORKERS
     if opts.profile:  # the children write into it: made here, absolute (they run elsewhere)
         opts.profile = os.path.abspath(opts.profile)
         os.makedirs(opts.profile, exist_ok=True)

@@ -1,7 +1,7 @@
 """A plain-http batch (what a stapling run sends to OCSP responders) loads neither the ssl module
 nor net/tls.py: they are imported for the first https origin only (5 ms of the run's serial
 start). A fresh interpreter, the one running the tests, talks to a bare socket peer on loopback
-(http.server would import ssl itself, through http.client)."""
+(http.server would import ssl itself, through http.client, and tests/peers/slow_peer.py does)."""
 
 from __future__ import annotations
 

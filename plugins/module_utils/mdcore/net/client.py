@@ -103,12 +103,8 @@ class _Conn:
             self.sock.setblocking(False)
             try:
                 self.sock.recv(1)  # end of file, or bytes nobody asked for: unusable either way
-            except BlockingIOError:
-                return True
-            except OSError as exc:
-                if _is_ssl(exc, "SSLWantReadError"):
-                    return True  # only TLS records without data (a session ticket) were waiting
-                raise
+            except OSError as exc:  # nothing to read (a waiting TLS session ticket is no data either)
+                return isinstance(exc, BlockingIOError) or _is_ssl(exc, "SSLWantReadError")
             return False
         except (OSError, ValueError):
             return False

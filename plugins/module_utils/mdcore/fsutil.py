@@ -80,13 +80,14 @@ def _atomic_write(path: str, data: bytes, mode: int, durable: bool) -> None:
         fsync_dir(folder)
 
 
-def atomic_write_many(folder: str, files: list[tuple[str, bytes, int]]) -> None:
+def atomic_write_many(folder: str, files: list[tuple[str, bytes, int]], durable: bool = True) -> None:
     """atomic_write of several files of one folder, (name, data, mode) each, with one fsync of
     the folder instead of one per file: every temp file is written and fsynced (at once, see
     _fsync_all), then each is
     renamed into place in the order given (a reader, or a run after a kill, sees each file old or
     new, and the last one new only when the others are), then the folder is fsynced once. The
-    fault suite's points are the same as atomic_write's: a temp and a replace per file."""
+    fault suite's points are the same as atomic_write's: a temp and a replace per file.
+    ``durable=False``: no fsync (see :func:`flush`)."""
     temps: list[str] = []
     fds: list[int] = []
     try:
@@ -97,7 +98,8 @@ def atomic_write_many(folder: str, files: list[tuple[str, bytes, int]]) -> None:
                 temps.append(tmp)
                 faults.point("temp", tmp)
                 _write_all(fd, data)
-            _fsync_all(fds)
+            if durable:
+                _fsync_all(fds)
         finally:
             for fd in fds:
                 os.close(fd)
@@ -115,7 +117,22 @@ def atomic_write_many(folder: str, files: list[tuple[str, bytes, int]]) -> None:
     except BaseException:
         _remove_temps(temps)
         raise
-    fsync_dir(folder)
+    if durable:
+        fsync_dir(folder)
+
+
+def flush(files: list[str], folders: list[str]) -> None:
+    """Files written with ``durable=False`` made durable: all fsynced at once (one journal
+    commit), then the folders holding their names."""
+    for paths in (files, folders):
+        fds: list[int] = []
+        try:
+            for path in paths:
+                fds.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+            _fsync_all(fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
 
 
 PARALLEL_FSYNCS = 8  # fsyncs at once: the file system commits its journal once for all of them

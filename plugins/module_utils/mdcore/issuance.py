@@ -331,7 +331,8 @@ def _staging_key(store: Store, folder: str, key_type: str) -> tuple[object, bool
             reason = "empty" if not pem.strip() else "not a private key (%s)" % type(exc).__name__
             store.set_aside_corrupt(CorruptStateError(path, reason))
     key = generate_key(key_spec(key_type))
-    atomic_write(path, key_to_pem(key))
+    # Flushed by activate() with the set; lost in a power cut: set aside, a new key (ForeignKeyError)
+    atomic_write(path, key_to_pem(key), durable=False)
     return key, True
 
 
@@ -346,9 +347,9 @@ def _write_chain(folder: str, fullchain: bytes, key, names: list[str]) -> None:
     missing = set(names) - set(CertFacts.of(leaf).names)
     if missing:
         raise MdError("CA returned a certificate without %s" % ", ".join(sorted(missing)))
-    atomic_write_many(folder, [(CERT_FILE, to_pem(leaf), 0o644),  # one fsync of the folder for the three
+    atomic_write_many(folder, [(CERT_FILE, to_pem(leaf), 0o644),  # flushed with the key by activate()
                                (CHAIN_FILE, b"".join(to_pem(c) for c in certs[1:]), 0o644),
-                               (FULLCHAIN_FILE, b"".join(to_pem(c) for c in certs), 0o644)])
+                               (FULLCHAIN_FILE, b"".join(to_pem(c) for c in certs), 0o644)], durable=False)
 
 
 def _staged_usable(store: Store, staging: str, kt: str) -> bool:
@@ -356,14 +357,20 @@ def _staged_usable(store: Store, staging: str, kt: str) -> bool:
     is set aside: the order (its URL is remembered) downloads it again."""
     folder = os.path.join(staging, kt)
     try:
-        leaf = split_pem_chain(read_bytes(os.path.join(folder, FULLCHAIN_FILE)) or b"")[0]
+        fullchain = read_bytes(os.path.join(folder, FULLCHAIN_FILE)) or b""
+        leaf = split_pem_chain(fullchain)[0]
         key = key_from_pem(read_bytes(os.path.join(folder, KEY_FILE)) or b"")
         pub = serialization.PublicFormat.SubjectPublicKeyInfo
-        if leaf.public_key().public_bytes(serialization.Encoding.DER, pub) == \
+        # flushed only at the seal: a power cut may leave one of the three empty or old
+        parts = [read_bytes(os.path.join(folder, name)) or b"" for name in (CERT_FILE, CHAIN_FILE)]
+        if b"".join(parts) != fullchain:
+            reason = "its cert.pem and chain.pem are not its fullchain.pem"
+        elif leaf.public_key().public_bytes(serialization.Encoding.DER, pub) == \
                 key.public_key().public_bytes(serialization.Encoding.DER, pub):
             _facts(staging, kt)
             return True
-        reason = "its certificate is not for the staged key"
+        else:
+            reason = "its certificate is not for the staged key"
     except Exception as exc:  # garbage in a staged file, whatever the parser raises
         reason = "does not read (%s)" % type(exc).__name__
     for name in (FULLCHAIN_FILE, CERT_FILE, CHAIN_FILE):

@@ -43,6 +43,7 @@ from .fsutil import (
     atomic_write,
     atomic_write_many,
     ensure_dir,
+    flush,
     fsync_dir,
     json_bytes,
     read_bytes,
@@ -179,6 +180,7 @@ class Store(StoreReader):
         super().__init__(root, clock)
         self.challenges_dir = os.path.abspath(challenges_dir) if challenges_dir else default_challenges_dir(self.root)
         self.keep_archive = keep_archive
+        self._unnamed: set[str] = set()  # new staging folders whose names are not fsynced yet
         self._lock: StoreLock | None = None  # the latest lock() (recover() asks it whether the last run was killed)
 
     # -- layout -----------------------------------------------------------------------------
@@ -189,10 +191,8 @@ class Store(StoreReader):
                              "server cannot serve http-01 tokens from there (default: %s)"
                              % (self.challenges_dir, self.root, default_challenges_dir(self.root)))
         try:
-            ensure_dir(self.root)
-            for sub in STORE_FOLDERS:
-                ensure_dir(self.path(sub))
-            ensure_dir(self.challenges_dir, 0o755)
+            made = _made_dirs([self.root] + [self.path(sub) for sub in STORE_FOLDERS] + [self.challenges_dir],
+                              {self.challenges_dir: 0o755})
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not os.path.isdir(self.root):
                 raise StoreError("store %s is not usable: %s" % (self.root, exc.strerror or exc)) from None
@@ -201,6 +201,11 @@ class Store(StoreReader):
             self.note("store %s: %s (%s): new certificates, staples and status cannot be written"
                       % (self.root, exc.strerror, exc.filename))
             return self
+        try:
+            for folder in sorted({os.path.dirname(path) for path in made}):  # their names made durable
+                fsync_dir(folder)
+        except OSError as exc:
+            raise StoreError("store %s is not usable: %s" % (self.root, exc.strerror or exc)) from None
         self._probe()
         return self
 
@@ -362,12 +367,13 @@ class Store(StoreReader):
                 out.append(entry)
         return out
 
-    def save_install(self, entry: PendingInstall) -> None:
+    def save_install(self, entry: PendingInstall, durable: bool = True) -> None:
         try:
-            ensure_dir(self.path(INSTALLS_DIR))
+            if _made_dirs([self.path(INSTALLS_DIR)]):  # the first install of this store
+                fsync_dir(self.root)
         except OSError as exc:
             raise StoreError("cannot create %s: %s" % (self.path(INSTALLS_DIR), exc.strerror or exc)) from None
-        self.write_state(install_path(self.root, check_md_name(entry.md)), entry.to_json())
+        self.write_state(install_path(self.root, check_md_name(entry.md)), entry.to_json(), durable=durable)
 
     def event_fired(self, md: str, set_id: str | None, event: str) -> None:
         """``event`` of the activation of ``set_id`` went out: the pending install forgets it."""
@@ -402,10 +408,10 @@ class Store(StoreReader):
             unlink(path)
 
     # -- unwritable files -------------------------------------------------------------------
-    def write_state(self, path: str, doc: dict, mode: int = PRIVATE_MODE) -> None:
+    def write_state(self, path: str, doc: dict, mode: int = PRIVATE_MODE, durable: bool = True) -> None:
         """write_json, with a full disk or a read-only store as a StoreError naming the file."""
         try:
-            write_json(path, doc, mode)
+            write_json(path, doc, mode, durable)
         except OSError as exc:
             raise StoreError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
 
@@ -438,14 +444,25 @@ class Store(StoreReader):
             self._staged.add(md)
 
     def begin_staging(self, order: OrderState) -> str:
+        """staging/<md> with order.json, not durable: lost, the next run starts afresh."""
         self._staging_made(order.md)
-        folder = ensure_dir(self.staging_dir(order.md))
-        self.save_order(order)
+        folder = self.staging_dir(order.md)
+        if _made_dirs([folder]):
+            self._unnamed.add(folder)  # its name: fsynced with the first durable order.json
+        self.save_order(order, durable=False)
         return folder
 
-    def save_order(self, order: OrderState) -> None:
+    def save_order(self, order: OrderState, durable: bool = True) -> None:
+        """order.json, durable by default: an order made must be found again, not made twice."""
         self._staging_made(order.md)
-        self.write_state(os.path.join(self.staging_dir(order.md), ORDER_FILE), order.to_json())
+        folder = self.staging_dir(order.md)
+        self.write_state(os.path.join(folder, ORDER_FILE), order.to_json(), durable=durable)
+        if durable and folder in self._unnamed:
+            try:
+                fsync_dir(os.path.dirname(folder))
+            except OSError as exc:
+                raise StoreError("cannot write %s: %s" % (folder, exc.strerror or exc)) from None
+            self._unnamed.discard(folder)
 
     def discard_staging(self, md: str) -> None:
         rmtree(self.staging_dir(md))
@@ -460,8 +477,9 @@ class Store(StoreReader):
         staging = ensure_dir(self.staging_dir(md))
         for kt, per in files.items():
             folder = ensure_dir(os.path.join(staging, kt))
-            for name in SET_FILES:
-                atomic_write(os.path.join(folder, name), per[name], PRIVATE_MODE if name == KEY_FILE else PUBLIC_MODE)
+            for name in SET_FILES:  # flushed by activate() before the seal
+                atomic_write(os.path.join(folder, name), per[name], PRIVATE_MODE if name == KEY_FILE else PUBLIC_MODE,
+                             durable=False)
         return staging
 
     def activate(self, md: str, cert_set: CertSet, events: dict[str, dict] | None = None) -> CertSet:
@@ -482,11 +500,23 @@ class Store(StoreReader):
         import secrets  # a set id: only when a set is activated
 
         sealed = cert_set.with_changes(md=md, certs=certs, set_id=secrets.token_hex(8))
-        self.save_install(PendingInstall(md, sealed.set_id or "", self.clock.now(), dict(events or {})))
+        self.save_install(PendingInstall(md, sealed.set_id or "", self.clock.now(), dict(events or {})), durable=False)
+        self._flush_staged(md, cert_set.key_types)
         self.write_state(os.path.join(staging, SET_FILE), sealed.to_json(), PUBLIC_MODE)  # fsyncs staging/ too
         self._finish_activation(md)
         self._verified_now(md, sealed)  # just hashed: the next runs only look at the files
         return sealed
+
+    def _flush_staged(self, md: str, key_types: list[str]) -> None:
+        """The set's files and its pending install (written without fsync) flushed at once
+        before set.json seals the set: a sealed set survives a power cut whole."""
+        staging = self.staging_dir(md)
+        files = [os.path.join(staging, kt, name) for kt in key_types for name in SET_FILES]
+        files.append(install_path(self.root, md))
+        try:
+            flush(files, [os.path.join(staging, kt) for kt in key_types] + [self.path(INSTALLS_DIR)])
+        except OSError as exc:
+            raise StoreError("cannot write %s: %s" % (exc.filename or staging, exc.strerror or exc)) from None
 
     def _finish_activation(self, md: str) -> str:
         nums = self._archive_numbers(md)
@@ -648,3 +678,11 @@ class Store(StoreReader):
 
 __all__ = ["Store", "StoreLock", "StoreReader", "ActiveCert", "check_md_name", "default_challenges_dir", "DIR_MODE",
            "SET_FILE", "ORDER_FILE", "KEY_FILE", "CERT_FILE", "CHAIN_FILE", "FULLCHAIN_FILE", "SET_FILES"]
+
+
+def _made_dirs(paths: list[str], modes: dict[str, int] | None = None) -> list[str]:
+    """ensure_dir of each path (DIR_MODE unless ``modes`` says otherwise); the ones it created."""
+    made = [path for path in paths if not os.path.isdir(path)]
+    for path in paths:
+        ensure_dir(path, (modes or {}).get(path, DIR_MODE))
+    return made

@@ -1,0 +1,113 @@
+"""What a power cut during an issuance may lose (tests/unit/powercut.py follows the engine's os
+calls): a set is sealed and activated only once all of its files and its pending install are
+durable; the order marker is durable before the order is made; the staged files written without
+their own fsyncs cost one flush at the seal."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from mdcore.state.installs import install_path
+from mdcore.store import Store
+
+from .powercut import PowerCutModel
+
+MD = "www.example.org"
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_set_is_durable_before_it_is_archived_and_activated(run_md, make_cfg, store: Store,
+                                                              monkeypatch) -> None:
+    model = PowerCutModel(monkeypatch)
+    seen: list[list[str]] = []
+
+    def at_rename(src: str, dst: str) -> None:
+        if src == store.staging_dir(MD):  # the set goes into the archive
+            seen.append(model.lost_under(src) + model.lost(install_path(store.root, MD), store.root))
+
+    model.before_rename.append(at_rename)
+    result = run_md(make_cfg(key_types=["p256", "rsa2048"]))
+    assert result.changed and result.valid, result
+    assert seen == [[]]
+    assert model.lost(store.active_dir(MD), store.root) == []  # the domains/ link and the archive entry
+    assert model.lost_under(store.active_folder(MD)) == []
+
+
+def test_a_renewal_is_as_durable_as_a_first_issue(run_md, make_cfg, store: Store, monkeypatch) -> None:
+    run_md(make_cfg())
+    model = PowerCutModel(monkeypatch)
+    seen: list[list[str]] = []
+    model.before_rename.append(lambda src, _dst: seen.append(model.lost_under(src))
+                               if src == store.staging_dir(MD) else None)
+    result = run_md(make_cfg(), force=True)
+    assert result.changed, result
+    assert seen == [[]]
+    assert model.lost(store.active_dir(MD), store.root) == []
+
+
+def test_the_order_marker_is_durable_before_the_order_is_made(run_md, make_cfg, store: Store, fake_ca,
+                                                              monkeypatch) -> None:
+    """A power cut right after newOrder must leave the marker that makes the next run look for
+    the order instead of making another one (CAs limit new orders)."""
+    model = PowerCutModel(monkeypatch)
+    seen = []
+    real = fake_ca._do_newOrder
+
+    def new_order(*args):
+        path = os.path.join(store.staging_dir(MD), "order.json")
+        with open(path, "rb") as handle:
+            doc = json.loads(handle.read())
+        seen.append((sorted(doc.get("ordering", {})), model.lost(path, store.root)))
+        return real(*args)
+
+    monkeypatch.setattr(fake_ca, "_do_newOrder", new_order)
+    run_md(make_cfg())
+    assert seen == [(["p256"], [])]
+
+
+def test_an_order_flushes_its_staged_files_at_once(run_md, make_cfg, store: Store, monkeypatch) -> None:
+    """The fsyncs of a renewal of one key type, 19: the run's clean-exit marker (1); the order
+    marker (a pair) and the name of the new staging folder (1); the order URL (a pair); one
+    flush of key, certificates and pending install (5 files, then their 2 folders); set.json
+    (a pair), the archive and domains/ (1 each); the job (a pair). Before, every staged file
+    had a pair of its own (the certificates three and one of their folder), and the http-01
+    token and the first order.json too: 23, with the staging folder's name never durable."""
+    run_md(make_cfg())
+    model = PowerCutModel(monkeypatch)
+    result = run_md(make_cfg(), force=True)
+    assert result.changed, result
+    assert len(model.fsyncs) == 19, "\n".join(model.fsyncs)
+
+
+def test_a_staged_chain_lost_in_a_power_cut_is_downloaded_again(run_md, make_cfg, store: Store, fake_ca,
+                                                                monkeypatch, test_ca) -> None:
+    """The run dies after the download, before the seal, and the power cut empties chain.pem
+    (its fullchain.pem survived): the next run must not seal a set without its chain; the three
+    are set aside and the remembered order's certificate is downloaded again."""
+    first = run_md(make_cfg())
+    with monkeypatch.context() as patch:
+        def killed(*_args, **_kwargs):
+            raise Killed()
+
+        patch.setattr(Store, "activate", killed)
+        with pytest.raises(Killed):
+            run_md(make_cfg(), force=True)
+    staged = os.path.join(store.staging_dir(MD), "p256")
+    with open(os.path.join(staged, "chain.pem"), "wb"):
+        pass
+    orders = fake_ca.count("newOrder")
+    result = run_md(make_cfg())
+    assert result.changed and result.valid and result.error is None, result
+    assert fake_ca.count("newOrder") == orders  # the remembered order, not a new one
+    assert any("chain.pem is corrupt: staged, but its cert.pem and chain.pem are not its fullchain.pem" in n
+               for n in store.notes), store.notes
+    active = os.path.join(store.active_folder(MD), "p256")
+    with open(os.path.join(active, "chain.pem"), "rb") as handle:
+        assert handle.read() != b""
+    assert result.certificates["p256"]["serial"] != first.certificates["p256"]["serial"]

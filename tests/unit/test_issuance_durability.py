@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from mdcore.manager import ensure_md
 from mdcore.state.installs import install_path
 from mdcore.store import Store
 
@@ -69,6 +70,45 @@ def test_the_order_marker_is_durable_before_the_order_is_made(run_md, make_cfg, 
     monkeypatch.setattr(fake_ca, "_do_newOrder", new_order)
     run_md(make_cfg())
     assert seen == [(["p256"], [])]
+
+
+# Not durable by design: the lock, the clean-exit marker (lost, the next run looks for temp files
+# again) and verified.json (lost, the next run hashes the sets again): see store.py.
+NOT_DURABLE = ("store.lock", ".clean-exit", "verified.json")
+
+
+def test_nothing_a_later_run_needs_is_lost_after_a_first_issue(make_cfg, fake_ca, net, tmp_path, clock,
+                                                               monkeypatch) -> None:
+    """The whole store, set up under the model: accounts, the set, the archive, the job."""
+    model = PowerCutModel(monkeypatch)
+    fresh = Store(str(tmp_path / "fresh" / "store"), clock)
+    fake_ca.webroot = fresh.challenges_dir
+    result = ensure_md(fresh.setup(), make_cfg(), clock, lock_wait=1, transport_factory=net.transport)
+    assert result.changed and result.valid, result
+    lost = [what for what in model.lost_under(fresh.root)
+            if not any(what.endswith(os.sep + name) or ("name %s in" % name) in what for name in NOT_DURABLE)]
+    assert lost == []
+    assert model.lost(fresh.root, os.path.dirname(fresh.root)) == []  # its own name, made by setup()
+
+
+def test_the_account_folder_is_durable_before_the_account_is_registered(run_md, make_cfg, store: Store, fake_ca,
+                                                                        monkeypatch) -> None:
+    """The key is saved before newAccount so that a run after a crash finds the same account
+    (with EAB, the credentials may bind only once): its folder's name must survive too."""
+    model = PowerCutModel(monkeypatch)
+    seen = []
+    real = fake_ca._do_newAccount
+
+    def new_account(*args):
+        folder = store.path("accounts")
+        keys = [os.path.join(root, name) for root, _dirs, names in os.walk(folder) for name in names
+                if name == "account.key.pem"]
+        seen.append([model.lost(key, store.root) for key in keys])
+        return real(*args)
+
+    monkeypatch.setattr(fake_ca, "_do_newAccount", new_account)
+    run_md(make_cfg())
+    assert seen == [[[]]]
 
 
 def test_an_order_flushes_its_staged_files_at_once(run_md, make_cfg, store: Store, monkeypatch) -> None:

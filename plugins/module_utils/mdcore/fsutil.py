@@ -21,14 +21,17 @@ TEMP_PREFIX = ".tmp-"  # temp files of atomic_write: .tmp-<pid>-<thread>-<n>
 _temp_numbers = itertools.count()  # next() on a count is atomic under the GIL
 
 
-def ensure_dir(path: str, mode: int = DIR_MODE) -> str:
-    """Create ``path`` (and parents) with ``mode``; tighten the mode of an existing folder."""
+def ensure_dir(path: str, mode: int = DIR_MODE, durable: bool = False) -> str:
+    """Create ``path`` (and parents) with ``mode``; tighten the mode of an existing folder.
+    ``durable``: a folder created here has its name fsynced in its parent."""
     try:
         st = os.stat(path)
     except OSError:
         st = None
     if st is None or not stat.S_ISDIR(st.st_mode):  # one stat when it is there (the usual case)
         os.makedirs(path, mode=mode, exist_ok=True)
+        if durable:
+            fsync_dir(os.path.dirname(path) or ".")
         st = os.stat(path)
     if (st.st_mode & 0o777) != mode:
         os.chmod(path, mode)

@@ -100,7 +100,7 @@ class AccountStore:
         return read_key(os.path.join(self.folder(directory_url, eab_kid), "account.key.pem"), "the account key")
 
     def save_key(self, directory_url: str, eab_kid: str | None, key: AccountKey) -> None:
-        folder = ensure_dir(self.folder(directory_url, eab_kid))
+        folder = ensure_dir(self.folder(directory_url, eab_kid), durable=True)
         atomic_write(os.path.join(folder, "account.key.pem"), key_to_pem(key.key))
 
     # A key rollover's new key, saved before the CA is asked to switch: a crash after the CA
@@ -112,7 +112,7 @@ class AccountStore:
         return read_key(self.next_key_path(directory_url, eab_kid), "the new key of an interrupted key rollover")
 
     def save_next_key(self, directory_url: str, eab_kid: str | None, key: AccountKey) -> None:
-        ensure_dir(self.folder(directory_url, eab_kid))
+        ensure_dir(self.folder(directory_url, eab_kid), durable=True)
         atomic_write(self.next_key_path(directory_url, eab_kid), key_to_pem(key.key))
 
     def drop_next_key(self, directory_url: str, eab_kid: str | None) -> None:
@@ -122,7 +122,7 @@ class AccountStore:
             pass
 
     def save(self, ref: AccountRef, status: str = Status.VALID) -> None:
-        folder = ensure_dir(self.folder(ref.ca_url, ref.eab_kid))
+        folder = ensure_dir(self.folder(ref.ca_url, ref.eab_kid), durable=True)
         write_json(os.path.join(folder, "account.json"), {
             "url": ref.url, "ca_url": ref.ca_url, "contact": ref.contact, "eab_kid": ref.eab_kid,
             "status": status,

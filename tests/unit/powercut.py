@@ -8,9 +8,11 @@ are not followed: a removal undone by a power cut brings back a file nothing rea
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 import stat
+import sys
 import threading
 from collections.abc import Callable
 
@@ -29,6 +31,7 @@ class PowerCutModel:
         self.added: dict[tuple[str, str], int] = {}  # (folder, name) -> moment the name was last made
         self.entries_synced: dict[str, int] = {}  # folder -> moment it was last fsynced
         self.fsyncs: list[str] = []  # what was fsynced, in order
+        self.flushed_all = 0  # the moment of the last syncfs (fsutil.sync_filesystems): everything durable
         self.before_rename: list[Callable[[str, str], None]] = []
         real = {name: getattr(os, name) for name in ("write", "fsync", "open", "rename", "replace", "symlink",
                                                      "mkdir")}
@@ -68,6 +71,19 @@ class PowerCutModel:
                 self._added(path if name != "symlink" else args[0])
             return call
 
+        from mdcore import fsutil
+
+        real_sync = fsutil.sync_filesystems
+
+        def sync_filesystems(paths) -> None:
+            real_sync(paths)
+            with self._lock:
+                self.flushed_all = next(self._seq)
+
+        importlib.import_module("mdcore.ocsp.refresh")  # binds it by name: patched below too
+        for module in list(sys.modules.values()):
+            if getattr(module, "sync_filesystems", None) is real_sync:
+                monkeypatch.setattr(module, "sync_filesystems", sync_filesystems)
         monkeypatch.setattr(os, "write", write)
         monkeypatch.setattr(os, "fsync", fsync)
         monkeypatch.setattr(os, "open", open_)
@@ -93,13 +109,14 @@ class PowerCutModel:
         if not os.path.isdir(path) or os.path.islink(path):
             st = os.lstat(path)
             key = (st.st_dev, st.st_ino)
-            if not os.path.islink(path) and self.synced.get(key, 0) <= self.written.get(key, 0):
+            synced = max(self.synced.get(key, 0), self.flushed_all)
+            if not os.path.islink(path) and key in self.written and synced <= self.written[key]:
                 out.append("the content of %s" % path)
         top = os.path.abspath(names_up_to)
         while len(path) > len(top):
             folder, name = os.path.split(path)
             made = self.added.get((folder, name))
-            if made is not None and self.entries_synced.get(folder, 0) <= made:
+            if made is not None and max(self.entries_synced.get(folder, 0), self.flushed_all) <= made:
                 out.append("the name %s in %s" % (name, folder))
             path = folder
         return out

@@ -617,13 +617,16 @@ class Store(StoreReader):
         recover() cannot activate one again, and a run killed half-way is finished by the next
         (the dangling link or the staging left behind still name the domain). Returns the folder."""
         self._forget_set(md)
-        target = ensure_dir(self.path(RETIRED_DIR, check_md_name(md), when))
-        ensure_dir(self.path(RETIRED_DIR), DIR_MODE)
+        target = self.path(RETIRED_DIR, check_md_name(md), when)
+        for folder in sorted({os.path.dirname(p) for p in _made_dirs([self.path(RETIRED_DIR), os.path.dirname(target),
+                                                                     target])}):
+            fsync_dir(folder)  # the new folders' names, before anything moves into them
         for num in self._archive_numbers(md):
             rename(self.path("archive", "%s.%d" % (md, num)), os.path.join(target, "%s.%d" % (md, num)))
-        fsync_dir(self.path("archive"))
         if os.path.exists(self.job_path(md)):
             rename(self.job_path(md), os.path.join(target, "job.json"))  # its history goes with it
+        fsync_dir(target)  # the sets' new names are durable before archive/ forgets the old ones
+        fsync_dir(self.path("archive"))
         if os.path.lexists(self.active_dir(md)):
             unlink(self.active_dir(md))
             fsync_dir(self.path("domains"))

@@ -1,7 +1,8 @@
-"""What a power cut during an issuance may lose (tests/unit/powercut.py follows the engine's os
-calls): a set is sealed and activated only once all of its files and its pending install are
-durable; the order marker is durable before the order is made; the staged files written without
-their own fsyncs cost one flush at the seal."""
+"""What a power cut may lose of a store (tests/unit/powercut.py follows the engine's os calls): a
+set is sealed and activated only once all of its files and its pending install are durable; the
+order marker is durable before the order is made, an account's folder before the account is
+registered, retired sets before archive/ forgets them; a set's staged files, written without
+fsyncs of their own, cost one flush at the seal."""
 
 from __future__ import annotations
 
@@ -151,3 +152,19 @@ def test_a_staged_chain_lost_in_a_power_cut_is_downloaded_again(run_md, make_cfg
     with open(os.path.join(active, "chain.pem"), "rb") as handle:
         assert handle.read() != b""
     assert result.certificates["p256"]["serial"] != first.certificates["p256"]["serial"]
+
+
+def test_retired_sets_and_their_job_survive_a_power_cut(run_md, make_cfg, store: Store, clock, monkeypatch) -> None:
+    """Retirement moves a domain's sets (keys kept for a later purge) out of archive/: their new
+    names and the folders holding them were never fsynced, while archive/ was (the keys could
+    vanish with a power cut)."""
+    from mdcore.retire import retire_unconfigured
+
+    run_md(make_cfg(["keep.example.org"]))
+    run_md(make_cfg(["gone.example.org"]))
+    model = PowerCutModel(monkeypatch)
+    assert [d["md"] for d in retire_unconfigured(store, {"keep.example.org"}, clock)] == ["gone.example.org"]
+    (_md, _when, folder), = store.retired()
+    assert os.path.isfile(os.path.join(folder, "gone.example.org.1", "p256", "privkey.pem"))
+    assert model.lost_under(folder) == []
+    assert model.lost(folder, store.root) == []

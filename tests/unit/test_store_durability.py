@@ -168,3 +168,18 @@ def test_retired_sets_and_their_job_survive_a_power_cut(run_md, make_cfg, store:
     assert os.path.isfile(os.path.join(folder, "gone.example.org.1", "p256", "privkey.pem"))
     assert model.lost_under(folder) == []
     assert model.lost(folder, store.root) == []
+
+
+def test_a_folder_made_durably_has_its_name_fsynced_once(tmp_path, monkeypatch) -> None:
+    """ensure_dir(durable=True): what the account, notification and dns-persist folders use."""
+    from mdcore.fsutil import ensure_dir
+
+    model = PowerCutModel(monkeypatch)
+    folder = str(tmp_path / "events")
+    ensure_dir(folder, durable=True)
+    assert model.lost(folder, str(tmp_path)) == [] and model.fsyncs == [str(tmp_path)]
+    ensure_dir(folder, durable=True)  # there already: nothing more
+    assert model.fsyncs == [str(tmp_path)]
+    other = str(tmp_path / "plain")
+    ensure_dir(other)
+    assert model.lost(other, str(tmp_path)) == ["the name plain in %s" % tmp_path]

@@ -83,7 +83,7 @@ def remember(store: Store, ca_url: str, clock: Clock, offered: list[str] | None 
     if new == doc:
         return
     new["updated"] = to_iso(clock.now())
-    ensure_dir(store.path(MEMORY_DIR))
+    ensure_dir(store.path(MEMORY_DIR), durable=True)  # its name too: the memory is written durably
     write_json(memory_path(store, ca_url), new)
 
 

@@ -136,7 +136,7 @@ class NotifyState:
 
     def save(self, store: StoreReader) -> None:
         path = state_path(store, self.md)
-        ensure_dir(os.path.dirname(path))
+        ensure_dir(os.path.dirname(path), durable=True)  # its name too: the state is written durably
         write_json(path, {
             "version": STATE_VERSION, "md": self.md,
             "last_attempt": {k: to_iso(v) for k, v in sorted(self.last_attempt.items())},

@@ -69,7 +69,7 @@ def main() -> int:
         shutil.copytree(ENGINE, os.path.join(tmp, "mdcore"), ignore=shutil.ignore_patterns("__pycache__"))
         subprocess.run([sys.executable, "-m", "compileall", "-q", tmp], check=True)
         print("python %s" % sys.version.split()[0], flush=True)
-        for _ in range(args.repeat):
+        for _round in range(args.repeat):
             subprocess.run([sys.executable, "-I", os.path.abspath(__file__), "--child", tmp], check=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

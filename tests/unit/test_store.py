@@ -356,18 +356,18 @@ def test_a_full_disk_at_setup_is_a_note_when_the_store_exists(tmp_path, clock: F
     run goes on (it reloads, reports, keeps the old sets) with a note, as for the probe's full disk."""
     import errno
 
-    from mdcore import store as store_module
+    from mdcore import fsutil
 
     Store(str(tmp_path / "store"), clock).setup()
-    real = store_module.ensure_dir
+    real = fsutil._make_dir
 
-    def no_inode(path, mode=0o700):
+    def no_inode(path, mode):
         if path.endswith("-challenges") or "fresh" in path:
             raise OSError(errno.ENOSPC, "No space left on device", path)
         return real(path, mode)
 
     os.rmdir(str(tmp_path / "store-challenges"))
-    monkeypatch.setattr(store_module, "ensure_dir", no_inode)
+    monkeypatch.setattr(fsutil, "_make_dir", no_inode)
     store = Store(str(tmp_path / "store"), clock).setup()
     assert store.notes == ["store %s: No space left on device (%s-challenges): new certificates, staples and status "
                            "cannot be written" % (store.root, store.root)]

@@ -183,3 +183,19 @@ def test_a_folder_made_durably_has_its_name_fsynced_once(tmp_path, monkeypatch) 
     other = str(tmp_path / "plain")
     ensure_dir(other)
     assert model.lost(other, str(tmp_path)) == ["the name plain in %s" % tmp_path]
+
+
+def test_folders_made_durably_together_fsync_each_parent_once(tmp_path, monkeypatch) -> None:
+    """ensure_dirs(durable=True): what the store's set-up, installs/ and retired/ use; a folder made
+    inside a new one needs the new one's fsync too, a folder there already none."""
+    from mdcore.fsutil import ensure_dirs
+
+    (tmp_path / "there").mkdir()
+    model = PowerCutModel(monkeypatch)
+    top = str(tmp_path)
+    paths = [os.path.join(top, name) for name in ("a", "b", "there")] + [os.path.join(top, "a", "inner")]
+    assert ensure_dirs(paths, {paths[1]: 0o755}, durable=True) == [paths[0], paths[1], paths[3]]
+    assert sorted(model.fsyncs) == sorted([top, paths[0]])  # each parent once
+    assert [model.lost(path, top) for path in paths] == [[], [], [], []]
+    assert oct(os.stat(paths[1]).st_mode & 0o777) == "0o755" and oct(os.stat(paths[3]).st_mode & 0o777) == "0o700"
+    assert ensure_dirs(paths, durable=True) == [] and len(model.fsyncs) == 2

@@ -24,18 +24,31 @@ _temp_numbers = itertools.count()  # next() on a count is atomic under the GIL
 def ensure_dir(path: str, mode: int = DIR_MODE, durable: bool = False) -> str:
     """Create ``path`` (and parents) with ``mode``; tighten the mode of an existing folder.
     ``durable``: a folder created here has its name fsynced in its parent."""
+    ensure_dirs([path], {path: mode}, durable)
+    return path
+
+
+def ensure_dirs(paths: list[str], modes: dict[str, int] | None = None, durable: bool = False) -> list[str]:
+    """ensure_dir of each path (DIR_MODE unless ``modes`` says otherwise); the ones it created, whose
+    names ``durable`` fsyncs (each parent once)."""
+    made = [path for path in paths if _make_dir(path, (modes or {}).get(path, DIR_MODE))]
+    for parent in sorted({os.path.dirname(path) or "." for path in made} if durable else ()):
+        fsync_dir(parent)
+    return made
+
+
+def _make_dir(path: str, mode: int) -> bool:
     try:
         st = os.stat(path)
     except OSError:
         st = None
-    if st is None or not stat.S_ISDIR(st.st_mode):  # one stat when it is there (the usual case)
+    made = st is None or not stat.S_ISDIR(st.st_mode)  # one stat when it is there (the usual case)
+    if made:
         os.makedirs(path, mode=mode, exist_ok=True)
-        if durable:
-            fsync_dir(os.path.dirname(path) or ".")
         st = os.stat(path)
     if (st.st_mode & 0o777) != mode:
         os.chmod(path, mode)
-    return path
+    return made
 
 
 def fsync_dir(path: str) -> None:

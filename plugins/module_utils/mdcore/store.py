@@ -43,6 +43,7 @@ from .fsutil import (
     atomic_write,
     atomic_write_many,
     ensure_dir,
+    ensure_dirs,
     flush,
     fsync_dir,
     json_bytes,
@@ -190,9 +191,9 @@ class Store(StoreReader):
             raise StoreError("the challenges folder %s is inside the store %s, which only root may read: a web "
                              "server cannot serve http-01 tokens from there (default: %s)"
                              % (self.challenges_dir, self.root, default_challenges_dir(self.root)))
-        try:
-            made = _made_dirs([self.root] + [self.path(sub) for sub in STORE_FOLDERS] + [self.challenges_dir],
-                              {self.challenges_dir: 0o755})
+        try:  # the new folders' names made durable too
+            ensure_dirs([self.root] + [self.path(sub) for sub in STORE_FOLDERS] + [self.challenges_dir],
+                        {self.challenges_dir: 0o755}, durable=True)
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not os.path.isdir(self.root):
                 raise StoreError("store %s is not usable: %s" % (self.root, exc.strerror or exc)) from None
@@ -201,11 +202,6 @@ class Store(StoreReader):
             self.note("store %s: %s (%s): new certificates, staples and status cannot be written"
                       % (self.root, exc.strerror, exc.filename))
             return self
-        try:
-            for folder in sorted({os.path.dirname(path) for path in made}):  # their names made durable
-                fsync_dir(folder)
-        except OSError as exc:
-            raise StoreError("store %s is not usable: %s" % (self.root, exc.strerror or exc)) from None
         self._probe()
         return self
 
@@ -369,8 +365,7 @@ class Store(StoreReader):
 
     def save_install(self, entry: PendingInstall, durable: bool = True) -> None:
         try:
-            if _made_dirs([self.path(INSTALLS_DIR)]):  # the first install of this store
-                fsync_dir(self.root)
+            ensure_dirs([self.path(INSTALLS_DIR)], durable=True)  # the first install of this store: its name too
         except OSError as exc:
             raise StoreError("cannot create %s: %s" % (self.path(INSTALLS_DIR), exc.strerror or exc)) from None
         self.write_state(install_path(self.root, check_md_name(entry.md)), entry.to_json(), durable=durable)
@@ -447,7 +442,7 @@ class Store(StoreReader):
         """staging/<md> with order.json, not durable: lost, the next run starts afresh."""
         self._staging_made(order.md)
         folder = self.staging_dir(order.md)
-        if _made_dirs([folder]):
+        if ensure_dirs([folder]):
             self._unnamed.add(folder)  # its name: fsynced with the first durable order.json
         self.save_order(order, durable=False)
         return folder
@@ -618,9 +613,8 @@ class Store(StoreReader):
         (the dangling link or the staging left behind still name the domain). Returns the folder."""
         self._forget_set(md)
         target = self.path(RETIRED_DIR, check_md_name(md), when)
-        for folder in sorted({os.path.dirname(p) for p in _made_dirs([self.path(RETIRED_DIR), os.path.dirname(target),
-                                                                     target])}):
-            fsync_dir(folder)  # the new folders' names, before anything moves into them
+        # the new folders' names are durable before anything moves into them
+        ensure_dirs([self.path(RETIRED_DIR), os.path.dirname(target), target], durable=True)
         for num in self._archive_numbers(md):
             rename(self.path("archive", "%s.%d" % (md, num)), os.path.join(target, "%s.%d" % (md, num)))
         if os.path.exists(self.job_path(md)):
@@ -681,11 +675,3 @@ class Store(StoreReader):
 
 __all__ = ["Store", "StoreLock", "StoreReader", "ActiveCert", "check_md_name", "default_challenges_dir", "DIR_MODE",
            "SET_FILE", "ORDER_FILE", "KEY_FILE", "CERT_FILE", "CHAIN_FILE", "FULLCHAIN_FILE", "SET_FILES"]
-
-
-def _made_dirs(paths: list[str], modes: dict[str, int] | None = None) -> list[str]:
-    """ensure_dir of each path (DIR_MODE unless ``modes`` says otherwise); the ones it created."""
-    made = [path for path in paths if not os.path.isdir(path)]
-    for path in paths:
-        ensure_dir(path, (modes or {}).get(path, DIR_MODE))
-    return made

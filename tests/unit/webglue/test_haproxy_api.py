@@ -43,15 +43,17 @@ def test_a_trickling_peer_is_cut_off_at_the_total_deadline(tmp_path):
     server.close()
 
 
-def silent(line: bytes) -> bytes:
-    threading.Event().wait(2)  # longer than the client waits
-    return b""
-
-
 def test_a_silent_peer_times_out(tmp_path, clock):
+    released = threading.Event()  # the peer answers nothing until the client has given up
+
+    def silent(line: bytes) -> bytes:
+        released.wait(60)
+        return b""
+
     with FakeHaproxy(str(tmp_path / "s"), silent) as fake:
         with pytest.raises(HaproxyApiError, match="did not answer within 0.05s"):
             command(fake.path, b"show info", clock, 0.05)
+        released.set()
 
 
 def test_an_endless_answer_is_refused(tmp_path, clock):

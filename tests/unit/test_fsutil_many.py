@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -69,3 +70,25 @@ def test_the_fault_points_are_a_temp_and_a_replace_per_file(tmp_path):
     points = [line.split()[1:] for line in trace.read_text().splitlines()]
     assert [p[0] for p in points] == ["temp", "temp", "replace", "replace"]
     assert [p[1] for p in points[2:]] == [str(folder / "a"), str(folder / "b")]
+
+
+def test_a_flush_fsyncs_in_the_calling_thread_and_names_its_failure(tmp_path, monkeypatch):
+    """fsutil.flush: each file fsynced in turn by the caller (threads at once cost 2-3x the CPU and
+    the wall time on ext4: bench/README.md), then the folder; a file that cannot be opened is the error."""
+    threads = set()
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        threads.add(threading.get_ident())
+        return real_fsync(fd)
+
+    paths = []
+    for i in range(5):
+        paths.append(str(tmp_path / ("f%d" % i)))
+        fsutil.atomic_write(paths[-1], b"x", durable=False)
+    monkeypatch.setattr(os, "fsync", fsync)
+    fsutil.flush(paths, [str(tmp_path)])
+    assert threads == {threading.get_ident()}
+    with pytest.raises(FileNotFoundError) as caught:
+        fsutil.flush(paths + [str(tmp_path / "gone")], [str(tmp_path)])
+    assert caught.value.filename == str(tmp_path / "gone")

@@ -3,7 +3,6 @@ a condition with a deadline, never a sleep."""
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 
@@ -83,18 +82,3 @@ def test_an_interrupted_caller_waits_for_the_running_calls_then_raises():
         run_each(call, list(range(4)), 2, "mdfleet-test")
     assert 0 in ended
     assert not [t for t in threading.enumerate() if t.name.startswith("mdfleet-test")]
-
-
-def test_fsyncs_of_a_group_fail_with_the_first_error(tmp_path):
-    from mdcore.fsutil import _fsync_all
-
-    fds = [os.open(tmp_path / ("f%d" % i), os.O_CREAT | os.O_WRONLY, 0o600) for i in range(4)]
-    try:
-        _fsync_all(fds)  # four at once, from threads
-        closed = fds.pop()
-        os.close(closed)
-        with pytest.raises(OSError):
-            _fsync_all(fds + [closed])
-    finally:
-        for fd in fds:
-            os.close(fd)

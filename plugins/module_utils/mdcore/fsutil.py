@@ -98,8 +98,7 @@ def _atomic_write(path: str, data: bytes, mode: int, durable: bool) -> None:
 
 def atomic_write_many(folder: str, files: list[tuple[str, bytes, int]], durable: bool = True) -> None:
     """atomic_write of several files of one folder, (name, data, mode) each, with one fsync of
-    the folder instead of one per file: every temp file is written and fsynced (at once, see
-    _fsync_all), then each is
+    the folder instead of one per file: every temp file is written and fsynced, then each is
     renamed into place in the order given (a reader, or a run after a kill, sees each file old or
     new, and the last one new only when the others are), then the folder is fsynced once. The
     fault suite's points are the same as atomic_write's: a temp and a replace per file.
@@ -138,8 +137,8 @@ def atomic_write_many(folder: str, files: list[tuple[str, bytes, int]], durable:
 
 
 def flush(files: list[str], folders: list[str]) -> None:
-    """Files written with ``durable=False`` made durable: all fsynced at once (one journal
-    commit), then the folders holding their names."""
+    """Files written with ``durable=False`` made durable: all fsynced in one pass, then the
+    folders holding their names."""
     for paths in (files, folders):
         fds: list[int] = []
         try:
@@ -151,19 +150,11 @@ def flush(files: list[str], folders: list[str]) -> None:
                 os.close(fd)
 
 
-PARALLEL_FSYNCS = 8  # fsyncs at once: the file system commits its journal once for all of them
-
-
 def _fsync_all(fds: list[int]) -> None:
-    """fsync every file; more than two from threads at once (os.fsync releases the GIL), so that
-    ext4 and xfs commit them in one journal transaction instead of one after the other."""
-    if len(fds) <= 2:
-        for fd in fds:
-            os.fsync(fd)
-        return
-    from .workpool import run_each
-
-    run_each(os.fsync, fds, PARALLEL_FSYNCS, "mdfleet-fsync")  # the first failure is raised here
+    """fsync every file, one after the other: from threads at once (to have the journal commit
+    them together) they cost 2-3x the CPU and the wall time on ext4 (bench/README.md, fsyncs)."""
+    for fd in fds:
+        os.fsync(fd)
 
 
 def _remove_temps(temps: list[str]) -> None:

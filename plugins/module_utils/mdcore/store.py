@@ -376,8 +376,8 @@ class Store(StoreReader):
 
     def events_fired(self, fired: list[tuple[str, str | None, str]]) -> None:
         """:meth:`event_fired` for many (md, set_id, event) at once: the pending installs that
-        changed are rewritten together (fsutil.atomic_write_many: their fsyncs at once, one of the
-        folder), not one after the other (at N=100 that was 200 fsyncs in a row after the orders)."""
+        changed are rewritten together (fsutil.atomic_write_many: one fsync of the folder for all),
+        not one atomic_write each (at N=100 that was 200 fsyncs in a row after the orders)."""
         changed: dict[str, PendingInstall] = {}
         for md, set_id, event in fired:
             entry = changed.get(md)

@@ -114,7 +114,7 @@ def test_an_idle_run_rewrites_no_domain_file(synth, clock):
 
 def test_many_new_domain_files_are_written_as_one_batch(synth, clock, monkeypatch):
     """From BATCH_MIN changed per-domain files on they are written together (atomic_write_many:
-    fsyncs at once, one of the folder), each only when it changed, a folder in the way set aside."""
+    one fsync of the folder), each only when it changed, a folder in the way set aside."""
     from mdcore.status import writer
 
     names = ["d%02d.example" % i for i in range(writer.BATCH_MIN + 2)]

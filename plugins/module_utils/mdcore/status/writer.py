@@ -60,8 +60,8 @@ def _write(store: Store, path: str, data: bytes, changed: list[str]) -> None:
 def _write_batch(store: Store, folder: str, files: list[tuple[str, bytes]], changed: list[str],
                  memo: StatusMemo | None) -> None:
     """_write for many files of one folder: those whose content differs are replaced together
-    (fsutil.atomic_write_many: their fsyncs at once, one of the folder; one after the other, 20
-    new domains' files were 40 fsyncs in a row after the orders). ``memo``: the status memo,
+    (fsutil.atomic_write_many: one fsync of the folder for all; one atomic_write each, 20 new
+    domains' files were 40 fsyncs in a row after the orders). ``memo``: the status memo,
     which knows the files it saw holding a content (one stat instead of a read), and learns each
     file as it is now."""
     todo = []

@@ -381,6 +381,43 @@ def test_the_recorded_facts_count_only_for_the_very_file(store, pki, clock, http
         clock.advance(3 * 86400)  # the next run is due again
 
 
+def test_targets_per_key_type_with_shared_and_own_options_each_set_read_once(store, pki, monkeypatch):
+    """One target per key type of every readable active set: a domain's options apply to each of
+    its key types, a nested dict only to its own; haproxy's .ocsp file beside each fullchain; a
+    domain whose set.json does not read is left out (the others are not); each set.json is read
+    once and not looked at again (it was stat()ed a second time for the set's facts)."""
+    leaf = pki.issue(MD, OCSP_URL)
+    install_md(store, MD, leaf, key_types=("p256", "rsa2048"))
+    install_md(store, "b.example.org", pki.issue("b.example.org", OCSP_URL))
+    install_md(store, "broken.example.org", pki.issue("broken.example.org", OCSP_URL))
+    with open(os.path.join(store.active_dir("broken.example.org"), "set.json"), "w") as handle:
+        handle.write("{not json")
+    store = type(store)(store.root, store.clock)  # nothing read yet
+    from mdcore.state import certset
+
+    parsed = []
+    real = certset.CertSet.from_json
+    monkeypatch.setattr(certset.CertSet, "from_json", classmethod(lambda cls, doc: parsed.append(doc["md"]) or
+                                                                  real(doc)))
+    stats, real_stat = [], os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **kw: (stats.append(str(path)) if str(path).endswith(
+        "set.json") else None) or real_stat(path, *a, **kw))
+    targets = managed_targets(store, {MD: {"responder": "http://shared.test/", "rsa2048": {
+        "responder": "http://rsa.test/", "staple_file": "/srv/rsa.der"}}}, haproxy_ocsp_files=True)
+    assert sorted(parsed) == ["b.example.org", MD] and stats == []
+    monkeypatch.undo()
+    got = {t.name: t for t in targets}
+    assert sorted(got) == ["b.example.org/p256", MD + "/p256", MD + "/rsa2048"]
+    p256, rsa = got[MD + "/p256"], got[MD + "/rsa2048"]
+    assert (p256.responder, p256.staple_file) == ("http://shared.test/", None)
+    assert (rsa.responder, rsa.staple_file) == ("http://rsa.test/", "/srv/rsa.der")
+    folder = os.path.join(store.active_dir(MD), "rsa2048")
+    assert (rsa.cert_path, rsa.issuer_path, rsa.haproxy_ocsp_file) == (
+        os.path.join(folder, "cert.pem"), os.path.join(folder, "chain.pem"), os.path.join(folder, "fullchain.pem.ocsp"))
+    recorded = store.active_set(MD).certs["rsa2048"]
+    assert rsa.recorded == (recorded.sha256_fingerprint, OCSP_URL) and rsa.cert_sha256 is None  # no plan vouched
+
+
 def test_the_targets_carry_set_json_s_facts_to_the_plan(store, pki, clock, http, config, rng, monkeypatch):
     """managed_targets hands each target what its set.json records (sha256, OCSP URL): a first
     fetch's plan hashes the file and takes the URL from the target, without reading the set again."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import threading
 
@@ -156,6 +157,46 @@ def test_the_chunks_a_gone_helper_left_in_the_queue_are_the_runs(config):
     assert share.ready(block=True) == []  # nothing more comes from it, no second failure
     assert share.take() == jobs[8:11] and share.take() == jobs[11:] and share.take() == []
     assert all(job.failure is None for job in jobs[2:5] + jobs[8:])
+
+
+def test_the_first_request_of_the_helper_is_built_before_the_fork(store, pki, clock, http, config, rng, web,
+                                                                   monkeypatch):
+    """What every request needs (the issuer's chain parsed, its public key: cryptography's OpenSSL
+    backend loads with the first, 12 ms) is made once, before the fork, not in both processes; a
+    first job that cannot be asked fails once, as any other."""
+    names, targets = managed(store, pki, web, 8)
+    spare = str(web / "chain.spare")
+    shutil.copy(targets[0].issuer_path, spare)
+    helper_jobs, at_fork, broken = [], [], []
+    real_start, real_fork = split.start, split.Helper.start
+
+    def start(plan, prepare, *args):
+        helper_jobs[:] = plan.theirs + plan.queued
+        if not broken:  # the first run: the helper's first job has no chain file
+            broken.append(helper_jobs[0].target.issuer_path)
+            os.remove(broken[0])
+        return real_start(plan, prepare, *args)
+
+    def fork(work, clock):
+        at_fork.append([job.request is not None for job in helper_jobs])
+        return real_fork(work, clock)
+
+    monkeypatch.setattr(split, "start", start)
+    monkeypatch.setattr(split.Helper, "start", staticmethod(fork))
+    results = {r.cert_path: r for r in refresh_staples(store, targets, clock, transport=http, config=config,
+                                                       rng=rng, processes=2)}
+    assert at_fork == [[False] * len(helper_jobs)]  # nothing built: the first job failed
+    failed = [r for r in results.values() if r.action != StapleAction.FETCHED]
+    assert [r.cert_path for r in failed] == [helper_jobs[0].target.cert_path]
+    assert failed[0].error.count("cannot read issuer/chain file") == 1
+
+    shutil.copy(spare, broken[0])
+    at_fork.clear()
+    shutil.rmtree(store.path("ocsp"))  # no staple yet: all due again
+    os.makedirs(store.path("ocsp"), mode=0o700)
+    results = refresh_staples(store, targets, clock, transport=http, config=config, rng=rng, processes=2)
+    assert at_fork == [[True] + [False] * (len(helper_jobs) - 1)]
+    assert all(r.action == StapleAction.FETCHED and r.error is None for r in results)
 
 
 def test_a_queued_run_asks_each_staple_once_and_stores_all(store, pki, clock, http, config, rng, web):

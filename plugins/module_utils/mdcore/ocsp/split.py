@@ -248,6 +248,8 @@ def start(split: Split, prepare: Callable, transport: Transport, config: Staplin
                 outcome = str(outcome)
             send((asking[k], job.certid, outcome))
 
+    if jobs:  # before the fork, once for both: the first request loads what all need (the issuer's
+        prepare(jobs[0], config)  # chain parsed, its public key: cryptography's OpenSSL backend, 12 ms)
     helper = Helper.start(work, clock)
     if helper is None:
         if queue is not None:

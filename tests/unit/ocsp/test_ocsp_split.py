@@ -160,7 +160,7 @@ def test_the_chunks_a_gone_helper_left_in_the_queue_are_the_runs(config):
 
 
 def test_the_first_request_of_the_helper_is_built_before_the_fork(store, pki, clock, http, config, rng, web,
-                                                                   monkeypatch):
+                                                                  monkeypatch):
     """What every request needs (the issuer's chain parsed, its public key: cryptography's OpenSSL
     backend loads with the first, 12 ms) is made once, before the fork, not in both processes; a
     first job that cannot be asked fails once, as any other."""

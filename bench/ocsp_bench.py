@@ -215,6 +215,21 @@ def build_store(tmp: Path, n: int, url: str, ca):
     return store, leaves
 
 
+def stapling_rig(tmp: Path, n: int):
+    """(responder, store, web folder, the children's environment): one `openssl ocsp` for a fresh
+    test CA, a store of ``n`` managed domains it certified, a folder for their staple files (the
+    set-up of ocsp_partition.py and ocsp_timeline.py)."""
+    from peers.ocsp_pki import OcspTestCA
+    from peers.ocsp_responder import OpensslOcspResponder
+
+    ca = OcspTestCA(str(tmp / "ca"))
+    responder = OpensslOcspResponder(tmp / "responder", ca, nmin=24 * 60)
+    store, _leaves = build_store(tmp, n, responder.url, ca)
+    web = tmp / "web"
+    web.mkdir()
+    return responder, store, web, child_env(str(tmp / "pycache"))
+
+
 def engine_tree(ref: str, tmp: Path) -> Path:
     """plugins/module_utils of revision ``ref``, from `git archive` into ``tmp``."""
     folder = tmp / "engine-ref"

@@ -83,19 +83,11 @@ def partitioned(python: str, store, web: Path, engine: str, parts: int, workers:
 
 
 def bench(opts) -> None:
-    from peers.ocsp_pki import OcspTestCA
-    from peers.ocsp_responder import OpensslOcspResponder
-
     tmp = Path(tempfile.mkdtemp(prefix="ocsp-partition-", dir=opts.workdir))
     engine = str(ocsp_bench.ROOT / "plugins" / "module_utils")
     runs: dict[str, list] = {"run and helper": [], "%d parts" % opts.parts: []}
     try:
-        ca = OcspTestCA(str(tmp / "ca"))
-        responder = OpensslOcspResponder(tmp / "responder", ca, nmin=24 * 60)
-        store, _leaves = ocsp_bench.build_store(tmp, opts.n, responder.url, ca)
-        web = tmp / "web"
-        web.mkdir()
-        env = ocsp_bench.child_env(str(tmp / "pycache"))
+        responder, store, web, env = ocsp_bench.stapling_rig(tmp, opts.n)
         args = {"store": store.root, "web": str(web), "workers": opts.workers, "engine": engine}
         with responder:
             ocsp_bench.reset_outputs(store, web)

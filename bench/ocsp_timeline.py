@@ -137,8 +137,7 @@ def main() -> None:
         return
     import ocsp_bench
 
-    from peers.ocsp_pki import OcspTestCA
-    from peers.ocsp_responder import OpensslOcspResponder, private_netns
+    from peers.ocsp_responder import private_netns
 
     if opts.profile:
         opts.profile = os.path.abspath(opts.profile)
@@ -146,12 +145,7 @@ def main() -> None:
     with private_netns():
         tmp = Path(tempfile.mkdtemp(prefix="ocsp-timeline-", dir="/dev/shm"))
         try:
-            ca = OcspTestCA(str(tmp / "ca"))
-            responder = OpensslOcspResponder(tmp / "responder", ca, nmin=24 * 60)
-            store, _leaves = ocsp_bench.build_store(tmp, opts.n, responder.url, ca)
-            web = tmp / "web"
-            web.mkdir()
-            env = ocsp_bench.child_env(str(tmp / "pycache"))
+            responder, store, web, env = ocsp_bench.stapling_rig(tmp, opts.n)
             with responder:
                 for round_ in range(opts.rounds + 1):  # round 0 compiles the modules (untimed)
                     ocsp_bench.reset_outputs(store, web)

@@ -241,20 +241,27 @@ class Store(StoreReader):
         """Its archive folders change (removed, pruned, re-pointed): an inode may be used again."""
         self._sets.pop(md, None)
 
-    def active_certs(self, md: str) -> list[ActiveCert]:
-        info = self.active_set(md)
+    def active_certs(self, md: str, cert_set: CertSet | None = None) -> list[ActiveCert]:
+        """The certificates of the active set of ``md`` (``cert_set``: that set, read already)."""
+        info = cert_set or self.active_set(md)
         if not info:
             return []
         base = self.active_dir(md)
         return [self._active_cert(md, base, kt) for kt in info.key_types]
 
-    def readable_active_certs(self, md: str) -> list[ActiveCert]:
-        """active_certs(), or none when set.json does not read: a damaged domain never stops the
-        others (its own run and status report it)."""
+    def readable_active_set(self, md: str) -> CertSet | None:
+        """The active set, or None when there is none or its set.json does not read (corrupt, or
+        of a newer format): a damaged domain never stops the others (its own run and status
+        report it)."""
         try:
-            return self.active_certs(md)
+            return self.active_set(md)
         except (CorruptStateError, NewerStateError):
-            return []
+            return None
+
+    def readable_active_certs(self, md: str) -> list[ActiveCert]:
+        """active_certs(), or none when set.json does not read (see readable_active_set)."""
+        cert_set = self.readable_active_set(md)
+        return self.active_certs(md, cert_set) if cert_set else []
 
     def list_active(self) -> list[ActiveCert]:
         """Every active certificate whose set reads."""
@@ -265,9 +272,9 @@ class Store(StoreReader):
 
     @staticmethod
     def _active_cert(md: str, base: str, key_type: str) -> ActiveCert:
-        folder = os.path.join(base, key_type)
-        return ActiveCert(md, key_type, os.path.join(folder, CERT_FILE), os.path.join(folder, CHAIN_FILE),
-                          os.path.join(folder, FULLCHAIN_FILE), os.path.join(folder, KEY_FILE))
+        folder = "%s/%s/" % (base, key_type)  # key types are folder names (KEY_TYPE_RE): no join needed
+        return ActiveCert(md, key_type, folder + CERT_FILE, folder + CHAIN_FILE, folder + FULLCHAIN_FILE,
+                          folder + KEY_FILE)
 
     def _archive_numbers(self, md: str) -> list[int]:
         return self._archive_index().get(md, [])

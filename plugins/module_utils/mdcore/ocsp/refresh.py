@@ -18,9 +18,7 @@ from .. import horizon
 from ..clock import Clock, Deadline, to_iso
 from ..errors import MdError, OcspError
 from ..fsutil import sync_filesystems
-from ..state.fields import CorruptStateError, NewerStateError
 from ..store import Store
-from ..storeread import CERT_FILE, CHAIN_FILE, FULLCHAIN_FILE
 from . import persist
 from .config import StapleTarget, StaplingConfig
 from .outputs import HaproxyNoSlot, differs, haproxy_set_ocsp, write_output
@@ -54,29 +52,24 @@ def managed_targets(store: Store, overrides: dict | None = None, domains: list |
     for md in store.managed_names():
         if wanted is not None and md not in wanted:
             continue
-        try:
-            cert_set = store.active_set(md)  # read once per domain (it was twice: list_active, intact_set)
-        except (CorruptStateError, NewerStateError):
-            continue  # a damaged domain never stops the others (its own run and status report it)
+        cert_set = store.readable_active_set(md)  # looked at once per domain, as are its certificates
         if not cert_set:
             continue
         intact = store.known_intact(md, cert_set)  # checked by this run's plan
         options = overrides.get(md) or {}
         shared = {k: v for k, v in options.items() if not isinstance(v, dict)}
-        base = store.active_dir(md)
-        for key_type in cert_set.key_types:
+        for active in store.active_certs(md, cert_set):
             extra = dict(shared)
-            per_key = options.get(key_type)
+            per_key = options.get(active.key_type)
             if isinstance(per_key, dict):
                 extra.update(per_key)
-            folder = "%s/%s/" % (base, key_type)
             if haproxy_ocsp_files:
-                extra.setdefault("haproxy_ocsp_file", folder + FULLCHAIN_FILE + ".ocsp")
-            info = cert_set.certs.get(key_type)
+                extra.setdefault("haproxy_ocsp_file", active.fullchain_path + ".ocsp")
+            info = cert_set.certs.get(active.key_type)
             vouched = info.sha256_fingerprint if intact and info is not None else None
             recorded = (info.sha256_fingerprint, info.ocsp_url) if info is not None else None
-            extra.update(cert=folder + CERT_FILE, chain=folder + CHAIN_FILE)
-            targets.append(StapleTarget.from_dict(extra, md=md, key_type=key_type, cert_sha256=vouched,
+            extra.update(cert=active.cert_path, chain=active.chain_path)
+            targets.append(StapleTarget.from_dict(extra, md=md, key_type=active.key_type, cert_sha256=vouched,
                                                   recorded=recorded))
     return targets
 
@@ -367,7 +360,9 @@ def _prepare(job: _Job, config: StaplingConfig) -> bool:
     from .fetch import request_for
     from .request import build_request, with_issuer
 
-    job.failure = None  # a job may be prepared twice (split.start warms before its fork)
+    if job.request is not None:  # built already (split.start builds its first before the fork)
+        return True
+    job.failure = None  # a failed attempt is made again (a retry after the helper is gone)
     try:
         subject = with_issuer(job.subject, job.target.issuer_path)
         request_der, job.certid = build_request(subject)

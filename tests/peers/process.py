@@ -80,7 +80,10 @@ class Peer:
                 return None
 
         try:
-            poll(alive_and_check, self.startup_timeout, f"{self.name}: {what}")
+            # woken when it exits or writes its log (most print once they listen); a port that
+            # opens silently is looked at again after poll's interval
+            poll(alive_and_check, self.startup_timeout, f"{self.name}: {what}",
+                 pid=self.proc.pid if self.proc is not None else None, watch=[self.workdir])
         except TimeoutError as exc:
             self.stop()
             raise PeerError(str(exc), self.tail()) from None

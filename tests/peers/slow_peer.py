@@ -7,7 +7,8 @@ of the test process. Modes:
 - ``SILENT``: accepts, reads the request, never answers (until stopped);
 - ``DRIP``: sends ``answer`` one byte per step; ``step`` is called before every byte (a test
   passes ``SteppingClock().drip_step`` to have the client see a byte every 2 s of an injected
-  clock without waiting, or ``lambda: time.sleep(0.2)`` where a real clock must pass);
+  clock without waiting, or ``pace=`` seconds where a client on the real clock is tested: the
+  peer then waits on its stop event between two bytes, so that stopping it ends the wait);
 - ``ANSWER``: sends ``answer`` at once and keeps the connection (a well-behaved peer);
 - ``CLOSE_AFTER``: sends ``answer`` at once, then closes without saying so (no Connection:
   close): the client's next request on that kept-alive connection finds it closed;

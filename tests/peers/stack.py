@@ -87,7 +87,7 @@ def start(args: argparse.Namespace) -> int:
         return None
 
     try:
-        state = poll(ready, 60, "acme stack")
+        state = poll(ready, 60, "acme stack", interval=None, pid=proc.pid, watch=[folder])  # stack.json, or its end
         sys.stdout.write(json.dumps(state, indent=2, sort_keys=True) + "\n")
         return 0
     except TimeoutError:

@@ -24,7 +24,6 @@ from .engine import ENGINE_TIMEOUT, KillTally, command, copy_store, engine_env, 
 MD = "r"
 DOMAINS = {MD: ["r.faults.example"]}
 KILLS = 20
-POLL = 0.005  # seconds between looks at a run's trace
 
 
 def lines(path: Path) -> int:
@@ -41,14 +40,16 @@ def renewal(config: Path, trace: Path) -> subprocess.Popen:
 
 def first_write(proc: subprocess.Popen, trace: Path) -> float | None:
     """When the run reached its first write point (the engine has started, read its config and the
-    store): polled within ENGINE_TIMEOUT, as the kills are real time. None when it ended before."""
+    store): woken by the trace file's first line, within ENGINE_TIMEOUT, as the kills are real
+    time. None when it ended before."""
 
     def reached() -> str | None:
         if proc.poll() is not None:
             return "ended"
         return "writing" if lines(trace) else None
 
-    state = poll(reached, ENGINE_TIMEOUT, "the renewal's first write point", interval=POLL)
+    state = poll(reached, ENGINE_TIMEOUT, "the renewal's first write point", interval=None, pid=proc.pid,
+                 watch=[trace.parent])  # woken by the trace's first line or the run's end
     return time.monotonic() if state == "writing" else None
 
 
@@ -63,7 +64,7 @@ def writing_time(config: Path, trace: Path) -> float:
             seen.update(lines=lines(trace), last=time.monotonic())
         return proc.poll() is not None
 
-    poll(ended, ENGINE_TIMEOUT, "the timed renewal", interval=POLL)
+    poll(ended, ENGINE_TIMEOUT, "the timed renewal", interval=None, pid=proc.pid, watch=[trace.parent])
     out, err = proc.communicate()
     assert proc.returncode == 0 and first is not None, err
     return seen["last"] - first
